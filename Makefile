@@ -1,0 +1,67 @@
+# Roster: `make run` starts a dev agent, `make test` runs every test.
+# Every target uses a Node.js >= 22.20 / 24.12: the one on PATH when it is new enough, otherwise a
+# current LTS fetched from the npm registry (package node-linux-<arch>) into .node/, without root.
+SHELL := /bin/bash
+NODE_VERSION ?= 24.21.0
+ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(a>=25||(a===24&&b>=12)||(a===22&&b>=20)?"yes":"no")' 2>/dev/null)
+ifeq ($(NODE_OK),yes)
+NODE_DEP :=
+else
+NODE_DEP := .node/bin/node
+export PATH := $(CURDIR)/.node/bin:$(PATH)
+endif
+APT_PKGS := redis-server dnsutils
+
+.PHONY: all build run test unit integration typecheck bench deps system-deps clean distclean
+
+all: build
+
+.node/bin/node:
+	@echo "node on PATH is older than 22.20; fetching node-linux-$(ARCH)@$(NODE_VERSION) from the npm registry into .node/"
+	@rm -rf .node .node.tmp && mkdir -p .node.tmp
+	cd .node.tmp && npm pack --silent node-linux-$(ARCH)@$(NODE_VERSION) >/dev/null && tar xzf node-linux-$(ARCH)-$(NODE_VERSION).tgz
+	mv .node.tmp/package .node && rm -rf .node.tmp
+	@.node/bin/node -v
+
+node_modules/.stamp: package.json package-lock.json $(NODE_DEP)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.stamp
+
+# Debian packages the agent and the tests use; installed when missing and we are root.
+system-deps:
+	@missing=""; command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v dig >/dev/null || missing="$$missing dnsutils"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing:$$missing. Install with: sudo apt-get install -y$$missing" >&2; exit 1; fi; fi
+
+build: deps
+	npx tsc -p tsconfig.build.json
+	@chmod +x bin/roster
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+run: build system-deps
+	bin/roster agent -dev
+
+unit: build
+	npx ava 'test/**/*.test.ts'
+
+integration: build system-deps
+	npx ava 'integration/**/*.test.ts'
+
+test: build system-deps typecheck
+	npx ava
+
+bench: build system-deps
+	bench/run.sh
+
+clean:
+	rm -rf dist .data
+
+distclean: clean
+	rm -rf node_modules .node
