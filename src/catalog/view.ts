@@ -1,0 +1,143 @@
+/**
+ * @module The in-memory view of the catalog that the DNS path reads.
+ *
+ * It is fed whole NodeState objects (a node with its services and checks) by the syncer, which
+ * reads Redis; nothing here does I/O, so every read is synchronous. A query never waits on Redis:
+ * while Redis is unreachable the view simply stays as it was last seen.
+ *
+ * Invariant: `instances(name)` always reflects the latest putNode/replaceAll, and each change
+ * emits exactly one 'change' event naming the services and nodes it touched, so that caches of
+ * encoded answers can be invalidated precisely.
+ */
+import { EventEmitter } from 'node:events';
+import type { Instance, NodeState, CheckRec } from './model.ts';
+
+/** What a change touched: lower-cased service names and node names; `all` for a full reload. */
+export interface ViewChange {
+  all: boolean;
+  services: Set<string>;
+  nodes: Set<string>;
+}
+
+export interface CatalogViewEvents {
+  change: [ViewChange];
+}
+
+export class CatalogView extends EventEmitter<CatalogViewEvents> {
+  /** Node states by lower-cased node name. */
+  #nodes = new Map<string, NodeState>();
+  /** lower service name -> (node\0serviceID -> Instance). */
+  #services = new Map<string, Map<string, Instance>>();
+  /** Sorted instance arrays, built on demand, dropped on change. */
+  #instCache = new Map<string, Instance[]>();
+  /** The highest catalog index this view has applied (the SOA serial source). */
+  revision = 0;
+  /** Wall-clock ms of the last successful sync with Redis. */
+  lastSync = 0;
+
+  /** Replaces the whole view (initial load and periodic resync). */
+  replaceAll(states: Iterable<NodeState>, revision: number): void {
+    const old = this.#nodes;
+    this.#nodes = new Map();
+    this.#services = new Map();
+    this.#instCache.clear();
+    for (const st of states) this.#index(st);
+    this.revision = Math.max(this.revision, revision);
+    const nodes = new Set<string>([...old.keys(), ...this.#nodes.keys()]);
+    this.emit('change', { all: true, services: new Set(), nodes });
+  }
+
+  /**
+   * Replaces one node's state (null removes the node). Returns the change it caused, which is
+   * also emitted.
+   */
+  putNode(name: string, state: NodeState | null, revision = 0): ViewChange {
+    const key = name.toLowerCase();
+    const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
+    const prev = this.#nodes.get(key);
+    if (prev) {
+      for (const svc of prev.services.values()) {
+        const lname = svc.Service.toLowerCase();
+        change.services.add(lname);
+        const m = this.#services.get(lname);
+        if (m) {
+          m.delete(instKey(prev.node.Node, svc.ID));
+          if (m.size === 0) this.#services.delete(lname);
+        }
+      }
+      this.#nodes.delete(key);
+    }
+    if (state) {
+      for (const svc of state.services.values()) change.services.add(svc.Service.toLowerCase());
+      this.#index(state);
+    }
+    for (const s of change.services) this.#instCache.delete(s);
+    if (revision > this.revision) this.revision = revision;
+    this.emit('change', change);
+    return change;
+  }
+
+  #index(st: NodeState): void {
+    const key = st.node.Node.toLowerCase();
+    this.#nodes.set(key, st);
+    const nodeChecks: CheckRec[] = [];
+    const bySvc = new Map<string, CheckRec[]>();
+    for (const c of st.checks.values()) {
+      if (!c.ServiceID) nodeChecks.push(c);
+      else {
+        let l = bySvc.get(c.ServiceID);
+        if (!l) bySvc.set(c.ServiceID, (l = []));
+        l.push(c);
+      }
+    }
+    for (const svc of st.services.values()) {
+      const lname = svc.Service.toLowerCase();
+      let m = this.#services.get(lname);
+      if (!m) this.#services.set(lname, (m = new Map()));
+      m.set(instKey(st.node.Node, svc.ID), { node: st.node, service: svc, checks: [...(bySvc.get(svc.ID) ?? []), ...nodeChecks] });
+      this.#instCache.delete(lname);
+    }
+  }
+
+  /** All instances of a service (any health), sorted by node then service ID, as Consul orders them. */
+  instances(serviceName: string): readonly Instance[] {
+    const lname = serviceName.toLowerCase();
+    let arr = this.#instCache.get(lname);
+    if (!arr) {
+      const m = this.#services.get(lname);
+      arr = m ? [...m.values()].sort(byNodeThenID) : [];
+      this.#instCache.set(lname, arr);
+    }
+    return arr;
+  }
+
+  /** A node's state, by case-insensitive name. */
+  node(name: string): NodeState | undefined {
+    return this.#nodes.get(name.toLowerCase());
+  }
+
+  /** Every node state (insertion order). */
+  nodes(): IterableIterator<NodeState> {
+    return this.#nodes.values();
+  }
+
+  /** Lower-cased names of every service with at least one instance. */
+  serviceNames(): IterableIterator<string> {
+    return this.#services.keys();
+  }
+
+  /** For PTR: the first node whose address is ip, else the first instance whose service address is ip. */
+  findByAddress(ip: string): { node?: NodeState; instance?: Instance } {
+    for (const st of this.#nodes.values()) if (st.node.Address === ip) return { node: st };
+    for (const m of this.#services.values()) for (const inst of m.values()) if (inst.service.Address === ip) return { instance: inst };
+    return {};
+  }
+}
+
+function instKey(node: string, id: string): string {
+  return `${node.toLowerCase()}\0${id}`;
+}
+
+function byNodeThenID(a: Instance, b: Instance): number {
+  return a.node.Node < b.node.Node ? -1 : a.node.Node > b.node.Node ? 1 : a.service.ID < b.service.ID ? -1 : a.service.ID > b.service.ID ? 1 : 0;
+}

@@ -1,0 +1,99 @@
+/**
+ * @module The agent's settings: the only list of them, with their defaults.
+ *
+ * Names follow Consul's configuration file (snake_case there, camelCase here); src/config/load.ts
+ * maps flags and files onto this shape.
+ */
+
+/** dns_config { ... } in Consul's configuration file. Durations are in milliseconds here. */
+export interface DnsConfig {
+  /** @defaultValue true */ allowStale: boolean;
+  /** @defaultValue 87600h */ maxStaleMs: number;
+  /** TTL of node, addr, NS and glue records. @defaultValue 0 */ nodeTtlMs: number;
+  /** Service TTLs: exact name, then longest `prefix*`, then `*`. @defaultValue {} */ serviceTtlMs: Record<string, number>;
+  /** Set TC when an answer was trimmed. @defaultValue false */ enableTruncate: boolean;
+  /** Return only instances whose checks all pass (default: drop critical only). @defaultValue false */ onlyPassing: boolean;
+  /** @defaultValue 'sequential' */ recursorStrategy: 'sequential' | 'random';
+  /** @defaultValue 2000 */ recursorTimeoutMs: number;
+  /** @defaultValue false */ disableCompression: boolean;
+  /** Answers in a non-EDNS UDP reply, capped at 8. @defaultValue 3 */ udpAnswerLimit: number;
+  /** Max A/AAAA records in an answer, 0 = unlimited. @defaultValue 0 */ aRecordLimit: number;
+  /** Node meta TXT in the additional section of SRV and node A answers. @defaultValue true */ enableAdditionalNodeMetaTxt: boolean;
+  /** SOA timers in seconds. @defaultValue {refresh:3600, retry:600, expire:86400, minTtl:0} */
+  soa: { refresh: number; retry: number; expire: number; minTtl: number };
+}
+
+export interface Ports {
+  /** @defaultValue 8500 */ http: number;
+  /** @defaultValue 8600 */ dns: number;
+  /** @defaultValue 8301 */ serfLan: number;
+  /** Advertised in /v1/status/leader. @defaultValue 8300 */ server: number;
+}
+
+export interface Config {
+  dev: boolean;
+  nodeName: string;
+  /** Node UUID; derived from the node name and data dir when empty. */
+  nodeId: string;
+  datacenter: string;
+  /** Primary DNS domain, without trailing dot. @defaultValue 'consul' */
+  domain: string;
+  /** Secondary domain answered like the primary. @defaultValue '' */
+  altDomain: string;
+  /** Address the HTTP and DNS servers listen on. @defaultValue 127.0.0.1 */
+  clientAddr: string;
+  /** Address gossip binds to. @defaultValue 127.0.0.1 in -dev, else 0.0.0.0 */
+  bindAddr: string;
+  /** Address advertised to others (node Address). @defaultValue the bind address, or 127.0.0.1 */
+  advertiseAddr: string;
+  ports: Ports;
+  /** @defaultValue .data/<node> in -dev */
+  dataDir: string;
+  /** redis:// URL, or '' to spawn an embedded redis-server (dev mode). */
+  redisUrl: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Upstream resolvers for names outside the zone; "8.8.8.8" means 8.8.8.8:53. */
+  recursors: string[];
+  /** Folders of RFC 1035 zone files served as they stand. @defaultValue ['zones'] when present */
+  zoneDirs: string[];
+  dns: DnsConfig;
+  /** In-process check workers; 0 turns the in-process worker off. @defaultValue 1 */
+  checksWorkers: number;
+  /** Concurrency of each check worker. @defaultValue 50 */
+  checksConcurrency: number;
+  /** Output-only check changes are written at most this often. @defaultValue 5m */
+  checkUpdateIntervalMs: number;
+  /** Addresses to join at start (-join) and to keep retrying (-retry-join). */
+  startJoin: string[];
+  retryJoin: string[];
+  /** Gossip key, base64. */
+  encrypt: string;
+  /** Folders of service definition files (-config-dir). */
+  configDirs: string[];
+  /** Service definitions from config files. */
+  services: unknown[];
+  /** Accept GET on the write endpoints old python-consul sends GET to. @defaultValue true */
+  legacyGetCompat: boolean;
+  /** Register the built-in `consul` service for this agent. @defaultValue true */
+  registerConsulService: boolean;
+  /** Full catalog resync interval of the DNS view. @defaultValue 30s */
+  resyncIntervalMs: number;
+}
+
+export function defaultDnsConfig(): DnsConfig {
+  return {
+    allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false,
+    recursorStrategy: 'sequential', recursorTimeoutMs: 2000, disableCompression: false, udpAnswerLimit: 3, aRecordLimit: 0,
+    enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
+  };
+}
+
+export function defaultConfig(): Config {
+  return {
+    dev: false, nodeName: '', nodeId: '', datacenter: 'dc1', domain: 'consul', altDomain: '', clientAddr: '127.0.0.1',
+    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
+    logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
+    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', configDirs: [], services: [], legacyGetCompat: true,
+    registerConsulService: true, resyncIntervalMs: 30e3,
+  };
+}
