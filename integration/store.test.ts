@@ -1,0 +1,85 @@
+import test from 'ava';
+import { Redis } from 'ioredis';
+import { testRedis } from './helpers/redis.ts';
+import { CatalogStore } from '../src/store/catalog-store.ts';
+import { keysFor } from '../src/store/keys.ts';
+import type { CheckBody } from '../src/store/codec.ts';
+
+const node = { ID: '11111111-2222-3333-4444-555555555555', Node: 'Node-A', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} };
+const svc = (id: string, port = 80) => ({ ID: id, Service: 'web', Tags: ['v1'], Address: '', Meta: {}, Port: port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false });
+const chk = (id: string, sid: string): CheckBody => ({ Node: 'Node-A', CheckID: id, Name: id, Notes: '', ServiceID: sid, ServiceName: sid ? 'web' : '', ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: { TTL: '1s' } });
+
+async function setup(t: { teardown(fn: () => unknown): void }) {
+  const r = await testRedis();
+  const redis = new Redis(r.url, { lazyConnect: false });
+  t.teardown(async () => { redis.disconnect(); await r.stop(); });
+  return { store: new CatalogStore(redis, keysFor('dc1')), redis };
+}
+
+test('store: register is atomic, indexed, and a no-op re-registration changes nothing', async t => {
+  const { store } = await setup(t);
+  const a = await store.register({ nodeName: 'Node-A', node, services: [svc('web1')], checks: [{ check: chk('c1', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 }] });
+  t.true(a.changed);
+  const b = await store.register({ nodeName: 'Node-A', node, services: [svc('web1')], checks: [{ check: chk('c1', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 }] });
+  t.false(b.changed);
+  t.is(b.index, a.index);
+  const st = await store.loadNode('node-a');
+  t.truthy(st);
+  t.is(st!.services.get('web1')!.CreateIndex, a.index);
+  t.is(st!.checks.get('c1')!.Status, 'critical');
+  const c = await store.register({ nodeName: 'Node-A', node, services: [svc('web1', 81)], checks: [] });
+  t.true(c.changed);
+  const st2 = await store.loadNode('node-a');
+  t.is(st2!.services.get('web1')!.CreateIndex, a.index);
+  t.is(st2!.services.get('web1')!.ModifyIndex, c.index);
+});
+
+test('store: check updates bump the index only on a real change; output-only changes are deferred', async t => {
+  const { store } = await setup(t);
+  await store.register({ nodeName: 'Node-A', node, services: [svc('web1')], checks: [{ check: chk('c1', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 }] });
+  const u1 = await store.updateCheck('Node-A', 'c1', 'passing', 'ok', { ttlMs: 1000, outputIntervalMs: 60000 });
+  t.is(u1.result, 'written');
+  t.is((await store.updateCheck('Node-A', 'c1', 'passing', 'ok', { ttlMs: 1000 })).result, 'unchanged');
+  t.is((await store.updateCheck('Node-A', 'c1', 'passing', 'ok2', { ttlMs: 1000, outputIntervalMs: 60000 })).result, 'deferred');
+  t.is((await store.updateCheck('Node-A', 'nope', 'passing', '', {})).result, 'unknown');
+  const st = await store.loadNode('Node-A');
+  t.is(st!.checks.get('c1')!.Output, 'ok');
+});
+
+test('store: TTL deadlines expire to critical "TTL expired" through sweep', async t => {
+  const { store } = await setup(t);
+  await store.register({ nodeName: 'Node-A', node, services: [svc('web1')], checks: [{ check: chk('c1', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 }] });
+  await store.updateCheck('Node-A', 'c1', 'passing', 'alive', { ttlMs: 200 });
+  t.false((await store.sweep()).changed);
+  await new Promise(r => setTimeout(r, 300));
+  t.true((await store.sweep()).changed);
+  const c = (await store.loadNode('Node-A'))!.checks.get('c1')!;
+  t.is(c.Status, 'critical');
+  t.is(c.Output, 'TTL expired');
+});
+
+test('store: deregistering a service removes its checks; a node removes everything; events are published', async t => {
+  const { store, redis } = await setup(t);
+  const sub = redis.duplicate();
+  t.teardown(() => sub.disconnect());
+  const events: string[] = [];
+  await sub.subscribe(keysFor('dc1').events);
+  sub.on('message', (_c, m) => events.push(m));
+  await store.register({ nodeName: 'Node-A', node, services: [svc('web1'), svc('web2')], checks: [{ check: chk('c1', 'web1'), status: 'passing', output: '', keep: true, ttlMs: 0 }, { check: chk('n1', ''), status: 'passing', output: '', keep: true, ttlMs: 0 }] });
+  t.true((await store.deregister('Node-A', 'service', 'web1')).found);
+  t.false((await store.deregister('Node-A', 'service', 'web1')).found);
+  let st = await store.loadNode('Node-A');
+  t.deepEqual([...st!.services.keys()], ['web2']);
+  t.deepEqual([...st!.checks.keys()], ['n1']);
+  t.true((await store.deregister('Node-A', 'node')).found);
+  st = await store.loadNode('Node-A');
+  t.is(st, null);
+  await new Promise(r => setTimeout(r, 50));
+  t.is(events.length, 3);
+  const ev = JSON.parse(events[0]!);
+  t.deepEqual(ev.n, ['node-a']);
+  t.deepEqual(ev.s, ['web']);
+  const snap = await store.loadAll();
+  t.is(snap.states.length, 0);
+  t.is(snap.crev, 3);
+});

@@ -1,0 +1,155 @@
+/**
+ * @module The catalog in Redis: atomic writes through Lua, reads of whole nodes for the view.
+ */
+import type { Redis } from 'ioredis';
+import type { CheckRec, HealthStatus, NodeRec, NodeState, ServiceRec } from '../catalog/model.ts';
+import type { Keys } from './keys.ts';
+import { DEREGISTER, REGISTER, SWEEP, UPDATE_CHECK } from './lua.ts';
+import { checkBody, decodeCheck, decodeNode, decodeService, nodeBody, serviceBody, type CheckBody } from './codec.ts';
+
+export interface CheckWrite {
+  check: CheckBody;
+  status: HealthStatus;
+  output: string;
+  /** Keep the stored status and output when the check already exists (re-registration). */
+  keep: boolean;
+  /** TTL of a TTL check in ms (arms the deadline for a new check), else 0. */
+  ttlMs: number;
+}
+
+export interface RegisterRequest {
+  nodeName: string;
+  /** The node record to upsert, or null to require that the node exists. */
+  node: Omit<NodeRec, 'CreateIndex' | 'ModifyIndex'> | null;
+  services: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'>[];
+  checks: CheckWrite[];
+  /** Remove this service's checks that are not in `checks`. */
+  replaceChecksFor?: string;
+}
+
+/** Result of a write: the index it was written at (or the current index) and whether anything changed. */
+export interface WriteResult { index: number; changed: boolean }
+
+export type UpdateCheckResult = 'written' | 'unchanged' | 'deferred' | 'unknown' | 'not-ttl';
+
+/** A catalog change event as published by the scripts. */
+export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string }
+
+export interface CatalogSnapshot {
+  states: NodeState[];
+  index: number;
+  crev: number;
+  tables: Record<string, number>;
+  serviceIndex: Record<string, number>;
+}
+
+type ScriptFn = (...args: (string | number)[]) => Promise<[number, number]>;
+
+export class CatalogStore {
+  readonly redis: Redis;
+  readonly keys: Keys;
+  #register: ScriptFn; #deregister: ScriptFn; #update: ScriptFn; #sweep: ScriptFn;
+
+  constructor(redis: Redis, keys: Keys) {
+    this.redis = redis;
+    this.keys = keys;
+    const def = (name: string, lua: string): ScriptFn => {
+      redis.defineCommand(name, { numberOfKeys: 9, lua });
+      const fn = (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!.bind(redis);
+      return async (...args) => (await fn(...this.#common(), this.keys.prefix, ...args)) as [number, number];
+    };
+    this.#register = def('rosterRegister', REGISTER);
+    this.#deregister = def('rosterDeregister', DEREGISTER);
+    this.#update = def('rosterUpdateCheck', UPDATE_CHECK);
+    this.#sweep = def('rosterSweep', SWEEP);
+  }
+
+  #common(): string[] {
+    const k = this.keys;
+    return [k.index, k.crev, k.nodes, k.tables, k.serviceIndex, k.events, k.ttl, k.checkState, `${k.prefix}:outq`];
+  }
+
+  /** Upserts a node with services and checks in one atomic step. */
+  async register(req: RegisterRequest): Promise<WriteResult> {
+    const payload = {
+      node: req.nodeName.toLowerCase(),
+      nodeBody: req.node ? nodeBody(req.node) : null,
+      services: req.services.map(s => ({ id: s.ID, name: s.Service, body: serviceBody(s) })),
+      checks: req.checks.map(c => ({
+        id: c.check.CheckID, serviceName: c.check.ServiceName, status: c.status, output: JSON.stringify(c.output),
+        body: checkBody(c.check), keep: c.keep, ttlMs: c.ttlMs,
+      })),
+      replaceChecksFor: req.replaceChecksFor ?? null,
+    };
+    const [index, changed] = await this.#register(JSON.stringify(payload));
+    return { index, changed: changed === 1 };
+  }
+
+  /** Removes a node (with everything on it), a service (with its checks) or a check. */
+  async deregister(nodeName: string, kind: 'node' | 'service' | 'check', id = ''): Promise<{ index: number; found: boolean }> {
+    const [index, found] = await this.#deregister(nodeName.toLowerCase(), kind, id);
+    return { index, found: found === 1 };
+  }
+
+  /** Sets a check's status and output; with ttlMs > 0 it also re-arms a TTL check's deadline. */
+  async updateCheck(nodeName: string, checkId: string, status: HealthStatus, output: string, opts: { ttlMs?: number; outputIntervalMs?: number } = {}): Promise<{ index: number; result: UpdateCheckResult }> {
+    const [index, r] = await this.#update(nodeName.toLowerCase(), checkId, status, JSON.stringify(output), opts.ttlMs ?? 0, opts.outputIntervalMs ?? 0);
+    const result: UpdateCheckResult = r === 1 ? 'written' : r === 0 ? 'unchanged' : r === 2 ? 'deferred' : r === -1 ? 'unknown' : 'not-ttl';
+    return { index, result };
+  }
+
+  /** Expires due TTL checks and flushes due deferred outputs. */
+  async sweep(max = 1000): Promise<WriteResult> {
+    const [index, changed] = await this.#sweep(max);
+    return { index, changed: changed === 1 };
+  }
+
+  /** The current global index (≥ 1). */
+  async currentIndex(): Promise<number> {
+    return Math.max(1, Number(await this.redis.get(this.keys.index)) || 0);
+  }
+
+  /** Reads one node with its services and checks, atomically; null when the node does not exist. */
+  async loadNode(nodeName: string): Promise<NodeState | null> {
+    const n = nodeName.toLowerCase();
+    const res = await this.redis.multi().hget(this.keys.nodes, n).hgetall(this.keys.services(n)).hgetall(this.keys.checks(n)).exec();
+    if (!res) throw new Error('transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    const nodeV = res[0]![1] as string | null;
+    if (!nodeV) return null;
+    return toState(nodeV, res[1]![1] as Record<string, string>, res[2]![1] as Record<string, string>);
+  }
+
+  /** Reads the whole catalog in one transaction (initial load and resync). */
+  async loadAll(): Promise<CatalogSnapshot> {
+    const k = this.keys;
+    const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).exec();
+    if (!head) throw new Error('transaction aborted');
+    for (const [err] of head) if (err) throw err;
+    const nodes = head[0]![1] as Record<string, string>;
+    const names = Object.keys(nodes);
+    const states: NodeState[] = [];
+    // Nodes are read in batches; each node is read atomically with its services and checks.
+    for (let i = 0; i < names.length; i += 500) {
+      const batch = names.slice(i, i + 500);
+      const m = this.redis.multi();
+      for (const n of batch) m.hget(k.nodes, n).hgetall(k.services(n)).hgetall(k.checks(n));
+      const res = await m.exec();
+      if (!res) throw new Error('transaction aborted');
+      for (let j = 0; j < batch.length; j++) {
+        const nodeV = res[j * 3]![1] as string | null;
+        if (nodeV) states.push(toState(nodeV, res[j * 3 + 1]![1] as Record<string, string>, res[j * 3 + 2]![1] as Record<string, string>));
+      }
+    }
+    const numMap = (o: Record<string, string>) => Object.fromEntries(Object.entries(o ?? {}).map(([a, b]) => [a, Number(b)]));
+    return { states, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
+  }
+}
+
+function toState(nodeV: string, svcs: Record<string, string>, chks: Record<string, string>): NodeState {
+  const services = new Map<string, ServiceRec>();
+  for (const [id, v] of Object.entries(svcs ?? {})) services.set(id, decodeService(v));
+  const checks = new Map<string, CheckRec>();
+  for (const [id, v] of Object.entries(chks ?? {})) checks.set(id, decodeCheck(v));
+  return { node: decodeNode(nodeV), services, checks };
+}
