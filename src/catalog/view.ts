@@ -34,6 +34,10 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   revision = 0;
   /** Wall-clock ms of the last successful sync with Redis. */
   lastSync = 0;
+  /** Last index per table (nodes, services, checks), for X-Consul-Index of catalog reads. */
+  tableIndex: Record<string, number> = {};
+  /** Last index per lower-cased service name (instances, their nodes and checks). */
+  serviceIndex = new Map<string, number>();
 
   /** Replaces the whole view (initial load and periodic resync). */
   replaceAll(states: Iterable<NodeState>, revision: number): void {

@@ -1,0 +1,175 @@
+/**
+ * @module The agent: builds every subsystem from a Config, starts them in dependency order
+ * (Redis → catalog view → DNS → HTTP → checks) and stops them in reverse.
+ */
+import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Config } from '../config/schema.ts';
+import { CatalogView } from '../catalog/view.ts';
+import { CatalogSyncer } from '../catalog/syncer.ts';
+import { CatalogStore } from '../store/catalog-store.ts';
+import { keysFor } from '../store/keys.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
+import { Notifier } from '../http/blocking.ts';
+import { Router, listenHttp } from '../http/server.ts';
+import type { AgentHooks, ApiDeps } from '../http/context.ts';
+import { registerRoutes } from '../http/routes/index.ts';
+import { logger } from '../log.ts';
+import { VERSION } from '../version.ts';
+
+const log = logger('agent');
+
+/** What the DNS server module provides (src/dns/server.ts). */
+interface DnsServerLike {
+  listen(): Promise<{ udpPort: number; tcpPort: number }>;
+  close(): Promise<void>;
+  reloadZones?(): Promise<{ zones: string[]; errors: string[] }>;
+}
+
+export class Agent {
+  readonly config: Config;
+  readonly view = new CatalogView();
+  readonly notifier = new Notifier();
+  readonly hooks: AgentHooks = {};
+  redis!: Redis;
+  store!: CatalogStore;
+  syncer!: CatalogSyncer;
+  nodeId = '';
+  httpServer?: Server;
+  dns?: DnsServerLike;
+  #embedded?: EmbeddedRedis;
+  #sweepTimer?: NodeJS.Timeout;
+  #stopping = false;
+  #onStop: (() => Promise<void>)[] = [];
+
+  constructor(config: Config) {
+    this.config = config;
+  }
+
+  /** Registers a cleanup step, run (in reverse order) by stop(). */
+  onStop(fn: () => Promise<void>): void {
+    this.#onStop.push(fn);
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    mkdirSync(cfg.dataDir, { recursive: true });
+    this.nodeId = cfg.nodeId || this.#persistentNodeId();
+    let url = cfg.redisUrl;
+    if (!url) {
+      this.#embedded = await startEmbeddedRedis(cfg.dataDir);
+      url = this.#embedded.url;
+    }
+    this.redis = new Redis(url, {
+      lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000,
+      retryStrategy: (t: number) => Math.min(t * 50, 500),
+    });
+    let lastErr = '';
+    this.redis.on('error', err => { if (err.message !== lastErr) { lastErr = err.message; log.warn('redis connection error', { err: err.message }); } });
+    this.redis.on('ready', () => { if (lastErr) log.info('redis connection restored'); lastErr = ''; });
+    await this.#connectRedis();
+    this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
+    await this.registerSelf();
+
+    this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs });
+    this.view.on('change', ch => {
+      for (const s of ch.services) this.notifier.fire(`svc:${s}`);
+      for (const n of ch.nodes) this.notifier.fire(`node:${n}`);
+      if (ch.all) for (const s of this.view.serviceNames()) this.notifier.fire(`svc:${s}`);
+      for (const t of ['nodes', 'services', 'checks']) this.notifier.fire(`table:${t}`);
+    });
+    await this.syncer.start();
+
+    // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
+    this.#sweepTimer = setInterval(() => {
+      if (this.redis.status === 'ready') this.store.sweep().catch(err => log.debug('ttl sweep failed', { err: (err as Error).message }));
+    }, 200);
+
+    await this.#startDns();
+
+    const router = new Router();
+    const deps: ApiDeps = {
+      config: cfg, store: this.store, redis: this.redis, view: this.view, syncer: this.syncer, notifier: this.notifier,
+      nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
+    };
+    registerRoutes(router, deps);
+    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http);
+    const addr = this.httpServer.address() as { port: number };
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url });
+  }
+
+  async #connectRedis(): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${this.config.redisUrl || 'the embedded server'} within 30 s`)), 30_000);
+      this.redis.once('ready', () => { clearTimeout(t); resolve(); });
+    });
+    this.redis.connect().catch(() => { /* ioredis keeps retrying per retryStrategy */ });
+    await ready;
+  }
+
+  async #startDns(): Promise<void> {
+    const spec = '../dns/server.ts';
+    let mod: { DnsServer: new (o: unknown) => DnsServerLike };
+    try {
+      mod = await import(spec);
+    } catch (err) {
+      log.error('DNS server module unavailable', { err: (err as Error).message });
+      return;
+    }
+    this.dns = new mod.DnsServer({ view: this.view, config: this.config, log: logger('agent.dns') });
+    const ports = await this.dns.listen();
+    log.info('DNS server listening', { addr: this.config.clientAddr, udp: ports.udpPort, tcp: ports.tcpPort });
+  }
+
+  /** Node ID: stable per node name and data dir (persisted in <data-dir>/node-id). */
+  #persistentNodeId(): string {
+    const file = join(this.config.dataDir, 'node-id');
+    try {
+      const id = readFileSync(file, 'utf8').trim();
+      if (/^[0-9a-f-]{36}$/.test(id)) return id;
+    } catch { /* first start */ }
+    const h = createHash('sha256').update(`${this.config.datacenter}/${this.config.nodeName}/${this.config.dataDir}`).digest('hex');
+    const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    writeFileSync(file, id + '\n');
+    return id;
+  }
+
+  /** Registers this agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
+  async registerSelf(): Promise<void> {
+    const cfg = this.config;
+    const a = cfg.advertiseAddr;
+    const node = {
+      ID: this.nodeId, Node: cfg.nodeName, Address: a, Datacenter: cfg.datacenter,
+      TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { 'consul-network-segment': '', 'consul-version': VERSION },
+    };
+    const services = cfg.registerConsulService
+      ? [{ ID: 'consul', Service: 'consul', Tags: [], Address: '', Meta: { raft_version: '3', serf_protocol_current: '2', serf_protocol_max: '5', serf_protocol_min: '1', version: VERSION }, Port: cfg.ports.server, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false }]
+      : [];
+    const checks = [{
+      check: { Node: cfg.nodeName, CheckID: 'serfHealth', Name: 'Serf Health Status', Notes: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} },
+      status: 'passing' as const, output: 'Agent alive and reachable', keep: false, ttlMs: 0,
+    }];
+    await this.store.register({ nodeName: cfg.nodeName, node, services, checks });
+  }
+
+  /** Stops everything this agent started, in reverse order. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    log.info('stopping agent');
+    clearInterval(this.#sweepTimer);
+    for (const fn of this.#onStop.reverse()) await fn().catch(err => log.warn('stop step failed', { err: (err as Error).message }));
+    if (this.httpServer) {
+      this.httpServer.closeAllConnections?.();
+      await new Promise<void>(r => this.httpServer!.close(() => r()));
+    }
+    await this.dns?.close().catch(() => {});
+    await this.syncer?.stop();
+    this.redis?.disconnect();
+    await this.#embedded?.stop();
+    log.info('agent stopped');
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * @module Keeps a CatalogView in step with Redis.
+ *
+ * Change events (pub/sub) name the nodes a write touched; the syncer re-reads those nodes and
+ * swaps them into the view. Pub/sub is only a hint: it drops messages across reconnects, so the
+ * syncer does a full resync on every subscriber (re)connect, whenever an event's catalog revision
+ * skips one, and periodically as a safety net. While Redis is down the view keeps its last state.
+ */
+import { Redis } from 'ioredis';
+import { EventEmitter } from 'node:events';
+import type { CatalogView } from './view.ts';
+import type { CatalogEvent, CatalogStore } from '../store/catalog-store.ts';
+import { logger } from '../log.ts';
+
+const log = logger('agent.catalog');
+
+export interface SyncerEvents {
+  /** After the view applied a change event (or a resync): the catalog index now reflected. */
+  applied: [index: number];
+}
+
+export class CatalogSyncer extends EventEmitter<SyncerEvents> {
+  #store: CatalogStore;
+  #view: CatalogView;
+  #sub: Redis;
+  #crev = 0;
+  #timer?: NodeJS.Timeout;
+  #resyncing: Promise<void> | null = null;
+  #resyncAgain = false;
+  #pending = new Map<string, number>();
+  #inflight = new Set<string>();
+  #closed = false;
+  #intervalMs: number;
+
+  constructor(store: CatalogStore, view: CatalogView, opts: { resyncIntervalMs?: number } = {}) {
+    super();
+    this.#store = store;
+    this.#view = view;
+    this.#intervalMs = opts.resyncIntervalMs ?? 30_000;
+    this.#sub = new Redis({ ...store.redis.options, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+  }
+
+  /** Subscribes, loads the whole catalog, and starts the periodic resync. */
+  async start(): Promise<void> {
+    this.#sub.on('message', (_ch, msg) => this.#onMessage(msg));
+    this.#sub.on('ready', () => { if (this.#crev > 0 || this.#view.lastSync > 0) void this.resync('subscriber reconnected'); });
+    this.#sub.on('error', err => log.debug('subscriber error', { err: err.message }));
+    await this.#sub.connect();
+    await this.#sub.subscribe(this.#store.keys.events);
+    await this.resync('start');
+    this.#timer = setInterval(() => void this.resync('periodic'), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#sub.disconnect();
+  }
+
+  /** Reloads the whole catalog into the view. Concurrent calls coalesce into one more run. */
+  resync(reason: string): Promise<void> {
+    if (this.#resyncing) { this.#resyncAgain = true; return this.#resyncing; }
+    this.#resyncing = (async () => {
+      do {
+        this.#resyncAgain = false;
+        try {
+          const snap = await this.#store.loadAll();
+          this.#crev = snap.crev;
+          this.#view.tableIndex = snap.tables;
+          this.#view.serviceIndex = new Map(Object.entries(snap.serviceIndex));
+          this.#view.replaceAll(snap.states, snap.index);
+          this.#view.lastSync = Date.now();
+          if (reason !== 'periodic') log.debug('catalog resynced', { reason, nodes: snap.states.length, index: snap.index });
+          this.emit('applied', snap.index);
+        } catch (err) {
+          if (!this.#closed) log.warn('catalog resync failed; serving the last view', { reason, err: (err as Error).message });
+        }
+      } while (this.#resyncAgain && !this.#closed);
+      this.#resyncing = null;
+    })();
+    return this.#resyncing;
+  }
+
+  #onMessage(msg: string): void {
+    let ev: CatalogEvent;
+    try { ev = JSON.parse(msg) as CatalogEvent; } catch { return; }
+    if (this.#crev > 0 && ev.r > this.#crev + 1) {
+      log.debug('catalog event gap; resyncing', { have: this.#crev, got: ev.r });
+      this.#crev = ev.r;
+      void this.resync('revision gap');
+      return;
+    }
+    if (ev.r > this.#crev) this.#crev = ev.r;
+    for (const t of ['nodes', 'services', 'checks']) if (ev.t.includes(t[0]!)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, ev.i);
+    for (const s of Array.isArray(ev.s) ? ev.s : []) this.#view.serviceIndex.set(s, Math.max(this.#view.serviceIndex.get(s) ?? 0, ev.i));
+    const nodes = Array.isArray(ev.n) ? ev.n : [];
+    if (nodes.length === 0) { this.#view.revision = Math.max(this.#view.revision, ev.i); this.emit('applied', ev.i); return; }
+    for (const n of nodes) void this.#refreshNode(n, ev.i);
+  }
+
+  /** Re-reads one node; if a newer event for it arrives meanwhile, reads it again afterwards. */
+  async #refreshNode(name: string, index: number): Promise<void> {
+    this.#pending.set(name, Math.max(this.#pending.get(name) ?? 0, index));
+    if (this.#inflight.has(name)) return;
+    this.#inflight.add(name);
+    try {
+      while (this.#pending.has(name)) {
+        const idx = this.#pending.get(name)!;
+        this.#pending.delete(name);
+        try {
+          const st = await this.#store.loadNode(name);
+          this.#view.putNode(name, st, idx);
+          this.#view.lastSync = Date.now();
+          this.emit('applied', idx);
+        } catch (err) {
+          log.warn('node refresh failed; resyncing later', { node: name, err: (err as Error).message });
+          break;
+        }
+      }
+    } finally {
+      this.#inflight.delete(name);
+    }
+  }
+
+  /** Resolves once the view reflects at least `index` (read-your-writes for the HTTP API), or after timeoutMs. */
+  waitFor(index: number, timeoutMs = 2000): Promise<boolean> {
+    if (this.#view.revision >= index) return Promise.resolve(true);
+    return new Promise(resolve => {
+      const done = (ok: boolean) => { clearTimeout(t); this.off('applied', on); resolve(ok); };
+      const on = () => { if (this.#view.revision >= index) done(true); };
+      const t = setTimeout(() => done(this.#view.revision >= index), timeoutMs);
+      this.on('applied', on);
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/** @module `roster agent`: runs an agent until SIGINT/SIGTERM. */
+import { parseFlags } from './flags.ts';
+import { AGENT_FLAGS, loadAgentConfig } from '../config/load.ts';
+import { Agent } from '../agent/agent.ts';
+import { setLogLevel, logger } from '../log.ts';
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(argv, AGENT_FLAGS);
+  const cfg = loadAgentConfig(flags);
+  setLogLevel(cfg.logLevel, flags['log-json'] === true);
+  const log = logger('agent');
+  if (cfg.dev) log.info('Roster agent running in -dev mode: embedded Redis unless -redis is given, everything on loopback');
+  const agent = new Agent(cfg);
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('caught signal, shutting down', { signal: sig });
+    const force = setTimeout(() => { log.error('shutdown took longer than 15 s; exiting'); process.exit(1); }, 15_000);
+    force.unref();
+    await agent.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('interrupt'));
+  process.on('SIGTERM', () => void stop('terminated'));
+  process.on('SIGHUP', () => {
+    log.info('caught SIGHUP, reloading zones');
+    agent.dns?.reloadZones?.().then(r => log.info('zones reloaded', { zones: r.zones.length, errors: r.errors.length }), err => log.error('zone reload failed', { err: (err as Error).message }));
+  });
+  try {
+    await agent.start();
+  } catch (err) {
+    log.error('agent failed to start', { err: (err as Error).message });
+    await agent.stop();
+    return 1;
+  }
+  return new Promise<number>(() => { /* runs until a signal */ });
+}

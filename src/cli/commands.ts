@@ -1,0 +1,4 @@
+/** @module Registers every CLI verb. One line per verb. */
+import { registerCommand } from './registry.ts';
+
+registerCommand('agent', async () => (await import('./agent.ts')).agentCommand);

@@ -1,0 +1,38 @@
+/** @module The `roster` command: Consul's verbs and flags. */
+import { FlagError } from './flags.ts';
+import { VERSION } from '../version.ts';
+
+import { COMMANDS } from './registry.ts';
+import './commands.ts';
+
+function usage(): string {
+  return `Usage: roster [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n${Object.keys(COMMANDS).sort().map(c => `    ${c}`).join('\n')}\n    version\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === '-help' || cmd === 'help') {
+    process.stderr.write(usage());
+    return cmd ? 0 : 1;
+  }
+  if (cmd === 'version' || cmd === '-version' || cmd === '--version' || cmd === '-v') {
+    process.stdout.write(`Roster v${VERSION}\nProtocol 2 spoken by default, understands 2 to 3 (Consul-compatible API)\n`);
+    return 0;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) {
+    process.stderr.write(`roster: unknown command "${cmd}"\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    process.stderr.write(`${err instanceof FlagError ? '' : 'Error: '}${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+const self = process.argv[1] ?? '';
+if (self.endsWith('/cli/main.js') || self.endsWith('/cli/main.ts')) {
+  main(process.argv.slice(2)).then(code => { if (code !== undefined) process.exitCode = code; }, err => { process.stderr.write(`Error: ${(err as Error).message}\n`); process.exitCode = 1; });
+}

@@ -1,0 +1,146 @@
+/**
+ * @module Builds the agent's Config from defaults, config files (Consul's JSON format) and
+ * flags, in that order of precedence (flags win). The only reader of the environment.
+ */
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defaultConfig, type Config, type DnsConfig } from './schema.ts';
+import type { FlagValues } from '../cli/flags.ts';
+import { parseDurationNs } from '../util/duration.ts';
+
+/** The agent's flags, with Consul's names. */
+export const AGENT_FLAGS = {
+  dev: 'bool', node: 'string', 'node-id': 'string', datacenter: 'string', domain: 'string', 'alt-domain': 'string', client: 'string', bind: 'string',
+  'advertise': 'string', 'http-port': 'int', 'dns-port': 'int', 'serf-lan-port': 'int', 'server-port': 'int', 'data-dir': 'string', redis: 'string',
+  'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
+  join: 'list', 'retry-join': 'list', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
+  'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
+} as const;
+
+const ms = (v: unknown): number => (typeof v === 'number' ? v * 1000 : parseDurationNs(String(v)) / 1e6);
+
+/** Applies one parsed config-file object (Consul's snake_case keys) onto cfg. */
+export function applyFile(cfg: Config, f: Record<string, unknown>, source: string): void {
+  const s = (k: string) => f[k] as string | undefined;
+  if (s('datacenter')) cfg.datacenter = s('datacenter')!;
+  if (s('node_name')) cfg.nodeName = s('node_name')!;
+  if (s('node_id')) cfg.nodeId = s('node_id')!;
+  if (s('domain')) cfg.domain = s('domain')!.replace(/\.$/, '');
+  if (s('alt_domain')) cfg.altDomain = s('alt_domain')!.replace(/\.$/, '');
+  if (s('client_addr')) cfg.clientAddr = s('client_addr')!;
+  if (s('bind_addr')) cfg.bindAddr = s('bind_addr')!;
+  if (s('advertise_addr')) cfg.advertiseAddr = s('advertise_addr')!;
+  if (s('data_dir')) cfg.dataDir = s('data_dir')!;
+  if (s('log_level')) cfg.logLevel = s('log_level')!.toLowerCase() as Config['logLevel'];
+  if (s('redis')) cfg.redisUrl = s('redis')!;
+  if (s('encrypt')) cfg.encrypt = s('encrypt')!;
+  if (Array.isArray(f.recursors)) cfg.recursors = f.recursors as string[];
+  if (typeof f.recursor === 'string') cfg.recursors = [f.recursor];
+  if (Array.isArray(f.zone_dirs)) cfg.zoneDirs = f.zone_dirs as string[];
+  if (Array.isArray(f.start_join)) cfg.startJoin.push(...(f.start_join as string[]));
+  if (Array.isArray(f.retry_join)) cfg.retryJoin.push(...(f.retry_join as string[]));
+  if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
+  if (typeof f.checks_workers === 'number') cfg.checksWorkers = f.checks_workers;
+  if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
+  const ports = f.ports as Record<string, number> | undefined;
+  if (ports) {
+    if (ports.http !== undefined) cfg.ports.http = ports.http;
+    if (ports.dns !== undefined) cfg.ports.dns = ports.dns;
+    if (ports.serf_lan !== undefined) cfg.ports.serfLan = ports.serf_lan;
+    if (ports.server !== undefined) cfg.ports.server = ports.server;
+  }
+  if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
+  for (const k of ['service', 'services']) {
+    const v = f[k];
+    if (v) cfg.services.push(...(Array.isArray(v) ? v : [v]));
+  }
+}
+
+function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string): void {
+  const b = (k: string) => c[k] as boolean | undefined;
+  if (b('allow_stale') !== undefined) d.allowStale = b('allow_stale')!;
+  if (c.max_stale !== undefined) d.maxStaleMs = ms(c.max_stale);
+  if (c.node_ttl !== undefined) d.nodeTtlMs = ms(c.node_ttl);
+  if (c.service_ttl !== undefined) {
+    for (const [k, v] of Object.entries(c.service_ttl as Record<string, unknown>)) d.serviceTtlMs[k] = ms(v);
+  }
+  if (b('enable_truncate') !== undefined) d.enableTruncate = b('enable_truncate')!;
+  if (b('only_passing') !== undefined) d.onlyPassing = b('only_passing')!;
+  if (c.recursor_strategy !== undefined) {
+    if (c.recursor_strategy !== 'sequential' && c.recursor_strategy !== 'random') throw new Error(`${source}: dns_config.recursor_strategy must be "sequential" or "random"`);
+    d.recursorStrategy = c.recursor_strategy;
+  }
+  if (c.recursor_timeout !== undefined) d.recursorTimeoutMs = ms(c.recursor_timeout);
+  if (b('disable_compression') !== undefined) d.disableCompression = b('disable_compression')!;
+  if (typeof c.udp_answer_limit === 'number') d.udpAnswerLimit = c.udp_answer_limit;
+  if (typeof c.a_record_limit === 'number') d.aRecordLimit = c.a_record_limit;
+  if (b('enable_additional_node_meta_txt') !== undefined) d.enableAdditionalNodeMetaTxt = b('enable_additional_node_meta_txt')!;
+  const soa = c.soa as Record<string, number> | undefined;
+  if (soa) {
+    if (soa.refresh !== undefined) d.soa.refresh = soa.refresh;
+    if (soa.retry !== undefined) d.soa.retry = soa.retry;
+    if (soa.expire !== undefined) d.soa.expire = soa.expire;
+    if (soa.min_ttl !== undefined) d.soa.minTtl = soa.min_ttl;
+  }
+}
+
+/** Reads a config file (JSON). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`Error parsing ${path}: ${(err as Error).message}${path.endsWith('.hcl') ? ' (HCL config files are not supported; use JSON)' : ''}`);
+  }
+}
+
+/** Builds the agent config from flags (already parsed against AGENT_FLAGS). */
+export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): Config {
+  const cfg = defaultConfig();
+  cfg.dev = flags.dev === true;
+  for (const f of (flags['config-file'] as string[] | undefined) ?? []) applyFile(cfg, readConfigFile(f), f);
+  for (const dir of (flags['config-dir'] as string[] | undefined) ?? []) {
+    cfg.configDirs.push(dir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config dir ${dir} does not exist`);
+    for (const name of readdirSync(dir).filter(n => n.endsWith('.json')).sort()) applyFile(cfg, readConfigFile(join(dir, name)), join(dir, name));
+  }
+  const s = (k: string) => flags[k] as string | undefined;
+  const n = (k: string) => flags[k] as number | undefined;
+  if (s('node')) cfg.nodeName = s('node')!;
+  if (s('node-id')) cfg.nodeId = s('node-id')!;
+  if (s('datacenter')) cfg.datacenter = s('datacenter')!;
+  if (s('domain')) cfg.domain = s('domain')!.replace(/\.$/, '');
+  if (s('alt-domain')) cfg.altDomain = s('alt-domain')!.replace(/\.$/, '');
+  if (s('client')) cfg.clientAddr = s('client')!;
+  if (s('bind')) cfg.bindAddr = s('bind')!;
+  if (s('advertise')) cfg.advertiseAddr = s('advertise')!;
+  if (n('http-port') !== undefined) cfg.ports.http = n('http-port')!;
+  if (n('dns-port') !== undefined) cfg.ports.dns = n('dns-port')!;
+  if (n('serf-lan-port') !== undefined) cfg.ports.serfLan = n('serf-lan-port')!;
+  if (n('server-port') !== undefined) cfg.ports.server = n('server-port')!;
+  if (s('data-dir')) cfg.dataDir = s('data-dir')!;
+  if (s('redis')) cfg.redisUrl = s('redis')!;
+  else if (!cfg.redisUrl && env.ROSTER_REDIS_URL) cfg.redisUrl = env.ROSTER_REDIS_URL;
+  if (s('log-level')) cfg.logLevel = s('log-level')!.toLowerCase() as Config['logLevel'];
+  if (flags.recursor) cfg.recursors = flags.recursor as string[];
+  if (flags['zone-dir']) cfg.zoneDirs = flags['zone-dir'] as string[];
+  if (flags.join) cfg.startJoin.push(...(flags.join as string[]));
+  if (flags['retry-join']) cfg.retryJoin.push(...(flags['retry-join'] as string[]));
+  if (s('encrypt')) cfg.encrypt = s('encrypt')!;
+  if (n('checks-workers') !== undefined) cfg.checksWorkers = n('checks-workers')!;
+  if (n('checks-concurrency') !== undefined) cfg.checksConcurrency = n('checks-concurrency')!;
+  if (flags['legacy-get-compat'] !== undefined) cfg.legacyGetCompat = flags['legacy-get-compat'] as boolean;
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(cfg.logLevel)) throw new Error(`invalid -log-level "${cfg.logLevel}"`);
+  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  // Defaults that depend on other settings.
+  if (!cfg.nodeName) cfg.nodeName = env.HOSTNAME || (cfg.dev ? 'roster-dev' : 'roster');
+  if (!cfg.bindAddr) cfg.bindAddr = cfg.dev ? '127.0.0.1' : '0.0.0.0';
+  if (!cfg.advertiseAddr) cfg.advertiseAddr = cfg.bindAddr === '0.0.0.0' ? '127.0.0.1' : cfg.bindAddr;
+  if (!cfg.dataDir) {
+    if (!cfg.dev && !cfg.redisUrl) throw new Error('==> data_dir cannot be empty (use -dev, -data-dir or -redis)');
+    cfg.dataDir = resolve('.data', cfg.nodeName);
+  }
+  if (cfg.zoneDirs.length === 0 && existsSync('zones') && statSync('zones').isDirectory()) cfg.zoneDirs = [resolve('zones')];
+  if (!cfg.redisUrl && !cfg.dev) throw new Error('no Redis configured: pass -redis redis://host:port (or -dev to spawn an embedded redis-server)');
+  return cfg;
+}

@@ -1,0 +1,99 @@
+/**
+ * @module What every route module gets, and the cross-cutting rules of Consul's read endpoints:
+ * consistency modes, the datacenter check, meta headers, Redis availability.
+ */
+import type { Redis } from 'ioredis';
+import type { CatalogView } from '../catalog/view.ts';
+import type { CatalogSyncer } from '../catalog/syncer.ts';
+import type { CatalogStore } from '../store/catalog-store.ts';
+import type { Config } from '../config/schema.ts';
+import type { Notifier } from './blocking.ts';
+import { HttpError, type Ctx } from './server.ts';
+
+/** The agent's parts, as the HTTP routes see them. */
+export interface ApiDeps {
+  config: Config;
+  store: CatalogStore;
+  redis: Redis;
+  view: CatalogView;
+  syncer: CatalogSyncer;
+  notifier: Notifier;
+  /** This agent's node name, as registered. */
+  nodeName: string;
+  nodeId: string;
+  /** Hooks other subsystems register (gossip members, join/leave, events, checks engine). */
+  hooks: AgentHooks;
+}
+
+/** Optional subsystems plug in here; routes answer sensibly when a hook is absent. */
+export interface AgentHooks {
+  members?: (wan: boolean) => unknown[];
+  join?: (addr: string) => Promise<number>;
+  leave?: () => Promise<void>;
+  forceLeave?: (node: string, prune: boolean) => Promise<void>;
+  fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
+  /** Called after a check is registered or changed, so the check engine schedules it. */
+  checkChanged?: (node: string, checkId: string) => Promise<void>;
+  /** Called after a check or service is removed, so the check engine unschedules it. */
+  checkRemoved?: (node: string, checkIds: string[]) => Promise<void>;
+  /** Called when the agent should re-read its own registrations (maintenance etc.). */
+  stats?: () => Record<string, Record<string, string>>;
+}
+
+export type Consistency = 'leader' | 'stale' | 'consistent';
+
+/** Validates ?stale/?consistent and ?dc; with ?consistent, waits until the view holds everything Redis has. */
+export async function readMode(ctx: Ctx, deps: ApiDeps): Promise<Consistency> {
+  checkDc(ctx, deps);
+  const stale = ctx.has('stale');
+  const consistent = ctx.has('consistent');
+  if (stale && consistent) throw new HttpError(400, 'Cannot specify ?stale with ?consistent, conflicting semantics.');
+  if (!stale) requireRedis(deps);
+  if (consistent) {
+    const idx = await deps.store.currentIndex();
+    await deps.syncer.waitFor(idx, 5000);
+    return 'consistent';
+  }
+  return stale ? 'stale' : 'leader';
+}
+
+/** 500 `No path to datacenter` for any datacenter but ours (`datacenter` wins over `dc`). */
+export function checkDc(ctx: Ctx, deps: ApiDeps): void {
+  const dc = ctx.query.get('datacenter') || ctx.query.get('dc');
+  if (dc && dc !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
+  for (const k of ['ns', 'partition']) {
+    const v = ctx.query.get(k);
+    if (v && v !== 'default') throw new HttpError(400, `Invalid query parameter: "${k}" - ${k === 'ns' ? 'Namespaces' : 'Partitions'} are a Consul Enterprise feature`);
+  }
+}
+
+/** Throws a clear 500 while Redis, the system of record, is unreachable. */
+export function requireRedis(deps: ApiDeps): void {
+  if (deps.redis.status !== 'ready') {
+    throw new HttpError(500, `catalog store unavailable: Redis is unreachable (connection ${deps.redis.status}); DNS keeps answering from the last view, retry when Redis is back`);
+  }
+}
+
+/** Meta headers of catalog, health, KV and session reads. */
+export function metaHeaders(index: number, mode: Consistency | null, lastSyncMs = 0): Record<string, string> {
+  const h: Record<string, string> = {
+    'X-Consul-Index': String(Math.max(1, index)),
+    'X-Consul-KnownLeader': 'true',
+    'X-Consul-LastContact': mode === 'stale' && lastSyncMs > 0 ? String(Math.max(0, Date.now() - lastSyncMs)) : '0',
+  };
+  if (mode) h['X-Consul-Effective-Consistency'] = mode;
+  return h;
+}
+
+/** After a write at `index`, wait until the view shows it, so the next read sees the write. */
+export async function afterWrite(deps: ApiDeps, index: number, changed: boolean): Promise<void> {
+  if (changed) await deps.syncer.waitFor(index, 2000);
+}
+
+/** Go's strconv.ParseBool. */
+export function parseBool(v: string | null): boolean | null {
+  if (v === null) return null;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return null;
+}

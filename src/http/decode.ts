@@ -1,0 +1,143 @@
+/**
+ * @module Request-body decoding with Go encoding/json's rules, as Consul applies them.
+ *
+ * Field names match exactly first, then case-insensitively; the listed snake_case aliases are
+ * accepted; an unknown field is rejected with `Request decode failed: json: unknown field "X"`
+ * (unless the schema is lenient). Durations accept Go strings ("10s", "1.5s") or nanoseconds.
+ * Map values keep their keys verbatim.
+ */
+import { HttpError } from './server.ts';
+import { parseDurationNs } from '../util/duration.ts';
+
+export type FieldType =
+  | 'string' | 'int' | 'uint' | 'bool' | 'duration' | 'strings' | 'stringMap' | 'headerMap' | 'any'
+  | { object: Schema } | { array: Schema };
+
+export interface Schema {
+  fields: Record<string, FieldType>;
+  /** snake_case (or other) aliases → canonical field name. */
+  aliases?: Record<string, string>;
+  /** Ignore unknown fields instead of rejecting them. */
+  lenient?: boolean;
+}
+
+function fail(msg: string): never {
+  throw new HttpError(400, `Request decode failed: ${msg}`);
+}
+
+/** Decodes a JSON value against a schema into an object keyed by canonical field names. */
+export function decode(value: unknown, schema: Schema, path = ''): Record<string, unknown> {
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) fail(`json: cannot unmarshal ${jsonKind(value)} into Go value of type ${path || 'struct'}`);
+  const out: Record<string, unknown> = {};
+  const lowerMap = new Map<string, string>();
+  for (const f of Object.keys(schema.fields)) lowerMap.set(f.toLowerCase(), f);
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    let name: string | undefined = schema.fields[k] !== undefined ? k : schema.aliases?.[k] ?? lowerMap.get(k.toLowerCase());
+    if (name === undefined) {
+      if (schema.lenient) continue;
+      fail(`json: unknown field "${k}"`);
+    }
+    if (v === null) continue;
+    out[name] = coerce(v, schema.fields[name]!, name);
+  }
+  return out;
+}
+
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+function coerce(v: unknown, t: FieldType, name: string): unknown {
+  if (typeof t === 'object') {
+    if ('object' in t) return decode(v, t.object, name);
+    if (!Array.isArray(v)) fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type []struct`);
+    return v.map(x => decode(x, t.array, name));
+  }
+  switch (t) {
+    case 'string':
+      if (typeof v !== 'string') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type string`);
+      return v;
+    case 'int':
+    case 'uint':
+      if (typeof v !== 'number' || !Number.isInteger(v) || (t === 'uint' && v < 0)) fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type ${t}`);
+      return v;
+    case 'bool':
+      if (typeof v !== 'boolean') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type bool`);
+      return v;
+    case 'duration':
+      if (typeof v === 'number') return formatNs(v);
+      if (typeof v !== 'string') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type time.Duration`);
+      if (v === '') return '';
+      try {
+        parseDurationNs(v);
+      } catch {
+        fail(`time: invalid duration "${v}"`);
+      }
+      return v;
+    case 'strings':
+      if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type []string`);
+      return v;
+    case 'stringMap':
+      if (typeof v !== 'object' || Array.isArray(v) || Object.values(v as object).some(x => typeof x !== 'string')) fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type map[string]string`);
+      return v;
+    case 'headerMap':
+      if (typeof v !== 'object' || Array.isArray(v)) fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type map[string][]string`);
+      for (const x of Object.values(v as object)) if (!Array.isArray(x) || x.some(y => typeof y !== 'string')) fail(`json: cannot unmarshal into Go struct field .${name} of type []string`);
+      return v;
+    default:
+      return v;
+  }
+}
+
+function formatNs(ns: number): string {
+  return `${ns}ns`;
+}
+
+/** Consul's CheckType fields (checks in service definitions and /agent/check/register). */
+export const CHECK_FIELDS: Record<string, FieldType> = {
+  CheckID: 'string', ID: 'string', Name: 'string', Status: 'string', Notes: 'string', ServiceID: 'string',
+  ScriptArgs: 'strings', Args: 'strings', HTTP: 'string', Header: 'headerMap', Method: 'string', Body: 'string', DisableRedirects: 'bool',
+  TCP: 'string', TCPUseTLS: 'bool', UDP: 'string', Interval: 'duration', AliasNode: 'string', AliasService: 'string',
+  DockerContainerID: 'string', Shell: 'string', GRPC: 'string', GRPCUseTLS: 'bool', OSService: 'string', TLSServerName: 'string',
+  TLSSkipVerify: 'bool', Timeout: 'duration', TTL: 'duration', H2PING: 'string', H2PingUseTLS: 'bool',
+  SuccessBeforePassing: 'int', FailuresBeforeWarning: 'int', FailuresBeforeCritical: 'int', ProxyHTTP: 'string', ProxyGRPC: 'string',
+  DeregisterCriticalServiceAfter: 'duration', OutputMaxSize: 'int', Namespace: 'string', Partition: 'string',
+};
+
+export const CHECK_ALIASES: Record<string, string> = {
+  deregister_critical_service_after: 'DeregisterCriticalServiceAfter', script_args: 'ScriptArgs', args: 'ScriptArgs',
+  docker_container_id: 'DockerContainerID', tls_server_name: 'TLSServerName', tls_skip_verify: 'TLSSkipVerify', tcp_use_tls: 'TCPUseTLS',
+  grpc_use_tls: 'GRPCUseTLS', h2ping_use_tls: 'H2PingUseTLS', service_id: 'ServiceID', disable_redirects: 'DisableRedirects',
+  success_before_passing: 'SuccessBeforePassing', failures_before_critical: 'FailuresBeforeCritical', failures_before_warning: 'FailuresBeforeWarning',
+  output_max_size: 'OutputMaxSize', alias_node: 'AliasNode', alias_service: 'AliasService',
+};
+
+export const CHECK_SCHEMA: Schema = { fields: CHECK_FIELDS, aliases: CHECK_ALIASES };
+
+const WEIGHTS_SCHEMA: Schema = { fields: { Passing: 'int', Warning: 'int' } };
+const TAGGED_ADDR_SCHEMA: Schema = { fields: { Address: 'string', Port: 'int' } };
+
+/** Consul's ServiceDefinition (PUT /v1/agent/service/register and config files). */
+export const SERVICE_SCHEMA: Schema = {
+  fields: {
+    Kind: 'string', ID: 'string', Name: 'string', Tags: 'strings', Address: 'string', TaggedAddresses: 'any', Meta: 'stringMap',
+    Port: 'int', SocketPath: 'string', Weights: { object: WEIGHTS_SCHEMA }, Check: { object: CHECK_SCHEMA }, Checks: { array: CHECK_SCHEMA },
+    EnableTagOverride: 'bool', Proxy: 'any', Connect: 'any', Namespace: 'string', Partition: 'string', Locality: 'any', Token: 'string',
+  },
+  aliases: { enable_tag_override: 'EnableTagOverride', tagged_addresses: 'TaggedAddresses' },
+};
+
+/** Validates a service TaggedAddresses map: name → {Address, Port}. */
+export function decodeTaggedAddresses(v: unknown): Record<string, { Address: string; Port: number }> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('json: cannot unmarshal into Go struct field .TaggedAddresses of type map[string]structs.ServiceAddress');
+  const out: Record<string, { Address: string; Port: number }> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const d = decode(x, TAGGED_ADDR_SCHEMA, 'TaggedAddresses');
+    out[k] = { Address: (d.Address as string) ?? '', Port: (d.Port as number) ?? 0 };
+  }
+  return out;
+}

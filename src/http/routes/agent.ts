@@ -1,0 +1,83 @@
+/** @module /v1/agent/*: this agent's own services and checks. */
+import { HttpError, type Router } from '../server.ts';
+import { decode, SERVICE_SCHEMA } from '../decode.ts';
+import { afterWrite, requireRedis, type ApiDeps } from '../context.ts';
+import { buildService, buildServiceChecks } from '../../agent/registration.ts';
+import { wireAgentService, wireCheck } from '../../consul/convert.ts';
+import type { HealthStatus } from '../../catalog/model.ts';
+import { parseDurationNs } from '../../util/duration.ts';
+
+/** Methods for write endpoints that old python-consul calls with GET (compat switch). */
+export function writeMethods(deps: ApiDeps): string[] {
+  return deps.config.legacyGetCompat ? ['PUT', 'GET'] : ['PUT'];
+}
+
+export function agentRoutes(r: Router, deps: ApiDeps): void {
+  const dc = deps.config.datacenter;
+  const own = () => deps.view.node(deps.nodeName);
+
+  r.add(['GET'], '/v1/agent/services', () => {
+    const out: Record<string, unknown> = {};
+    const st = own();
+    if (st) for (const s of [...st.services.values()].sort((a, b) => (a.ID < b.ID ? -1 : 1))) out[s.ID] = wireAgentService(s, dc);
+    return { body: out };
+  });
+
+  r.add(['GET'], '/v1/agent/service/', ctx => {
+    const s = own()?.services.get(ctx.param);
+    if (!s) throw new HttpError(404, `unknown service ID: ${ctx.param}`);
+    const body = wireAgentService(s, dc);
+    const hash = `${s.ModifyIndex.toString(16).padStart(16, '0')}`;
+    body.ContentHash = hash;
+    return { body, headers: { 'X-Consul-ContentHash': hash } };
+  });
+
+  r.add(['GET'], '/v1/agent/checks', () => {
+    const out: Record<string, unknown> = {};
+    const st = own();
+    if (st) for (const c of [...st.checks.values()].sort((a, b) => (a.CheckID < b.CheckID ? -1 : 1))) out[c.CheckID] = wireCheck(c);
+    return { body: out };
+  });
+
+  r.add(['PUT'], '/v1/agent/service/register', async ctx => {
+    requireRedis(deps);
+    const def = decode(await ctx.json(), SERVICE_SCHEMA);
+    const svc = buildService(def);
+    const checks = buildServiceChecks(def, svc, deps.nodeName);
+    const replace = ctx.has('replace-existing-checks') && ctx.query.get('replace-existing-checks') !== 'false';
+    const res = await deps.store.register({ nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
+    await afterWrite(deps, res.index, res.changed);
+    for (const c of checks) await deps.hooks.checkChanged?.(deps.nodeName, c.check.CheckID);
+    return {};
+  });
+
+  r.add(writeMethods(deps), '/v1/agent/service/deregister/', async ctx => {
+    requireRedis(deps);
+    const id = ctx.param;
+    const st = own();
+    const checkIds = st ? [...st.checks.values()].filter(c => c.ServiceID === id).map(c => c.CheckID) : [];
+    const res = await deps.store.deregister(deps.nodeName, 'service', id);
+    if (!res.found) throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+    await afterWrite(deps, res.index, true);
+    await deps.hooks.checkRemoved?.(deps.nodeName, checkIds);
+    return {};
+  });
+
+  for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
+    r.add(writeMethods(deps), `/v1/agent/check/${verb}/`, async ctx => {
+      requireRedis(deps);
+      await setTtlStatus(deps, ctx.param, status, ctx.query.get('note') ?? '');
+      return {};
+    });
+  }
+}
+
+/** Updates a TTL check (pass/warn/fail/update), re-arming its TTL. 404 unknown, 500 not TTL. */
+export async function setTtlStatus(deps: ApiDeps, id: string, status: HealthStatus, output: string): Promise<void> {
+  const chk = deps.view.node(deps.nodeName)?.checks.get(id);
+  const ttlMs = chk?.Definition.TTL ? parseDurationNs(chk.Definition.TTL) / 1e6 : 1;
+  const res = await deps.store.updateCheck(deps.nodeName, id, status, output, { ttlMs, outputIntervalMs: deps.config.checkUpdateIntervalMs });
+  if (res.result === 'unknown') throw new HttpError(404, `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+  if (res.result === 'not-ttl') throw new HttpError(500, `CheckID "${id}" does not have associated TTL`);
+  await afterWrite(deps, res.index, res.result === 'written');
+}

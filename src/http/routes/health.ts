@@ -1,0 +1,29 @@
+/** @module /v1/health/*: service entries and checks with Consul's filtering. */
+import { HttpError, type Router } from '../server.ts';
+import { blocking } from '../blocking.ts';
+import { metaHeaders, parseBool, readMode, type ApiDeps } from '../context.ts';
+import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
+import { isVisible } from '../../catalog/model.ts';
+import { serviceInstances } from './catalog.ts';
+
+export function healthRoutes(r: Router, deps: ApiDeps): void {
+  const v = deps.view;
+  r.add(['GET'], '/v1/health/service/', async ctx => {
+    const mode = await readMode(ctx, deps);
+    let passing = false;
+    if (ctx.has('passing')) {
+      const raw = ctx.query.get('passing')!;
+      const b = raw === '' ? true : parseBool(raw);
+      if (b === null) throw new HttpError(400, 'Invalid value for ?passing');
+      passing = b;
+    }
+    const name = ctx.param;
+    const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name.toLowerCase()}`] }, () => ({
+      index: v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
+      data: serviceInstances(deps, name, ctx.query)
+        .filter(i => !passing || isVisible(i, true))
+        .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) })),
+    }));
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+  });
+}

@@ -1,0 +1,16 @@
+/** @module Every HTTP route of the agent, in one list. */
+import type { Router } from '../server.ts';
+import type { ApiDeps } from '../context.ts';
+import { agentRoutes } from './agent.ts';
+import { selfRoutes } from './self.ts';
+import { catalogRoutes } from './catalog.ts';
+import { healthRoutes } from './health.ts';
+import { statusRoutes } from './status.ts';
+
+export function registerRoutes(r: Router, deps: ApiDeps): void {
+  selfRoutes(r, deps);
+  agentRoutes(r, deps);
+  catalogRoutes(r, deps);
+  healthRoutes(r, deps);
+  statusRoutes(r, deps);
+}
