@@ -1,0 +1,63 @@
+import test from 'ava';
+import { CatalogView, type ViewChange } from '../../src/catalog/view.ts';
+import { aggregateStatus, isVisible, type CheckRec, type HealthStatus, type Instance, type NodeState, type ServiceRec } from '../../src/catalog/model.ts';
+
+const node = (name: string, addr = '10.0.0.1') => ({ ID: `id-${name}`, Node: name, Address: addr, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {}, CreateIndex: 1, ModifyIndex: 1 });
+const svc = (id: string, name = 'web'): ServiceRec => ({ ID: id, Service: name, Tags: [], Address: '', Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, CreateIndex: 1, ModifyIndex: 1 });
+const chk = (nodeName: string, id: string, status: HealthStatus, serviceId = ''): CheckRec => ({ Node: nodeName, CheckID: id, Name: id, Status: status, Notes: '', Output: '', ServiceID: serviceId, ServiceName: serviceId ? 'web' : '', ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: {}, CreateIndex: 1, ModifyIndex: 1 });
+function state(name: string, services: ServiceRec[], checks: CheckRec[] = []): NodeState {
+  return { node: node(name), services: new Map(services.map(s => [s.ID, s])), checks: new Map(checks.map(c => [c.CheckID, c])) };
+}
+
+test('view: instances are indexed by case-insensitive service name and sorted by node then ID', t => {
+  const v = new CatalogView();
+  v.replaceAll([state('b', [svc('w2'), svc('w1')]), state('a', [svc('w3', 'Web')])], 5);
+  t.deepEqual(v.instances('WEB').map(i => `${i.node.Node}/${i.service.ID}`), ['a/w3', 'b/w1', 'b/w2']);
+  t.is(v.revision, 5);
+});
+
+test('view: an instance carries its own checks plus its node checks, not other services\' checks', t => {
+  const v = new CatalogView();
+  v.replaceAll([state('a', [svc('w1'), svc('w2')], [chk('a', 'c1', 'passing', 'w1'), chk('a', 'c2', 'critical', 'w2'), chk('a', 'serfHealth', 'passing')])], 1);
+  const w1 = v.instances('web').find(i => i.service.ID === 'w1')!;
+  t.deepEqual(w1.checks.map(c => c.CheckID).sort(), ['c1', 'serfHealth']);
+});
+
+test('view: putNode replaces one node, reports the services it touched, and removal drops instances', t => {
+  const v = new CatalogView();
+  v.replaceAll([state('a', [svc('w1')]), state('b', [svc('d1', 'db')])], 1);
+  const changes: ViewChange[] = [];
+  v.on('change', c => changes.push(c));
+  v.putNode('A', state('a', [svc('x1', 'api')]), 2);
+  t.deepEqual([...changes[0]!.services].sort(), ['api', 'web']);
+  t.is(v.instances('web').length, 0);
+  t.is(v.instances('api').length, 1);
+  v.putNode('b', null, 3);
+  t.is(v.instances('db').length, 0);
+  t.is(v.node('B'), undefined);
+  t.is(v.revision, 3);
+});
+
+test('view: findByAddress prefers a node address over a service address', t => {
+  const v = new CatalogView();
+  const s = { ...svc('w1'), Address: '10.0.0.9' };
+  v.replaceAll([state('a', [s])], 1);
+  t.is(v.findByAddress('10.0.0.1').node?.node.Node, 'a');
+  t.is(v.findByAddress('10.0.0.9').instance?.service.ID, 'w1');
+  t.deepEqual(v.findByAddress('10.0.0.7'), {});
+});
+
+const inst = (...statuses: HealthStatus[]): Instance => ({ node: node('a'), service: svc('w1'), checks: statuses.map((s, i) => chk('a', `c${i}`, s, 'w1')) });
+for (const [statuses, visible, visiblePassingOnly, agg] of [
+  [[], true, true, 'passing'],
+  [['passing'], true, true, 'passing'],
+  [['passing', 'warning'], true, false, 'warning'],
+  [['warning', 'critical'], false, false, 'critical'],
+  [['critical'], false, false, 'critical'],
+] as [HealthStatus[], boolean, boolean, HealthStatus][]) {
+  test(`health filter: checks [${statuses.join(',')}] → visible=${visible}, only_passing=${visiblePassingOnly}, aggregate=${agg}`, t => {
+    t.is(isVisible(inst(...statuses), false), visible);
+    t.is(isVisible(inst(...statuses), true), visiblePassingOnly);
+    t.is(aggregateStatus(inst(...statuses).checks), agg);
+  });
+}
