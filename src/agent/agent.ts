@@ -19,6 +19,7 @@ import type { AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
 import { logger } from '../log.ts';
 import { VERSION } from '../version.ts';
+import { LocalState } from './local-state.ts';
 
 const log = logger('agent');
 
@@ -72,7 +73,11 @@ export class Agent {
     this.redis.on('ready', () => { if (lastErr) log.info('redis connection restored'); lastErr = ''; });
     await this.#connectRedis();
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
+    const local = new LocalState(cfg.dataDir);
+    const nodeExisted = (await this.store.loadNode(cfg.nodeName)) !== null;
     await this.registerSelf();
+    // A node missing from Redis (graceful leave, or Redis lost its data) gets its registrations back.
+    if (!nodeExisted) await local.restore(this.store, cfg.nodeName);
 
     this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs });
     this.view.on('change', ch => {
@@ -80,6 +85,10 @@ export class Agent {
       for (const n of ch.nodes) this.notifier.fire(`node:${n}`);
       if (ch.all) for (const s of this.view.serviceNames()) this.notifier.fire(`svc:${s}`);
       for (const t of ['nodes', 'services', 'checks']) this.notifier.fire(`table:${t}`);
+      if (ch.all || ch.nodes.has(cfg.nodeName.toLowerCase())) {
+        const st = this.view.node(cfg.nodeName);
+        if (st) local.save(st);
+      }
     });
     await this.syncer.start();
 
