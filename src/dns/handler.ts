@@ -1,0 +1,294 @@
+/**
+ * @module Buffer in → Buffer out: the whole DNS server without sockets.
+ *
+ * `handle()` answers synchronously from the answer cache whenever it can; only forwarding to
+ * recursors (and answers that need an upstream lookup for an out-of-zone CNAME target) return a
+ * Promise. Routing follows miekg's ServeMux: the longest configured suffix wins among the
+ * domain, the alt domain, `arpa.`, every static zone, and `.` (only when recursors exist);
+ * no match → REFUSED. DS questions go to the least specific match (miekg's parent-side rule).
+ */
+import type { CatalogView, ViewChange } from '../catalog/view.ts';
+import type { Logger } from '../log.ts';
+import type { DnsRuntime } from './runtime.ts';
+import { parseRequest, encodeOpt, optLength } from './request.ts';
+import type { Query } from './request.ts';
+import { T, RCODE, F2, F3, encodeMsg, lowerName, newMsg, rrName } from './wire.ts';
+import type { Msg, RR } from './wire.ts';
+import { newCtx, domainReply, ptrTarget, soaRecord, invalidatePtr } from './records.ts';
+import type { Ctx, Overlay } from './records.ts';
+import { trimUDP, trimTCP, udpMaxSize } from './truncate.ts';
+import { AnswerCache } from './answer-cache.ts';
+import type { Entry, Variant } from './answer-cache.ts';
+import { forward, resolveExternal } from './recursor.ts';
+
+export type Transport = 'udp' | 'tcp';
+
+/** Static zones the handler serves (see zones.ts). */
+export interface ZoneSource {
+  /** Lower-case origins of the standalone zones. */
+  origins(): Iterable<string>;
+  /** Records inside the Consul domain(s) that shadow the catalog. */
+  overlay: Overlay;
+  /** An authoritative reply for a name in a standalone zone. */
+  answer(origin: string, qname: string, qtype: number): Msg;
+}
+
+type Route = { k: 'domain' } | { k: 'arpa' } | { k: 'zone'; origin: string } | { k: 'recurse' } | { k: 'refused' };
+
+const VARIANTS_MAX = 8;
+const REFRESH_TRIMMED_AFTER = 256;
+
+export class DnsHandler {
+  readonly cache = new AnswerCache();
+  #rt: DnsRuntime;
+  #view: CatalogView;
+  #zones: ZoneSource | null;
+  #mux = new Map<string, Route>();
+  #log: Logger | undefined;
+
+  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger) {
+    this.#view = view; this.#rt = rt; this.#zones = zones; this.#log = log;
+    this.#rebuildMux();
+  }
+
+  get runtime(): DnsRuntime { return this.#rt; }
+
+  /** New settings: every cached answer goes. */
+  setRuntime(rt: DnsRuntime): void {
+    this.#rt = rt;
+    this.#rebuildMux();
+    this.cache.clear();
+    invalidatePtr(this.#view);
+  }
+
+  /** New static zones: every cached answer goes. */
+  setZones(z: ZoneSource | null): void {
+    this.#zones = z;
+    this.#rebuildMux();
+    this.cache.clear();
+  }
+
+  /** Applies a catalog change: drops exactly the cached answers that read what it touched. */
+  onChange(c: ViewChange): void {
+    invalidatePtr(this.#view);
+    if (c.all) { this.cache.clear(); return; }
+    for (const s of c.services) this.cache.invalidate('s:' + s);
+    for (const n of c.nodes) this.cache.invalidate('n:' + n);
+    this.cache.invalidate('*');
+  }
+
+  #rebuildMux(): void {
+    const m = new Map<string, Route>();
+    if (this.#rt.recursors.length) m.set('.', { k: 'recurse' });
+    m.set('arpa.', { k: 'arpa' });
+    for (const o of this.#zones?.origins() ?? []) m.set(o, { k: 'zone', origin: o });
+    m.set(this.#rt.domain, { k: 'domain' });
+    if (this.#rt.altDomain) m.set(this.#rt.altDomain, { k: 'domain' });
+    this.#mux = m;
+  }
+
+  #route(lname: string, qtype: number): Route {
+    let found: Route | undefined;
+    for (let off = 0; ;) {
+      const r = this.#mux.get(off === 0 ? lname : lname.slice(off));
+      if (r) { if (qtype !== T.DS) return r; found = r; }
+      if (off >= lname.length - 1) break;
+      const dot = nextDot(lname, off);
+      if (dot < 0 || dot + 1 >= lname.length) break;
+      off = dot + 1;
+    }
+    return this.#mux.get('.') ?? found ?? { k: 'refused' };
+  }
+
+  /** Answers one message. null = send nothing. */
+  handle(msg: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> {
+    const p = parseRequest(msg);
+    switch (p.t) {
+      case 'drop': return null;
+      case 'reply': return p.buf;
+      case 'noquestion': return headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED);
+      case 'query': break;
+    }
+    const q = p.q;
+    const optLen = q.edns ? optLength(q.edns) : 0;
+    const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
+    const key = tag + q.qtype + '|' + q.wireKey;
+    let e = this.cache.get(key);
+    if (e !== undefined) {
+      this.cache.hits++;
+      if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) { this.cache.delete(key); e = undefined; }
+    }
+    if (e === undefined) {
+      this.cache.misses++;
+      try {
+        const r = this.#build(q, msg, transport, optLen);
+        if (r instanceof Promise) return r.catch(err => { this.#log?.error('dns: query failed', { error: err }); return this.#servfail(q); });
+        if (Buffer.isBuffer(r)) return r;
+        e = r;
+        if (e.deps.length || e.variants.length) this.cache.set(key, e);
+      } catch (err) {
+        this.#log?.error('dns: query failed', { question: q.qname, error: err as Error });
+        return this.#servfail(q);
+      }
+    }
+    return reply(e, q);
+  }
+
+  #build(q: Query, raw: Buffer, transport: Transport, optLen: number): Entry | Buffer | Promise<Buffer | null> {
+    const lname = lowerName(q.qname);
+    const route = this.#route(lname, q.qtype);
+    switch (route.k) {
+      case 'refused': {
+        const m = newMsg({ name: q.qname, type: q.qtype, cls: q.qclass });
+        m.rcode = RCODE.REFUSED;
+        return patch(encodeMsg(m, this.#rt.compress).buf, q, null);
+      }
+      case 'recurse': return this.#recurse(q, raw, transport);
+      case 'arpa': return this.#ptr(q, lname, raw, transport, optLen);
+      case 'zone': {
+        const m = this.#zones!.answer(route.origin, lname, q.qtype);
+        m.question = { name: lname, type: q.qtype, cls: 1 };
+        fitStatic(m, transport, q, optLen, this.#rt.compress);
+        return entryOf([m], ['zones'], this.#rt.compress, false);
+      }
+      case 'domain': return this.#domain(q, lname, transport, optLen);
+    }
+  }
+
+  #ctx(q: Query): Ctx {
+    return newCtx(this.#view, this.#rt, q.edns !== null, this.#zones?.overlay);
+  }
+
+  #domain(q: Query, lname: string, transport: Transport, optLen: number): Entry | Promise<Buffer | null> {
+    const ctx = this.#ctx(q);
+    const first = domainReply(ctx, lname, q.qtype);
+    if ([...ctx.external.values()].includes(null)) return this.#domainAsync(q, lname, transport, optLen, ctx);
+    const n = ctx.shuffled;
+    const k = n <= 1 ? 1 : n === 2 ? 2 : first.answer.length > 100 ? 2 : VARIANTS_MAX;
+    const msgs = [first];
+    for (let i = 1; i < k; i++) msgs.push(domainReply(ctx, lname, q.qtype));
+    let trimmed = false;
+    for (const m of msgs) if (this.#trim(m, q, lname, transport, optLen)) trimmed = true;
+    const e = entryOf(msgs, [...ctx.deps], this.#rt.compress, trimmed && n > 1);
+    return e;
+  }
+
+  async #domainAsync(q: Query, lname: string, transport: Transport, optLen: number, ctx: Ctx): Promise<Buffer | null> {
+    let m = newMsg(null);
+    for (let round = 0; round < 3; round++) {
+      const pending = [...ctx.external].filter(([, v]) => v === null).map(([k]) => k);
+      if (pending.length === 0) break;
+      const got = await Promise.all(pending.map(name => resolveExternal(name, this.#rt)));
+      pending.forEach((name, i) => ctx.external.set(name, got[i]!));
+      m = domainReply(ctx, lname, q.qtype);
+    }
+    this.#trim(m, q, lname, transport, optLen);
+    return reply(entryOf([m], [], this.#rt.compress, false), q);
+  }
+
+  #trim(m: Msg, q: Query, lname: string, transport: Transport, optLen: number): boolean {
+    m.question = { name: lname, type: q.qtype, cls: 1 };
+    const rt = this.#rt;
+    const trimmed = transport === 'udp'
+      ? trimUDP(m, q.edns ? q.edns.size : null, rt.udpAnswerLimit, rt.compress, optLen)
+      : trimTCP(m, q.qtype, rt.compress, optLen);
+    if (trimmed && rt.enableTruncate) m.tc = true;
+    return trimmed;
+  }
+
+  #ptr(q: Query, lname: string, raw: Buffer, transport: Transport, optLen: number): Entry | Promise<Buffer | null> {
+    const ctx = this.#ctx(q);
+    const target = ptrTarget(ctx, lname);
+    const m = newMsg({ name: lname, type: q.qtype, cls: 1 });
+    m.aa = true; m.ra = this.#rt.recursors.length > 0;
+    const soa = soaRecord(this.#rt, this.#rt.domain);
+    if (q.qtype === T.SOA) m.authority.push(soa);
+    if (target) m.answer.push(rrName(lname, T.PTR, 0, target));
+    else if (this.#rt.recursors.length) return this.#recurse(q, raw, transport);
+    else {
+      m.rcode = RCODE.NXDOMAIN;
+      if (q.qtype !== T.SOA) m.authority.push(soa);
+    }
+    void optLen;
+    return entryOf([m], [...ctx.deps], this.#rt.compress, false);
+  }
+
+  async #recurse(q: Query, raw: Buffer, transport: Transport): Promise<Buffer | null> {
+    const r = await forward(raw, transport, this.#rt, this.#log);
+    return r ?? this.#servfail(q);
+  }
+
+  /** SERVFAIL like Consul's recursor failure: RA=1, no AA, OPT echoed if requested. */
+  #servfail(q: Query): Buffer {
+    const m = newMsg({ name: q.qname, type: q.qtype, cls: q.qclass });
+    m.rcode = RCODE.SERVFAIL; m.ra = true;
+    return patch(encodeMsg(m, this.#rt.compress).buf, q, q.edns ? encodeOpt(q.edns) : null);
+  }
+}
+
+function nextDot(s: string, from: number): number {
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c) { i++; continue; }
+    if (c === 0x2e) return i;
+  }
+  return -1;
+}
+
+function entryOf(msgs: Msg[], deps: string[], compress: boolean, trimmedShuffle: boolean): Entry {
+  const variants: Variant[] = msgs.map(m => { const e = encodeMsg(m, compress); return { buf: e.buf, serials: e.serialOffsets }; });
+  return { variants, next: 0, deps, refreshAfter: trimmedShuffle ? REFRESH_TRIMMED_AFTER * variants.length : 0, uses: 0 };
+}
+
+/** Static zones answer like any authoritative server: over-size UDP → additional dropped, then TC=1 with no records. */
+function fitStatic(m: Msg, transport: Transport, q: Query, optLen: number, compress: boolean): void {
+  const max = transport === 'udp' ? udpMaxSize(q.edns ? q.edns.size : null) : 65535;
+  const size = (): number => encodeLen(m, compress) + optLen;
+  if (size() <= max) return;
+  m.additional = [];
+  if (size() <= max) return;
+  m.answer = []; m.authority = []; m.tc = true;
+}
+
+function encodeLen(m: Msg, compress: boolean): number {
+  try { return encodeMsg(m, compress).buf.length; } catch { return 1 << 20; }
+}
+
+/** Per query: copy a variant, paste the client's question, patch ID/opcode/RD/CD/serial, append OPT. */
+function reply(e: Entry, q: Query): Buffer {
+  const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
+  const opt = q.edns ? encodeOpt(q.edns) : null;
+  const out = patch(v.buf, q, opt);
+  if (v.serials.length) {
+    const now = Math.floor(Date.now() / 1000);
+    for (const o of v.serials) out.writeUInt32BE(now, o);
+  }
+  return out;
+}
+
+function patch(tpl: Buffer, q: Query, opt: Buffer | null): Buffer {
+  const out = Buffer.allocUnsafe(tpl.length + (opt ? opt.length : 0));
+  tpl.copy(out, 0);
+  if (tpl[5] === 1) q.question.copy(out, 12);
+  out[0] = q.id >> 8; out[1] = q.id & 0xff;
+  const b2 = tpl[2]! & ~(F2.OPCODE | F2.RD);
+  const b3 = tpl[3]! & ~F3.CD;
+  if (q.opcode === 0) { out[2] = b2 | (q.b2 & F2.RD); out[3] = b3 | (q.b3 & F3.CD); } else { out[2] = b2 | (q.opcode << 3); out[3] = b3; }
+  if (opt) {
+    opt.copy(out, tpl.length);
+    out.writeUInt16BE(tpl.readUInt16BE(10) + 1, 10);
+  }
+  return out;
+}
+
+/** A reply with no question (REFUSED to a header-only query, as miekg's mux does). */
+function headerOnly(id: number, b2: number, b3: number, rcode: number): Buffer {
+  const out = Buffer.alloc(12);
+  out.writeUInt16BE(id, 0);
+  const opcode = b2 & F2.OPCODE;
+  out[2] = F2.QR | opcode | (opcode === 0 ? b2 & F2.RD : 0);
+  out[3] = (opcode === 0 ? b3 & F3.CD : 0) | rcode;
+  return out;
+}
+
+export type { RR };

@@ -1,0 +1,124 @@
+/**
+ * @module DnsServer: Consul's DNS interface (UDP and TCP on client_addr:ports.dns) over the
+ * live CatalogView, static zones from config.zoneDirs, and optional recursors.
+ *
+ * ```ts
+ * const dns = new DnsServer({ view, config });
+ * const { udpPort, tcpPort } = await dns.listen();   // ports.dns 0 → an ephemeral port, same for both
+ * process.on('SIGHUP', () => void dns.reloadZones()); // broken files keep their last good version
+ * dns.reload(newConfig);                              // dns_config, recursors, domains; live
+ * const reply = await dns.handle(queryBytes, 'udp');  // no sockets needed (tests, fuzzing)
+ * await dns.close();
+ * ```
+ */
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+import type { CatalogView, ViewChange } from '../catalog/view.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import { DnsHandler } from './handler.ts';
+import type { Transport } from './handler.ts';
+import { runtimeFrom } from './runtime.ts';
+import { ZoneStore } from './zones.ts';
+import type { ReloadResult } from './zones.ts';
+import { listenUDP } from './udp.ts';
+import { listenTCP, closeConnections } from './tcp.ts';
+
+export interface DnsServerOptions {
+  view: CatalogView;
+  config: Config;
+  log?: Logger;
+  /** Idle TCP connections are closed after this long. @defaultValue 8000 (miekg's tcpIdleTimeout) */
+  tcpIdleMs?: number;
+  /** @defaultValue 1024 */
+  tcpMaxConnections?: number;
+}
+
+export class DnsServer {
+  readonly #view: CatalogView;
+  #config: Config;
+  readonly #log: Logger | undefined;
+  readonly #handler: DnsHandler;
+  readonly #zones: ZoneStore;
+  readonly #onChange: (c: ViewChange) => void;
+  readonly #tcpIdleMs: number;
+  readonly #tcpMax: number;
+  #udp: dgram.Socket[] = [];
+  #tcp: net.Server[] = [];
+
+  constructor(opts: DnsServerOptions) {
+    this.#view = opts.view;
+    this.#config = opts.config;
+    this.#log = opts.log;
+    this.#tcpIdleMs = opts.tcpIdleMs ?? 8000;
+    this.#tcpMax = opts.tcpMaxConnections ?? 1024;
+    const rt = runtimeFrom(opts.config);
+    this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
+    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log);
+    this.#onChange = c => this.#handler.onChange(c);
+    this.#view.on('change', this.#onChange);
+  }
+
+  /** The socket-free core: one request in, one reply (or null = no reply) out. */
+  handle(query: Buffer, transport: Transport = 'udp'): Buffer | null | Promise<Buffer | null> {
+    return this.#handler.handle(query, transport);
+  }
+
+  /** Cache statistics (hits, misses, entries). */
+  stats(): { hits: number; misses: number; entries: number } {
+    const c = this.#handler.cache;
+    return { hits: c.hits, misses: c.misses, entries: c.size };
+  }
+
+  /** Loads zone files, then binds UDP and TCP on every client address (space-separated) at ports.dns. */
+  async listen(): Promise<{ udpPort: number; tcpPort: number }> {
+    const r = await this.reloadZones();
+    for (const e of r.errors) this.#log?.warn('dns: zone file not loaded', { error: e });
+    const hosts = this.#config.clientAddr.split(/\s+/).filter(Boolean);
+    let port = this.#config.ports.dns;
+    for (const [i, host] of hosts.entries()) {
+      for (let attempt = 0; ; attempt++) {
+        const udp = await listenUDP(this.#handler, host, port, this.#log);
+        const p = udp.address().port;
+        try {
+          const tcp = await listenTCP(this.#handler, host, p, { idleMs: this.#tcpIdleMs, maxConnections: this.#tcpMax }, this.#log);
+          this.#udp.push(udp); this.#tcp.push(tcp);
+          if (i === 0) port = p;
+          break;
+        } catch (e) {
+          udp.close();
+          // with an ephemeral port the TCP side may be taken: pick another pair
+          if (this.#config.ports.dns !== 0 || i > 0 || attempt >= 20) { await this.close(); throw e; }
+        }
+      }
+    }
+    this.#log?.info('dns: listening', { addr: hosts.join(' '), port });
+    return { udpPort: port, tcpPort: port };
+  }
+
+  async close(): Promise<void> {
+    this.#view.off('change', this.#onChange);
+    const udp = this.#udp; const tcp = this.#tcp;
+    this.#udp = []; this.#tcp = [];
+    await Promise.all([
+      ...udp.map(s => new Promise<void>(res => { try { s.close(() => res()); } catch { res(); } })),
+      ...tcp.map(s => new Promise<void>(res => { s.close(() => res()); closeConnections(s); })),
+    ]);
+  }
+
+  /** Applies new settings (dns_config, recursors, domains, datacenter) to the next query. */
+  reload(config: Config): void {
+    this.#config = config;
+    this.#handler.setRuntime(runtimeFrom(config));
+  }
+
+  /** Re-reads the zone files (SIGHUP). */
+  async reloadZones(): Promise<ReloadResult> {
+    const r = await this.#zones.reload(this.#config.zoneDirs);
+    this.#handler.setZones(this.#zones);
+    for (const e of r.errors) this.#log?.warn('dns: zone file error', { error: e });
+    return r;
+  }
+}
+
+export type { Transport, ReloadResult };
