@@ -95,3 +95,38 @@ export function fmt(a: dnsPacket.Answer): string {
   else s = String(d);
   return `${a.name} ${(a as { ttl?: number }).ttl ?? 0} ${a.type} ${s}`;
 }
+
+/** One table-driven case (CoreDNS test.Case style): a catalog, a config, a question, the expected reply. */
+export interface Case {
+  /** The Consul Go test this mirrors, plus what is checked. */
+  name: string;
+  catalog?: NodeState[];
+  config?: ConfigPatch;
+  q: [string, string, AskOpts?];
+  rcode?: string;
+  /** Expected records as `fmt()` strings, compared as sorted sets. */
+  answer?: string[];
+  authority?: string[];
+  additional?: string[];
+  check?: (t: import('ava').ExecutionContext, r: Reply) => void;
+}
+
+/** Registers one ava test per case. */
+export function runCases(test: import('ava').TestFn, prefix: string, cases: Case[], base: NodeState[] = []): void {
+  for (const c of cases) {
+    test(`${prefix}: ${c.name}`, async t => {
+      const { server } = makeServer(c.catalog ?? base, c.config);
+      const r = await ask(server, c.q[0], c.q[1], c.q[2]);
+      if (c.rcode !== undefined) t.is(r.rcode, c.rcode, 'rcode');
+      if (c.answer) t.deepEqual(rrs(r.answers).sort(), [...c.answer].sort(), 'answer');
+      if (c.authority) t.deepEqual(rrs(r.authorities).sort(), [...c.authority].sort(), 'authority');
+      if (c.additional) t.deepEqual(rrs(r.additionals).sort(), [...c.additional].sort(), 'additional');
+      c.check?.(t, r);
+      if (!c.rcode && !c.answer && !c.authority && !c.additional && !c.check) t.fail('case checks nothing');
+    });
+  }
+}
+
+export const SOA = (d = 'consul', ttl = 0): string => `${d} ${ttl} SOA ns.${d} hostmaster.${d} 3600 600 86400 ${ttl}`;
+export const has = (flags: number | undefined, bit: number): boolean => ((flags ?? 0) & bit) !== 0;
+export const AA = 1 << 10; export const TC = 1 << 9; export const RD = 1 << 8; export const RA = 1 << 7; export const CD = 1 << 4;
