@@ -19,6 +19,7 @@ import type { AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
 import { logger } from '../log.ts';
 import { VERSION } from '../version.ts';
+import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 
 const log = logger('agent');
@@ -91,6 +92,21 @@ export class Agent {
       }
     });
     await this.syncer.start();
+
+    // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
+    {
+      const { CheckEngine } = await import('../checks/engine.ts');
+      const env = (k: string) => { const v = process.env[k]; return v ? parseDurationNs(v) / 1e6 : undefined; };
+      const engine = new CheckEngine({
+        redisUrl: url, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
+        outputIntervalMs: cfg.checkUpdateIntervalMs,
+        // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
+        reapIntervalMs: env('ROSTER_CHECK_REAP_INTERVAL'), deregisterMinMs: env('ROSTER_CHECK_DEREGISTER_MIN'),
+      });
+      await engine.start();
+      this.onStop(() => engine.stop());
+    }
+    // --- end checks engine ---
 
     // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
     this.#sweepTimer = setInterval(() => {

@@ -2,3 +2,4 @@
 import { registerCommand } from './registry.ts';
 
 registerCommand('agent', async () => (await import('./agent.ts')).agentCommand);
+registerCommand('worker', async () => (await import('./worker.ts')).workerCommand);

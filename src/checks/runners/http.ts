@@ -1,0 +1,68 @@
+/**
+ * @module HTTP check runner, as Consul's CheckHTTP: one request without keep-alive, 2xx passing,
+ * 429 warning, anything else (or an error) critical; Output `HTTP GET <url>: 200 OK Output: <body>`
+ * with at most the last 4 KiB of the body (Consul reads it through a circular buffer).
+ */
+import { request as httpRequest, STATUS_CODES } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { CheckDefinition } from '../../catalog/model.ts';
+import { OUTPUT_MAX, type RunResult } from '../types.ts';
+import { goError } from './errors.ts';
+
+/** Runs one HTTP probe. */
+export function runHttp(def: CheckDefinition, signal: AbortSignal): Promise<RunResult> {
+  const target = def.HTTP ?? '';
+  const method = (def.Method || 'GET').toUpperCase();
+  const op = method.charAt(0) + method.slice(1).toLowerCase();
+  return new Promise<RunResult>(resolve => {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      resolve({ status: 'critical', output: `parse "${target}": invalid URI for request` });
+      return;
+    }
+    const headers: Record<string, string | string[]> = { 'User-Agent': 'Consul Health Check', Accept: 'text/plain, text/*, */*', Connection: 'close' };
+    let host: string | undefined;
+    for (const [k, v] of Object.entries(def.Header ?? {})) {
+      if (k.toLowerCase() === 'host') { host = v[0]; continue; }
+      headers[k] = v;
+    }
+    if (host) headers.Host = host;
+    const body = def.Body ?? '';
+    if (body) headers['Content-Length'] = String(Buffer.byteLength(body));
+    let done = false;
+    const finish = (r: RunResult) => { if (!done) { done = true; resolve(r); } };
+    const mod = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : null;
+    if (!mod) { finish({ status: 'critical', output: `${op} "${target}": unsupported protocol scheme "${url.protocol.replace(/:$/, '')}"` }); return; }
+    const req = mod(url, {
+      method, headers, agent: false, signal,
+      rejectUnauthorized: !def.TLSSkipVerify, servername: def.TLSServerName || undefined,
+    }, res => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        size += c.length;
+        // keep only the tail (circular buffer of OUTPUT_MAX bytes)
+        while (size - chunks[0]!.length >= OUTPUT_MAX) size -= chunks.shift()!.length;
+      });
+      const end = () => {
+        let out = Buffer.concat(chunks);
+        if (out.length > OUTPUT_MAX) out = out.subarray(out.length - OUTPUT_MAX);
+        const code = res.statusCode ?? 0;
+        const statusLine = `${code} ${res.statusMessage || STATUS_CODES[code] || ''}`;
+        const output = `HTTP ${method} ${target}: ${statusLine} Output: ${out.toString('utf8')}`;
+        finish({ status: code >= 200 && code <= 299 ? 'passing' : code === 429 ? 'warning' : 'critical', output });
+      };
+      res.on('end', end);
+      res.on('error', end);
+      res.on('aborted', end);
+    });
+    req.on('error', err => {
+      const msg = signal.aborted ? 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)' : goError(err as NodeJS.ErrnoException, 'tcp', `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
+      finish({ status: 'critical', output: `${op} "${target}": ${msg}` });
+    });
+    req.end(body || undefined);
+  });
+}

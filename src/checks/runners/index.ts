@@ -1,0 +1,20 @@
+/** @module Runner lookup by check type, and one run with the check's timeout. */
+import type { CheckDefinition } from '../../catalog/model.ts';
+import type { RunResult, Runner } from '../types.ts';
+import { runHttp } from './http.ts';
+import { runTcp } from './tcp.ts';
+import { runUdp } from './udp.ts';
+
+export const RUNNERS: Record<string, Runner> = { http: runHttp, tcp: runTcp, udp: runUdp };
+
+/** Runs a check once; the runner's signal aborts at timeoutMs. Never throws. */
+export async function runOnce(type: string, def: CheckDefinition, timeoutMs: number): Promise<RunResult> {
+  const runner = RUNNERS[type];
+  if (!runner) return { status: 'critical', output: `unsupported check type "${type}"` };
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await runner(def, signal);
+  } catch (err) {
+    return { status: 'critical', output: (err as Error).message };
+  }
+}

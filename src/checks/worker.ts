@@ -1,0 +1,100 @@
+/**
+ * @module A BullMQ worker that runs checks: the agent runs one in-process (unless
+ * `-checks-workers 0`), and `roster worker` runs the same code in its own process.
+ *
+ * Each job is one scheduled iteration of one check (job id `repeat:<scheduler>:<ms>`). The worker
+ * claims the iteration in Redis first (StatusHandler.claim), so a stalled job that BullMQ hands
+ * out again after its worker died, or an iteration that fires while the previous run is still
+ * in flight, is skipped: a check never runs twice at once and no iteration runs twice.
+ */
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { CatalogStore } from '../store/catalog-store.ts';
+import { StatusHandler, thresholdsOf } from './status-handler.ts';
+import { runOnce } from './runners/index.ts';
+import type { CheckJobData } from './types.ts';
+import { logger } from '../log.ts';
+
+const log = logger('checks.worker');
+
+/** The BullMQ queue name under keys.bullPrefix. */
+export const QUEUE = 'checks';
+
+/**
+ * Lock and stalled-check timing: a job whose worker died is seen as stalled after at most
+ * lockDuration + stalledInterval. The next iteration of the check is already scheduled when a run
+ * starts, so the check itself keeps running on schedule on the surviving workers regardless.
+ */
+export const LOCK_DURATION_MS = 8_000;
+export const STALLED_INTERVAL_MS = 4_000;
+
+export interface WorkerStats {
+  /** Runs completed since the last snapshot. */
+  runs: number;
+  skipped: number;
+  /** Lateness samples (ms): start time minus scheduled time. */
+  lateness: number[];
+}
+
+export interface CheckWorkerOptions {
+  redisUrl: string;
+  store: CatalogStore;
+  prefix: string;
+  concurrency: number;
+  /** Called after each run with the check and its result (tests, benchmarks). */
+  onRun?: (d: CheckJobData, status: string, latenessMs: number) => void;
+}
+
+/** Scheduled time (ms) of a scheduler job, from its id `repeat:<scheduler>:<ms>`. */
+export function slotOf(job: Job): number {
+  const id = job.id ?? '';
+  const n = Number(id.slice(id.lastIndexOf(':') + 1));
+  return Number.isFinite(n) && n > 0 ? n : job.timestamp + (job.opts.delay ?? 0);
+}
+
+export class CheckWorker {
+  readonly stats: WorkerStats = { runs: 0, skipped: 0, lateness: [] };
+  #worker: Worker;
+  #conn: Redis;
+  #handler: StatusHandler;
+
+  constructor(o: CheckWorkerOptions) {
+    this.#handler = new StatusHandler(o.store);
+    this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+    this.#conn.on('error', err => log.debug('worker redis error', { err: err.message }));
+    this.#worker = new Worker<CheckJobData>(QUEUE, async job => this.#process(job, o), {
+      connection: this.#conn, prefix: o.prefix, concurrency: Math.max(1, o.concurrency),
+      lockDuration: LOCK_DURATION_MS, stalledInterval: STALLED_INTERVAL_MS, maxStalledCount: 1,
+      removeOnComplete: { count: 0 }, removeOnFail: { count: 100 }, drainDelay: 1,
+    });
+    this.#worker.on('error', err => log.debug('worker error', { err: err.message }));
+    this.#worker.on('failed', (job, err) => log.debug('check job failed', { job: job?.id, err: err.message }));
+  }
+
+  async #process(job: Job<CheckJobData>, o: CheckWorkerOptions): Promise<string> {
+    const d = job.data;
+    const slot = slotOf(job);
+    const started = Date.now();
+    const claimed = await this.#handler.claim(d.node, d.checkId, slot, d.timeoutMs + 2000);
+    if (claimed !== 1) { this.stats.skipped++; return claimed === 0 ? 'duplicate' : 'in-flight'; }
+    const lateness = started - slot;
+    const r = await runOnce(d.type, d.def, d.timeoutMs);
+    const res = await this.#handler.report(d.node, d.checkId, thresholdsOf(d.def), r, d.outputIntervalMs);
+    this.stats.runs++;
+    if (this.stats.lateness.length < 200_000) this.stats.lateness.push(lateness);
+    o.onRun?.(d, r.status, lateness);
+    return res;
+  }
+
+  /** Returns and resets the counters since the last call. */
+  snapshot(): WorkerStats {
+    const s = { runs: this.stats.runs, skipped: this.stats.skipped, lateness: this.stats.lateness };
+    this.stats.runs = 0; this.stats.skipped = 0; this.stats.lateness = [];
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.close().catch(() => {});
+    this.#conn.disconnect();
+  }
+}
