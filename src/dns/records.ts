@@ -204,13 +204,14 @@ function addNodeRecords(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, 
 
 function addSRV(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, ttl: number, m: Msg, level: number): void {
   const handled = new Set<string>();
+  const seenExtra = new Set<string>(); // identical additional records (same node, several ports) once
   for (const inst of insts) {
     const tuple = `${inst.node.Node}:${serviceAddr(inst.service, ACC_ANY)}:${inst.service.Port}`;
     if (handled.has(tuple)) continue;
     handled.add(tuple);
     const [answers, extra] = nodeServiceRecords(ctx, lk, inst, qname, T.SRV, ttl, level);
     m.answer.push(...answers);
-    m.additional.push(...extra);
+    for (const x of extra) { const k = rrKey(x); if (!seenExtra.has(k)) { seenExtra.add(k); m.additional.push(x); } }
     if (ctx.rt.nodeMetaTxt) m.additional.push(...metaTXT(nodeFqdn(inst.node.Node, lk), inst.node, ttl));
   }
 }
