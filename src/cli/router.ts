@@ -1,0 +1,42 @@
+/** @module `roster router -listen ADDR [-http-addr ADDR] [-domain consul] [-suffix S]... [-strategy X]`: the service router (reverse proxy). */
+import { parseFlags } from './flags.ts';
+import { ServiceRouter } from '../router/proxy.ts';
+import { STRATEGIES } from '../client/strategies.ts';
+import type { StrategyName } from '../client/types.ts';
+import { logger, setLogLevel, type Level } from '../log.ts';
+
+const FLAGS = {
+  listen: 'string', 'http-addr': 'string', 'dns-addr': 'string', token: 'string', domain: 'string', suffix: 'list', strategy: 'string', retries: 'int',
+  'connect-timeout-ms': 'int', 'upstream-timeout-ms': 'int', 'access-log': 'bool', 'path-routing': 'bool', 'log-level': 'string', 'log-json': 'bool',
+} as const;
+
+export async function routerCommand(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(argv, FLAGS);
+  setLogLevel(((flags['log-level'] as string) || 'info') as Level, flags['log-json'] === true);
+  const log = logger('router');
+  const listen = (flags.listen as string) || '127.0.0.1:8080';
+  const i = listen.lastIndexOf(':');
+  const host = i > 0 ? listen.slice(0, i).replace(/^\[|\]$/g, '') : '0.0.0.0';
+  const port = Number(i >= 0 ? listen.slice(i + 1) : listen);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid -listen "${listen}"`);
+  const strategy = ((flags.strategy as string) || 'round-robin') as StrategyName;
+  if (!STRATEGIES.includes(strategy)) throw new Error(`invalid -strategy "${strategy}" (valid: ${STRATEGIES.join(', ')})`);
+  const router = new ServiceRouter({
+    httpAddr: flags['http-addr'] as string | undefined, dnsAddr: flags['dns-addr'] as string | undefined, token: flags.token as string | undefined,
+    domain: (flags.domain as string) || 'consul', suffixes: flags.suffix as string[] | undefined, strategy, retries: flags.retries as number | undefined,
+    connectTimeoutMs: flags['connect-timeout-ms'] as number | undefined, upstreamTimeoutMs: flags['upstream-timeout-ms'] as number | undefined,
+    accessLog: flags['access-log'] === false ? null : process.stdout, pathRouting: flags['path-routing'] as boolean | undefined,
+  });
+  const addr = await router.listen(port, host);
+  log.info('router listening', { addr: `${host}:${addr.port}`, agent: flags['http-addr'] || process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500', strategy });
+  const stop = async (sig: string) => {
+    log.info('stopping router', { signal: sig });
+    const t = setTimeout(() => process.exit(0), 5000);
+    t.unref();
+    await router.close().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('interrupt'));
+  process.on('SIGTERM', () => void stop('terminated'));
+  return new Promise<number>(() => { /* runs until a signal */ });
+}

@@ -1,0 +1,96 @@
+/**
+ * @module The router's view of the catalog: the set of service names (blocking queries on
+ * /v1/catalog/services) and one Discovery per (service, tag) in use, closed when the service leaves
+ * the catalog. Unknown names never create watches (so garbage Host headers cost nothing).
+ */
+import { AgentApi, sleep } from '../client/api.ts';
+import { Discovery, type DiscoverOptions } from '../client/discovery.ts';
+
+export interface ServiceSetOptions {
+  api: AgentApi;
+  dnsAddr?: string;
+  domain?: string;
+  discover: DiscoverOptions;
+  /** Blocking wait. @defaultValue 60 s */
+  waitMs?: number;
+}
+
+export class ServiceSet {
+  readonly options: ServiceSetOptions;
+  #names = new Set<string>();
+  #loaded = false;
+  #index = 0;
+  #abort = new AbortController();
+  #disc = new Map<string, Discovery>();
+  #ready: Promise<void>;
+  #markReady!: () => void;
+  #loop: Promise<void>;
+
+  constructor(o: ServiceSetOptions) {
+    this.options = o;
+    this.#ready = new Promise(r => { this.#markReady = r; });
+    this.#loop = this.#watch();
+  }
+
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** Waits (bounded) for the first catalog answer. */
+  async ready(timeoutMs = 3000): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.#ready, new Promise<void>(r => { t = setTimeout(r, timeoutMs); })]);
+    clearTimeout(t);
+  }
+
+  /** True when the catalog lists the service (or, before the first catalog answer, always). */
+  known(service: string): boolean {
+    return !this.#loaded || this.#names.has(service);
+  }
+
+  /** The Discovery for (service, tag); undefined for a service the catalog does not list. */
+  get(service: string, tag?: string): Discovery | undefined {
+    const key = tag ? `${service}\u0000${tag}` : service;
+    let d = this.#disc.get(key);
+    if (d) return d;
+    if (!this.known(service)) return undefined;
+    d = new Discovery(service, { api: this.options.api, dnsAddr: this.options.dnsAddr, domain: this.options.domain }, { ...this.options.discover, tag });
+    this.#disc.set(key, d);
+    return d;
+  }
+
+  async #watch(): Promise<void> {
+    const signal = this.#abort.signal;
+    const waitMs = this.options.waitMs ?? 60_000;
+    let backoff = 0;
+    while (!signal.aborted) {
+      try {
+        const res = await this.options.api.call<Record<string, string[]>>('GET', '/v1/catalog/services', {
+          query: { index: this.#index > 0 ? String(this.#index) : undefined, wait: this.#index > 0 ? `${waitMs}ms` : undefined },
+          timeoutMs: this.#index > 0 ? waitMs * 17 / 16 + 5000 : 5000, signal,
+        });
+        backoff = 0;
+        this.#index = res.index < this.#index ? 0 : res.index;
+        this.#names = new Set(Object.keys(res.body ?? {}).map(n => n.toLowerCase()));
+        this.#loaded = true;
+        this.#markReady();
+        for (const [key, d] of this.#disc) {
+          if (!this.#names.has(d.service)) { d.close(); this.#disc.delete(key); }
+        }
+      } catch {
+        if (signal.aborted) return;
+        // Keep the last known names and watches: traffic keeps flowing while the agent restarts.
+        this.#index = 0;
+        backoff = Math.min(backoff ? backoff * 2 : 100, 2000);
+        await sleep(backoff, signal);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.#abort.abort();
+    for (const d of this.#disc.values()) d.close();
+    this.#disc.clear();
+    return this.#loop;
+  }
+}
