@@ -1,0 +1,111 @@
+import test from 'ava';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import { runHttp } from '../../src/checks/runners/http.ts';
+import { runTcp } from '../../src/checks/runners/tcp.ts';
+import { runUdp } from '../../src/checks/runners/udp.ts';
+import { runOnce } from '../../src/checks/runners/index.ts';
+
+let server: Server;
+let base = '';
+const seen: { method: string; headers: Record<string, unknown>; body: string }[] = [];
+
+test.before(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', c => { body += c; });
+    req.on('end', () => {
+      seen.push({ method: req.method!, headers: req.headers, body });
+      const code = Number(req.url!.slice(1)) || 200;
+      if (req.url === '/hang') return; // never answers
+      if (req.url === '/big') { res.writeHead(200); res.end('x'.repeat(5000) + 'END'); return; }
+      res.writeHead(code);
+      res.end(`body ${code}`);
+    });
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+test.after.always(() => { server.closeAllConnections(); server.close(); });
+
+const cases: [string, string, string][] = [
+  ['/200', 'passing', ': 200 OK Output: body 200'],
+  ['/204', 'passing', ': 204 No Content Output: '],
+  ['/429', 'warning', ': 429 Too Many Requests Output: body 429'],
+  ['/500', 'critical', ': 500 Internal Server Error Output: body 500'],
+  ['/404', 'critical', ': 404 Not Found Output: body 404'],
+];
+for (const [path, status, out] of cases) {
+  test(`http runner: ${path} is ${status} with Consul's output`, async t => {
+    const r = await runHttp({ HTTP: base + path }, AbortSignal.timeout(2000));
+    t.is(r.status, status);
+    t.is(r.output, `HTTP GET ${base}${path}${out}`);
+  });
+}
+
+test('http runner: a target hanging past the timeout is critical', async t => {
+  const t0 = Date.now();
+  const r = await runOnce('http', { HTTP: base + '/hang' }, 300);
+  t.is(r.status, 'critical');
+  t.true(Date.now() - t0 < 1500);
+  t.regex(r.output, /^Get "http:\/\/127\.0\.0\.1:\d+\/hang": context deadline exceeded/);
+});
+
+test('http runner: connection refused is critical with Go wording', async t => {
+  const r = await runHttp({ HTTP: 'http://127.0.0.1:1/' }, AbortSignal.timeout(2000));
+  t.is(r.status, 'critical');
+  t.is(r.output, 'Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused');
+});
+
+test('http runner: Method, Header, Body and the Consul default headers are sent; output keeps the last 4 KiB', async t => {
+  seen.length = 0;
+  const r = await runHttp({ HTTP: base + '/201', Method: 'POST', Header: { 'X-A': ['1'], Host: ['example.test'] }, Body: '{"a":1}' }, AbortSignal.timeout(2000));
+  t.is(r.status, 'passing');
+  t.true(r.output.startsWith(`HTTP POST ${base}/201: 201 Created`));
+  const s = seen.find(x => x.method === 'POST')!;
+  t.truthy(s);
+  t.is(s.method, 'POST');
+  t.is(s.body, '{"a":1}');
+  t.is(s.headers['x-a'], '1');
+  t.is(s.headers.host, 'example.test');
+  t.is(s.headers['user-agent'], 'Consul Health Check');
+  t.is(s.headers.accept, 'text/plain, text/*, */*');
+  const big = await runHttp({ HTTP: base + '/big' }, AbortSignal.timeout(2000));
+  const body = big.output.slice(big.output.indexOf('Output: ') + 8);
+  t.is(body.length, 4096);
+  t.true(body.endsWith('END'));
+});
+
+test('tcp runner: listening port passes, closed port is critical', async t => {
+  const srv = createTcpServer(s => s.destroy());
+  await new Promise<void>(r => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  const ok = await runTcp({ TCP: `127.0.0.1:${port}` }, AbortSignal.timeout(2000));
+  t.deepEqual(ok, { status: 'passing', output: `TCP connect 127.0.0.1:${port}: Success` });
+  await new Promise(r => srv.close(r));
+  const bad = await runTcp({ TCP: `127.0.0.1:${port}` }, AbortSignal.timeout(2000));
+  t.deepEqual(bad, { status: 'critical', output: `dial tcp 127.0.0.1:${port}: connect: connection refused` });
+  const noPort = await runTcp({ TCP: 'localhost' }, AbortSignal.timeout(2000));
+  t.is(noPort.status, 'critical');
+});
+
+test('udp runner: echo reply passes, silence until timeout passes, ICMP port unreachable is critical', async t => {
+  const echo = createSocket('udp4');
+  echo.on('message', (m, rinfo) => echo.send(m, rinfo.port, rinfo.address));
+  await new Promise<void>(r => echo.bind(0, '127.0.0.1', r));
+  const port = echo.address().port;
+  const t0 = Date.now();
+  t.deepEqual(await runUdp({ UDP: `127.0.0.1:${port}` }, AbortSignal.timeout(2000)), { status: 'passing', output: `UDP connect 127.0.0.1:${port}: Success` });
+  t.true(Date.now() - t0 < 1000, 'a reply ends the probe early');
+  const silent = createSocket('udp4');
+  await new Promise<void>(r => silent.bind(0, '127.0.0.1', r));
+  const sp = silent.address().port;
+  t.is((await runUdp({ UDP: `127.0.0.1:${sp}` }, AbortSignal.timeout(200))).status, 'passing');
+  silent.close();
+  echo.close();
+  const closed = await runUdp({ UDP: `127.0.0.1:${sp}` }, AbortSignal.timeout(1000));
+  t.is(closed.status, 'critical');
+  t.regex(closed.output, /connection refused/);
+});
