@@ -124,6 +124,15 @@ export class Agent {
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http);
     const addr = this.httpServer.address() as { port: number };
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url });
+    // --- config services (src/registrar): definitions from -config-file/-config-dir, registered through this agent's HTTP API ---
+    {
+      const { registerConfigServices } = await import('../registrar/registrar.ts');
+      const h = cfg.clientAddr === '0.0.0.0' || cfg.clientAddr === '::' ? '127.0.0.1' : cfg.clientAddr;
+      const r = await registerConfigServices(`${h.includes(':') ? `[${h}]` : h}:${addr.port}`, cfg.services).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
+      for (const e of r.errors) log.warn('config service not registered', { err: e });
+      if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
+    }
+    // --- end config services ---
   }
 
   async #connectRedis(): Promise<void> {
