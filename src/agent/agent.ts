@@ -121,6 +121,12 @@ export class Agent {
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     registerRoutes(router, deps);
+    // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
+    {
+      const { startKvBackground } = await import('../http/routes/kv-deps.ts');
+      this.onStop(await startKvBackground(deps));
+    }
+    // --- end KV / sessions / events ---
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http);
     const addr = this.httpServer.address() as { port: number };
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url });

@@ -41,6 +41,20 @@ export interface Keys {
   userEvents: string;
   /** BullMQ prefix for the check queue (hash-tagged per datacenter). */
   bullPrefix: string;
+  // --- KV / sessions / events (src/store/kv-*.ts, session-*.ts) ---
+  /** hash: deleted KV key → index of its deletion (kvTombs is then the lexicographic zset of tombstoned keys, score 0). */
+  kvTombIndex: string;
+  /** pub/sub channel for KV, session and user-event changes: JSON {i, k?: [keys], s?: 1, e?: 1}. */
+  kvEvents: string;
+  /** set per session: the KV keys it holds. */
+  sessionLocks(id: string): string;
+  /** set per lower-cased node: the sessions on that node. */
+  sessionsByNode(nodeLower: string): string;
+  /** hash: user event ID → 1 (dedupe of events arriving through several agents). */
+  userEventIds: string;
+  /** string: Lamport-style counter stamped on user events fired through the API. */
+  userEventLTime: string;
+  // --- end KV / sessions / events ---
 }
 
 /** Builds the key names of one datacenter under a namespace (default `roster`). */
@@ -66,5 +80,13 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     lockDelay: `${p}:lockdelay`,
     userEvents: `${p}:uevents`,
     bullPrefix: `${namespace}:{${dc}}:bull`,
+    // --- KV / sessions / events ---
+    kvTombIndex: `${p}:kvtombidx`,
+    kvEvents: `${p}:kvevents`,
+    sessionLocks: id => `${p}:slocks:${id}`,
+    sessionsByNode: n => `${p}:snode:${n}`,
+    userEventIds: `${p}:ueventids`,
+    userEventLTime: `${p}:ueventltime`,
+    // --- end KV / sessions / events ---
   };
 }

@@ -6,6 +6,7 @@ import { buildService, buildServiceChecks } from '../../agent/registration.ts';
 import { wireAgentService, wireCheck } from '../../consul/convert.ts';
 import type { HealthStatus } from '../../catalog/model.ts';
 import { parseDurationNs } from '../../util/duration.ts';
+import { applyFilterMap } from './filter-hook.ts';
 
 /** Methods for write endpoints that old python-consul calls with GET (compat switch). */
 export function writeMethods(deps: ApiDeps): string[] {
@@ -16,11 +17,11 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
   const dc = deps.config.datacenter;
   const own = () => deps.view.node(deps.nodeName);
 
-  r.add(['GET'], '/v1/agent/services', () => {
+  r.add(['GET'], '/v1/agent/services', ctx => {
     const out: Record<string, unknown> = {};
     const st = own();
     if (st) for (const s of [...st.services.values()].sort((a, b) => (a.ID < b.ID ? -1 : 1))) out[s.ID] = wireAgentService(s, dc);
-    return { body: out };
+    return { body: applyFilterMap(ctx, out) };
   });
 
   r.add(['GET'], '/v1/agent/service/', ctx => {
@@ -32,11 +33,11 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     return { body, headers: { 'X-Consul-ContentHash': hash } };
   });
 
-  r.add(['GET'], '/v1/agent/checks', () => {
+  r.add(['GET'], '/v1/agent/checks', ctx => {
     const out: Record<string, unknown> = {};
     const st = own();
     if (st) for (const c of [...st.checks.values()].sort((a, b) => (a.CheckID < b.CheckID ? -1 : 1))) out[c.CheckID] = wireCheck(c);
-    return { body: out };
+    return { body: applyFilterMap(ctx, out) };
   });
 
   r.add(['PUT'], '/v1/agent/service/register', async ctx => {

@@ -4,6 +4,7 @@ import { blocking } from '../blocking.ts';
 import { checkDc, metaHeaders, readMode, type ApiDeps } from '../context.ts';
 import { wireNode, wireNodeService, wireServiceNode } from '../../consul/convert.ts';
 import type { Instance, NodeState } from '../../catalog/model.ts';
+import { applyFilter, requestFilter } from './filter-hook.ts';
 
 /** ?node-meta=k:v (repeatable): every pair must match the node's Meta. */
 export function nodeMetaFilter(q: URLSearchParams): (st: { node: { Meta: Record<string, string> } }) => boolean {
@@ -35,6 +36,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
   r.add(['GET'], '/v1/catalog/services', async ctx => {
     const mode = await readMode(ctx, deps);
     const meta = nodeMetaFilter(ctx.query);
+    const filter = requestFilter(ctx);
     const res = await blocking(ctx, deps.notifier, { topics: ['table:services', 'table:nodes'] }, () => {
       const out: Record<string, string[]> = {};
       const names: [string, Set<string>][] = [];
@@ -42,6 +44,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       for (const st of v.nodes()) {
         if (!meta(st)) continue;
         for (const s of st.services.values()) {
+          if (filter && !filter(wireServiceNode(st.node, s))) continue;
           let set = byName.get(s.Service);
           if (!set) { set = new Set(); byName.set(s.Service, set); names.push([s.Service, set]); }
           for (const t of s.Tags) set.add(t);
@@ -59,7 +62,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
     const name = ctx.param;
     const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name.toLowerCase()}`] }, () => ({
       index: v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
-      data: serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service)),
+      data: applyFilter(ctx, serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service))),
     }));
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
   });
@@ -69,7 +72,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
     const meta = nodeMetaFilter(ctx.query);
     const res = await blocking(ctx, deps.notifier, { topics: ['table:nodes', 'table:services'] }, () => ({
       index: Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0),
-      data: sortedNodes(deps).filter(meta).map(st => wireNode(st.node)),
+      data: applyFilter(ctx, sortedNodes(deps).filter(meta).map(st => wireNode(st.node))),
     }));
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
   });

@@ -5,6 +5,7 @@ import { metaHeaders, parseBool, readMode, type ApiDeps } from '../context.ts';
 import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
 import { isVisible } from '../../catalog/model.ts';
 import { serviceInstances } from './catalog.ts';
+import { requestFilter } from './filter-hook.ts';
 
 export function healthRoutes(r: Router, deps: ApiDeps): void {
   const v = deps.view;
@@ -18,11 +19,13 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
       passing = b;
     }
     const name = ctx.param;
+    const filter = requestFilter(ctx);
     const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name.toLowerCase()}`] }, () => ({
       index: v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       data: serviceInstances(deps, name, ctx.query)
         .filter(i => !passing || isVisible(i, true))
-        .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) })),
+        .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) }))
+        .filter(filter ?? (() => true)),
     }));
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
   });

@@ -9,12 +9,25 @@ import { statusRoutes } from './status.ts';
 import { checkRoutes } from './checks.ts';
 import { maintenanceRoutes } from './maintenance.ts';
 
+import { kvRoutes } from './kv.ts';
+import { sessionRoutes } from './session.ts';
+import { eventRoutes } from './event.ts';
+import { catalogWriteRoutes } from './catalog-write.ts';
+import { memberRoutes } from './members.ts';
+import { agentHealthRoutes } from './agent-health.ts';
+
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
   agentRoutes(r, deps);
   catalogRoutes(r, deps);
   healthRoutes(r, deps);
   statusRoutes(r, deps);
+  kvRoutes(r, deps);
+  sessionRoutes(r, deps);
+  eventRoutes(r, deps);
+  catalogWriteRoutes(r, deps);
+  memberRoutes(r, deps);
+  agentHealthRoutes(r, deps);
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
 }

@@ -1,0 +1,114 @@
+/**
+ * @module /v1/event/fire/:name and /v1/event/list. The newest 256 user events live in Redis so
+ * every agent lists the same events; gossip (serf user events) plugs in through
+ * `hooks.fireEvent` to send, and `recordUserEvent` to record what it receives.
+ */
+import { randomUUID } from 'node:crypto';
+import { HttpError, type Router } from '../server.ts';
+import { blockingParams } from '../blocking.ts';
+import { checkDc, requireRedis, type ApiDeps } from '../context.ts';
+import { kvDeps, EVENTS_TOPIC, KV_RESYNC_TOPIC } from './kv-deps.ts';
+
+/** Consul's UserEvent. */
+export interface UserEvent {
+  ID: string;
+  Name: string;
+  Payload: string | null;
+  NodeFilter: string;
+  ServiceFilter: string;
+  TagFilter: string;
+  Version: number;
+  LTime: number;
+}
+
+const MAX_PAYLOAD = 512;
+
+/**
+ * Records a user event (fired here or received through gossip) so every agent lists it.
+ * Deduplicated by ID; an event without LTime (0) gets the next one. Returns the stored event,
+ * or null when the ID was already recorded.
+ */
+export async function recordUserEvent(deps: ApiDeps, ev: UserEvent): Promise<UserEvent | null> {
+  const stored = await kvDeps(deps).sessions.recordEvent(ev, ev.LTime === 0);
+  if (!stored) return null;
+  deps.notifier.fire(EVENTS_TOPIC);
+  return JSON.parse(stored) as UserEvent;
+}
+
+/** Consul's index of an event list: the two halves of the last event's UUID XORed (1 when empty). */
+export function eventIndex(events: { ID: string }[]): bigint {
+  const last = events[events.length - 1];
+  if (!last) return 1n;
+  const id = last.ID;
+  const lower = BigInt('0x' + id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18));
+  const upper = BigInt('0x' + id.slice(19, 23) + id.slice(24, 36));
+  return lower ^ upper;
+}
+
+function regexOk(pattern: string, value: string): boolean {
+  if (!pattern) return true;
+  try { return new RegExp(pattern).test(value); } catch { return false; }
+}
+
+export function eventRoutes(r: Router, deps: ApiDeps): void {
+  r.add(['PUT'], '/v1/event/fire/', async ctx => {
+    checkDc(ctx, deps);
+    requireRedis(deps);
+    const name = ctx.param;
+    if (!name) throw new HttpError(400, 'Missing name');
+    const payload = await ctx.body();
+    if (payload.length > MAX_PAYLOAD) throw new HttpError(413, `Payload too large: user event payload of ${payload.length} bytes exceeds the ${MAX_PAYLOAD} byte limit`);
+    const filters = { node: ctx.query.get('node') ?? '', service: ctx.query.get('service') ?? '', tag: ctx.query.get('tag') ?? '' };
+    for (const f of [filters.node, filters.service, filters.tag]) {
+      if (f) try { new RegExp(f); } catch (err) { throw new HttpError(400, `Invalid filter: ${(err as Error).message}`); }
+    }
+    if (filters.tag && !filters.service) throw new HttpError(400, 'Cannot provide tag filter without service filter');
+    let ev: UserEvent = {
+      ID: randomUUID(), Name: name, Payload: payload.length ? payload.toString('base64') : null, NodeFilter: filters.node, ServiceFilter: filters.service,
+      TagFilter: filters.tag, Version: 1, LTime: 0,
+    };
+    if (deps.hooks.fireEvent) {
+      const sent = (await deps.hooks.fireEvent(name, payload, filters)) as Partial<UserEvent> | undefined;
+      if (sent && typeof sent === 'object') ev = { ...ev, ...(sent.ID ? { ID: sent.ID } : {}), ...(typeof sent.LTime === 'number' ? { LTime: sent.LTime } : {}) };
+    }
+    const stored = await recordUserEvent(deps, ev);
+    return { body: { ...ev, LTime: stored?.LTime ?? ev.LTime } };
+  });
+
+  r.add(['GET'], '/v1/event/list', async ctx => {
+    checkDc(ctx, deps);
+    requireRedis(deps);
+    const nameFilter = ctx.query.get('name') ?? '';
+    const { waitMs } = blockingParams(ctx);
+    const rawIdx = ctx.query.get('index') ?? '';
+    const min = /^\d+$/.test(rawIdx) ? BigInt(rawIdx) : 0n;
+    const own = () => deps.view.node(deps.nodeName);
+    const run = async () => {
+      const all = (await kvDeps(deps).sessions.events()) as unknown as UserEvent[];
+      const st = own();
+      const services = st ? [...st.services.values()] : [];
+      const list = all.filter(e => {
+        if (nameFilter && e.Name !== nameFilter) return false;
+        if (!regexOk(e.NodeFilter, deps.nodeName)) return false;
+        if (e.ServiceFilter) {
+          const svc = services.filter(s => regexOk(e.ServiceFilter, s.Service));
+          if (!svc.length) return false;
+          if (e.TagFilter && !svc.some(s => s.Tags.some(t => regexOk(e.TagFilter, t)))) return false;
+        }
+        return true;
+      });
+      return { list, index: eventIndex(list) };
+    };
+    let res = await run();
+    if (min > 0) {
+      const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
+      while (res.index === min && !ctx.signal.aborted) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await deps.notifier.wait([EVENTS_TOPIC, KV_RESYNC_TOPIC], [], left, ctx.signal);
+        res = await run();
+      }
+    }
+    return { body: res.list, headers: { 'X-Consul-Index': res.index.toString() } };
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * @module The KV and session stores for a set of ApiDeps (created once per agent, on first use),
+ * and the change subscriber + session sweeper the agent runs.
+ */
+import { Redis } from 'ioredis';
+import type { ApiDeps } from '../context.ts';
+import { KvStore } from '../../store/kv-store.ts';
+import { SessionStore } from '../../store/session-store.ts';
+import { logger } from '../../log.ts';
+
+const log = logger('agent.kv');
+
+export interface KvDeps { kv: KvStore; sessions: SessionStore }
+
+const cache = new WeakMap<object, KvDeps>();
+
+/** The KV and session stores that share the agent's Redis connection. */
+export function kvDeps(deps: ApiDeps): KvDeps {
+  let d = cache.get(deps.redis);
+  if (!d) {
+    d = { kv: new KvStore(deps.redis, deps.store.keys), sessions: new SessionStore(deps.redis, deps.store.keys) };
+    cache.set(deps.redis, d);
+  }
+  return d;
+}
+
+/** Topic fired to wake every KV/session/event watcher (after a subscriber reconnect). */
+export const KV_RESYNC_TOPIC = 'kv:\0resync';
+/** Topic of session reads. */
+export const SESSIONS_TOPIC = 'table:sessions';
+/** Topic of /v1/event/list. */
+export const EVENTS_TOPIC = 'events';
+
+/** Wakes the watchers a change event names. */
+export function applyKvEvent(deps: ApiDeps, msg: string): void {
+  let ev: { i: number; k?: string[]; s?: number; e?: number };
+  try { ev = JSON.parse(msg); } catch { return; }
+  for (const k of ev.k ?? []) deps.notifier.fireKey(k);
+  if (ev.s) deps.notifier.fire(SESSIONS_TOPIC);
+  if (ev.e) deps.notifier.fire(EVENTS_TOPIC);
+}
+
+/** Wakes every KV, session and event watcher (they re-read Redis and return only if something changed). */
+export function fireAllKv(deps: ApiDeps): void {
+  deps.notifier.fire(KV_RESYNC_TOPIC);
+  deps.notifier.fire(SESSIONS_TOPIC);
+  deps.notifier.fire(EVENTS_TOPIC);
+}
+
+/**
+ * Starts the KV change subscriber and the session sweeper; returns the stop function.
+ * Sweeps: expired sessions every 500 ms; sessions of nodes a catalog change touched at once;
+ * every session's node every 10 s (catches missed catalog events).
+ */
+export async function startKvBackground(deps: ApiDeps): Promise<() => Promise<void>> {
+  const { sessions } = kvDeps(deps);
+  const sub = new Redis({ ...deps.redis.options, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+  let connectedOnce = false;
+  sub.on('message', (_ch, msg) => applyKvEvent(deps, msg));
+  sub.on('ready', () => {
+    if (connectedOnce) { log.debug('kv subscriber reconnected; waking every watcher'); fireAllKv(deps); }
+    connectedOnce = true;
+  });
+  sub.on('error', err => log.debug('kv subscriber error', { err: err.message }));
+  await sub.connect();
+  await sub.subscribe(deps.store.keys.kvEvents);
+
+  let sweeping = false;
+  const pending = new Set<string>();
+  const sweep = async (nodes: string[]) => {
+    if (sweeping || deps.redis.status !== 'ready') { for (const n of nodes) pending.add(n); return; }
+    sweeping = true;
+    try {
+      const all = [...new Set([...nodes, ...pending])];
+      pending.clear();
+      await sessions.sweep(all);
+    } catch (err) {
+      log.debug('session sweep failed', { err: (err as Error).message });
+    } finally {
+      sweeping = false;
+    }
+  };
+  const t1 = setInterval(() => void sweep([]), 500);
+  const t2 = setInterval(() => { sessions.sessionNodes().then(n => sweep(n), () => {}); }, 10_000);
+  const onChange = (ch: { all: boolean; nodes: Set<string> }) => {
+    if (ch.all) sessions.sessionNodes().then(n => sweep(n), () => {});
+    else if (ch.nodes.size) void sweep([...ch.nodes]);
+  };
+  deps.view.on('change', onChange);
+  return async () => {
+    clearInterval(t1);
+    clearInterval(t2);
+    deps.view.off('change', onChange);
+    sub.disconnect();
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * @module Sessions and user events in Redis: typed wrappers over src/store/session-lua.ts.
+ *
+ * Invariant: a session's locks are released (or deleted) in the same atomic step that removes the
+ * session, so no key is ever held by a session that no longer exists.
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.ts';
+import { defineKvScript } from './kv-store.ts';
+import { SESSION_CREATE, SESSION_DESTROY, SESSION_RENEW, SESSION_SWEEP, USER_EVENT } from './session-lua.ts';
+
+/** A session as Consul shows it. */
+export interface SessionRec {
+  ID: string;
+  Name: string;
+  Node: string;
+  LockDelay: number;
+  Behavior: 'release' | 'delete';
+  TTL: string;
+  NodeChecks: string[] | null;
+  ServiceChecks: { ID: string; Namespace: string }[] | null;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+/** What create stores: the session plus the private fields the scripts read. */
+export interface SessionWrite extends Omit<SessionRec, 'CreateIndex' | 'ModifyIndex'> {
+  _node: string;
+  _ttlMs: number;
+  _lockDelayMs: number;
+  _checks: string[];
+}
+
+type Fn = (...args: (string | number)[]) => Promise<unknown>;
+
+export function decodeSession(raw: string): SessionRec {
+  const nl = raw.indexOf('\n');
+  const idx = Number(raw.slice(0, nl));
+  const d = JSON.parse(raw.slice(nl + 1)) as Record<string, unknown>;
+  return {
+    ID: d.ID as string, Name: (d.Name as string) ?? '', Node: d.Node as string, LockDelay: (d.LockDelay as number) ?? 0,
+    Behavior: (d.Behavior as SessionRec['Behavior']) ?? 'release', TTL: (d.TTL as string) ?? '', NodeChecks: (d.NodeChecks as string[] | null) ?? null,
+    ServiceChecks: (d.ServiceChecks as SessionRec['ServiceChecks']) ?? null, CreateIndex: idx, ModifyIndex: idx,
+  };
+}
+
+export class SessionStore {
+  readonly redis: Redis;
+  readonly keys: Keys;
+  #create: Fn; #renew: Fn; #destroy: Fn; #sweep: Fn; #event: Fn;
+
+  constructor(redis: Redis, keys: Keys) {
+    this.redis = redis;
+    this.keys = keys;
+    this.#create = defineKvScript(redis, keys, 'rosterSessionCreate', SESSION_CREATE);
+    this.#renew = defineKvScript(redis, keys, 'rosterSessionRenew', SESSION_RENEW);
+    this.#destroy = defineKvScript(redis, keys, 'rosterSessionDestroy', SESSION_DESTROY);
+    this.#sweep = defineKvScript(redis, keys, 'rosterSessionSweep', SESSION_SWEEP);
+    this.#event = defineKvScript(redis, keys, 'rosterUserEvent', USER_EVENT);
+  }
+
+  /** Creates a session; throws Redis errors carrying Consul's messages (`Missing node registration`, ...). */
+  async create(s: SessionWrite): Promise<number> {
+    return Number(await this.#create(s.ID, s._node, JSON.stringify(s)));
+  }
+
+  /** Re-arms a session's TTL; null when the session does not exist. */
+  async renew(id: string): Promise<SessionRec | null> {
+    const raw = (await this.#renew(id)) as string | null;
+    return raw ? decodeSession(raw) : null;
+  }
+
+  /** Destroys (invalidates) a session. Returns the index after. */
+  async destroy(id: string): Promise<number> {
+    return Number(await this.#destroy(id));
+  }
+
+  /** Expires due sessions and checks the sessions on `nodes` (lower-cased). */
+  async sweep(nodes: string[] = [], max = 1000): Promise<{ index: number; invalidated: number }> {
+    const [index, n] = (await this.#sweep(max, ...nodes)) as [number, number];
+    return { index, invalidated: n };
+  }
+
+  async get(id: string): Promise<SessionRec | null> {
+    const raw = await this.redis.hget(this.keys.sessions, id);
+    return raw ? decodeSession(raw) : null;
+  }
+
+  /** Every session, sorted by ID, and the sessions table index. */
+  async list(): Promise<{ sessions: SessionRec[]; index: number }> {
+    const res = await this.redis.multi().hgetall(this.keys.sessions).hget(this.keys.tables, 'sessions').exec();
+    if (!res) throw new Error('transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    const all = Object.values((res[0]![1] as Record<string, string>) ?? {}).map(decodeSession).sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+    return { sessions: all, index: Number(res[1]![1]) || 0 };
+  }
+
+  /** Lower-cased names of every node that has sessions (for the full invalidation sweep). */
+  async sessionNodes(): Promise<string[]> {
+    const vals = await this.redis.hvals(this.keys.sessions);
+    const set = new Set<string>();
+    for (const v of vals) {
+      try { set.add((JSON.parse(v.slice(v.indexOf('\n') + 1)) as { _node: string })._node); } catch { /* skip */ }
+    }
+    return [...set];
+  }
+
+  /** Stores a user event (deduplicated by ID, newest 256 kept). Returns the stored JSON, or null if already known. */
+  async recordEvent(ev: { ID: string; LTime: number }, stampLTime: boolean): Promise<string | null> {
+    return ((await this.#event(ev.ID, JSON.stringify(ev), stampLTime ? '1' : '0')) as string | null) ?? null;
+  }
+
+  /** The stored user events, oldest first. */
+  async events(): Promise<Record<string, unknown>[]> {
+    return (await this.redis.lrange(this.keys.userEvents, 0, -1)).map(s => JSON.parse(s) as Record<string, unknown>);
+  }
+}
