@@ -15,19 +15,35 @@ import type { CatalogStore, UpdateCheckResult } from '../store/catalog-store.ts'
 import type { RunResult } from './types.ts';
 
 /**
- * claim: KEYS[1] checkState; ARGV member, slot (scheduled ms), lockMs.
- * Returns 1 (run it), 0 (slot already claimed: a stalled or duplicate job), -1 (a run is in flight).
+ * claim: KEYS[1] checkState; ARGV member, slot (scheduled ms), lockMs, worker id.
+ * Returns 1 (run it), 0 (slot already claimed: a stalled or duplicate job), -1 (a run is in flight
+ * on a live worker). A run lock held by a worker whose heartbeat (`~w|<id>`) lapsed is taken over,
+ * so a SIGKILLed worker delays its checks by at most one heartbeat TTL.
  */
 const CLAIM = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local m, slot, lockMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local m, slot, lockMs, wid = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local last = tonumber(redis.call('HGET', KEYS[1], m .. '|r') or '0')
 if slot <= last then return 0 end
-local lock = tonumber(redis.call('HGET', KEYS[1], m .. '|l') or '0')
-if lock > now then return -1 end
-redis.call('HSET', KEYS[1], m .. '|r', slot, m .. '|l', now + lockMs)
+local lk = redis.call('HGET', KEYS[1], m .. '|l')
+if lk then
+  local exp, holder = string.match(lk, '^(%d+):(.*)$')
+  if exp and tonumber(exp) > now then
+    local alive = tonumber(redis.call('HGET', KEYS[1], '~w|' .. holder) or '0')
+    if alive > now then return -1 end
+  end
+end
+redis.call('HSET', KEYS[1], m .. '|r', slot, m .. '|l', (now + lockMs) .. ':' .. wid)
 return 1
+`;
+
+/** heartbeat: KEYS[1] checkState; ARGV worker id, ttl ms (0 = remove). Marks a worker alive until Redis TIME + ttl. */
+const HEARTBEAT = `
+if tonumber(ARGV[2]) == 0 then return redis.call('HDEL', KEYS[1], '~w|' .. ARGV[1]) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('HSET', KEYS[1], '~w|' .. ARGV[1], now + tonumber(ARGV[2]))
 `;
 
 /**
@@ -95,20 +111,28 @@ export class StatusHandler {
   #redis: Redis;
   #claim: Cmd;
   #result: Cmd;
+  #heartbeat: Cmd;
 
   constructor(store: CatalogStore) {
     this.store = store;
     this.#redis = store.redis;
     this.#redis.defineCommand('rosterCheckClaim', { numberOfKeys: 1, lua: CLAIM });
     this.#redis.defineCommand('rosterCheckResult', { numberOfKeys: 1, lua: RESULT });
+    this.#redis.defineCommand('rosterCheckHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
     const r = this.#redis as unknown as Record<string, Cmd>;
     this.#claim = r.rosterCheckClaim!.bind(this.#redis);
     this.#result = r.rosterCheckResult!.bind(this.#redis);
+    this.#heartbeat = r.rosterCheckHeartbeat!.bind(this.#redis);
+  }
+
+  /** Marks worker `id` alive for ttlMs (Redis clock); ttlMs 0 removes the mark (clean shutdown). */
+  async heartbeat(id: string, ttlMs: number): Promise<void> {
+    await this.#heartbeat(this.store.keys.checkState, id, ttlMs);
   }
 
   /** Claims one scheduled run (slot = its scheduled time in ms). 1 = run, 0 = already ran, -1 = in flight. */
-  async claim(node: string, checkId: string, slot: number, lockMs: number): Promise<number> {
-    return Number(await this.#claim(this.store.keys.checkState, memberOf(node, checkId), slot, Math.ceil(lockMs)));
+  async claim(node: string, checkId: string, slot: number, lockMs: number, workerId: string): Promise<number> {
+    return Number(await this.#claim(this.store.keys.checkState, memberOf(node, checkId), slot, Math.ceil(lockMs), workerId));
   }
 
   /**

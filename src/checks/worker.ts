@@ -9,6 +9,7 @@
  */
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { CatalogStore } from '../store/catalog-store.ts';
 import { StatusHandler, thresholdsOf } from './status-handler.ts';
 import { runOnce } from './runners/index.ts';
@@ -27,6 +28,10 @@ export const QUEUE = 'checks';
  */
 export const LOCK_DURATION_MS = 8_000;
 export const STALLED_INTERVAL_MS = 4_000;
+
+/** Workers renew their liveness mark this often; a lapsed mark frees their run locks. */
+export const HEARTBEAT_MS = 500;
+export const HEARTBEAT_TTL_MS = 2_000;
 
 export interface WorkerStats {
   /** Runs completed since the last snapshot. */
@@ -57,9 +62,14 @@ export class CheckWorker {
   #worker: Worker;
   #conn: Redis;
   #handler: StatusHandler;
+  #hb: NodeJS.Timeout;
+  readonly id = randomUUID();
 
   constructor(o: CheckWorkerOptions) {
     this.#handler = new StatusHandler(o.store);
+    const beat = () => void this.#handler.heartbeat(this.id, HEARTBEAT_TTL_MS).catch(() => {});
+    beat();
+    this.#hb = setInterval(beat, HEARTBEAT_MS);
     this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (t: number) => Math.min(t * 50, 500) });
     this.#conn.on('error', err => log.debug('worker redis error', { err: err.message }));
     this.#worker = new Worker<CheckJobData>(QUEUE, async job => this.#process(job, o), {
@@ -75,7 +85,7 @@ export class CheckWorker {
     const d = job.data;
     const slot = slotOf(job);
     const started = Date.now();
-    const claimed = await this.#handler.claim(d.node, d.checkId, slot, d.timeoutMs + 2000);
+    const claimed = await this.#handler.claim(d.node, d.checkId, slot, d.timeoutMs + 2000, this.id);
     if (claimed !== 1) { this.stats.skipped++; return claimed === 0 ? 'duplicate' : 'in-flight'; }
     const lateness = started - slot;
     const r = await runOnce(d.type, d.def, d.timeoutMs);
@@ -94,7 +104,9 @@ export class CheckWorker {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#hb);
     await this.#worker.close().catch(() => {});
+    await this.#handler.heartbeat(this.id, 0).catch(() => {});
     this.#conn.disconnect();
   }
 }

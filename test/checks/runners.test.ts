@@ -30,7 +30,7 @@ test.before(async () => {
 });
 test.after.always(() => { server.closeAllConnections(); server.close(); });
 
-const cases: [string, string, string][] = [
+const cases: [string, 'passing' | 'warning' | 'critical', string][] = [
   ['/200', 'passing', ': 200 OK Output: body 200'],
   ['/204', 'passing', ': 204 No Content Output: '],
   ['/429', 'warning', ': 429 Too Many Requests Output: body 429'],
