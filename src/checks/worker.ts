@@ -86,7 +86,11 @@ export class CheckWorker {
     const slot = slotOf(job);
     const started = Date.now();
     const claimed = await this.#handler.claim(d.node, d.checkId, slot, d.timeoutMs + 2000, this.id);
-    if (claimed !== 1) { this.stats.skipped++; return claimed === 0 ? 'duplicate' : 'in-flight'; }
+    if (claimed !== 1) {
+      this.stats.skipped++;
+      if (claimed === 0) log.info('skipped a check iteration that already ran (redelivered stalled job)', { check: d.checkId, job: job.id });
+      return claimed === 0 ? 'duplicate' : 'in-flight';
+    }
     const lateness = started - slot;
     const r = await runOnce(d.type, d.def, d.timeoutMs);
     const res = await this.#handler.report(d.node, d.checkId, thresholdsOf(d.def), r, d.outputIntervalMs);
