@@ -25,6 +25,8 @@ export class MemNetwork {
   readonly nodes = new Map<string, MemTransport>();
   /** Keys `addr:port` whose traffic (both directions) is blackholed. */
   readonly isolated = new Set<string>();
+  /** Pairs `a|b` of keys whose direct traffic (packets and streams) is blocked. */
+  readonly blockedPairs = new Set<string>();
   #nextPort = 20000;
   dropped = 0;
 
@@ -44,11 +46,21 @@ export class MemNetwork {
     return t;
   }
 
+  /** Blocks (or unblocks) all direct traffic between two `addr:port` keys. */
+  block(a: string, b: string, blocked = true): void {
+    for (const k of [`${a}|${b}`, `${b}|${a}`]) { if (blocked) this.blockedPairs.add(k); else this.blockedPairs.delete(k); }
+  }
+
+  /** @internal */
+  cut(from: string, to: string): boolean {
+    return this.isolated.has(from) || this.isolated.has(to) || this.blockedPairs.has(`${from}|${to}`);
+  }
+
   /** @internal */
   deliver(from: MemTransport, addr: string, port: number, buf: Uint8Array): void {
     const key = `${addr}:${port}`;
     const to = this.nodes.get(key);
-    if (!to || this.isolated.has(key) || this.isolated.has(from.key) || this.random() < this.packetLoss) { this.dropped++; return; }
+    if (!to || this.cut(from.key, key) || this.random() < this.packetLoss) { this.dropped++; return; }
     const copy = new Uint8Array(buf);
     const run = (): void => { to.receive(copy, from.localAddr, from.localPort); };
     if (this.latencyMs > 0) setTimeout(run, this.latencyMs); else setImmediate(run);
@@ -91,7 +103,7 @@ export class MemTransport implements Transport {
   dialStream(addr: string, port: number, _timeoutMs: number): Promise<Duplex> {
     const key = `${addr}:${port}`;
     const to = this.#net.nodes.get(key);
-    if (this.closed || !to || to.closed || this.#net.isolated.has(key) || this.#net.isolated.has(this.key)) {
+    if (this.closed || !to || to.closed || this.#net.cut(this.key, key)) {
       return Promise.reject(new Error(`connect ECONNREFUSED ${key}`));
     }
     const [a, b] = duplexPair();
