@@ -91,6 +91,7 @@ export function fmt(a: dnsPacket.Answer): string {
   let s: string;
   if (a.type === 'SRV') { const x = d as dnsPacket.SrvData; s = `${x.priority} ${x.weight} ${x.port} ${x.target}`; }
   else if (a.type === 'SOA') { const x = d as dnsPacket.SoaData; s = `${x.mname} ${x.rname} ${x.refresh} ${x.retry} ${x.expire} ${x.minimum}`; }
+  else if (a.type === 'MX') { const x = d as { preference: number; exchange: string }; s = `${x.preference} ${x.exchange}`; }
   else if (a.type === 'TXT') s = (d as Buffer[]).map(b => b.toString()).join(' ');
   else s = String(d);
   return `${a.name} ${(a as { ttl?: number }).ttl ?? 0} ${a.type} ${s}`;
