@@ -57,7 +57,7 @@ export class AgentApi {
     }
     const headers: Record<string, string> = {};
     if (this.token) headers['X-Consul-Token'] = this.token;
-    const timeout = AbortSignal.timeout(o.timeoutMs ?? 10_000);
+    const timeout = AbortSignal.timeout(Math.ceil(o.timeoutMs ?? 10_000));
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const res = await fetch(url, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal });
     const text = await res.text();

@@ -118,7 +118,7 @@ export class RosterClient {
       tried.add(inst.id);
       const done = d.strategy.begin(inst);
       const url = `${https ? 'https' : 'http'}://${inst.address.includes(':') ? `[${inst.address}]` : inst.address}:${inst.port}${path.startsWith('/') ? path : `/${path}`}`;
-      const signal = req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+      const signal = req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(Math.ceil(timeoutMs))]) : AbortSignal.timeout(Math.ceil(timeoutMs));
       try {
         const res = await fetch(url, { ...req, signal });
         done();
