@@ -57,8 +57,10 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const child = spawn(args[0]!, args.slice(1), { stdio: 'inherit' });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exit = new Promise<void>(r => child.once('exit', (code, signal) => { exited = { code, signal }; r(); }));
-  child.once('error', err => { log.error('cannot start command', { cmd: args[0], err: err.message }); exited = { code: 127, signal: null }; });
+  const exit = new Promise<void>(r => {
+    child.once('exit', (code, signal) => { exited = { code, signal }; r(); });
+    child.once('error', err => { log.error('cannot start command', { cmd: args[0], err: err.message }); exited = { code: 127, signal: null }; r(); });
+  });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => { if (!exited) child.kill(sig); });
 
   let reg: Registration | undefined;
