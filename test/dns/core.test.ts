@@ -175,5 +175,5 @@ test('dns core: RA set iff recursors configured', async t => {
 test('dns core: SOA serial is the current Unix time', async t => {
   const r = await ask(makeServer(base).server, 'consul', 'SOA');
   const serial = (r.answers![0] as { data: dnsPacket.SoaData }).data.serial;
-  t.true(Math.abs(serial - Date.now() / 1000) < 5);
+  t.true(Math.abs((serial ?? 0) - Date.now() / 1000) < 5);
 });

@@ -76,7 +76,7 @@ export interface Reply extends Packet {
 export async function ask(server: DnsServer, name: string, type: string, o: AskOpts = {}): Promise<Reply> {
   const raw = await server.handle(query(name, type, o), o.transport ?? 'udp');
   if (!raw) throw new Error('no reply');
-  const p = dnsPacket.decode(raw) as Reply;
+  const p = dnsPacket.decode(raw) as unknown as Reply;
   p.raw = raw;
   return p;
 }
