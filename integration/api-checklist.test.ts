@@ -344,3 +344,12 @@ test('?filter on catalog, health and agent endpoints; a bad expression is a 500'
   const bad = await q('/v1/catalog/services', 'ServiceName ==');
   t.is(bad.status, 500);
 });
+
+test('connect stubs answer [] with meta headers', async t => {
+  for (const p of ['/v1/catalog/connect/web', '/v1/health/connect/web']) {
+    const r = await get(p);
+    t.is(r.status, 200);
+    t.deepEqual(r.json, []);
+    t.true(idx(r) >= 1);
+  }
+});

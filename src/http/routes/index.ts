@@ -15,6 +15,7 @@ import { eventRoutes } from './event.ts';
 import { catalogWriteRoutes } from './catalog-write.ts';
 import { memberRoutes } from './members.ts';
 import { agentHealthRoutes } from './agent-health.ts';
+import { connectStubRoutes } from './connect-stub.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -28,6 +29,7 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   catalogWriteRoutes(r, deps);
   memberRoutes(r, deps);
   agentHealthRoutes(r, deps);
+  connectStubRoutes(r, deps);
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
 }
