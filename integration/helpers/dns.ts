@@ -91,3 +91,10 @@ export async function netns(prefix: string): Promise<{ name: string; exec: (cmd:
     del: async () => { await sh('ip', ['netns', 'del', name]); },
   };
 }
+
+/** A recipe code block from src/dns/README.md (the block after `<!-- recipe:NAME -->`), port 8600 replaced. */
+export function recipe(readme: string, name: string, port: number): string {
+  const m = new RegExp(`<!-- recipe:${name.replace('.', '\\.')} -->\\n\`\`\`\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!m) throw new Error(`no recipe ${name} in the README`);
+  return m[1]!.replaceAll('8600', String(port));
+}
