@@ -109,3 +109,19 @@ test('store: user events are deduplicated by ID and the newest 256 kept; concurr
   t.is((await s.list()).sessions.length, 0);
   await t.throwsAsync(() => s.create({ ID: 's3', Name: '', Node: 'ghost', LockDelay: 0, Behavior: 'release', TTL: '', NodeChecks: null, ServiceChecks: null, _node: 'ghost', _ttlMs: 0, _lockDelayMs: 0, _checks: [] }), { message: /Missing node registration/ });
 });
+
+test('multi: a KV change published while B\'s subscriber reconnects still wakes B\'s watch (wake-all on reconnect)', async t => {
+  const redis = new Redis(redisUrl);
+  t.teardown(() => redis.disconnect());
+  await a.req('PUT', '/v1/kv/recon/k', 'v1');
+  const cur = Number((await b.req('GET', '/v1/kv/recon/k')).headers.get('x-consul-index'));
+  const t0 = Date.now();
+  const w = b.req('GET', `/v1/kv/recon/k?index=${cur}&wait=8s`);
+  await sleep(200);
+  await redis.client('KILL', 'TYPE', 'pubsub');
+  await a.req('PUT', '/v1/kv/recon/k', 'v2');
+  const r = await w;
+  const took = Date.now() - t0;
+  t.true(took < 4000, `took ${took} ms`);
+  t.is(Buffer.from(r.json[0].Value, 'base64').toString(), 'v2');
+});
