@@ -118,7 +118,7 @@ test('multi: a KV change published while B\'s subscriber reconnects still wakes 
   const t0 = Date.now();
   const w = b.req('GET', `/v1/kv/recon/k?index=${cur}&wait=8s`);
   await sleep(200);
-  await redis.client('KILL', 'TYPE', 'pubsub');
+  await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
   await a.req('PUT', '/v1/kv/recon/k', 'v2');
   const r = await w;
   const took = Date.now() - t0;
