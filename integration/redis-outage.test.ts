@@ -10,6 +10,7 @@ import { startEmbeddedRedis } from '../src/store/embedded-redis.ts';
 
 test('outage: DNS answers from the last view while Redis is down; HTTP returns 500; both recover', async t => {
   const r = await testRedis();
+  t.teardown(() => r.stop());
   const a = await startAgent(t, { redis: r.url });
   await a.req('PUT', '/v1/agent/service/register', { Name: 'web', ID: 'w1', Port: 80, Address: '127.0.0.7' });
   await r.stop();

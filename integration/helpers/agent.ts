@@ -26,7 +26,20 @@ export interface TestAgent {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startAgent(t: { teardown(fn: () => unknown): void } | null, opts: { args?: string[]; node?: string; redis?: string; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestAgent> {
+type StartOpts = { args?: string[]; node?: string; redis?: string; dataDir?: string; env?: Record<string, string> };
+
+/** Starts an agent; retries with fresh ports when one was taken meanwhile (free-port probing races with other tests). */
+export async function startAgent(t: { teardown(fn: () => unknown): void } | null, opts: StartOpts = {}): Promise<TestAgent> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(t, opts);
+    } catch (err) {
+      if (attempt >= 4 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(t: { teardown(fn: () => unknown): void } | null, opts: StartOpts): Promise<TestAgent> {
   const [httpPort, dnsPort, serfPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'roster-agent-'));
   const node = opts.node ?? `node-${Math.random().toString(36).slice(2, 8)}`;

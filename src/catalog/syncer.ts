@@ -25,6 +25,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #sub: Redis;
   #crev = 0;
   #timer?: NodeJS.Timeout;
+  #retry?: NodeJS.Timeout;
   #resyncing: Promise<void> | null = null;
   #resyncAgain = false;
   #pending = new Map<string, number>();
@@ -45,6 +46,8 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#sub.on('message', (_ch, msg) => this.#onMessage(msg));
     this.#sub.on('ready', () => { if (this.#crev > 0 || this.#view.lastSync > 0) void this.resync('subscriber reconnected'); });
     this.#sub.on('error', err => log.debug('subscriber error', { err: err.message }));
+    // The command connection may come back after the subscriber: resync when it does, too.
+    this.#store.redis.on('ready', () => { if (this.#view.lastSync > 0) void this.resync('redis reconnected'); });
     await this.#sub.connect();
     await this.#sub.subscribe(this.#store.keys.events);
     await this.resync('start');
@@ -55,6 +58,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   async stop(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#retry);
     this.#sub.disconnect();
   }
 
@@ -74,7 +78,12 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           if (reason !== 'periodic') log.debug('catalog resynced', { reason, nodes: snap.states.length, index: snap.index });
           this.emit('applied', snap.index);
         } catch (err) {
-          if (!this.#closed) log.warn('catalog resync failed; serving the last view', { reason, err: (err as Error).message });
+          if (!this.#closed) {
+            log.warn('catalog resync failed; serving the last view and retrying', { reason, err: (err as Error).message });
+            clearTimeout(this.#retry);
+            this.#retry = setTimeout(() => void this.resync('retry'), 500);
+            this.#retry.unref();
+          }
         }
       } while (this.#resyncAgain && !this.#closed);
       this.#resyncing = null;
