@@ -51,16 +51,18 @@ async function kvBlocking<T>(ctx: Ctx, deps: ApiDeps, topics: string[], prefixes
   return r;
 }
 
-/** Concurrent identical single-key reads share one Redis round trip (10k watchers of one key wake cheaply). */
-const inflight = new Map<string, Promise<{ entry: KvEntry | null; tableIndex: number }>>();
-
 export function kvRoutes(r: Router, deps: ApiDeps): void {
   const { kv } = kvDeps(deps);
+  /** Concurrent identical single-key reads share one Redis round trip (10k watchers of one key wake cheaply). */
+  const inflight = new Map<string, Promise<{ entry: KvEntry | null; tableIndex: number }>>();
+  // Keyed by the notifier's sequence too: a read that starts after a change was signalled (e.g. right
+  // after this agent's own write) never joins a read that started before it (read-your-writes).
   const getOne = (key: string) => {
-    let p = inflight.get(key);
+    const k = `${deps.notifier.seq}\0${key}`;
+    let p = inflight.get(k);
     if (!p) {
-      p = kv.get(key).finally(() => inflight.delete(key));
-      inflight.set(key, p);
+      p = kv.get(key).finally(() => inflight.delete(k));
+      inflight.set(k, p);
     }
     return p;
   };
