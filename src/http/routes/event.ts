@@ -26,9 +26,10 @@ const MAX_PAYLOAD = 512;
 /**
  * Records a user event (fired here or received through gossip) so every agent lists it.
  * Deduplicated by ID; an event without LTime (0) gets the next one. Returns the stored event,
- * or null when the ID was already recorded.
+ * or null when the ID was already recorded. Gossip can call it with the agent itself:
+ * `recordUserEvent({ redis: agent.redis, store: agent.store, notifier: agent.notifier }, ev)`.
  */
-export async function recordUserEvent(deps: ApiDeps, ev: UserEvent): Promise<UserEvent | null> {
+export async function recordUserEvent(deps: Pick<ApiDeps, 'redis' | 'store' | 'notifier'>, ev: UserEvent): Promise<UserEvent | null> {
   const stored = await kvDeps(deps).sessions.recordEvent(ev, ev.LTime === 0);
   if (!stored) return null;
   deps.notifier.fire(EVENTS_TOPIC);

@@ -14,8 +14,8 @@ export interface KvDeps { kv: KvStore; sessions: SessionStore }
 
 const cache = new WeakMap<object, KvDeps>();
 
-/** The KV and session stores that share the agent's Redis connection. */
-export function kvDeps(deps: ApiDeps): KvDeps {
+/** The KV and session stores that share the agent's Redis connection (needs only `redis` and `store.keys`). */
+export function kvDeps(deps: Pick<ApiDeps, 'redis' | 'store'>): KvDeps {
   let d = cache.get(deps.redis);
   if (!d) {
     d = { kv: new KvStore(deps.redis, deps.store.keys), sessions: new SessionStore(deps.redis, deps.store.keys) };
@@ -32,7 +32,7 @@ export const SESSIONS_TOPIC = 'table:sessions';
 export const EVENTS_TOPIC = 'events';
 
 /** Wakes the watchers a change event names. */
-export function applyKvEvent(deps: ApiDeps, msg: string): void {
+export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): void {
   let ev: { i: number; k?: string[]; s?: number; e?: number };
   try { ev = JSON.parse(msg); } catch { return; }
   for (const k of ev.k ?? []) deps.notifier.fireKey(k);
@@ -41,7 +41,7 @@ export function applyKvEvent(deps: ApiDeps, msg: string): void {
 }
 
 /** Wakes every KV, session and event watcher (they re-read Redis and return only if something changed). */
-export function fireAllKv(deps: ApiDeps): void {
+export function fireAllKv(deps: Pick<ApiDeps, 'notifier'>): void {
   deps.notifier.fire(KV_RESYNC_TOPIC);
   deps.notifier.fire(SESSIONS_TOPIC);
   deps.notifier.fire(EVENTS_TOPIC);

@@ -98,7 +98,7 @@ export function kvRoutes(r: Router, deps: ApiDeps): void {
       for (const e of x.entries) if (e.ModifyIndex > m) m = e.ModifyIndex;
       return m;
     };
-    const res = await kvBlocking(ctx, deps, [], [key], () => kv.list(key), (x, min) => indexOf(x) > min);
+    const res = await kvBlocking(ctx, deps, [], [key], () => kv.list(key), (x, min, first) => (first || x.entries.length > 0 || x.tombIndex > 0) && indexOf(x) > min);
     const headers = metaHeaders(indexOf(res), null);
     if (keysOnly) {
       const sep = ctx.query.get('separator') ?? '';
