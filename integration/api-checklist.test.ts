@@ -353,3 +353,9 @@ test('connect stubs answer [] with meta headers', async t => {
     t.true(idx(r) >= 1);
   }
 });
+
+test('?filter on /v1/catalog/node/:n filters its services', async t => {
+  await put('/v1/agent/service/register', { Name: 'nodeflt', ID: 'nodeflt1', Port: 9001 });
+  const r = await get(`/v1/catalog/node/${agent.node}?filter=${encodeURIComponent('Port == 9001')}`);
+  t.deepEqual(Object.keys(r.json.Services), ['nodeflt1']);
+});

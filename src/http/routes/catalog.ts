@@ -4,7 +4,7 @@ import { blocking } from '../blocking.ts';
 import { checkDc, metaHeaders, readMode, type ApiDeps } from '../context.ts';
 import { wireNode, wireNodeService, wireServiceNode } from '../../consul/convert.ts';
 import type { Instance, NodeState } from '../../catalog/model.ts';
-import { applyFilter, requestFilter } from './filter-hook.ts';
+import { applyFilter, applyFilterMap, requestFilter } from './filter-hook.ts';
 
 /** ?node-meta=k:v (repeatable): every pair must match the node's Meta. */
 export function nodeMetaFilter(q: URLSearchParams): (st: { node: { Meta: Record<string, string> } }) => boolean {
@@ -81,7 +81,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
     const mode = await readMode(ctx, deps);
     const res = await blocking(ctx, deps.notifier, { topics: [`node:${ctx.param.toLowerCase()}`, 'table:nodes'] }, () => {
       const st = v.node(ctx.param);
-      const data = st ? { Node: wireNode(st.node), Services: Object.fromEntries([...st.services.values()].sort((a, b) => (a.ID < b.ID ? -1 : 1)).map(s => [s.ID, wireNodeService(s)])) } : null;
+      const data = st ? { Node: wireNode(st.node), Services: applyFilterMap(ctx, Object.fromEntries([...st.services.values()].sort((a, b) => (a.ID < b.ID ? -1 : 1)).map(s => [s.ID, wireNodeService(s)]))) } : null;
       return { index: Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0), data };
     });
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
