@@ -359,3 +359,28 @@ test('?filter on /v1/catalog/node/:n filters its services', async t => {
   const r = await get(`/v1/catalog/node/${agent.node}?filter=${encodeURIComponent('Port == 9001')}`);
   t.deepEqual(Object.keys(r.json.Services), ['nodeflt1']);
 });
+
+test('Patroni 3.0.2 DCS sequence: delete-behaviour session, leader lock, index == ModifyIndex watch, service with slash ID', async t => {
+  const s = await put('/v1/session/create', { name: 'pg-m1', checks: [], lockdelay: '0.001s', behavior: 'delete', ttl: '15.0s' });
+  t.is(s.status, 200);
+  const sid = s.json.ID;
+  t.is((await put('/v1/kv/service/pg/initialize?cas=0', 'sys-id')).json, true);
+  t.is((await put('/v1/kv/service/pg/initialize?cas=0', 'other')).json, false);
+  await agent.req('DELETE', '/v1/kv/service/pg/members/m1');
+  t.is((await put(`/v1/kv/service/pg/members/m1?acquire=${sid}`, '{"role":"primary"}')).json, true);
+  t.is((await put(`/v1/kv/service/pg/leader?acquire=${sid}`, 'm1')).json, true);
+  const cluster = await get('/v1/kv/service/pg/?recurse=1');
+  t.deepEqual(cluster.json.map((e: { Key: string }) => e.Key), ['service/pg/initialize', 'service/pg/leader', 'service/pg/members/m1']);
+  const leader = (await get('/v1/kv/service/pg/leader')).json[0];
+  const w = await get(`/v1/kv/service/pg/leader?index=${leader.ModifyIndex}&wait=1.5s`);
+  t.is(idx(w), leader.ModifyIndex, 'an unchanged leader key returns its own ModifyIndex');
+  t.is((await put(`/v1/session/renew/${sid}`)).status, 200);
+  t.is((await put('/v1/agent/service/register', { name: 'pg', enabletagoverride: true, id: 'pg/m1', address: '127.0.0.1', port: 5432, tags: ['primary'], check: { http: 'http://127.0.0.1:1/primary', interval: '5s', DeregisterCriticalServiceAfter: '150.0s' } })).status, 200);
+  t.truthy((await get('/v1/agent/services')).json['pg/m1']);
+  t.is((await get('/v1/agent/service/deregister/pg/m1')).status, 200, 'GET deregister with a raw slash (legacy compat)');
+  t.is((await agent.req('DELETE', `/v1/kv/service/pg/leader?cas=${leader.ModifyIndex}`)).json, true);
+  await put(`/v1/session/destroy/${sid}`);
+  t.is((await get('/v1/kv/service/pg/members/m1')).status, 404, 'delete behaviour removed the member key');
+  t.is((await agent.req('DELETE', '/v1/kv/service/pg/?recurse=1')).json, true);
+  t.is((await get('/v1/kv/service/pg/?recurse=1')).status, 404);
+});
