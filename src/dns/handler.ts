@@ -10,7 +10,7 @@
 import type { CatalogView, ViewChange } from '../catalog/view.ts';
 import type { Logger } from '../log.ts';
 import type { DnsRuntime } from './runtime.ts';
-import { parseRequest, encodeOpt, optLength } from './request.ts';
+import { parseRequest, encodeOpt, optLength, writeOpt } from './request.ts';
 import type { Query } from './request.ts';
 import { T, RCODE, F2, F3, encodeMsg, lowerName, newMsg, rrName } from './wire.ts';
 import type { Msg, RR } from './wire.ts';
@@ -257,8 +257,11 @@ function encodeLen(m: Msg, compress: boolean): number {
 /** Per query: copy a variant, paste the client's question, patch ID/opcode/RD/CD/serial, append OPT. */
 function reply(e: Entry, q: Query): Buffer {
   const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
-  const opt = q.edns ? encodeOpt(q.edns) : null;
-  const out = patch(v.buf, q, opt);
+  const out = patch(v.buf, q, null, q.edns ? optLength(q.edns) : 0);
+  if (q.edns) {
+    writeOpt(out, v.buf.length, q.edns);
+    out.writeUInt16BE(v.buf.readUInt16BE(10) + 1, 10);
+  }
   if (v.serials.length) {
     const now = Math.floor(Date.now() / 1000);
     for (const o of v.serials) out.writeUInt32BE(now, o);
@@ -266,8 +269,8 @@ function reply(e: Entry, q: Query): Buffer {
   return out;
 }
 
-function patch(tpl: Buffer, q: Query, opt: Buffer | null): Buffer {
-  const out = Buffer.allocUnsafe(tpl.length + (opt ? opt.length : 0));
+function patch(tpl: Buffer, q: Query, opt: Buffer | null, extra = 0): Buffer {
+  const out = Buffer.allocUnsafe(tpl.length + (opt ? opt.length : extra));
   tpl.copy(out, 0);
   if (tpl[5] === 1) q.question.copy(out, 12);
   out[0] = q.id >> 8; out[1] = q.id & 0xff;

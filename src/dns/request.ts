@@ -34,7 +34,7 @@ export interface Query {
   b3: number;
   opcode: number;
   /** Absolute presentation name as sent, e.g. `Web.service.consul.`. */
-  qname: string;
+  readonly qname: string;
   qtype: number;
   qclass: number;
   /** The question to echo: the request's own bytes when they are plain, else re-encoded. */
@@ -95,10 +95,10 @@ export function parseRequest(msg: Buffer): Parsed {
     }
     o += l + 1;
   }
-  let qname: string; let nameWire: Buffer; let nameEnd: number;
+  let qname: string | null; let nameWire: Buffer; let nameEnd: number;
   if (plain) {
     nameEnd = o; nameWire = msg.subarray(12, o);
-    qname = wireToText(msg, 12);
+    qname = null; // decoded lazily: a cache hit never needs the text form
   } else {
     const r = readName(msg, 12);
     if (!r) return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR) };
@@ -122,7 +122,16 @@ export function parseRequest(msg: Buffer): Parsed {
 
   // ---- the other sections
   let edns: Edns | null = null;
-  if (an + ns + ar > 0) {
+  if (an === 0 && ns === 0 && ar === 1 && rest >= 4 && qEnd + 11 <= len && msg[qEnd] === 0 && msg[qEnd + 1] === 0 && msg[qEnd + 2] === T.OPT) {
+    // fast path: one OPT at the root right after the question
+    const rdlen = (msg[qEnd + 9]! << 8) | msg[qEnd + 10]!;
+    if (qEnd + 11 + rdlen > len) return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, question) };
+    let ecs: Ecs | null = null;
+    if (rdlen > 0) {
+      try { ecs = readOptions(msg, qEnd + 11, qEnd + 11 + rdlen); } catch { return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, question) }; }
+    }
+    edns = { size: (msg[qEnd + 3]! << 8) | msg[qEnd + 4]!, ecs };
+  } else if (an + ns + ar > 0) {
     try {
       let off = qEnd;
       for (let i = 0; i < an + ns; i++) off = skipRR(msg, off).end;
@@ -135,7 +144,19 @@ export function parseRequest(msg: Buffer): Parsed {
       return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, rest >= 4 ? question : undefined) };
     }
   }
-  return { t: 'query', q: { id, b2, b3: msg[3]!, opcode, qname, qtype, qclass, question, wireKey, edns } };
+  return { t: 'query', q: new ParsedQuery(id, b2, msg[3]!, opcode, qtype, qclass, question, wireKey, edns, qname) };
+}
+
+/** A Query whose text name is decoded only when asked for (a cache hit never asks). */
+class ParsedQuery implements Query {
+  readonly id: number; readonly b2: number; readonly b3: number; readonly opcode: number;
+  readonly qtype: number; readonly qclass: number; readonly question: Buffer; readonly wireKey: string; readonly edns: Edns | null;
+  #name: string | null;
+  constructor(id: number, b2: number, b3: number, opcode: number, qtype: number, qclass: number, question: Buffer, wireKey: string, edns: Edns | null, name: string | null) {
+    this.id = id; this.b2 = b2; this.b3 = b3; this.opcode = opcode; this.qtype = qtype; this.qclass = qclass;
+    this.question = question; this.wireKey = wireKey; this.edns = edns; this.#name = name;
+  }
+  get qname(): string { return this.#name ??= wireToText(this.question, 0); }
 }
 
 function asciiLower(s: string): string {
@@ -285,6 +306,13 @@ export function encodeOpt(edns: Edns): Buffer {
   out[0] = 0; out.writeUInt16BE(T.OPT, 1); out.writeUInt16BE(edns.size, 3);
   out.writeUInt16BE(opt.length, 9); opt.copy(out, 11);
   return out;
+}
+
+/** Writes the OPT record (as encodeOpt) into `out` at `off`; the common no-ECS case without allocating. */
+export function writeOpt(out: Buffer, off: number, edns: Edns): void {
+  if (edns.ecs) { encodeOpt(edns).copy(out, off); return; }
+  out[off] = 0; out[off + 1] = 0; out[off + 2] = T.OPT; out[off + 3] = edns.size >> 8; out[off + 4] = edns.size & 0xff;
+  out[off + 5] = 0; out[off + 6] = 0; out[off + 7] = 0; out[off + 8] = 0; out[off + 9] = 0; out[off + 10] = 0;
 }
 
 /** Length of the OPT record encodeOpt() will produce. */

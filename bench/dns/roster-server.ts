@@ -1,0 +1,70 @@
+/**
+ * Roster's DnsServer for the benchmark: the generated catalog (1,000 services × 3 instances,
+ * every instance with a passing service check) in a CatalogView, and `--mutate N` catalog
+ * changes per second (an instance's check flips passing ↔ critical, via view.putNode, exactly
+ * what the Redis syncer does on a change event).
+ *
+ *   node bench/dns/roster-server.ts --port 5340 --mutate 10
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CatalogView } from '../../src/catalog/view.ts';
+import type { NodeState, CheckRec, ServiceRec } from '../../src/catalog/model.ts';
+import { defaultConfig } from '../../src/config/schema.ts';
+import { DnsServer } from '../../src/dns/server.ts';
+import { OUT } from './gen-data.ts';
+import type { BenchCatalog } from './gen-data.ts';
+
+const args = process.argv.slice(2);
+const opt = (k: string, d: string): string => { const i = args.indexOf(k); return i >= 0 ? args[i + 1]! : d; };
+const port = Number(opt('--port', '5340'));
+const mutatePerSec = Number(opt('--mutate', '10'));
+const cat = JSON.parse(readFileSync(path.join(OUT, 'catalog.json'), 'utf8')) as BenchCatalog;
+
+const states = new Map<string, NodeState>();
+for (const n of cat.nodes) {
+  states.set(n.name, { node: { ID: '', Node: n.name, Address: n.ip, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {}, CreateIndex: 1, ModifyIndex: 1 }, services: new Map(), checks: new Map() });
+}
+const instances: { node: string; id: string }[] = [];
+for (const s of cat.services) {
+  for (const [k, i] of s.instances.entries()) {
+    const st = states.get(cat.nodes[i.node]!.name)!;
+    const id = `${s.name}-${k}`;
+    const svc: ServiceRec = { ID: id, Service: s.name, Tags: [], Address: '', Meta: {}, Port: i.port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, CreateIndex: 1, ModifyIndex: 1 };
+    st.services.set(id, svc);
+    st.checks.set(`check-${id}`, check(st.node.Node, id, s.name, 'passing'));
+    instances.push({ node: st.node.Node, id });
+  }
+}
+function check(node: string, sid: string, sname: string, status: CheckRec['Status']): CheckRec {
+  return { Node: node, CheckID: `check-${sid}`, Name: 'bench', Status: status, Notes: '', Output: '', ServiceID: sid, ServiceName: sname, ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: {}, CreateIndex: 1, ModifyIndex: 1 };
+}
+
+const view = new CatalogView();
+let rev = 1;
+view.replaceAll(states.values(), rev);
+const base = defaultConfig();
+const server = new DnsServer({ view, config: { ...base, nodeName: 'bench', clientAddr: '127.0.0.1', ports: { ...base.ports, dns: port } } });
+await server.listen();
+
+let changes = 0;
+if (mutatePerSec > 0) {
+  setInterval(() => {
+    const inst = instances[Math.floor(Math.random() * instances.length)]!;
+    const st = states.get(inst.node)!;
+    const old = st.checks.get(`check-${inst.id}`)!;
+    const next: NodeState = { node: st.node, services: st.services, checks: new Map(st.checks) };
+    next.checks.set(old.CheckID, check(old.Node, inst.id, old.ServiceName, old.Status === 'passing' ? 'critical' : 'passing'));
+    states.set(inst.node, next);
+    view.putNode(inst.node, next, ++rev);
+    changes++;
+  }, 1000 / mutatePerSec);
+}
+process.stdout.write(`ready roster on 127.0.0.1:${port} (${cat.services.length} services, ${instances.length} instances, ${mutatePerSec} changes/s)\n`);
+const stop = (): void => {
+  const s = server.stats();
+  process.stderr.write(`roster: ${changes} catalog changes, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}\n`);
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
