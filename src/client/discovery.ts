@@ -148,7 +148,8 @@ export class Discovery extends EventEmitter {
     else this.ejector.fail(inst.id);
   }
 
-  #set(list: Instance[]): void {
+  #set(list: Instance[], onlyIfDifferent = false): void {
+    if (onlyIfDifferent && sameInstances(this.#instances, list)) return;
     this.#instances = list;
     this.ejector.retain(new Set(list.map(i => i.id)));
     const first = !this.#loaded;
@@ -162,11 +163,16 @@ export class Discovery extends EventEmitter {
     const waitMs = this.options.waitMs ?? 60_000;
     const passing = this.options.passingOnly !== false;
     let backoff = 0;
+    let settle = false;
     while (!signal.aborted) {
       try {
+        // After a change, one non-blocking re-read 100 ms later: an agent may publish an index a
+        // moment before the data behind it, and the blocking query would then park on stale data.
+        const block = this.#index > 0 && !settle;
+        if (settle) await sleep(100, signal);
         const res = await this.#deps.api.call<HealthEntry[]>('GET', `/v1/health/service/${encodeURIComponent(this.service)}`, {
-          query: { passing: passing ? '' : undefined, tag: this.options.tag, index: this.#index > 0 ? String(this.#index) : undefined, wait: this.#index > 0 ? `${Math.round(waitMs)}ms` : undefined },
-          timeoutMs: this.#index > 0 ? waitMs + waitMs / 16 + 5000 : 5000, signal,
+          query: { passing: passing ? '' : undefined, tag: this.options.tag, index: block ? String(this.#index) : undefined, wait: block ? `${Math.round(waitMs)}ms` : undefined },
+          timeoutMs: block ? waitMs + waitMs / 16 + 5000 : 5000, signal,
         });
         backoff = 0;
         const wasDns = !this.#httpOk;
@@ -175,8 +181,10 @@ export class Discovery extends EventEmitter {
         // An index that goes backwards (agent restarted, store replaced) resets the watch.
         const idx = res.index;
         const changed = idx !== this.#index || !this.#loaded || wasDns;
+        const wasSettle = settle;
+        settle = changed && this.#loaded;
         this.#index = idx < this.#index ? 0 : idx;
-        if (changed) this.#set(toInstances(res.body, passing));
+        if (changed || wasSettle) this.#set(toInstances(res.body, passing), !changed);
       } catch (err) {
         if (signal.aborted) return;
         this.#lastError = err as Error;
@@ -206,4 +214,14 @@ export class Discovery extends EventEmitter {
   async closed(): Promise<void> {
     await this.#loop;
   }
+}
+
+function sameInstances(a: readonly Instance[], b: readonly Instance[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.id !== y.id || x.node !== y.node || x.status !== y.status || x.address !== y.address || x.port !== y.port || x.tags.join(',') !== y.tags.join(',') || x.weights.Passing !== y.weights.Passing || x.weights.Warning !== y.weights.Warning) return false;
+  }
+  return true;
 }
