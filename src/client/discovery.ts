@@ -168,7 +168,7 @@ export class Discovery extends EventEmitter {
       try {
         // After a change, one non-blocking re-read 100 ms later: an agent may publish an index a
         // moment before the data behind it, and the blocking query would then park on stale data.
-        const block = this.#index > 0 && !settle;
+        const block: boolean = this.#index > 0 && !settle;
         if (settle) await sleep(100, signal);
         const res = await this.#deps.api.call<HealthEntry[]>('GET', `/v1/health/service/${encodeURIComponent(this.service)}`, {
           query: { passing: passing ? '' : undefined, tag: this.options.tag, index: block ? String(this.#index) : undefined, wait: block ? `${Math.round(waitMs)}ms` : undefined },
@@ -179,8 +179,8 @@ export class Discovery extends EventEmitter {
         this.#httpOk = true;
         this.#lastError = null;
         // An index that goes backwards (agent restarted, store replaced) resets the watch.
-        const idx = res.index;
-        const changed = idx !== this.#index || !this.#loaded || wasDns;
+        const idx: number = res.index;
+        const changed: boolean = idx !== this.#index || !this.#loaded || wasDns;
         const wasSettle = settle;
         settle = changed && this.#loaded;
         this.#index = idx < this.#index ? 0 : idx;

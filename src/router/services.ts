@@ -68,9 +68,9 @@ export class ServiceSet {
       try {
         // After a change, one non-blocking re-read 100 ms later (see Discovery: an index may be
         // published a moment before the data behind it).
-        const block = this.#index > 0 && !settle;
+        const block: boolean = this.#index > 0 && !settle;
         if (settle) await sleep(100, signal);
-        const res = await this.options.api.call<Record<string, string[]>>('GET', '/v1/catalog/services', {
+        const res: { index: number; body: Record<string, string[]> } = await this.options.api.call<Record<string, string[]>>('GET', '/v1/catalog/services', {
           query: { index: block ? String(this.#index) : undefined, wait: block ? `${waitMs}ms` : undefined },
           timeoutMs: block ? waitMs * 17 / 16 + 5000 : 5000, signal,
         });
