@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
-import { KV_DELETE, KV_GET, KV_NUM_KEYS, KV_SET } from './kv-lua.ts';
+import { KV_DELETE, KV_GET, KV_NUM_KEYS, KV_SET, KV_TXN } from './kv-lua.ts';
 
 /** A KV entry as stored (Consul's DirEntry, value as bytes). */
 export interface KvEntry {
@@ -20,6 +20,14 @@ export interface KvEntry {
 }
 
 export type KvSetMode = 'set' | 'cas' | 'acquire' | 'release';
+
+/** One KV operation of a transaction (Consul's TxnKVOp). */
+export interface KvTxnOp { verb: string; key: string; value?: Buffer; flags?: string; index?: number; session?: string }
+
+/** A transaction's outcome: results in operation order, or the first failing operation. */
+export type KvTxnResult =
+  | { ok: true; index: number; results: { entry: KvEntry; withValue: boolean }[] }
+  | { ok: false; opIndex: number; what: string };
 
 type Fn = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
@@ -57,7 +65,7 @@ export function decodeEntry(key: string, raw: Buffer): KvEntry {
 export class KvStore {
   readonly redis: Redis;
   readonly keys: Keys;
-  #set: Fn; #del: Fn; #get: Fn;
+  #set: Fn; #del: Fn; #get: Fn; #txn: Fn;
 
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
@@ -65,6 +73,26 @@ export class KvStore {
     this.#set = defineKvScript(redis, keys, 'rosterKvSet', KV_SET);
     this.#del = defineKvScript(redis, keys, 'rosterKvDelete', KV_DELETE);
     this.#get = defineKvScript(redis, keys, 'rosterKvGet', KV_GET, true);
+    this.#txn = defineKvScript(redis, keys, 'rosterKvTxn', KV_TXN, true);
+  }
+
+  /** Runs KV operations atomically: all of them apply (at one index) or none does. */
+  async txn(ops: KvTxnOp[]): Promise<KvTxnResult> {
+    const values: Buffer[] = [];
+    const spec = ops.map(o => {
+      let v = 0;
+      if (o.value && o.value.length) { values.push(o.value); v = values.length + 2; }
+      return { verb: o.verb, key: o.key, v, flags: o.flags ?? '0', index: o.index ?? 0, session: o.session ?? '' };
+    });
+    const res = (await this.#txn(JSON.stringify(spec), ...values)) as (number | Buffer)[];
+    if (Number(res[0]) === 0) return { ok: false, opIndex: Number(res[1]), what: (res[2] as Buffer).toString('utf8') };
+    const results: { entry: KvEntry; withValue: boolean }[] = [];
+    for (let i = 2; i + 2 < res.length + 1; i += 3) {
+      const raw = res[i + 1] as Buffer;
+      if (!raw.length) continue;
+      results.push({ entry: decodeEntry((res[i] as Buffer).toString('utf8'), raw), withValue: Number(res[i + 2]) === 1 });
+    }
+    return { ok: true, index: Number(res[1]), results };
   }
 
   /** One key: the entry (or null) and the KV table index (the index of a miss). */

@@ -16,6 +16,7 @@ import { catalogWriteRoutes } from './catalog-write.ts';
 import { memberRoutes } from './members.ts';
 import { agentHealthRoutes } from './agent-health.ts';
 import { connectStubRoutes } from './connect-stub.ts';
+import { txnRoutes } from './txn.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -30,6 +31,7 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   memberRoutes(r, deps);
   agentHealthRoutes(r, deps);
   connectStubRoutes(r, deps);
+  txnRoutes(r, deps);
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
 }
