@@ -17,6 +17,7 @@ import { memberRoutes } from './members.ts';
 import { agentHealthRoutes } from './agent-health.ts';
 import { connectStubRoutes } from './connect-stub.ts';
 import { txnRoutes } from './txn.ts';
+import { coordinateRoutes } from './coordinate.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -32,6 +33,7 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   agentHealthRoutes(r, deps);
   connectStubRoutes(r, deps);
   txnRoutes(r, deps);
+  coordinateRoutes(r, deps);
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
 }
