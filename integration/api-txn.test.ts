@@ -50,3 +50,12 @@ test('txn: lock/unlock with sessions; non-KV operations are refused', async t =>
   t.is((await agent.req('PUT', '/v1/txn', [{ Node: { Verb: 'get', Node: { Node: 'x' } } }])).status, 400);
   t.is((await agent.req('PUT', '/v1/txn', Array.from({ length: 129 }, (_, i) => kv('get', `k${i}`)))).status, 413);
 });
+
+test('coordinates: every node at the origin', async t => {
+  const n = (await agent.req('GET', '/v1/coordinate/nodes')).json;
+  t.is(n[0].Node, agent.node);
+  t.is(n[0].Coord.Error, 1.5);
+  t.is((await agent.req('GET', '/v1/coordinate/datacenters')).json[0].Datacenter, 'dc1');
+  t.is((await agent.req('GET', `/v1/coordinate/node/${agent.node}`)).json.length, 1);
+  t.is((await agent.req('GET', '/v1/coordinate/node/nope')).status, 404);
+});

@@ -77,41 +77,49 @@ const kvRead = await closedLoop(KV_OPS * 2, CONC, async i => {
 });
 console.log(`kv reads: ${kvRead.toFixed(0)}/s`);
 
-// 3. 10,000 blocking queries on one key
-await request('PUT', '/v1/kv/bench/watched', 'v0', keepAlive);
-const first = await request('GET', '/v1/kv/bench/watched', undefined, keepAlive);
-const index = JSON.parse(first.body)[0].ModifyIndex as number;
-const rssBefore = rssMb();
+// 3. 10,000 blocking queries on one key, three rounds (the machine may be shared: the median round is reported)
 const watchAgent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-const done: number[] = [];
-let early = 0;
-let sent = 0;
-const watchers: Promise<void>[] = [];
-for (let i = 0; i < WATCHERS; i++) {
-  watchers.push(request('GET', `/v1/kv/bench/watched?index=${index}&wait=120s`, undefined, watchAgent).then(r => {
-    if (r.status !== 200) throw new Error(`watch ${r.status}`);
-    if (JSON.parse(r.body)[0].ModifyIndex === index) early++;
-    done.push(performance.now());
-  }));
-  sent++;
-  if (i % 500 === 499) await new Promise(r => setTimeout(r, 20));
+const rssBefore = rssMb();
+let rssWaiting = 0;
+interface Round { all: number; p50: number; early: number }
+async function round(n: number): Promise<Round> {
+  await request('PUT', '/v1/kv/bench/watched', `v${n}-0`, keepAlive);
+  const first = await request('GET', '/v1/kv/bench/watched', undefined, keepAlive);
+  const index = JSON.parse(first.body)[0].ModifyIndex as number;
+  const done: number[] = [];
+  let early = 0;
+  const watchers: Promise<void>[] = [];
+  for (let i = 0; i < WATCHERS; i++) {
+    watchers.push(request('GET', `/v1/kv/bench/watched?index=${index}&wait=120s`, undefined, watchAgent).then(r => {
+      if (r.status !== 200) throw new Error(`watch ${r.status}`);
+      if (JSON.parse(r.body)[0].ModifyIndex === index) early++;
+      done.push(performance.now());
+    }));
+    if (i % 500 === 499) await new Promise(r => setTimeout(r, 20));
+  }
+  // Let every request reach the agent and park.
+  await new Promise(r => setTimeout(r, 3000));
+  rssWaiting = Math.max(rssWaiting, rssMb());
+  const parkedBefore = done.length;
+  const t0 = performance.now();
+  await request('PUT', '/v1/kv/bench/watched', `v${n}-1`, keepAlive);
+  await Promise.all(watchers);
+  const lat = done.slice(parkedBefore).map(x => x - t0).sort((a, b) => a - b);
+  const r = { all: lat.at(-1)!, p50: lat[Math.floor(lat.length / 2)]!, early: early + parkedBefore };
+  console.log(`blocking round ${n}: ${WATCHERS} watchers, all woken ${r.all.toFixed(0)} ms after the write (p50 ${r.p50.toFixed(0)} ms), ${r.early} early`);
+  return r;
 }
-// Let every request reach the agent and park.
-await new Promise(r => setTimeout(r, 3000));
-const rssWaiting = rssMb();
-const parkedBefore = done.length;
-const t0 = performance.now();
-await request('PUT', '/v1/kv/bench/watched', 'v1', keepAlive);
-await Promise.all(watchers);
-const lat = done.slice(parkedBefore).map(x => x - t0).sort((a, b) => a - b);
-const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
-console.log(`blocking: ${sent} watchers, ${parkedBefore} returned before the write; all woken ${p(1).toFixed(0)} ms after the write (p50 ${p(0.5).toFixed(0)} ms), RSS ${rssBefore.toFixed(0)} → ${rssWaiting.toFixed(0)} MB while waiting`);
+const rounds: Round[] = [];
+for (let n = 1; n <= 3; n++) rounds.push(await round(n));
+const med = [...rounds].sort((a, b) => a.all - b.all)[1]!;
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(`blocking: median round all woken ${med.all.toFixed(0)} ms, RSS ${rssBefore.toFixed(0)} → ${rssWaiting.toFixed(0)} MB while waiting; load average ${load}`);
 
 await agent.stop();
 
 const cpu = cpus();
 const machine = `${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, redis-server (embedded, AOF everysec) on loopback; agent, Redis and this driver on the same machine`;
-const met = parkedBefore === 0 && early === 0 && p(1) <= 1000;
+const met = rounds.every(r => r.early === 0) && med.all <= 1000;
 const md = `# HTTP API benchmark
 
 Command: \`bench/api/run.sh\` (= \`node bench/api/bench.ts ${REGS} ${KV_OPS} ${WATCHERS}\`), ${new Date().toISOString()}.
@@ -125,10 +133,11 @@ Closed loop over HTTP/1.1 keep-alive, ${CONC} requests in flight, one agent proc
 | service registrations without checks | **${regNoCheck.toFixed(0)}/s** (${REGS} registrations) |
 | KV writes (PUT /v1/kv/<key>, 100-byte values) | **${kvWrite.toFixed(0)}/s** (${KV_OPS} writes) |
 | KV reads (GET /v1/kv/<key>) | **${kvRead.toFixed(0)}/s** (${KV_OPS * 2} reads) |
-| ${WATCHERS} concurrent blocking queries on one key (\`?index=&wait=120s\`), one write | all answered **${p(1).toFixed(0)} ms** after the write (p50 ${p(0.5).toFixed(0)} ms); ${parkedBefore} returned early |
+| ${WATCHERS} concurrent blocking queries on one key (\`?index=&wait=120s\`), one write; 3 rounds | all answered **${med.all.toFixed(0)} ms** after the write in the median round (p50 ${med.p50.toFixed(0)} ms; rounds: ${rounds.map(r => `${r.all.toFixed(0)} ms`).join(', ')}); ${rounds.reduce((a, r) => a + r.early, 0)} returned early |
 | agent RSS | ${rssBefore.toFixed(0)} MB before the watchers, **${rssWaiting.toFixed(0)} MB** while ${WATCHERS} wait |
 
-Target: all ${WATCHERS} blocking queries woken within 1 s of the change → **${met ? 'met' : 'missed'}** (${p(1).toFixed(0)} ms).
+Target: all ${WATCHERS} blocking queries woken within 1 s of the change → **${met ? 'met' : 'missed'}** (${med.all.toFixed(0)} ms, median round).
+Load average when the rounds ended: ${load} (2 cores; the machine was shared with other benchmarks, so numbers vary between runs).
 
 Registrations all go to the agent's own node, so the second batch (without checks) runs against a node that already
 holds ${REGS} services: the catalog syncer re-reads a whole node (all its services and checks) on every change, and
