@@ -1,8 +1,8 @@
 /**
  * Roster's DnsServer for the benchmark: the generated catalog (1,000 services × 3 instances,
  * every instance with a passing service check) in a CatalogView, and `--mutate N` catalog
- * changes per second (an instance's check flips passing ↔ critical, via view.putNode, exactly
- * what the Redis syncer does on a change event).
+ * changes per second (a random instance's check goes critical, then passing again on the next
+ * change, via view.putNode, exactly what the Redis syncer does on a change event).
  *
  *   node bench/dns/roster-server.ts --port 5340 --mutate 10
  */
@@ -48,9 +48,12 @@ const server = new DnsServer({ view, config: { ...base, nodeName: 'bench', clien
 await server.listen();
 
 let changes = 0;
+let flipped: { node: string; id: string } | null = null;
 if (mutatePerSec > 0) {
+  // alternate: flip a random instance's check to critical, then restore it (keeps the data set stable)
   setInterval(() => {
-    const inst = instances[Math.floor(Math.random() * instances.length)]!;
+    const inst = flipped ?? instances[Math.floor(Math.random() * instances.length)]!;
+    flipped = flipped ? null : inst;
     const st = states.get(inst.node)!;
     const old = st.checks.get(`check-${inst.id}`)!;
     const next: NodeState = { node: st.node, services: st.services, checks: new Map(st.checks) };

@@ -55,11 +55,12 @@ for s in $SERVERS; do
 done
 sleep 1
 # Knot pins its UDP worker itself; re-pin every thread of every server to SERVER_CPU
-for s in $SERVERS; do for p in ${PID[$s]} $(pgrep -P "${PID[$s]}"); do for t in /proc/$p/task/*; do taskset -pc "$SERVER_CPU" "${t##*/}" >/dev/null 2>&1; done; done; done
+desc() { local c; echo "$1"; for c in $(pgrep -P "$1"); do desc "$c"; done; }
+for s in $SERVERS; do for p in $(desc "${PID[$s]}"); do for t in /proc/$p/task/*; do taskset -pc "$SERVER_CPU" "${t##*/}" >/dev/null 2>&1; done; done; done
 echo "servers up: $SERVERS (raw results: $RAW)"
 printf 'round\tphase\tserver\tqps\tlost\tp50_ms\tp99_ms\tresp_bytes\tserver_cpu_pct\n' > "$RAW"
 HZ=$(getconf CLK_TCK)
-ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1"); do [ -r /proc/$p/stat ] && t=$((t + $(sed 's/.*) //' /proc/$p/stat | awk '{print $12+$13}'))); done; echo $t; }
+ticks() { local t=0 p; for p in $(desc "$1"); do [ -r /proc/$p/stat ] && t=$((t + $(sed 's/.*) //' /proc/$p/stat | awk '{print $12+$13}'))); done; echo $t; }
 perf() { # round phase server args...
   local r=$1 ph=$2 s=$3; shift 3
   local c0 c1 o=$OUT/tmp.out

@@ -35,7 +35,7 @@ export class AnswerCache {
   hits = 0;
   misses = 0;
 
-  constructor(max = 100_000) { this.#max = max; }
+  constructor(max = 50_000) { this.#max = max; }
 
   get size(): number { return this.#map.size; }
 
