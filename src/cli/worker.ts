@@ -48,7 +48,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify({
         stats: true, pid: process.pid, t: now, runs: s.runs, skipped: s.skipped, rate: +(s.runs / ((now - lastT) / 1000)).toFixed(1),
         p50: pct(lat, 50), p99: pct(lat, 99), max: lat.length ? lat[lat.length - 1] : 0,
-        cpu: +(((cpu.user + cpu.system) / 1000 / (now - lastT)) * 100).toFixed(1), rssMB: +(process.memoryUsage().rss / 1048576).toFixed(1),
+        cpu: +(((cpu.user + cpu.system) / 1000 / (now - lastT)) * 100).toFixed(1), rssMB: +(process.memoryUsage().rss / 1048576).toFixed(1), heapMB: +(process.memoryUsage().heapUsed / 1048576).toFixed(1),
       }) + '\n');
       lastT = now;
     }, every);
