@@ -60,7 +60,7 @@ export class DnsServer {
   }
 
   /** The socket-free core: one request in, one reply (or null = no reply) out. */
-  handle(query: Buffer, transport: Transport = 'udp'): Buffer | null | Promise<Buffer | null> {
+  handle(query: Buffer, transport: Transport = 'udp', _remote?: { address: string; port: number }): Buffer | null | Promise<Buffer | null> {
     return this.#handler.handle(query, transport);
   }
 

@@ -93,6 +93,8 @@ const cases: Case[] = [
     additional: ['2607002040050808000000000000200e.addr.consul 0 AAAA 2607:20:4005:808::200e'] },
   { name: 'TestDNS_AddressLookup: bad hex length → NXDOMAIN', q: ['7f00001.addr.consul', 'A'], rcode: 'NXDOMAIN', authority: [SOA()] },
   { name: 'TestDNS_VirtualIPLookup: no virtual IPs in Roster → NOERROR, empty, no SOA', q: ['db.virtual.consul', 'A'], rcode: 'NOERROR', answer: [], authority: [] },
+  { name: 'TestDNS_CE_PeeredServices: no peerings in Roster → .peer lookups NXDOMAIN + SOA', q: ['db.service.cluster-01.peer.consul', 'SRV'], rcode: 'NXDOMAIN', authority: [SOA()] },
+  { name: 'TestDNS_ServiceLookup_WanTranslation: only the local DC exists → remote DC NXDOMAIN', q: ['db.service.dc2.consul', 'SRV'], rcode: 'NXDOMAIN', authority: [SOA()] },
   { name: 'TestDNS_VirtualIPLookup: peer form parses the same', q: ['db.virtual.cluster2.consul', 'A'], rcode: 'NOERROR', answer: [], authority: [] },
 ];
 
