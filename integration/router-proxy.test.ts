@@ -108,6 +108,9 @@ test('router: Host, tag and path routing; unknown service → 503 at once; JSON 
   t.is(u.body, 'unknown service "nosuch"\n');
   t.true(performance.now() - t0 < 200);
   t.is((await get(r.port, '/', '127.0.0.1')).status, 404);
+  const nt = await get(r.port, '/x', 'v9.web.service.consul');
+  t.is(nt.status, 503);
+  t.is(nt.body, 'no instances of service "web" with tag "v9"\n');
   await sleep(100);
   const lines = r.out().trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
   t.true(lines.length >= 10);

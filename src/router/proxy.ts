@@ -105,7 +105,7 @@ export class ServiceRouter {
   async #discovery(route: Route): Promise<Discovery | string> {
     if (!this.services.loaded) await this.services.ready(2000);
     const d = this.services.get(route.service, route.tag);
-    if (!d) return `unknown service "${route.service}"`;
+    if (!d) return this.services.known(route.service) ? `no instances of service "${route.service}" with tag "${route.tag}"` : `unknown service "${route.service}"`;
     if (!d.loaded) await d.ready(2000);
     return d;
   }

@@ -17,7 +17,8 @@ export interface ServiceSetOptions {
 
 export class ServiceSet {
   readonly options: ServiceSetOptions;
-  #names = new Set<string>();
+  /** Lower-cased service name → its lower-cased tags (from /v1/catalog/services). */
+  #names = new Map<string, Set<string>>();
   #loaded = false;
   #index = 0;
   #abort = new AbortController();
@@ -44,16 +45,18 @@ export class ServiceSet {
   }
 
   /** True when the catalog lists the service (or, before the first catalog answer, always). */
-  known(service: string): boolean {
-    return !this.#loaded || this.#names.has(service);
+  known(service: string, tag?: string): boolean {
+    if (!this.#loaded) return true;
+    const tags = this.#names.get(service);
+    return tags !== undefined && (!tag || tags.has(tag));
   }
 
-  /** The Discovery for (service, tag); undefined for a service the catalog does not list. */
+  /** The Discovery for (service, tag); undefined for a service (or tag) the catalog does not list. */
   get(service: string, tag?: string): Discovery | undefined {
     const key = tag ? `${service}\u0000${tag}` : service;
     let d = this.#disc.get(key);
     if (d) return d;
-    if (!this.known(service)) return undefined;
+    if (!this.known(service, tag)) return undefined;
     d = new Discovery(service, { api: this.options.api, dnsAddr: this.options.dnsAddr, domain: this.options.domain }, { ...this.options.discover, tag });
     this.#disc.set(key, d);
     return d;
@@ -77,11 +80,17 @@ export class ServiceSet {
         backoff = 0;
         settle = this.#loaded && res.index !== this.#index;
         this.#index = res.index < this.#index ? 0 : res.index;
-        this.#names = new Set(Object.keys(res.body ?? {}).map(n => n.toLowerCase()));
+        const names = new Map<string, Set<string>>();
+        for (const [n, tags] of Object.entries(res.body ?? {})) {
+          const set = names.get(n.toLowerCase()) ?? new Set<string>();
+          for (const t of tags ?? []) set.add(t.toLowerCase());
+          names.set(n.toLowerCase(), set);
+        }
+        this.#names = names;
         this.#loaded = true;
         this.#markReady();
         for (const [key, d] of this.#disc) {
-          if (!this.#names.has(d.service)) { d.close(); this.#disc.delete(key); }
+          if (!this.known(d.service, d.options.tag)) { d.close(); this.#disc.delete(key); }
         }
       } catch {
         if (signal.aborted) return;
