@@ -4,6 +4,8 @@
  * TCP sockets, after which the server must still answer. Seeded (FUZZ_SEED) for reproducibility.
  */
 import test from 'ava';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
@@ -85,9 +87,13 @@ test(`dns fuzz: ${N.toLocaleString('en')} random and mutated packets in-process 
   const r = prng(SEED);
   const seeds = corpus();
   let replies = 0; let silent = 0;
+  v8.setFlagsFromString('--expose_gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const heapAt: number[] = [];
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = Date.now();
   for (let i = 0; i < N; i++) {
+    if (i === N / 2 || i === N - 1) { gc(); heapAt.push(process.memoryUsage().heapUsed); }
     const req = mutate(r, seeds);
     const transport = i & 1 ? 'udp' : 'tcp';
     const rep = server.handle(req, transport);
@@ -102,6 +108,9 @@ test(`dns fuzz: ${N.toLocaleString('en')} random and mutated packets in-process 
   t.log(`${N} packets in ${dt.toFixed(1)} s: ${replies} replies, ${silent} dropped; cache ${server.stats().entries} entries; heap +${heapMb.toFixed(0)} MiB`);
   t.true(replies > N / 4 && silent > 0);
   t.true(server.stats().entries <= 50_000, 'cache stays bounded');
+  const growth = (heapAt[1]! - heapAt[0]!) / 2 ** 20;
+  t.log(`heap after GC: ${(heapAt[0]! / 2 ** 20).toFixed(0)} MiB at half-way, ${(heapAt[1]! / 2 ** 20).toFixed(0)} MiB at the end`);
+  t.true(growth < 64, `no leak: the second half grew the heap by ${growth.toFixed(0)} MiB`);
   // the server still answers normally
   const ok = server.handle(query('db.service.consul', 'A'), 'udp') as Buffer;
   t.is(dnsPacket.decode(ok).answers!.length, 2);
