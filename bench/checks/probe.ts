@@ -16,13 +16,14 @@ import { buildService, buildServiceChecks } from '../../src/agent/registration.t
 import { CheckWorker } from '../../src/checks/worker.ts';
 const N = Number(process.argv[2] ?? 10000), CONC = Number(process.argv[3] ?? 100);
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-const target = createServer((req, res) => { res.writeHead(200); res.end('ok'); });
+const failing = new Set<string>();
+const target = createServer((req, res) => { const f = failing.has(req.url!); res.writeHead(f ? 500 : 200); res.end(f ? 'down' : 'ok'); });
 await new Promise<void>(r => target.listen(0, '127.0.0.1', r));
 const tport = (target.address() as { port: number }).port;
 const dir = mkdtempSync(join(tmpdir(), 'exp-'));
 const redis = await startEmbeddedRedis(dir);
 const [h, d, s] = [await freePort(), await freePort(), await freePort()];
-const agent = spawn('/work/main/bin/roster', ['agent', '-node', 'bench', '-redis', redis.url, '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-data-dir', join(dir, 'a'), '-checks-workers', '0', '-log-level', 'warn'], { stdio: 'inherit' });
+const agent = spawn('/work/main/bin/roster', ['agent', '-node', 'bench', '-redis', redis.url, '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-data-dir', join(dir, 'a'), '-checks-workers', '0', '-log-level', 'warn'], { stdio: 'inherit', env: { ...process.env, ...(process.env.PROBE_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROBE_PROF}` } : {}) } });
 for (;;) { try { const r = await fetch(`http://127.0.0.1:${h}/v1/status/leader`); if (r.ok && (await r.json()) !== '') break; } catch {} await sleep(100); }
 const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = new CatalogStore(conn, keysFor('dc1'));
@@ -53,4 +54,5 @@ for (const [t, l] of samples) { const b = Math.floor((t - from) / 1000); buckets
 console.log('per-second max:', [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(x => x[1]).join(' '));
 const late = samples.filter(x => x[1] > 500).length;
 console.log('late>500ms:', late);
+if (process.env.PROBE_PROF) { for (let k = 0; k < 100; k++) failing.add(`/b/${k * 97}`); await sleep(12000); agent.kill('SIGTERM'); await new Promise(r => agent.once('exit', r)); }
 await w.close(); agent.kill('SIGKILL'); await redis.stop(); process.exit(0);

@@ -63,6 +63,8 @@ export class CheckEngine {
   readonly handler: StatusHandler;
   #qconn!: Redis;
   #known = new Map<string, string>();
+  /** Check ID → its job, derived at ModifyIndex `mi`. */
+  #jobs = new Map<string, { mi: number; id: string; job: CheckJobData & { fp: string } }>();
   #prefix: string;
   #running: Promise<void> | null = null;
   #again = false;
@@ -151,10 +153,16 @@ export class CheckEngine {
           }
         }
       }
-      const job = jobFor(c, this.o.outputIntervalMs);
-      if (!job) continue;
-      const fp = `${job.type}|${job.intervalMs}|${job.timeoutMs}|${job.outputIntervalMs}|${JSON.stringify(c.Definition)}`;
-      want.set(schedulerId(c.Node, c.CheckID), { ...job, fp });
+      if (!SCHEDULED.has(c.Type)) continue;
+      // Re-derive a check's job only when its record changed (ModifyIndex): a reconcile of a node with
+      // 10,000 checks after one status change is then a pass of map lookups.
+      let e = this.#jobs.get(c.CheckID);
+      if (!e || e.mi !== c.ModifyIndex) {
+        const job = jobFor(c, this.o.outputIntervalMs)!;
+        e = { mi: c.ModifyIndex, id: schedulerId(c.Node, c.CheckID), job: { ...job, fp: `${job.type}|${job.intervalMs}|${job.timeoutMs}|${job.outputIntervalMs}|${JSON.stringify(c.Definition)}` } };
+        this.#jobs.set(c.CheckID, e);
+      }
+      want.set(e.id, e.job);
     }
     for (const id of [...this.#criticalSince.keys()]) {
       if (!seenCritical.has(id)) {
@@ -162,6 +170,7 @@ export class CheckEngine {
         void this.o.store.redis.hdel(this.o.store.keys.checkState, `${memberOf(this.o.nodeName, id)}|c`).catch(() => {});
       }
     }
+    if (this.#jobs.size > want.size) for (const [id, e] of this.#jobs) if (!want.has(e.id)) this.#jobs.delete(id);
     this.#hasAlias = aliases.length > 0;
     const ups: [string, CheckJobData & { fp: string }][] = [];
     for (const [id, d] of want) if (this.#known.get(id) !== d.fp) ups.push([id, d]);
