@@ -20,6 +20,8 @@ test.before(async () => {
       seen.push({ method: req.method!, headers: req.headers, body });
       const code = Number(req.url!.slice(1)) || 200;
       if (req.url === '/hang') return; // never answers
+      if (req.url === '/redir') { res.writeHead(302, { Location: '/500' }); res.end(); return; }
+      if (req.url === '/redir-ok') { res.writeHead(301, { Location: '/204' }); res.end(); return; }
       if (req.url === '/big') { res.writeHead(200); res.end('x'.repeat(5000) + 'END'); return; }
       res.writeHead(code);
       res.end(`body ${code}`);
@@ -36,6 +38,8 @@ const cases: [string, 'passing' | 'warning' | 'critical', string][] = [
   ['/429', 'warning', ': 429 Too Many Requests Output: body 429'],
   ['/500', 'critical', ': 500 Internal Server Error Output: body 500'],
   ['/404', 'critical', ': 404 Not Found Output: body 404'],
+  ['/redir-ok', 'passing', ': 204 No Content Output: '],
+  ['/redir', 'critical', ': 500 Internal Server Error Output: body 500'],
 ];
 for (const [path, status, out] of cases) {
   test(`http runner: ${path} is ${status} with Consul's output`, async t => {

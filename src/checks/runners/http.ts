@@ -9,15 +9,21 @@ import type { CheckDefinition } from '../../catalog/model.ts';
 import { OUTPUT_MAX, type RunResult } from '../types.ts';
 import { goError } from './errors.ts';
 
-/** Runs one HTTP probe. */
+/** Go's http.Client follows at most 10 redirects. */
+const MAX_REDIRECTS = 10;
+
+/** Runs one HTTP probe; redirects are followed as Go's client does (Consul's default). */
 export function runHttp(def: CheckDefinition, signal: AbortSignal): Promise<RunResult> {
+  return probe(def, signal, def.HTTP ?? '', (def.Method || 'GET').toUpperCase(), def.Body ?? '', 0);
+}
+
+function probe(def: CheckDefinition, signal: AbortSignal, current: string, method: string, body: string, hops: number): Promise<RunResult> {
   const target = def.HTTP ?? '';
-  const method = (def.Method || 'GET').toUpperCase();
   const op = method.charAt(0) + method.slice(1).toLowerCase();
   return new Promise<RunResult>(resolve => {
     let url: URL;
     try {
-      url = new URL(target);
+      url = new URL(current);
     } catch {
       resolve({ status: 'critical', output: `parse "${target}": invalid URI for request` });
       return;
@@ -29,7 +35,6 @@ export function runHttp(def: CheckDefinition, signal: AbortSignal): Promise<RunR
       headers[k] = v;
     }
     if (host) headers.Host = host;
-    const body = def.Body ?? '';
     if (body) headers['Content-Length'] = String(Buffer.byteLength(body));
     let done = false;
     const finish = (r: RunResult) => { if (!done) { done = true; resolve(r); } };
@@ -39,6 +44,17 @@ export function runHttp(def: CheckDefinition, signal: AbortSignal): Promise<RunR
       method, headers, agent: false, signal,
       rejectUnauthorized: !def.TLSSkipVerify, servername: def.TLSServerName || undefined,
     }, res => {
+      const code0 = res.statusCode ?? 0;
+      const loc = res.headers.location;
+      if ([301, 302, 303, 307, 308].includes(code0) && loc) {
+        res.resume();
+        if (hops >= MAX_REDIRECTS) { finish({ status: 'critical', output: `${op} "${loc}": stopped after 10 redirects` }); return; }
+        const keep = code0 === 307 || code0 === 308;
+        let next: string;
+        try { next = new URL(loc, url).toString(); } catch { finish({ status: 'critical', output: `${op} "${target}": failed to parse Location header "${loc}"` }); return; }
+        void probe(def, signal, next, keep || method === 'HEAD' ? method : 'GET', keep ? body : '', hops + 1).then(finish);
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
