@@ -8,6 +8,14 @@ export interface Upstream { port: number; addr: string; queries: Packet[]; close
 
 /** `answer` returns the reply packet, a raw Buffer, or null to stay silent. */
 export async function upstream(answer: (q: Packet, transport: 'udp' | 'tcp') => Packet | Buffer | null): Promise<Upstream> {
+  for (let attempt = 0; ; attempt++) {
+    try { return await bindUpstream(answer); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw e;
+    }
+  }
+}
+
+async function bindUpstream(answer: (q: Packet, transport: 'udp' | 'tcp') => Packet | Buffer | null): Promise<Upstream> {
   const queries: Packet[] = [];
   const udp = dgram.createSocket('udp4');
   const reply = (msg: Buffer, t: 'udp' | 'tcp'): Buffer | null => {
@@ -33,7 +41,9 @@ export async function upstream(answer: (q: Packet, transport: 'udp' | 'tcp') => 
       }
     });
   });
-  await new Promise<void>((res, rej) => { tcp.once('error', rej); tcp.listen(port, '127.0.0.1', () => res()); });
+  try {
+    await new Promise<void>((res, rej) => { tcp.once('error', rej); tcp.listen(port, '127.0.0.1', () => res()); });
+  } catch (e) { udp.close(); throw e; }
   return {
     port, addr: `127.0.0.1:${port}`, queries,
     close: () => new Promise<void>(res => { udp.close(); tcp.close(() => res()); }),
