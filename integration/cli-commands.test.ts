@@ -146,7 +146,7 @@ test('cli watch -type services and -type service', async t => {
 test('cli lock: runs the command under the lock, serialises two holders, propagates the exit code', async t => {
   const marks = join(dir, 'lock.out');
   const a = run(['lock', 'locks/job', `echo a-start >> ${marks}; sleep 1.5; echo a-end >> ${marks}; exit 4`]);
-  await sleep(500);
+  for (let i = 0; i < 100 && !(existsSync(marks) && readFileSync(marks, 'utf8').includes('a-start')); i++) await sleep(50);
   const b = run(['lock', 'locks/job', `echo b-start >> ${marks}; echo b-end >> ${marks}`]);
   const [ra, rb] = await Promise.all([a, b]);
   t.is(ra.code, 4);

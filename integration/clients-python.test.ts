@@ -28,7 +28,7 @@ function py(scenario: string): Promise<{ code: number; out: Record<string, unkno
 }
 
 for (const scenario of ['register', 'kv', 'lock', 'watch', 'misc']) {
-  test(`python-consul: ${scenario}`, async t => {
+  test.serial(`python-consul: ${scenario}`, async t => {
     if (!available) { t.log('/usr/bin/python3 missing; skipped'); t.pass(); return; }
     const r = await py(scenario);
     t.is(r.code, 0, `${JSON.stringify(r.out)}\n${r.stderr}`);

@@ -169,12 +169,12 @@ return {finish(), 1}
 
 /**
  * kvGet: ARGV[2] key or prefix, [3] mode (one|prefix).
- * one → {kvTableIndex, entry|false}; prefix → {kvTableIndex, tombMax, k1, e1, k2, e2, ...} sorted by key.
+ * one → {kvTableIndex, entry|false, index of the key's deletion or 0}; prefix → {kvTableIndex, tombMax, k1, e1, k2, e2, ...} sorted by key.
  */
 export const KV_GET = KV_COMMON + `
 local key, mode = ARGV[2], ARGV[3]
 local t = tonumber(redis.call('HGET', K_TABLES, 'kv') or '0')
-if mode == 'one' then return {t, redis.call('HGET', K_KV, key) or false} end
+if mode == 'one' then return {t, redis.call('HGET', K_KV, key) or false, tonumber(redis.call('HGET', K_TOMBIDX, key) or '0')} end
 local lo, hi = prefixRange(key)
 local tmax = 0
 local tombs = redis.call('ZRANGEBYLEX', K_TOMBS, lo, hi)

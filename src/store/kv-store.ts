@@ -95,10 +95,10 @@ export class KvStore {
     return { ok: true, index: Number(res[1]), results };
   }
 
-  /** One key: the entry (or null) and the KV table index (the index of a miss). */
-  async get(key: string): Promise<{ entry: KvEntry | null; tableIndex: number }> {
-    const [t, raw] = (await this.#get(key, 'one')) as [number, Buffer | null];
-    return { entry: raw ? decodeEntry(key, raw) : null, tableIndex: Number(t) };
+  /** One key: the entry (or null), the KV table index (the index of a miss) and the index of the key's last deletion (0 if none). */
+  async get(key: string): Promise<{ entry: KvEntry | null; tableIndex: number; tombIndex: number }> {
+    const [t, raw, tomb] = (await this.#get(key, 'one')) as [number, Buffer | null, number];
+    return { entry: raw ? decodeEntry(key, raw) : null, tableIndex: Number(t), tombIndex: Number(tomb) || 0 };
   }
 
   /** Every entry under a prefix (sorted by key), the KV table index and the newest tombstone under the prefix. */

@@ -54,7 +54,7 @@ async function kvBlocking<T>(ctx: Ctx, deps: ApiDeps, topics: string[], prefixes
 export function kvRoutes(r: Router, deps: ApiDeps): void {
   const { kv } = kvDeps(deps);
   /** Concurrent identical single-key reads share one Redis round trip (10k watchers of one key wake cheaply). */
-  const inflight = new Map<string, Promise<{ entry: KvEntry | null; tableIndex: number }>>();
+  const inflight = new Map<string, Promise<{ entry: KvEntry | null; tableIndex: number; tombIndex: number }>>();
   // Keyed by the notifier's sequence too: a read that starts after a change was signalled (e.g. right
   // after this agent's own write) never joins a read that started before it (read-your-writes).
   const getOne = (key: string) => {
@@ -83,7 +83,7 @@ export function kvRoutes(r: Router, deps: ApiDeps): void {
     const keysOnly = ctx.has('keys');
     if (!recurse && !keysOnly) {
       if (key === '') throw new HttpError(400, 'Missing key name');
-      const res = await kvBlocking(ctx, deps, [`kv:${key}`], [], () => getOne(key), (x, min, first) => (x.entry ? x.entry.ModifyIndex : first ? x.tableIndex : 0) > min);
+      const res = await kvBlocking(ctx, deps, [`kv:${key}`], [], () => getOne(key), (x, min, first) => (x.entry ? x.entry.ModifyIndex : first ? x.tableIndex : x.tombIndex) > min);
       const index = res.entry ? res.entry.ModifyIndex : res.tableIndex;
       const headers = metaHeaders(index, null);
       if (!res.entry) return { status: 404, body: '', headers };
