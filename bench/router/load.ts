@@ -43,7 +43,7 @@ await new Promise<void>(resolve => {
     const due = Math.min(Math.floor(((now - t0) / 1000) * rate), Math.floor((duration / 1000) * rate));
     while (sent < due) { fire(t0 + (sent * 1000) / rate); sent++; }
     if (now - t0 >= duration) return resolve();
-    setImmediate(tick);
+    setTimeout(tick, 1); // not setImmediate: a spinning generator would steal the CPU the targets need
   };
   tick();
 });

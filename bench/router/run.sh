@@ -2,12 +2,12 @@
 # Router benchmark (one command): requests/s and latency of the same local backend reached directly,
 # through nginx (static reverse proxy, 1 worker, keepalive upstream) and through `roster router`
 # (1 process); latency at a fixed 2,000 req/s; and the client library's added latency per call.
-# Writes bench/router/RESULTS.md.   Knobs: DUR=10 CONNS=32 RATE=2000 CALLS=5000 bench/router/run.sh
+# Writes bench/router/RESULTS.md.   Knobs: DUR=10 CONNS=32 RATE=2000 ROUNDS=5 FDUR=4 CALLS=5000 bench/router/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export PATH="$ROOT/.node/bin:$PATH"
-DUR=${DUR:-10}; CONNS=${CONNS:-32}; RATE=${RATE:-2000}; CALLS=${CALLS:-5000}
+DUR=${DUR:-10}; CONNS=${CONNS:-32}; RATE=${RATE:-2000}; CALLS=${CALLS:-5000}; ROUNDS=${ROUNDS:-5}; FDUR=${FDUR:-4}
 [ -f dist/src/cli/main.js ] || npx tsc -p tsconfig.build.json >/dev/null || true
 command -v nginx >/dev/null || { echo "nginx is required (apt-get install -y nginx)" >&2; exit 1; }
 HAVE_WRK=1; command -v wrk >/dev/null || HAVE_WRK=0
@@ -15,14 +15,14 @@ TMP=$(mktemp -d /tmp/roster-bench-router.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for n in backend proxy; do [ -f "$TMP/$n/nginx.pid" ] && nginx -p "$TMP/$n" -c nginx.conf -e "$TMP/$n/error.log" -s quit 2>/dev/null || true; done
+  for n in backend proxy proxy2; do [ -f "$TMP/$n/nginx.pid" ] && nginx -p "$TMP/$n" -c nginx.conf -e "$TMP/$n/error.log" -s quit 2>/dev/null || true; done
 }
 trap cleanup EXIT
 freeport() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-B=$(freeport); P=$(freeport); R=$(freeport); H=$(freeport); D=$(freeport); S=$(freeport)
+B=$(freeport); P=$(freeport); R=$(freeport); H=$(freeport); D=$(freeport); S=$(freeport); P2=$(freeport); R2=$(freeport)
 
 # Two nginx instances, one worker each: the backend (fixed 200 "ok") and the reverse proxy in front of it.
-mkdir -p "$TMP/backend" "$TMP/proxy"
+mkdir -p "$TMP/backend" "$TMP/proxy" "$TMP/proxy2"
 cat > "$TMP/backend/nginx.conf" <<NGX
 user root; worker_processes 1; pid $TMP/backend/nginx.pid; error_log $TMP/backend/error.log;
 events { worker_connections 8192; }
@@ -36,7 +36,8 @@ http { access_log $TMP/proxy/access.log; keepalive_requests 1000000;
   upstream backend { server 127.0.0.1:$B; keepalive 128; keepalive_requests 1000000; }
   server { listen 127.0.0.1:$P; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host; } } }
 NGX
-for n in backend proxy; do nginx -p "$TMP/$n" -c nginx.conf -e "$TMP/$n/error.log"; done
+sed -e "s/worker_processes 1/worker_processes 2/" -e "s#$TMP/proxy/#$TMP/proxy2/#g" -e "s/127.0.0.1:$P;/127.0.0.1:$P2;/" "$TMP/proxy/nginx.conf" > "$TMP/proxy2/nginx.conf"
+for n in backend proxy proxy2; do nginx -p "$TMP/$n" -c nginx.conf -e "$TMP/$n/error.log"; done
 
 bin/roster agent -dev -node bench -http-port "$H" -dns-port "$D" -serf-lan-port "$S" -data-dir "$TMP/agent" -log-level warn > "$TMP/agent.log" 2>&1 &
 PIDS+=($!)
@@ -44,7 +45,10 @@ for _ in $(seq 100); do curl -sf "127.0.0.1:$H/v1/status/leader" >/dev/null && b
 curl -sf -X PUT "127.0.0.1:$H/v1/agent/service/register" -d "{\"Name\":\"bench\",\"Address\":\"127.0.0.1\",\"Port\":$B}" >/dev/null
 bin/roster router -listen "127.0.0.1:$R" -http-addr "127.0.0.1:$H" > "$TMP/router-access.log" 2> "$TMP/router.log" &
 PIDS+=($!)
+bin/roster router -listen "127.0.0.1:$R2" -http-addr "127.0.0.1:$H" -workers 2 > "$TMP/router2-access.log" 2> "$TMP/router2.log" &
+PIDS+=($!)
 for _ in $(seq 100); do [ "$(curl -s -H 'Host: bench.service.consul' "127.0.0.1:$R/")" = "ok" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(curl -s -H 'Host: bench.service.consul' "127.0.0.1:$R2/")" = "ok" ] && break; sleep 0.1; done
 
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A RPS P50 P99
@@ -63,12 +67,20 @@ if [ "$HAVE_WRK" = 1 ]; then
   run_wrk direct "http://127.0.0.1:$B/"
   run_wrk nginx "http://127.0.0.1:$P/"
   run_wrk router "http://127.0.0.1:$R/" bench.service.consul
+  run_wrk nginx2 "http://127.0.0.1:$P2/"
+  run_wrk router2 "http://127.0.0.1:$R2/" bench.service.consul
 fi
-echo "== fixed rate $RATE req/s for ${DUR}s (bench/router/load.ts)" >&2
-FD=$(node bench/router/load.ts "http://127.0.0.1:$B/" "$RATE" "$DUR")
-FN=$(node bench/router/load.ts "http://127.0.0.1:$P/" "$RATE" "$DUR")
-FR=$(node bench/router/load.ts "http://127.0.0.1:$R/" "$RATE" "$DUR" bench.service.consul)
-printf '    %s\n' "$FD" "$FN" "$FR" >&2
+echo "== fixed rate $RATE req/s, $ROUNDS interleaved rounds of ${FDUR}s each (bench/router/load.ts); medians" >&2
+RD=(); RN=(); RR=()
+for i in $(seq "$ROUNDS"); do
+  RD+=("$(node bench/router/load.ts "http://127.0.0.1:$B/" "$RATE" "$FDUR")")
+  RN+=("$(node bench/router/load.ts "http://127.0.0.1:$P/" "$RATE" "$FDUR")")
+  RR+=("$(node bench/router/load.ts "http://127.0.0.1:$R/" "$RATE" "$FDUR" bench.service.consul)")
+done
+printf '    %s\n' "${RD[@]}" "${RN[@]}" "${RR[@]}" >&2
+# The median of each field over the rounds, as one JSON object.
+median() { printf '%s\n' "$@" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const rs=s.trim().split('\n').map(l=>JSON.parse(l));const o={};for(const k of Object.keys(rs[0])){const v=rs.map(r=>r[k]);if(typeof v[0]==='number'){v.sort((a,b)=>a-b);o[k]=v[Math.floor(v.length/2)];}else o[k]=v[0];}o.errors=rs.reduce((a,r)=>a+r.errors,0);o.non2xx=rs.reduce((a,r)=>a+r.non2xx,0);console.log(JSON.stringify(o));})"; }
+FD=$(median "${RD[@]}"); FN=$(median "${RN[@]}"); FR=$(median "${RR[@]}")
 echo "== client library: client.fetch vs fetch, $CALLS sequential calls each" >&2
 CL=$(node bench/router/client-lib.ts "127.0.0.1:$H" bench "http://127.0.0.1:$B/" "$CALLS")
 echo "    $CL" >&2
@@ -79,7 +91,7 @@ CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 {
   echo "# Router benchmark"
   echo
-  echo "Generated by \`bench/router/run.sh\` (DUR=$DUR CONNS=$CONNS RATE=$RATE CALLS=$CALLS) on $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "Generated by \`bench/router/run.sh\` (DUR=$DUR CONNS=$CONNS RATE=$RATE ROUNDS=$ROUNDS FDUR=$FDUR CALLS=$CALLS) on $(date -u +%Y-%m-%dT%H:%MZ)."
   echo
   echo "- Machine: $(nproc) vCPU ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r); everything on loopback, load generator included."
   echo "- Node $(node -v), $(nginx -v 2>&1 | sed 's/.*: //'), $( [ "$HAVE_WRK" = 1 ] && { wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}'; } ; [ "$HAVE_WRK" = 1 ] || echo 'no wrk')."
@@ -91,13 +103,15 @@ CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
     echo
     echo "| target | req/s | p50 ms | p99 ms |"
     echo "|---|---:|---:|---:|"
-    for k in direct nginx router; do echo "| $k | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} |"; done
+    for k in direct nginx router nginx2 router2; do
+      case $k in nginx) l="nginx (1 worker)";; router) l="router (1 process)";; nginx2) l="nginx (2 workers)";; router2) l="router (-workers 2)";; *) l=$k;; esac
+      echo "| $l | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} |"; done
     echo
     NR=$(node -e "console.log((${RPS[nginx]}/${RPS[router]}).toFixed(2))")
-    echo "Router throughput = $(node -e "console.log((100*${RPS[router]}/${RPS[nginx]}).toFixed(0))") % of nginx (nginx/router = ${NR}×; target ≤ 2×: $(node -e "console.log(${NR} <= 2 ? 'met' : 'MISSED')"))."
+    echo "Router throughput = $(node -e "console.log((100*${RPS[router]}/${RPS[nginx]}).toFixed(0))") % of nginx (nginx/router = ${NR}×; target ≤ 2×: $(node -e "console.log(${NR} <= 2 ? 'met' : 'MISSED')")). With 2 processes each: nginx/router = $(node -e "console.log((${RPS[nginx2]}/${RPS[router2]}).toFixed(2))")×."
     echo
   fi
-  echo "## Latency at a fixed $RATE req/s (\`node bench/router/load.ts URL $RATE $DUR\`, open loop, latency from the scheduled send time)"
+  echo "## Latency at a fixed $RATE req/s (\`node bench/router/load.ts URL $RATE $FDUR\`, open loop, latency from the scheduled send time; median of $ROUNDS interleaved rounds per target)"
   echo
   echo "| target | achieved req/s | errors | p50 ms | p90 ms | p99 ms | max ms |"
   echo "|---|---:|---:|---:|---:|---:|---:|"

@@ -1,4 +1,5 @@
 /** @module `roster router -listen ADDR [-http-addr ADDR] [-domain consul] [-suffix S]... [-strategy X]`: the service router (reverse proxy). */
+import cluster from 'node:cluster';
 import { parseFlags } from './flags.ts';
 import { ServiceRouter } from '../router/proxy.ts';
 import { STRATEGIES } from '../client/strategies.ts';
@@ -7,7 +8,7 @@ import { logger, setLogLevel, type Level } from '../log.ts';
 
 const FLAGS = {
   listen: 'string', 'http-addr': 'string', 'dns-addr': 'string', token: 'string', domain: 'string', suffix: 'list', strategy: 'string', retries: 'int',
-  'connect-timeout-ms': 'int', 'upstream-timeout-ms': 'int', 'access-log': 'bool', 'path-routing': 'bool', 'log-level': 'string', 'log-json': 'bool',
+  workers: 'int', 'connect-timeout-ms': 'int', 'upstream-timeout-ms': 'int', 'access-log': 'bool', 'path-routing': 'bool', 'log-level': 'string', 'log-json': 'bool',
 } as const;
 
 export async function routerCommand(argv: string[]): Promise<number> {
@@ -21,6 +22,18 @@ export async function routerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid -listen "${listen}"`);
   const strategy = ((flags.strategy as string) || 'round-robin') as StrategyName;
   if (!STRATEGIES.includes(strategy)) throw new Error(`invalid -strategy "${strategy}" (valid: ${STRATEGIES.join(', ')})`);
+  // -workers N: N processes share the listening socket (node:cluster); each follows the catalog itself.
+  const workers = (flags.workers as number | undefined) ?? 1;
+  if (workers > 1 && cluster.isPrimary) {
+    for (let w = 0; w < workers; w++) cluster.fork();
+    let stopping = false;
+    cluster.on('exit', (wk, code) => { if (!stopping) { log.warn('router worker exited; restarting', { pid: wk.process.pid, code }); cluster.fork(); } });
+    const stopAll = () => { stopping = true; for (const wk of Object.values(cluster.workers ?? {})) wk?.kill('SIGTERM'); setTimeout(() => process.exit(0), 5000).unref(); cluster.on('exit', () => { if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0); }); };
+    process.on('SIGINT', stopAll);
+    process.on('SIGTERM', stopAll);
+    log.info('router started', { workers, listen });
+    return new Promise<number>(() => { /* runs until a signal */ });
+  }
   const router = new ServiceRouter({
     httpAddr: flags['http-addr'] as string | undefined, dnsAddr: flags['dns-addr'] as string | undefined, token: flags.token as string | undefined,
     domain: (flags.domain as string) || 'consul', suffixes: flags.suffix as string[] | undefined, strategy, retries: flags.retries as number | undefined,

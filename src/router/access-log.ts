@@ -17,7 +17,7 @@ export class AccessLog {
   write(req: IncomingMessage, route: Route | null, upstream: string, status: number, t0: number, attempts: number): void {
     const line = `{"time":"${new Date().toISOString()}","method":${JSON.stringify(req.method)},"host":${JSON.stringify(req.headers.host ?? '')},"path":${JSON.stringify(req.url ?? '')},"service":${JSON.stringify(route ? (route.tag ? `${route.tag}.${route.service}` : route.service) : '')},"upstream":"${upstream}","status":${status},"duration_ms":${(performance.now() - t0).toFixed(3)},"attempts":${attempts}}\n`;
     this.#buf += line;
-    if (this.#buf.length > 65536) this.flush();
+    if (this.#buf.length > 3500) this.flush(); // writes stay under PIPE_BUF, so -workers processes never interleave lines
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());

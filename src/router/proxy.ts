@@ -147,6 +147,7 @@ export class ServiceRouter {
         if (body) { bodyStarted = true; req.pipe(up); } else up.end();
       };
       if (s.connecting) {
+        s.setNoDelay(true);
         connectTimer = setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' })), this.options.connectTimeoutMs ?? 1000);
         s.once('connect', start);
       } else start();
