@@ -217,3 +217,17 @@ test('router: keeps serving while the agent restarts, then follows the new catal
   await until('router follows the new catalog', async () => /^new /.test((await get(r.port, '/', 'web.service.consul')).body), 8000);
   for (let i = 0; i < 5; i++) t.regex((await get(r.port, '/', 'web.service.consul')).body, /^new /);
 });
+
+test('router: -workers 2 serves from two processes and stops on SIGTERM', async t => {
+  const a = await startAgent(t);
+  const b = await backend(t, 'wk');
+  await reg(a, 'web-wk', b.port);
+  const port = await freePort();
+  const p = spawn(ROSTER, ['router', '-listen', `127.0.0.1:${port}`, '-http-addr', a.http, '-workers', '2', '-access-log=false'], { stdio: 'ignore' });
+  t.teardown(() => { p.kill('SIGKILL'); });
+  await until('router up', async () => (await get(port, '/', 'web.service.consul')).status === 200, 10_000);
+  for (let i = 0; i < 20; i++) t.is((await get(port, `/${i}`, 'web.service.consul')).status, 200);
+  const exit = new Promise<number | null>(r => p.once('exit', c => r(c)));
+  p.kill('SIGTERM');
+  t.is(await exit, 0);
+});
