@@ -3,6 +3,7 @@ import { parseFlags } from './flags.ts';
 import { AgentApi } from '../client/api.ts';
 import { Registrar } from '../registrar/registrar.ts';
 import { logger, setLogLevel, type Level } from '../log.ts';
+import { parseDurationMs } from '../util/duration.ts';
 
 const FLAGS = { 'config-dir': 'string', 'http-addr': 'string', token: 'string', 'resync': 'string', 'debounce-ms': 'int', 'log-level': 'string', 'log-json': 'bool', once: 'bool', 'deregister-on-exit': 'bool' } as const;
 
@@ -13,7 +14,6 @@ export async function registrarCommand(argv: string[]): Promise<number> {
   const dir = flags['config-dir'] as string | undefined;
   if (!dir) throw new Error('-config-dir is required');
   const addr = (flags['http-addr'] as string) || process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500';
-  const { parseDurationMs } = await import('../util/duration.ts');
   const reg = new Registrar({
     api: new AgentApi(addr, (flags.token as string) ?? process.env.CONSUL_HTTP_TOKEN ?? ''), dir,
     debounceMs: flags['debounce-ms'] as number | undefined, resyncMs: flags.resync ? parseDurationMs(flags.resync as string) : undefined,
