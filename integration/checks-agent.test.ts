@@ -21,7 +21,9 @@ const firstAnswer = new Map<string, number>();
 
 test.before(async () => {
   agent = await startAgent(null, { env: { ROSTER_CHECK_REAP_INTERVAL: '200ms', ROSTER_CHECK_DEREGISTER_MIN: '0s' } });
+  let counter = 0;
   target = createServer((req, res) => {
+    if (req.url === '/counter') { res.writeHead(200); res.end(`hit ${++counter}`); return; }
     const m = mode.get(req.url!) ?? 200;
     if (m === 'hang') return;
     const k = `${req.url} ${m}`;
@@ -70,6 +72,20 @@ test('checks-agent: HTTP target flipping 200 → 429 → 500 → hang → 200; D
   t.false(await inDns('web-http'));
   mode.set('/h1', 200);
   await waitFor(async () => await inDns('web-http'), 4000);
+});
+
+test('checks-agent: identical results write nothing; output-only changes wait for check_update_interval', async t => {
+  await register({ Name: 'quiet', Port: 80, Check: { HTTP: `${targetUrl}/h-quiet`, Interval: '1s', Timeout: '500ms' } });
+  await register({ Name: 'chatty', Port: 80, Check: { HTTP: `${targetUrl}/counter`, Interval: '1s', Timeout: '500ms' } });
+  await waitFor(async () => (await statusOf('quiet')) === 'passing' && (await statusOf('chatty')) === 'passing', 4000);
+  const q1 = await agent.req('GET', '/v1/health/checks/quiet');
+  const c1 = (await check('chatty'))[0]!;
+  await new Promise(r => setTimeout(r, 2500));
+  const q2 = await agent.req('GET', '/v1/health/checks/quiet');
+  t.is(q2.json[0].ModifyIndex, q1.json[0].ModifyIndex, 'passing → passing with the same output is a no-op');
+  t.is(q2.headers.get('x-consul-index'), q1.headers.get('x-consul-index'), 'the service index does not move');
+  const c2 = (await check('chatty'))[0]!;
+  t.is(c2.Output, c1.Output, 'a new body alone is deferred (check_update_interval, 5 m by default)');
 });
 
 test('checks-agent: FailuresBeforeCritical 2 holds the first failure', async t => {
