@@ -107,3 +107,25 @@ test('checks-worker: two agents on one Redis each schedule exactly their own nod
   await waitFor(async () => (await keys()).length === 0, 5000);
   t.pass();
 });
+
+test('checks-worker: claim runs an iteration once, refuses overlap on a live worker, takes over from a dead one; prune drops dead workers', async t => {
+  const redis = await testRedis();
+  t.teardown(() => redis.stop());
+  const conn = new Redis(redis.url);
+  t.teardown(() => conn.disconnect());
+  const { CatalogStore } = await import('../src/store/catalog-store.ts');
+  const { StatusHandler } = await import('../src/checks/status-handler.ts');
+  const h = new StatusHandler(new CatalogStore(conn, keysFor('dc1')));
+  await h.heartbeat('w-live', 10_000);
+  await h.heartbeat('w-dead', 50);
+  t.is(await h.claim('n1', 'c1', 1000, 5000, 'w-live'), 1, 'first claim of an iteration runs');
+  t.is(await h.claim('n1', 'c1', 1000, 5000, 'w-dead'), 0, 'the same iteration again (a redelivered job) is refused');
+  t.is(await h.claim('n1', 'c1', 2000, 5000, 'w-dead'), -1, 'the next iteration while the run is in flight on a live worker is skipped');
+  await h.report('n1', 'c1', { successBeforePassing: 1, failuresBeforeWarning: 1, failuresBeforeCritical: 1 }, { status: 'passing', output: '' }, 0);
+  await new Promise(r => setTimeout(r, 50));
+  t.is(await h.claim('n1', 'c1', 3000, 5000, 'w-dead'), 1, 'after the run finished the next iteration runs');
+  await new Promise(r => setTimeout(r, 100));
+  t.is(await h.claim('n1', 'c1', 4000, 5000, 'w-live'), 1, 'a run lock held by a worker whose heartbeat lapsed is taken over');
+  t.is(await h.pruneWorkers(), 1);
+  t.deepEqual((await conn.hkeys(keysFor('dc1').checkState)).filter(k => k.startsWith('~w|')), ['~w|w-live']);
+});

@@ -46,6 +46,21 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('HSET', KEYS[1], '~w|' .. ARGV[1], now + tonumber(ARGV[2]))
 `;
 
+/** prune: KEYS[1] checkState. Removes the liveness marks of workers that stopped beating (run at worker start). */
+const PRUNE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cursor, n = '0', 0
+repeat
+  local r = redis.call('HSCAN', KEYS[1], cursor, 'MATCH', '~w|*', 'COUNT', 1000)
+  cursor = r[1]
+  for i = 1, #r[2], 2 do
+    if tonumber(r[2][i + 1]) < now then redis.call('HDEL', KEYS[1], r[2][i]); n = n + 1 end
+  end
+until cursor == '0'
+return n
+`;
+
 /**
  * result: KEYS[1] checkState; ARGV member, raw status, successBeforePassing, failuresBeforeWarning,
  * failuresBeforeCritical. Updates the counters, releases the run lock and returns the status to
@@ -112,6 +127,7 @@ export class StatusHandler {
   #claim: Cmd;
   #result: Cmd;
   #heartbeat: Cmd;
+  #prune: Cmd;
 
   constructor(store: CatalogStore) {
     this.store = store;
@@ -119,10 +135,17 @@ export class StatusHandler {
     this.#redis.defineCommand('rosterCheckClaim', { numberOfKeys: 1, lua: CLAIM });
     this.#redis.defineCommand('rosterCheckResult', { numberOfKeys: 1, lua: RESULT });
     this.#redis.defineCommand('rosterCheckHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
+    this.#redis.defineCommand('rosterCheckPrune', { numberOfKeys: 1, lua: PRUNE });
     const r = this.#redis as unknown as Record<string, Cmd>;
     this.#claim = r.rosterCheckClaim!.bind(this.#redis);
     this.#result = r.rosterCheckResult!.bind(this.#redis);
     this.#heartbeat = r.rosterCheckHeartbeat!.bind(this.#redis);
+    this.#prune = r.rosterCheckPrune!.bind(this.#redis);
+  }
+
+  /** Drops the liveness marks of dead workers; returns how many. */
+  async pruneWorkers(): Promise<number> {
+    return Number(await this.#prune(this.store.keys.checkState));
   }
 
   /** Marks worker `id` alive for ttlMs (Redis clock); ttlMs 0 removes the mark (clean shutdown). */

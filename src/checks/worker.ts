@@ -72,6 +72,7 @@ export class CheckWorker {
     const beat = () => void this.#handler.heartbeat(this.id, HEARTBEAT_TTL_MS).catch(() => {});
     beat();
     this.#hb = setInterval(beat, HEARTBEAT_MS);
+    setTimeout(() => void this.#handler.pruneWorkers().catch(() => {}), 3 * HEARTBEAT_TTL_MS).unref();
     this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (t: number) => Math.min(t * 50, 500) });
     this.#conn.on('error', err => log.debug('worker redis error', { err: err.message }));
     // BullMQ fetches a worker's jobs one at a time (two Redis round trips each: move to active, schedule
