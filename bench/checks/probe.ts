@@ -1,3 +1,8 @@
+/**
+ * Diagnostic probe for the checks engine: N HTTP checks on one agent, run by an in-process CheckWorker; prints
+ * lateness percentiles and per-second worst lateness. `PROBE_PROF=<dir>` CPU-profiles the agent while 100 targets fail.
+ *   node bench/checks/probe.ts [checks=10000] [concurrency=100] [measureS=20]
+ */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync } from 'node:fs';

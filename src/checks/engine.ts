@@ -56,6 +56,7 @@ export function jobFor(c: CheckRec, outputIntervalMs: number): CheckJobData | nu
   return { node: c.Node, checkId: c.CheckID, type: c.Type as CheckJobData['type'], def: c.Definition, intervalMs, timeoutMs: ms(c.Definition.Timeout, DEFAULT_TIMEOUT_MS), outputIntervalMs };
 }
 
+/** The agent's check engine; see the module comment for the invariant it keeps. */
 export class CheckEngine {
   readonly o: EngineOptions;
   queue!: Queue<CheckJobData & { fp: string }>;

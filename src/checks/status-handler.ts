@@ -121,6 +121,7 @@ export function memberOf(node: string, checkId: string): string {
 
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
 
+/** Claims runs and turns raw results into catalog writes (thresholds, output deferral) for every worker. */
 export class StatusHandler {
   readonly store: CatalogStore;
   #redis: Redis;

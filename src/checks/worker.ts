@@ -59,6 +59,7 @@ export function slotOf(job: Job): number {
   return Number.isFinite(n) && n > 0 ? n : job.timestamp + (job.opts.delay ?? 0);
 }
 
+/** One process's check runner: BullMQ fetch loops + claim → run → report, with a liveness heartbeat. */
 export class CheckWorker {
   readonly stats: WorkerStats = { runs: 0, skipped: 0, lateness: [] };
   #workers: Worker[] = [];

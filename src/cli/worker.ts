@@ -20,6 +20,7 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** `roster worker`: runs until SIGINT/SIGTERM. */
 export async function workerCommand(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, FLAGS);
   const url = (flags.redis as string | undefined) || process.env.ROSTER_REDIS_URL;

@@ -8,6 +8,7 @@ import type { RunResult } from '../types.ts';
 import { goError } from './errors.ts';
 import { splitHostPort } from './addr.ts';
 
+/** Runs one TCP probe (connect, then close). */
 export function runTcp(def: CheckDefinition, signal: AbortSignal): Promise<RunResult> {
   const addr = def.TCP ?? '';
   return new Promise<RunResult>(resolve => {

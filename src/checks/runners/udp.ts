@@ -12,6 +12,7 @@ import { splitHostPort } from './addr.ts';
 /** Consul sends this payload. */
 const MESSAGE = Buffer.from('Hello, World!');
 
+/** Runs one UDP probe (send, wait for a reply or an ICMP error until the signal aborts). */
 export function runUdp(def: CheckDefinition, signal: AbortSignal): Promise<RunResult> {
   const addr = def.UDP ?? '';
   return new Promise<RunResult>(resolve => {

@@ -26,6 +26,7 @@ function byNodeThenId(a: CheckRec, b: CheckRec): number {
   return an < bn ? -1 : an > bn ? 1 : a.CheckID < b.CheckID ? -1 : a.CheckID > b.CheckID ? 1 : 0;
 }
 
+/** Registers the check endpoints. */
 export function checkRoutes(r: Router, deps: ApiDeps): void {
   const v = deps.view;
 

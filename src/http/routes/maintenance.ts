@@ -42,6 +42,7 @@ async function setMaintenance(deps: ApiDeps, checkId: string, enable: boolean, r
   }
 }
 
+/** Registers the node and service maintenance endpoints. */
 export function maintenanceRoutes(r: Router, deps: ApiDeps): void {
   r.add(['PUT'], '/v1/agent/maintenance', async ctx => {
     const enable = enableParam(ctx);
