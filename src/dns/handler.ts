@@ -109,10 +109,10 @@ export class DnsHandler {
       case 'noquestion': return headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED);
       case 'query': break;
     }
-    const q = p.q;
+    const q = p;
     const optLen = q.edns ? optLength(q.edns) : 0;
     const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
-    const key = tag + q.qtype + '|' + q.wireKey;
+    const key = tag + String.fromCharCode(q.qtype) + q.wireKey;
     let e = this.cache.get(key);
     if (e !== undefined) {
       this.cache.hits++;
@@ -272,7 +272,7 @@ function reply(e: Entry, q: Query): Buffer {
 function patch(tpl: Buffer, q: Query, opt: Buffer | null, extra = 0): Buffer {
   const out = Buffer.allocUnsafe(tpl.length + (opt ? opt.length : extra));
   tpl.copy(out, 0);
-  if (tpl[5] === 1) q.question.copy(out, 12);
+  if (tpl[5] === 1) q.copyQuestion(out, 12);
   out[0] = q.id >> 8; out[1] = q.id & 0xff;
   const b2 = tpl[2]! & ~(F2.OPCODE | F2.RD);
   const b3 = tpl[3]! & ~F3.CD;

@@ -28,6 +28,7 @@ export interface Edns {
 
 /** A query that passed the acceptance rules. */
 export interface Query {
+  readonly t: 'query';
   id: number;
   /** Request header bytes 2 and 3. */
   b2: number;
@@ -38,7 +39,9 @@ export interface Query {
   qtype: number;
   qclass: number;
   /** The question to echo: the request's own bytes when they are plain, else re-encoded. */
-  question: Buffer;
+  readonly question: Buffer;
+  /** Copies the question bytes into `out` at `at` (no allocation). */
+  copyQuestion(out: Buffer, at: number): void;
   /** Lower-cased wire name (latin1), the cache key part for the name. */
   wireKey: string;
   edns: Edns | null;
@@ -48,7 +51,7 @@ export type Parsed =
   | { t: 'drop' }
   | { t: 'reply'; buf: Buffer }
   | { t: 'noquestion'; id: number; b2: number; b3: number }
-  | { t: 'query'; q: Query };
+  | Query;
 
 const DROP: Parsed = { t: 'drop' };
 
@@ -95,9 +98,9 @@ export function parseRequest(msg: Buffer): Parsed {
     }
     o += l + 1;
   }
-  let qname: string | null; let nameWire: Buffer; let nameEnd: number;
+  let qname: string | null; let nameWire: Buffer = msg; let nameEnd: number;
   if (plain) {
-    nameEnd = o; nameWire = msg.subarray(12, o);
+    nameEnd = o;
     qname = null; // decoded lazily: a cache hit never needs the text form
   } else {
     const r = readName(msg, 12);
@@ -111,13 +114,14 @@ export function parseRequest(msg: Buffer): Parsed {
   const qtype = rest >= 2 ? msg.readUInt16BE(nameEnd) : 0;
   const qclass = rest >= 4 ? msg.readUInt16BE(nameEnd + 2) : 0;
   const qEnd = nameEnd + Math.min(rest, 4);
-  let question: Buffer;
-  if (plain && rest >= 4) question = msg.subarray(12, qEnd);
-  else {
-    question = Buffer.alloc(nameWire.length + 4);
-    nameWire.copy(question, 0); question.writeUInt16BE(qtype, nameWire.length); question.writeUInt16BE(qclass, nameWire.length + 2);
+  let qbuf = msg; let qStart = 12; let qStop = qEnd;
+  if (!(plain && rest >= 4)) {
+    const nw = plain ? msg.subarray(12, nameEnd) : nameWire;
+    qbuf = Buffer.alloc(nw.length + 4); qStart = 0; qStop = qbuf.length;
+    nw.copy(qbuf, 0); qbuf.writeUInt16BE(qtype, nw.length); qbuf.writeUInt16BE(qclass, nw.length + 2);
   }
-  let wireKey = nameWire.toString('latin1');
+  const question = (): Buffer => qbuf.subarray(qStart, qStop);
+  let wireKey = plain ? msg.toString('latin1', 12, nameEnd) : nameWire.toString('latin1');
   if (upper) wireKey = high ? asciiLower(wireKey) : wireKey.toLowerCase();
 
   // ---- the other sections
@@ -125,10 +129,10 @@ export function parseRequest(msg: Buffer): Parsed {
   if (an === 0 && ns === 0 && ar === 1 && rest >= 4 && qEnd + 11 <= len && msg[qEnd] === 0 && msg[qEnd + 1] === 0 && msg[qEnd + 2] === T.OPT) {
     // fast path: one OPT at the root right after the question
     const rdlen = (msg[qEnd + 9]! << 8) | msg[qEnd + 10]!;
-    if (qEnd + 11 + rdlen > len) return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, question) };
+    if (qEnd + 11 + rdlen > len) return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, question()) };
     let ecs: Ecs | null = null;
     if (rdlen > 0) {
-      try { ecs = readOptions(msg, qEnd + 11, qEnd + 11 + rdlen); } catch { return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, question) }; }
+      try { ecs = readOptions(msg, qEnd + 11, qEnd + 11 + rdlen); } catch { return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, question()) }; }
     }
     edns = { size: (msg[qEnd + 3]! << 8) | msg[qEnd + 4]!, ecs };
   } else if (an + ns + ar > 0) {
@@ -141,22 +145,26 @@ export function parseRequest(msg: Buffer): Parsed {
         off = r.end;
       }
     } catch {
-      return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, rest >= 4 ? question : undefined) };
+      return { t: 'reply', buf: rejectHeader(msg, RCODE.FORMERR, rest >= 4 ? question() : undefined) };
     }
   }
-  return { t: 'query', q: new ParsedQuery(id, b2, msg[3]!, opcode, qtype, qclass, question, wireKey, edns, qname) };
+  return new ParsedQuery(id, b2, msg[3]!, opcode, qtype, qclass, qbuf, qStart, qStop, wireKey, edns, qname);
 }
 
 /** A Query whose text name is decoded only when asked for (a cache hit never asks). */
 class ParsedQuery implements Query {
+  readonly t = 'query' as const;
   readonly id: number; readonly b2: number; readonly b3: number; readonly opcode: number;
-  readonly qtype: number; readonly qclass: number; readonly question: Buffer; readonly wireKey: string; readonly edns: Edns | null;
+  readonly qtype: number; readonly qclass: number; readonly wireKey: string; readonly edns: Edns | null;
+  readonly #buf: Buffer; readonly #start: number; readonly #end: number;
   #name: string | null;
-  constructor(id: number, b2: number, b3: number, opcode: number, qtype: number, qclass: number, question: Buffer, wireKey: string, edns: Edns | null, name: string | null) {
+  constructor(id: number, b2: number, b3: number, opcode: number, qtype: number, qclass: number, buf: Buffer, start: number, end: number, wireKey: string, edns: Edns | null, name: string | null) {
     this.id = id; this.b2 = b2; this.b3 = b3; this.opcode = opcode; this.qtype = qtype; this.qclass = qclass;
-    this.question = question; this.wireKey = wireKey; this.edns = edns; this.#name = name;
+    this.#buf = buf; this.#start = start; this.#end = end; this.wireKey = wireKey; this.edns = edns; this.#name = name;
   }
-  get qname(): string { return this.#name ??= wireToText(this.question, 0); }
+  get question(): Buffer { return this.#buf.subarray(this.#start, this.#end); }
+  copyQuestion(out: Buffer, at: number): void { this.#buf.copy(out, at, this.#start, this.#end); }
+  get qname(): string { return this.#name ??= wireToText(this.#buf, this.#start); }
 }
 
 function asciiLower(s: string): string {

@@ -77,7 +77,7 @@ function wellFormed(req: Buffer, rep: Buffer, transport: 'udp' | 'tcp'): string 
   if (checkMessage(rep) < 0) return 'own walker rejects it';
   try { dnsPacket.decode(rep); } catch (e) { return `dns-packet: ${(e as Error).message}`; }
   const p = parseRequest(req);
-  const ednsSize = p.t === 'query' && p.q.edns ? p.q.edns.size : null;
+  const ednsSize = p.t === 'query' && p.edns ? p.edns.size : null;
   if (transport === 'udp' && rep.length > Math.max(512, Math.min(ednsSize ?? 0, 65467)) && rep.readUInt16BE(6) > 1) return `UDP reply of ${rep.length} bytes`;
   return null;
 }
