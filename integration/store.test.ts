@@ -79,6 +79,10 @@ test('store: deregistering a service removes its checks; a node removes everythi
   const ev = JSON.parse(events[0]!);
   t.deepEqual(ev.n, ['node-a']);
   t.deepEqual(ev.s, ['web']);
+  // Per-node delta: the removed service and its check, not the whole node.
+  t.is(ev.d[0].f, 1);
+  t.deepEqual(JSON.parse(events[1]!).d, [{ n: 'node-a', f: 0, s: ['web1'], c: ['c1'] }]);
+  t.is(JSON.parse(events[2]!).d[0].f, 1);
   const snap = await store.loadAll();
   t.is(snap.states.length, 0);
   t.is(snap.crev, 3);

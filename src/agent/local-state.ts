@@ -38,7 +38,7 @@ export class LocalState {
   save(st: NodeState | undefined): void {
     if (!st) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.flush(st), 100);
+    this.#timer = setTimeout(() => this.flush(st), 1000);
   }
 
   flush(st: NodeState): void {

@@ -9,7 +9,7 @@
 import { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
-import type { CatalogEvent, CatalogStore } from '../store/catalog-store.ts';
+import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
@@ -28,7 +28,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #retry?: NodeJS.Timeout;
   #resyncing: Promise<void> | null = null;
   #resyncAgain = false;
-  #pending = new Map<string, number>();
+  #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number }>();
   #inflight = new Set<string>();
   #closed = false;
   #intervalMs: number;
@@ -103,27 +103,41 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     if (ev.r > this.#crev) this.#crev = ev.r;
     for (const t of ['nodes', 'services', 'checks']) if (ev.t.includes(t[0]!)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, ev.i);
     for (const s of Array.isArray(ev.s) ? ev.s : []) this.#view.serviceIndex.set(s, Math.max(this.#view.serviceIndex.get(s) ?? 0, ev.i));
-    const nodes = Array.isArray(ev.n) ? ev.n : [];
-    if (nodes.length === 0) { this.#view.revision = Math.max(this.#view.revision, ev.i); this.emit('applied', ev.i); return; }
-    for (const n of nodes) void this.#refreshNode(n, ev.i);
+    const deltas: NodeDelta[] = Array.isArray(ev.d) ? ev.d : (Array.isArray(ev.n) ? ev.n : []).map(n => ({ n, f: 1 as const, s: [], c: [] }));
+    if (deltas.length === 0) { this.#view.revision = Math.max(this.#view.revision, ev.i); this.emit('applied', ev.i); return; }
+    for (const d of deltas) void this.#refreshNode(d, ev.i);
   }
 
-  /** Re-reads one node; if a newer event for it arrives meanwhile, reads it again afterwards. */
-  async #refreshNode(name: string, index: number): Promise<void> {
-    this.#pending.set(name, Math.max(this.#pending.get(name) ?? 0, index));
+  /**
+   * Re-reads what a delta names on one node: the whole node when its record changed, else only the
+   * listed services and checks. Deltas arriving while a read is in flight are merged and read next.
+   */
+  async #refreshNode(d: NodeDelta, index: number): Promise<void> {
+    const name = d.n;
+    let p = this.#pending.get(name);
+    if (!p) this.#pending.set(name, (p = { full: false, s: new Set(), c: new Set(), index: 0 }));
+    p.full ||= d.f === 1 || !this.#view.node(name);
+    for (const id of Array.isArray(d.s) ? d.s : []) p.s.add(id);
+    for (const id of Array.isArray(d.c) ? d.c : []) p.c.add(id);
+    p.index = Math.max(p.index, index);
     if (this.#inflight.has(name)) return;
     this.#inflight.add(name);
     try {
-      while (this.#pending.has(name)) {
-        const idx = this.#pending.get(name)!;
+      for (let cur = this.#pending.get(name); cur; cur = this.#pending.get(name)) {
         this.#pending.delete(name);
         try {
-          const st = await this.#store.loadNode(name);
-          this.#view.putNode(name, st, idx);
+          if (cur.full || !this.#view.node(name)) {
+            this.#view.putNode(name, await this.#store.loadNode(name), cur.index);
+          } else {
+            const patch = await this.#store.loadPartial(name, [...cur.s], [...cur.c]);
+            if (!patch) this.#view.putNode(name, null, cur.index);
+            else if (!this.#view.patchNode(name, patch.services, patch.checks, cur.index)) this.#view.putNode(name, await this.#store.loadNode(name), cur.index);
+          }
           this.#view.lastSync = Date.now();
-          this.emit('applied', idx);
+          this.emit('applied', cur.index);
         } catch (err) {
-          log.warn('node refresh failed; resyncing later', { node: name, err: (err as Error).message });
+          log.warn('node refresh failed; resyncing', { node: name, err: (err as Error).message });
+          void this.resync('node refresh failed');
           break;
         }
       }

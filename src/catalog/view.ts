@@ -10,7 +10,7 @@
  * encoded answers can be invalidated precisely.
  */
 import { EventEmitter } from 'node:events';
-import type { Instance, NodeState, CheckRec } from './model.ts';
+import type { Instance, NodeState, CheckRec, ServiceRec } from './model.ts';
 
 /** What a change touched: lower-cased service names and node names; `all` for a full reload. */
 export interface ViewChange {
@@ -30,6 +30,8 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #services = new Map<string, Map<string, Instance>>();
   /** Sorted instance arrays, built on demand, dropped on change. */
   #instCache = new Map<string, Instance[]>();
+  /** Per node state: service ID ('' = node checks) → its checks, so a patch rebuilds only what it touched. */
+  #checksBy = new WeakMap<NodeState, Map<string, Map<string, CheckRec>>>();
   /** The highest catalog index this view has applied (the SOA serial source). */
   revision = 0;
   /** Wall-clock ms of the last successful sync with Redis. */
@@ -84,23 +86,77 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #index(st: NodeState): void {
     const key = st.node.Node.toLowerCase();
     this.#nodes.set(key, st);
-    const nodeChecks: CheckRec[] = [];
-    const bySvc = new Map<string, CheckRec[]>();
+    const by = new Map<string, Map<string, CheckRec>>();
     for (const c of st.checks.values()) {
-      if (!c.ServiceID) nodeChecks.push(c);
-      else {
-        let l = bySvc.get(c.ServiceID);
-        if (!l) bySvc.set(c.ServiceID, (l = []));
-        l.push(c);
+      let m = by.get(c.ServiceID);
+      if (!m) by.set(c.ServiceID, (m = new Map()));
+      m.set(c.CheckID, c);
+    }
+    this.#checksBy.set(st, by);
+    const nodeChecks = [...(by.get('')?.values() ?? [])];
+    for (const svc of st.services.values()) this.#setInstance(st, svc, by, nodeChecks);
+  }
+
+  #setInstance(st: NodeState, svc: ServiceRec, by: Map<string, Map<string, CheckRec>>, nodeChecks: CheckRec[]): string {
+    const lname = svc.Service.toLowerCase();
+    let m = this.#services.get(lname);
+    if (!m) this.#services.set(lname, (m = new Map()));
+    m.set(instKey(st.node.Node, svc.ID), { node: st.node, service: svc, checks: [...(by.get(svc.ID)?.values() ?? []), ...nodeChecks] });
+    this.#instCache.delete(lname);
+    return lname;
+  }
+
+  #dropInstance(st: NodeState, svc: ServiceRec): string {
+    const lname = svc.Service.toLowerCase();
+    const m = this.#services.get(lname);
+    if (m) {
+      m.delete(instKey(st.node.Node, svc.ID));
+      if (m.size === 0) this.#services.delete(lname);
+    }
+    this.#instCache.delete(lname);
+    return lname;
+  }
+
+  /**
+   * Applies changed services and checks (null = removed) to a node already in the view, rebuilding
+   * only the instances they touch (every instance on the node when a node check changed).
+   * Returns null when the node is not in the view (the caller loads it whole).
+   */
+  patchNode(name: string, services: Map<string, ServiceRec | null>, checks: Map<string, CheckRec | null>, revision = 0): ViewChange | null {
+    const key = name.toLowerCase();
+    const st = this.#nodes.get(key);
+    if (!st) return null;
+    const by = this.#checksBy.get(st)!;
+    const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
+    const rebuild = new Set<string>();
+    let nodeLevel = false;
+    for (const [id, rec] of checks) {
+      const old = st.checks.get(id);
+      if (old) {
+        by.get(old.ServiceID)?.delete(id);
+        if (old.ServiceID) rebuild.add(old.ServiceID); else nodeLevel = true;
       }
+      if (rec) {
+        st.checks.set(id, rec);
+        let m = by.get(rec.ServiceID);
+        if (!m) by.set(rec.ServiceID, (m = new Map()));
+        m.set(id, rec);
+        if (rec.ServiceID) rebuild.add(rec.ServiceID); else nodeLevel = true;
+      } else st.checks.delete(id);
     }
-    for (const svc of st.services.values()) {
-      const lname = svc.Service.toLowerCase();
-      let m = this.#services.get(lname);
-      if (!m) this.#services.set(lname, (m = new Map()));
-      m.set(instKey(st.node.Node, svc.ID), { node: st.node, service: svc, checks: [...(bySvc.get(svc.ID) ?? []), ...nodeChecks] });
-      this.#instCache.delete(lname);
+    for (const [id, rec] of services) {
+      const old = st.services.get(id);
+      if (old) change.services.add(this.#dropInstance(st, old));
+      if (rec) { st.services.set(id, rec); rebuild.add(id); } else st.services.delete(id);
     }
+    const nodeChecks = [...(by.get('')?.values() ?? [])];
+    for (const id of nodeLevel ? st.services.keys() : rebuild) {
+      const svc = st.services.get(id);
+      if (svc) change.services.add(this.#setInstance(st, svc, by, nodeChecks));
+    }
+    if (revision > this.revision) this.revision = revision;
+    this.emit('change', change);
+    return change;
   }
 
   /** All instances of a service (any health), sorted by node then service ID, as Consul orders them. */

@@ -32,8 +32,14 @@ export interface WriteResult { index: number; changed: boolean }
 
 export type UpdateCheckResult = 'written' | 'unchanged' | 'deferred' | 'unknown' | 'not-ttl';
 
+/** What one write changed on one node: f=1 → the node record itself (re-read whole); else these service/check IDs. */
+export interface NodeDelta { n: string; f: 0 | 1; s: string[]; c: string[] }
+
 /** A catalog change event as published by the scripts. */
-export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string }
+export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string; d?: NodeDelta[] }
+
+/** Services and checks re-read by ID; null = the record no longer exists. */
+export interface NodePatch { services: Map<string, ServiceRec | null>; checks: Map<string, CheckRec | null> }
 
 export interface CatalogSnapshot {
   states: NodeState[];
@@ -118,6 +124,30 @@ export class CatalogStore {
     const nodeV = res[0]![1] as string | null;
     if (!nodeV) return null;
     return toState(nodeV, res[1]![1] as Record<string, string>, res[2]![1] as Record<string, string>);
+  }
+
+  /** Reads some services and checks of a node in one transaction; null when the node itself is gone. */
+  async loadPartial(nodeName: string, serviceIds: string[], checkIds: string[]): Promise<NodePatch | null> {
+    const n = nodeName.toLowerCase();
+    const m = this.redis.multi().hexists(this.keys.nodes, n);
+    if (serviceIds.length) m.hmget(this.keys.services(n), ...serviceIds);
+    if (checkIds.length) m.hmget(this.keys.checks(n), ...checkIds);
+    const res = await m.exec();
+    if (!res) throw new Error('transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    if (Number(res[0]![1]) !== 1) return null;
+    let k = 1;
+    const services = new Map<string, ServiceRec | null>();
+    if (serviceIds.length) {
+      const vals = res[k++]![1] as (string | null)[];
+      serviceIds.forEach((id, i) => services.set(id, vals[i] ? decodeService(vals[i]!) : null));
+    }
+    const checks = new Map<string, CheckRec | null>();
+    if (checkIds.length) {
+      const vals = res[k++]![1] as (string | null)[];
+      checkIds.forEach((id, i) => checks.set(id, vals[i] ? decodeCheck(vals[i]!) : null));
+    }
+    return { services, checks };
   }
 
   /** Reads the whole catalog in one transaction (initial load and resync). */

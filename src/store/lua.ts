@@ -10,7 +10,9 @@
  * 7 ttl zset, 8 checkState hash, 9 output-flush zset. ARGV[1] is the key prefix; per-node keys
  * are `<prefix>:svc:<node>` and `<prefix>:chk:<node>` (same hash tag, so same slot).
  * Every script that changed something returns {index, 1}; otherwise {currentIndex, 0}.
- * Change events are JSON: {"i":index,"r":crev,"n":[nodes],"s":[service names],"t":"nsc"}.
+ * Change events are JSON: {"i":index,"r":crev,"n":[nodes],"s":[service names],"t":"nsc",
+ * "d":[{"n":node,"f":0|1,"s":[service IDs],"c":[check IDs]}]}: f=1 when the node record changed or
+ * the node was removed (re-read it whole), else only the listed services and checks changed.
  */
 
 const COMMON = `
@@ -18,6 +20,20 @@ local K_INDEX, K_CREV, K_NODES, K_TABLES, K_SVCIDX, K_EVENTS, K_TTL, K_CHKSTATE,
 local PREFIX = ARGV[1]
 local idx = nil
 local touchedNodes, touchedSvcs, tables = {}, {}, {}
+-- Per-node deltas for subscribers: f = the node record itself changed (re-read it whole),
+-- s / c = IDs of services / checks written or removed (re-read just those).
+local function delta(node)
+  local d = touchedNodes[node]
+  if not d then d = {f = false, s = {}, c = {}}; touchedNodes[node] = d end
+  return d
+end
+local function touchNode(node) delta(node).f = true end
+local function touchId(node, kind, id) delta(node)[kind][id] = true end
+local function idList(set)
+  local out = {}
+  for id in pairs(set) do out[#out + 1] = cjson.encode(id) end
+  return '[' .. table.concat(out, ',') .. ']'
+end
 local function nextIdx()
   if not idx then idx = redis.call('INCR', K_INDEX) end
   return idx
@@ -38,11 +54,14 @@ local function touchSvc(name) if type(name) == 'string' and name ~= '' then touc
 local function finish()
   if not idx then return {tonumber(redis.call('GET', K_INDEX) or '0'), 0} end
   local crev = redis.call('INCR', K_CREV)
-  local nodes, svcs, t = {}, {}, ''
-  for n in pairs(touchedNodes) do nodes[#nodes + 1] = n end
+  local nodes, svcs, t, deltas = {}, {}, '', {}
+  for n, d in pairs(touchedNodes) do
+    nodes[#nodes + 1] = n
+    deltas[#deltas + 1] = '{"n":' .. cjson.encode(n) .. ',"f":' .. (d.f and 1 or 0) .. ',"s":' .. idList(d.s) .. ',"c":' .. idList(d.c) .. '}'
+  end
   for s in pairs(touchedSvcs) do svcs[#svcs + 1] = s; redis.call('HSET', K_SVCIDX, s, idx) end
   for tb in pairs(tables) do redis.call('HSET', K_TABLES, tb, idx); t = t .. string.sub(tb, 1, 1) end
-  local ev = '{"i":' .. idx .. ',"r":' .. crev .. ',"n":' .. (#nodes > 0 and cjson.encode(nodes) or '[]') .. ',"s":' .. (#svcs > 0 and cjson.encode(svcs) or '[]') .. ',"t":"' .. t .. '"}'
+  local ev = '{"i":' .. idx .. ',"r":' .. crev .. ',"n":' .. (#nodes > 0 and cjson.encode(nodes) or '[]') .. ',"s":' .. (#svcs > 0 and cjson.encode(svcs) or '[]') .. ',"t":"' .. t .. '","d":[' .. table.concat(deltas, ',') .. ']}'
   redis.call('PUBLISH', K_EVENTS, ev)
   return {idx, 1}
 end
@@ -75,14 +94,14 @@ if req.nodeBody and req.nodeBody ~= cjson.null then
     local c, m, body = split3(oldNode)
     if body ~= req.nodeBody then
       redis.call('HSET', K_NODES, node, c .. '\\n' .. nextIdx() .. '\\n' .. req.nodeBody)
-      touchedNodes[node] = true; tables.nodes = true
+      touchNode(node); tables.nodes = true
       -- node address or meta changes every instance on it
       for _, v in ipairs(redis.call('HVALS', svcKey)) do local _, _, b = split3(v); touchSvc(serviceNameOf(b)) end
     end
   else
     local i = nextIdx()
     redis.call('HSET', K_NODES, node, i .. '\\n' .. i .. '\\n' .. req.nodeBody)
-    touchedNodes[node] = true; tables.nodes = true
+    touchNode(node); tables.nodes = true
   end
 elseif not oldNode then
   return redis.error_reply('Missing node registration')
@@ -93,12 +112,12 @@ for _, s in ipairs(req.services or {}) do
     local c, m, body = split3(old)
     if body ~= s.body then
       redis.call('HSET', svcKey, s.id, c .. '\\n' .. nextIdx() .. '\\n' .. s.body)
-      touchSvc(serviceNameOf(body)); touchSvc(s.name); touchedNodes[node] = true; tables.services = true
+      touchSvc(serviceNameOf(body)); touchSvc(s.name); touchId(node, 's', s.id); tables.services = true
     end
   else
     local i = nextIdx()
     redis.call('HSET', svcKey, s.id, i .. '\\n' .. i .. '\\n' .. s.body)
-    touchSvc(s.name); touchedNodes[node] = true; tables.services = true
+    touchSvc(s.name); touchId(node, 's', s.id); tables.services = true
   end
 end
 local keepIds = {}
@@ -114,13 +133,13 @@ for _, ch in ipairs(req.checks or {}) do
     if ch.keep then status, output = st, out end
     if st ~= status or out ~= output or body ~= ch.body then
       redis.call('HSET', chkKey, ch.id, c .. '\\n' .. nextIdx() .. '\\n' .. status .. '\\n' .. output .. '\\n' .. ch.body)
-      touchedNodes[node] = true; tables.checks = true
+      touchId(node, 'c', ch.id); tables.checks = true
       if ch.serviceName ~= '' then touchSvc(ch.serviceName) else for _, v in ipairs(redis.call('HVALS', svcKey)) do local _, _, b = split3(v); touchSvc(serviceNameOf(b)) end end
     end
   else
     local i = nextIdx()
     redis.call('HSET', chkKey, ch.id, i .. '\\n' .. i .. '\\n' .. status .. '\\n' .. output .. '\\n' .. ch.body)
-    touchedNodes[node] = true; tables.checks = true
+    touchId(node, 'c', ch.id); tables.checks = true
     if ch.serviceName ~= '' then touchSvc(ch.serviceName) else for _, v in ipairs(redis.call('HVALS', svcKey)) do local _, _, b = split3(v); touchSvc(serviceNameOf(b)) end end
   end
   if ch.ttlMs and ch.ttlMs > 0 and isNew then
@@ -136,7 +155,7 @@ if req.replaceChecksFor and req.replaceChecksFor ~= cjson.null then
       local _, _, _, _, body = splitCheck(all[i + 1])
       local ok, d = pcall(cjson.decode, body)
       if ok and d.ServiceID == req.replaceChecksFor then
-        removeCheck(node, chkKey, id); nextIdx(); touchedNodes[node] = true; tables.checks = true; touchSvc(d.ServiceName)
+        removeCheck(node, chkKey, id); nextIdx(); touchId(node, 'c', id); tables.checks = true; touchSvc(d.ServiceName)
       end
     end
   end
@@ -158,7 +177,7 @@ if kind == 'node' then
   for _, cid in ipairs(redis.call('HKEYS', chkKey)) do removeCheck(node, chkKey, cid) end
   redis.call('DEL', svcKey, chkKey)
   redis.call('HDEL', K_NODES, node)
-  nextIdx(); touchedNodes[node] = true; tables.nodes = true; tables.services = true; tables.checks = true
+  nextIdx(); touchNode(node); tables.nodes = true; tables.services = true; tables.checks = true
 elseif kind == 'service' then
   local old = redis.call('HGET', svcKey, id)
   if not old then return finish() end
@@ -169,9 +188,9 @@ elseif kind == 'service' then
   for i = 1, #all, 2 do
     local _, _, _, _, cb = splitCheck(all[i + 1])
     local ok, d = pcall(cjson.decode, cb)
-    if ok and d.ServiceID == id then removeCheck(node, chkKey, all[i]); tables.checks = true end
+    if ok and d.ServiceID == id then removeCheck(node, chkKey, all[i]); touchId(node, 'c', all[i]); tables.checks = true end
   end
-  nextIdx(); touchedNodes[node] = true; tables.services = true
+  nextIdx(); touchId(node, 's', id); tables.services = true
 else
   local old = redis.call('HGET', chkKey, id)
   if not old then return finish() end
@@ -180,7 +199,7 @@ else
   if ok and d.ServiceName and d.ServiceName ~= '' then touchSvc(d.ServiceName)
   else for _, v in ipairs(redis.call('HVALS', svcKey)) do local _, _, b = split3(v); touchSvc(serviceNameOf(b)) end end
   removeCheck(node, chkKey, id)
-  nextIdx(); touchedNodes[node] = true; tables.checks = true
+  nextIdx(); touchId(node, 'c', id); tables.checks = true
 end
 return finish()
 `;
@@ -223,7 +242,7 @@ redis.call('HSET', chkKey, id, c .. '\\n' .. nextIdx() .. '\\n' .. status .. '\\
 redis.call('HSET', K_CHKSTATE, member .. '|w', now)
 redis.call('HDEL', K_CHKSTATE, member .. '|o')
 redis.call('ZREM', K_OUTQ, member)
-touchedNodes[node] = true; tables.checks = true
+touchId(node, 'c', id); tables.checks = true
 local ok, d = pcall(cjson.decode, body)
 if ok and d.ServiceName and d.ServiceName ~= '' then touchSvc(d.ServiceName)
 else for _, v in ipairs(redis.call('HVALS', svcKey)) do local _, _, b = split3(v); touchSvc(serviceNameOf(b)) end end
@@ -249,7 +268,7 @@ for _, member in ipairs(expired) do
     local c, m, st, out, body = splitCheck(old)
     if st ~= 'critical' or out ~= TTL_OUT then
       redis.call('HSET', chkKey, id, c .. '\\n' .. nextIdx() .. '\\n' .. 'critical' .. '\\n' .. TTL_OUT .. '\\n' .. body)
-      touchedNodes[node] = true; tables.checks = true
+      touchId(node, 'c', id); tables.checks = true
       local ok, d = pcall(cjson.decode, body)
       if ok and d.ServiceName and d.ServiceName ~= '' then touchSvc(d.ServiceName)
       else for _, v in ipairs(redis.call('HVALS', svcKey)) do local _, _, b = split3(v); touchSvc(serviceNameOf(b)) end end
@@ -267,7 +286,7 @@ for _, member in ipairs(due) do
     local c, m, st, out, body = splitCheck(old)
     if out ~= pending then
       redis.call('HSET', chkKey, id, c .. '\\n' .. nextIdx() .. '\\n' .. st .. '\\n' .. pending .. '\\n' .. body)
-      touchedNodes[node] = true; tables.checks = true
+      touchId(node, 'c', id); tables.checks = true
       local ok, d = pcall(cjson.decode, body)
       if ok and d.ServiceName and d.ServiceName ~= '' then touchSvc(d.ServiceName) end
     end

@@ -61,3 +61,25 @@ for (const [statuses, visible, visiblePassingOnly, agg] of [
     t.is(aggregateStatus(inst(...statuses).checks), agg);
   });
 }
+
+test('view: patchNode rebuilds only touched instances; a node check change rebuilds every instance on the node', t => {
+  const v = new CatalogView();
+  v.replaceAll([state('a', [svc('w1'), svc('d1', 'db')], [chk('a', 'c1', 'passing', 'w1'), chk('a', 'serfHealth', 'passing')])], 1);
+  const changes: ViewChange[] = [];
+  v.on('change', c => changes.push(c));
+  v.patchNode('a', new Map(), new Map([['c1', chk('a', 'c1', 'critical', 'w1')]]), 2);
+  t.deepEqual([...changes[0]!.services], ['web']);
+  t.false(isVisible(v.instances('web')[0]!, false));
+  t.true(isVisible(v.instances('db')[0]!, false));
+  v.patchNode('a', new Map(), new Map([['serfHealth', chk('a', 'serfHealth', 'critical')]]), 3);
+  t.deepEqual([...changes[1]!.services].sort(), ['db', 'web']);
+  t.false(isVisible(v.instances('db')[0]!, false));
+  // Removing a service with its check; adding another with a renamed service.
+  v.patchNode('a', new Map([['w1', null], ['d1', svc('d1', 'cache')]]), new Map([['c1', null]]), 4);
+  t.is(v.instances('web').length, 0);
+  t.is(v.instances('db').length, 0);
+  t.deepEqual(v.instances('cache')[0]!.checks.map(c => c.CheckID), ['serfHealth']);
+  t.is(v.node('a')!.checks.has('c1'), false);
+  t.is(v.revision, 4);
+  t.is(v.patchNode('zz', new Map(), new Map()), null);
+});
