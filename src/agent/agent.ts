@@ -21,6 +21,7 @@ import { logger } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
+import { Gossip } from './gossip.ts';
 
 const log = logger('agent');
 
@@ -42,9 +43,11 @@ export class Agent {
   nodeId = '';
   httpServer?: Server;
   dns?: DnsServerLike;
+  gossip?: Gossip;
   #embedded?: EmbeddedRedis;
   #sweepTimer?: NodeJS.Timeout;
   #stopping = false;
+  #leave = false;
   #onStop: (() => Promise<void>)[] = [];
 
   constructor(config: Config) {
@@ -96,12 +99,11 @@ export class Agent {
     // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
     {
       const { CheckEngine } = await import('../checks/engine.ts');
-      const env = (k: string) => { const v = process.env[k]; return v ? parseDurationNs(v) / 1e6 : undefined; };
       const engine = new CheckEngine({
         redisUrl: url, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
         outputIntervalMs: cfg.checkUpdateIntervalMs,
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
-        reapIntervalMs: env('ROSTER_CHECK_REAP_INTERVAL'), deregisterMinMs: env('ROSTER_CHECK_DEREGISTER_MIN'),
+        reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
       });
       await engine.start();
       this.onStop(() => engine.stop());
@@ -114,6 +116,11 @@ export class Agent {
     }, 200);
 
     await this.#startDns();
+
+    // --- gossip (src/agent/gossip.ts): Serf membership, serfHealth reconciliation, user events, queries ---
+    this.gossip = await Gossip.start(this);
+    this.onStop(() => this.gossip!.stop(this.#leave));
+    // --- end gossip ---
 
     const router = new Router();
     const deps: ApiDeps = {
@@ -195,10 +202,15 @@ export class Agent {
     await this.store.register({ nodeName: cfg.nodeName, node, services, checks });
   }
 
-  /** Stops everything this agent started, in reverse order. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Stops everything this agent started, in reverse order. Idempotent. With `leave`, the agent
+   * first leaves the gossip cluster gracefully and its node leaves the catalog (Consul's
+   * behaviour on SIGINT); without, peers see it fail and its services leave DNS until it returns.
+   */
+  async stop(opts: { leave?: boolean } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#leave = opts.leave ?? false;
     log.info('stopping agent');
     clearInterval(this.#sweepTimer);
     for (const fn of this.#onStop.reverse()) await fn().catch(err => log.warn('stop step failed', { err: (err as Error).message }));

@@ -28,7 +28,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #retry?: NodeJS.Timeout;
   #resyncing: Promise<void> | null = null;
   #resyncAgain = false;
-  #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number }>();
+  #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number; tables: string }>();
   #inflight = new Set<string>();
   #closed = false;
   #intervalMs: number;
@@ -101,21 +101,20 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       return;
     }
     if (ev.r > this.#crev) this.#crev = ev.r;
-    for (const t of ['nodes', 'services', 'checks']) if (ev.t.includes(t[0]!)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, ev.i);
-    for (const s of Array.isArray(ev.s) ? ev.s : []) this.#view.serviceIndex.set(s, Math.max(this.#view.serviceIndex.get(s) ?? 0, ev.i));
     const deltas: NodeDelta[] = Array.isArray(ev.d) ? ev.d : (Array.isArray(ev.n) ? ev.n : []).map(n => ({ n, f: 1 as const, s: [], c: [] }));
-    if (deltas.length === 0) { this.#view.revision = Math.max(this.#view.revision, ev.i); this.emit('applied', ev.i); return; }
-    for (const d of deltas) void this.#refreshNode(d, ev.i);
+    if (deltas.length === 0) { this.#tables(ev.t, ev.i); this.#view.revision = Math.max(this.#view.revision, ev.i); this.emit('applied', ev.i); return; }
+    for (const d of deltas) void this.#refreshNode(d, ev.i, ev.t);
   }
 
   /**
    * Re-reads what a delta names on one node: the whole node when its record changed, else only the
    * listed services and checks. Deltas arriving while a read is in flight are merged and read next.
    */
-  async #refreshNode(d: NodeDelta, index: number): Promise<void> {
+  async #refreshNode(d: NodeDelta, index: number, tables: string): Promise<void> {
     const name = d.n;
     let p = this.#pending.get(name);
-    if (!p) this.#pending.set(name, (p = { full: false, s: new Set(), c: new Set(), index: 0 }));
+    if (!p) this.#pending.set(name, (p = { full: false, s: new Set(), c: new Set(), index: 0, tables: '' }));
+    p.tables += tables;
     p.full ||= d.f === 1 || !this.#view.node(name);
     for (const id of Array.isArray(d.s) ? d.s : []) p.s.add(id);
     for (const id of Array.isArray(d.c) ? d.c : []) p.c.add(id);
@@ -126,6 +125,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       for (let cur = this.#pending.get(name); cur; cur = this.#pending.get(name)) {
         this.#pending.delete(name);
         try {
+          this.#tables(cur.tables, cur.index);
           if (cur.full || !this.#view.node(name)) {
             this.#view.putNode(name, await this.#store.loadNode(name), cur.index);
           } else {
@@ -144,6 +144,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     } finally {
       this.#inflight.delete(name);
     }
+  }
+
+  /** Table indexes move with the data: set just before the view applies the change that bumped them. */
+  #tables(flags: string, index: number): void {
+    for (const t of ['nodes', 'services', 'checks']) if (flags.includes(t[0]!)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, index);
   }
 
   /** Resolves once the view reflects at least `index` (read-your-writes for the HTTP API), or after timeoutMs. */

@@ -78,9 +78,15 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
       this.#index(state);
     }
     for (const s of change.services) this.#instCache.delete(s);
+    this.#applied(change, revision);
+    return change;
+  }
+
+  /** Records the index a change was applied at (per service, so blocking queries never see a new index with old data), then emits. */
+  #applied(change: ViewChange, revision: number): void {
+    if (revision > 0) for (const s of change.services) if ((this.serviceIndex.get(s) ?? 0) < revision) this.serviceIndex.set(s, revision);
     if (revision > this.revision) this.revision = revision;
     this.emit('change', change);
-    return change;
   }
 
   #index(st: NodeState): void {
@@ -154,8 +160,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
       const svc = st.services.get(id);
       if (svc) change.services.add(this.#setInstance(st, svc, by, nodeChecks));
     }
-    if (revision > this.revision) this.revision = revision;
-    this.emit('change', change);
+    this.#applied(change, revision);
     return change;
   }
 

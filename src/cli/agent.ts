@@ -12,13 +12,14 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (cfg.dev) log.info('Roster agent running in -dev mode: embedded Redis unless -redis is given, everything on loopback');
   const agent = new Agent(cfg);
   let stopping = false;
-  const stop = async (sig: string) => {
+  const stop = async (sig: 'interrupt' | 'terminated') => {
     if (stopping) return;
     stopping = true;
     log.info('caught signal, shutting down', { signal: sig });
     const force = setTimeout(() => { log.error('shutdown took longer than 15 s; exiting'); process.exit(1); }, 15_000);
     force.unref();
-    await agent.stop();
+    // Consul clients leave on SIGINT and not on SIGTERM (skip_leave_on_interrupt=false, leave_on_terminate=false).
+    await agent.stop({ leave: sig === 'interrupt' || cfg.leaveOnTerminate });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('interrupt'));

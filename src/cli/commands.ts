@@ -15,3 +15,4 @@ registerCommand('registrar', async () => (await import('./registrar.ts')).regist
 registerCommand('run', async () => (await import('./run.ts')).runCommand);
 registerCommand('router', async () => (await import('./router.ts')).routerCommand);
 registerCommand('worker', async () => (await import('./worker.ts')).workerCommand);
+registerCommand('query', async () => (await import('./query.ts')).queryCommand);

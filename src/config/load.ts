@@ -13,7 +13,7 @@ export const AGENT_FLAGS = {
   dev: 'bool', node: 'string', 'node-id': 'string', datacenter: 'string', domain: 'string', 'alt-domain': 'string', client: 'string', bind: 'string',
   'advertise': 'string', 'http-port': 'int', 'dns-port': 'int', 'serf-lan-port': 'int', 'server-port': 'int', 'data-dir': 'string', redis: 'string',
   'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
-  join: 'list', 'retry-join': 'list', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
+  join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
 } as const;
 
@@ -41,6 +41,18 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (Array.isArray(f.retry_join)) cfg.retryJoin.push(...(f.retry_join as string[]));
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
   if (typeof f.checks_workers === 'number') cfg.checksWorkers = f.checks_workers;
+  if (f.retry_interval !== undefined) cfg.retryIntervalMs = ms(f.retry_interval);
+  if (typeof f.leave_on_terminate === 'boolean') cfg.leaveOnTerminate = f.leave_on_terminate;
+  const gl = f.gossip_lan as Record<string, unknown> | undefined;
+  if (gl) {
+    const durations: Record<string, string> = { probe_interval: 'probeIntervalMs', probe_timeout: 'probeTimeoutMs', gossip_interval: 'gossipIntervalMs', push_pull_interval: 'pushPullIntervalMs', reap_interval: 'reapIntervalMs', reconnect_timeout: 'reconnectTimeoutMs', tombstone_timeout: 'tombstoneTimeoutMs' };
+    const counts: Record<string, string> = { suspicion_mult: 'suspicionMult', suspicion_max_timeout_mult: 'suspicionMaxTimeoutMult', retransmit_mult: 'retransmitMult', gossip_nodes: 'gossipNodes', indirect_checks: 'indirectChecks' };
+    for (const [k, v] of Object.entries(gl)) {
+      if (durations[k]) cfg.gossipLan[durations[k]] = ms(v);
+      else if (counts[k] && typeof v === 'number') cfg.gossipLan[counts[k]] = v;
+      else throw new Error(`${source}: unknown or invalid gossip_lan key "${k}"`);
+    }
+  }
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
   const ports = f.ports as Record<string, number> | undefined;
   if (ports) {
@@ -126,10 +138,14 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (flags['zone-dir']) cfg.zoneDirs = flags['zone-dir'] as string[];
   if (flags.join) cfg.startJoin.push(...(flags.join as string[]));
   if (flags['retry-join']) cfg.retryJoin.push(...(flags['retry-join'] as string[]));
+  if (s('retry-interval')) cfg.retryIntervalMs = ms(s('retry-interval'));
   if (s('encrypt')) cfg.encrypt = s('encrypt')!;
   if (n('checks-workers') !== undefined) cfg.checksWorkers = n('checks-workers')!;
   if (n('checks-concurrency') !== undefined) cfg.checksConcurrency = n('checks-concurrency')!;
   if (flags['legacy-get-compat'] !== undefined) cfg.legacyGetCompat = flags['legacy-get-compat'] as boolean;
+  // Test knobs for the check reaper (Consul exposes these only in dev builds).
+  if (env.ROSTER_CHECK_REAP_INTERVAL) cfg.checkReapIntervalMs = ms(env.ROSTER_CHECK_REAP_INTERVAL);
+  if (env.ROSTER_CHECK_DEREGISTER_MIN) cfg.checkDeregisterMinMs = ms(env.ROSTER_CHECK_DEREGISTER_MIN);
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(cfg.logLevel)) throw new Error(`invalid -log-level "${cfg.logLevel}"`);
   for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`invalid ${k} port ${p}`);
   // Defaults that depend on other settings.

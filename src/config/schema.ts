@@ -68,6 +68,12 @@ export interface Config {
   retryJoin: string[];
   /** Gossip key, base64. */
   encrypt: string;
+  /** -retry-join interval. @defaultValue 30s */
+  retryIntervalMs: number;
+  /** gossip_lan { ... } overrides of memberlist's LAN timing, in ms (probeIntervalMs, suspicionMult, ...). */
+  gossipLan: Record<string, number>;
+  /** Leave the cluster gracefully on SIGTERM (SIGINT always leaves, as Consul clients do). @defaultValue false */
+  leaveOnTerminate: boolean;
   /** Folders of service definition files (-config-dir). */
   configDirs: string[];
   /** Service definitions from config files. */
@@ -76,6 +82,10 @@ export interface Config {
   legacyGetCompat: boolean;
   /** Register the built-in `consul` service for this agent. @defaultValue true */
   registerConsulService: boolean;
+  /** How often critical checks are examined for DeregisterCriticalServiceAfter (Consul's check_reap_interval). @defaultValue the engine's */
+  checkReapIntervalMs?: number;
+  /** Lower bound of DeregisterCriticalServiceAfter (Consul's dev-only check_deregister_interval_min). @defaultValue the engine's */
+  checkDeregisterMinMs?: number;
   /** Full catalog resync interval of the DNS view. @defaultValue 30s */
   resyncIntervalMs: number;
 }
@@ -93,7 +103,7 @@ export function defaultConfig(): Config {
     dev: false, nodeName: '', nodeId: '', datacenter: 'dc1', domain: 'consul', altDomain: '', clientAddr: '127.0.0.1',
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
-    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', configDirs: [], services: [], legacyGetCompat: true,
+    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: true,
     registerConsulService: true, resyncIntervalMs: 30e3,
   };
 }

@@ -18,6 +18,7 @@ import { agentHealthRoutes } from './agent-health.ts';
 import { connectStubRoutes } from './connect-stub.ts';
 import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
+import { queryRoutes } from './query.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -36,4 +37,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   coordinateRoutes(r, deps);
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
+  queryRoutes(r, deps);
 }
