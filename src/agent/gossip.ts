@@ -92,10 +92,16 @@ export class Gossip {
       // Consul's /v1/agent/leave also shuts the agent down.
       setTimeout(() => process.kill(process.pid, 'SIGTERM'), 200).unref();
     };
-    h.fireEvent = async (name, payload) => {
+    h.fireEvent = async (name, payload, filters) => {
       const ltime = this.serf.eventClock.time();
+      const ID = eventId(name, ltime, payload);
+      // Recorded first, with its filters: the gossip copies (ours and other agents') carry the same ID and dedup.
+      await recordUserEvent({ redis: a.redis, store: a.store, notifier: a.notifier }, {
+        ID, Name: name, Payload: payload.length ? payload.toString('base64') : null, NodeFilter: filters.node, ServiceFilter: filters.service,
+        TagFilter: filters.tag, Version: 1, LTime: ltime,
+      });
       await this.serf.userEvent(name, payload, false);
-      return { ID: eventId(name, ltime, payload), LTime: ltime };
+      return { ID, LTime: ltime };
     };
     h.query = async (name, payload, o) => {
       const resp = await this.serf.query(name, payload, { filterNodes: o.nodes.length ? o.nodes : undefined, filterTags: o.tags, requestAck: o.ack, timeoutMs: o.timeoutMs || undefined });
