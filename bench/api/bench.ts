@@ -146,7 +146,7 @@ How a wake works: the write's Lua script publishes the key on the KV change chan
 \`kv:<key>\` in the notifier, which wakes only the watchers of that key (and of prefixes above it); the 10,000 re-reads of
 the key share one Redis round trip (single-flight per key), then each response is written. RSS "while waiting" is the
 highest of the three rounds. A CPU profile of the wake shows ~1/3 of agent time in socket writes and ~200 ms per 10,000
-responses in the `DOMException` that src/http/server.ts creates by aborting every request's AbortController on `close`
+responses in the \`DOMException\` that src/http/server.ts creates by aborting every request's AbortController on \`close\`
 (also after a normal finish); aborting only unfinished responses would remove it.
 `;
 writeFileSync(join(ROOT, 'bench/api/RESULTS.md'), md);
