@@ -38,6 +38,12 @@ test('agent: README quick start — two instances, SRV with glue, tag filter, ca
   t.deepEqual(cat.json.map((e: any) => e.ServiceID), ['web1', 'web2']);
   t.deepEqual((await a.req('GET', '/v1/catalog/service/web?tag=v1')).json.map((e: any) => e.ServiceID), ['web1']);
 
+  // ?filter (go-bexpr) on the health reads of checks.
+  const st = (await a.req('GET', '/v1/health/state/any?filter=' + encodeURIComponent('CheckID == "serfHealth"'))).json;
+  t.deepEqual(st.map((c: any) => c.CheckID), ['serfHealth']);
+  t.is((await a.req('GET', '/v1/health/node/' + a.node + '?filter=' + encodeURIComponent('Status != "passing"'))).json.length, 0);
+  t.is((await a.req('GET', '/v1/health/state/any?filter=' + encodeURIComponent('CheckID =='))).status, 500);
+
   const nx = await dig(a.dnsPort, 'nope.service.consul', 'A');
   t.is(nx.status, 'NXDOMAIN');
   t.is(nx.authority[0]?.type, 'SOA');

@@ -86,7 +86,8 @@ export function toJson(v: unknown, pretty: boolean): string {
 export function makeHandler(router: Router) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const ac = new AbortController();
-    res.on('close', () => ac.abort());
+    // Only a client that goes away before the answer is complete aborts (blocking queries park on this signal).
+    res.on('close', () => { if (!res.writableFinished) ac.abort(); });
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

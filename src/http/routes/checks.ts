@@ -11,6 +11,7 @@ import { wireCheck } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus } from '../../catalog/model.ts';
 import { nodeMetaFilter } from './catalog.ts';
 import { setTtlStatus, writeMethods } from './agent.ts';
+import { applyFilter } from './filter-hook.ts';
 
 /** Consul's CheckDefinition: CheckType's fields, keyed `ID` (a `CheckID` field is unknown). */
 const { CheckID: _omit, ...REGISTER_FIELDS } = CHECK_FIELDS;
@@ -80,7 +81,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
         if (!meta(inst)) continue;
         for (const c of inst.checks) if (c.ServiceID === inst.service.ID) out.push(c);
       }
-      return { index: v.serviceIndex.get(name) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0), data: out.sort(byNodeThenId).map(wireCheck) };
+      return { index: v.serviceIndex.get(name) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0), data: applyFilter(ctx, out.sort(byNodeThenId).map(wireCheck)) };
     });
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
   });
@@ -90,7 +91,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
     const node = ctx.param;
     const res = await blocking(ctx, deps.notifier, { topics: [`node:${node.toLowerCase()}`, 'table:checks'] }, () => {
       const st = v.node(node);
-      return { index: v.tableIndex.checks ?? 0, data: st ? [...st.checks.values()].sort(byNodeThenId).map(wireCheck) : [] };
+      return { index: v.tableIndex.checks ?? 0, data: st ? applyFilter(ctx, [...st.checks.values()].sort(byNodeThenId).map(wireCheck)) : [] };
     });
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
   });
@@ -106,7 +107,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
         if (!meta(st)) continue;
         for (const c of st.checks.values()) if (state === 'any' || c.Status === state) out.push(c);
       }
-      return { index: v.tableIndex.checks ?? 0, data: out.sort(byNodeThenId).map(wireCheck) };
+      return { index: v.tableIndex.checks ?? 0, data: applyFilter(ctx, out.sort(byNodeThenId).map(wireCheck)) };
     });
     return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
   });
