@@ -7,6 +7,7 @@
  *   node bench/dns/roster-server.ts --port 5340 --mutate 10
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { CatalogView } from '../../src/catalog/view.ts';
 import type { NodeState, CheckRec, ServiceRec } from '../../src/catalog/model.ts';
@@ -64,9 +65,12 @@ if (mutatePerSec > 0) {
   }, 1000 / mutatePerSec);
 }
 process.stdout.write(`ready roster on 127.0.0.1:${port} (${cat.services.length} services, ${instances.length} instances, ${mutatePerSec} changes/s)\n`);
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
 const stop = (): void => {
   const s = server.stats();
-  process.stderr.write(`roster: ${changes} catalog changes, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}\n`);
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+  process.stderr.write(`roster: ${changes} catalog changes, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}; event-loop delay p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms\n`);
   process.exit(0);
 };
 process.on('SIGTERM', stop);

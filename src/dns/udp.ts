@@ -21,10 +21,10 @@ export function listenUDP(handler: DnsHandler, host: string, port: number, log?:
     try { r = handler.handle(msg, 'udp'); } catch (e) { log?.error('dns: udp handler failed', { error: e as Error }); return; }
     if (r === null) return;
     if (r instanceof Promise) {
-      r.then(b => { if (b) sock.send(b, rinfo.port, rinfo.address, noop); }, e => log?.error('dns: udp handler failed', { error: e as Error }));
+      r.then(b => { if (b) sock.send(b, rinfo.port, rinfo.address); }, e => log?.error('dns: udp handler failed', { error: e as Error }));
       return;
     }
-    sock.send(r, rinfo.port, rinfo.address, noop);
+    sock.send(r, rinfo.port, rinfo.address); // no callback: send errors surface as 'error' events
   });
   return new Promise((resolve, reject) => {
     const onErr = (e: Error): void => { sock.close(); reject(e); };
@@ -37,5 +37,3 @@ export function listenUDP(handler: DnsHandler, host: string, port: number, log?:
     });
   });
 }
-
-function noop(): void { /* send errors (ICMP unreachable etc.) are not ours to handle */ }
