@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { netns, start, dnsUp, recipe, sh } from './helpers/dns.ts';
 
-const README = readFileSync(new URL('../src/dns/README.md', import.meta.url), 'utf8');
+const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const FIXTURE = new URL('./helpers/dns-fixture.ts', import.meta.url).pathname;
 
 async function getentVia(t: import('ava').ExecutionContext, forwarder: 'dnsmasq' | 'unbound'): Promise<void> {

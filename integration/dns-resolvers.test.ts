@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startDnsFixture } from './helpers/dns-fixture.ts';
 import { dig, answers, status, freePort, start, dnsUp, recipe } from './helpers/dns.ts';
 
-const README = readFileSync(new URL('../src/dns/README.md', import.meta.url), 'utf8');
+const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 async function checkThrough(t: import('ava').ExecutionContext, port: number): Promise<void> {
   const a = await dig(port, 'web.service.consul');

@@ -94,7 +94,8 @@ test('gossip: three Roster agents on one Redis; a killed agent\'s services leave
   // The node stays in the catalog (it failed, it did not leave): its registrations come back with it.
   t.is((await b.req('GET', '/v1/catalog/node/rc')).status, 200);
 
-  const c2 = await startAgent(t, { node: 'rc', redis: r.url, dataDir: c.dataDir, args: ['-config-file', cfg, '-join', `127.0.0.1:${a.serfPort}`] });
+  // An agent comes back on its own gossip port (memberlist treats a dead node at a new address as a conflict).
+  const c2 = await startAgent(t, { node: 'rc', redis: r.url, dataDir: c.dataDir, args: ['-config-file', cfg, '-join', `127.0.0.1:${a.serfPort}`, '-serf-lan-port', String(c.serfPort)] });
   t.true(await eventually(async () => (await dig(a.dnsPort, 'pay.service.consul', 'A')).answer.length === 2, 20_000, 100));
 
   // A graceful leave (SIGINT) deregisters the node.
