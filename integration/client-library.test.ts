@@ -13,17 +13,9 @@ import { createServer, type Server } from 'node:http';
 import { startAgent, ROOT, ROSTER, type TestAgent } from './helpers/agent.ts';
 import { connect } from '../src/index.ts';
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+import { sleep, until as untilMs } from './helpers/wait.ts';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 8000) => untilMs(what, fn, timeoutMs);
 
 async function backend(t: { teardown(fn: () => unknown): void }, name: string): Promise<{ port: number; server: Server; kill(): Promise<void> }> {
   const server = createServer((req, res) => { res.end(`${name} ${req.url}`); });

@@ -10,17 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+import { sleep, until as untilMs } from './helpers/wait.ts';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000) => untilMs(what, fn, timeoutMs);
 
 function registrar(t: { teardown(fn: () => unknown): void }, a: TestAgent, dir: string, extra: string[] = []): ChildProcess & { out(): string } {
   const p = spawn(ROSTER, ['registrar', '-config-dir', dir, '-http-addr', a.http, '-debounce-ms', '100', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,16 +8,9 @@ import { spawn } from 'node:child_process';
 import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 import { freePort } from '../src/store/embedded-redis.ts';
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { sleep, until as untilMs } from './helpers/wait.ts';
+
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000) => untilMs(what, fn, timeoutMs);
 
 /** A child server: listens after `delay` ms; /exit?code=N exits with N; /sick makes /health answer 500; SIGTERM exits 7. */
 const CHILD = `

@@ -163,13 +163,9 @@ export class Discovery extends EventEmitter {
     const waitMs = this.options.waitMs ?? 60_000;
     const passing = this.options.passingOnly !== false;
     let backoff = 0;
-    let settle = false;
     while (!signal.aborted) {
       try {
-        // After a change, one non-blocking re-read 100 ms later: an agent may publish an index a
-        // moment before the data behind it, and the blocking query would then park on stale data.
-        const block: boolean = this.#index > 0 && !settle;
-        if (settle) await sleep(100, signal);
+        const block: boolean = this.#index > 0;
         const res = await this.#deps.api.call<HealthEntry[]>('GET', `/v1/health/service/${encodeURIComponent(this.service)}`, {
           query: { passing: passing ? '' : undefined, tag: this.options.tag, index: block ? String(this.#index) : undefined, wait: block ? `${Math.round(waitMs)}ms` : undefined },
           timeoutMs: block ? waitMs + waitMs / 16 + 5000 : 5000, signal,
@@ -181,10 +177,8 @@ export class Discovery extends EventEmitter {
         // An index that goes backwards (agent restarted, store replaced) resets the watch.
         const idx: number = res.index;
         const changed: boolean = idx !== this.#index || !this.#loaded || wasDns;
-        const wasSettle = settle;
-        settle = changed && this.#loaded;
         this.#index = idx < this.#index ? 0 : idx;
-        if (changed || wasSettle) this.#set(toInstances(res.body, passing), !changed);
+        if (changed) this.#set(toInstances(res.body, passing), false);
       } catch (err) {
         if (signal.aborted) return;
         this.#lastError = err as Error;

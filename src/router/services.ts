@@ -66,19 +66,14 @@ export class ServiceSet {
     const signal = this.#abort.signal;
     const waitMs = this.options.waitMs ?? 60_000;
     let backoff = 0;
-    let settle = false;
     while (!signal.aborted) {
       try {
-        // After a change, one non-blocking re-read 100 ms later (see Discovery: an index may be
-        // published a moment before the data behind it).
-        const block: boolean = this.#index > 0 && !settle;
-        if (settle) await sleep(100, signal);
+        const block: boolean = this.#index > 0;
         const res: { index: number; body: Record<string, string[]> } = await this.options.api.call<Record<string, string[]>>('GET', '/v1/catalog/services', {
           query: { index: block ? String(this.#index) : undefined, wait: block ? `${waitMs}ms` : undefined },
           timeoutMs: block ? waitMs * 17 / 16 + 5000 : 5000, signal,
         });
         backoff = 0;
-        settle = this.#loaded && res.index !== this.#index;
         this.#index = res.index < this.#index ? 0 : res.index;
         const names = new Map<string, Set<string>>();
         for (const [n, tags] of Object.entries(res.body ?? {})) {
