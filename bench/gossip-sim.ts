@@ -3,6 +3,7 @@
  *
  *   node bench/gossip-sim.ts [--nodes 200] [--transport udp|mem] [--loss 0.1] [--fp-seconds 120]
  *                            [--trials 5] [--slow-members 4] [--slow-delay-ms 12000] [--skip-nolifeguard]
+ *                            [--traffic-seconds 30] [--traffic-only]
  *
  * transport=udp: every member binds its own UDP+TCP port on 127.0.0.1 (real sockets).
  * transport=mem: the in-memory MemNetwork (no kernel involved).
@@ -10,8 +11,9 @@
  * reliable, except that a dial fails with probability 1-(1-p)^2 after min(1 s, deadline), which
  * models a lost SYN or SYN-ACK (Linux retransmits the SYN after 1 s, past memberlist's deadline).
  * "Slow members" (the Lifeguard paper's scenario): a few members process every inbound datagram
- * and stream `slow-delay-ms` late, as a stalled process would; false positives are counted only
- * against healthy members.
+ * and stream, and the result of each of its own dials, `slow-delay-ms` late, as a stalled process
+ * would. False positives are counted against healthy members only, separately for healthy
+ * observers and for the stalled observers' own view.
  * All timings are memberlist DefaultLANConfig / Serf defaults unless stated.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -34,6 +36,8 @@ const TRIALS = Number(opt('trials', '5'));
 const SLOW_MEMBERS = Number(opt('slow-members', '4'));
 const SLOW_DELAY = Number(opt('slow-delay-ms', '12000'));
 const SKIP_NOLG = argv.includes('--skip-nolifeguard');
+const TRAFFIC_SECONDS = Number(opt('traffic-seconds', '30'));
+const TRAFFIC_ONLY = argv.includes('--traffic-only');
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 const log = (...a: unknown[]): void => { console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a); };
@@ -66,6 +70,11 @@ class LossyTransport implements Transport {
     this.inner.sendPacket(addr, port, buf);
   }
   async dialStream(addr: string, port: number, timeoutMs: number): Promise<Duplex> {
+    if (this.delayMs > 0) {
+      // A stalled member also sees the outcome of its own dials late (TCP fallback pings included).
+      await sleep(Math.min(this.delayMs, timeoutMs));
+      if (this.delayMs >= timeoutMs) throw new Error('dial timed out (stalled member)');
+    }
     if (loss.p > 0 && Math.random() < 1 - (1 - loss.p) ** 2) {
       await sleep(Math.min(1000, timeoutMs));
       throw new Error('dial timed out (simulated SYN loss)');
@@ -192,13 +201,13 @@ async function traffic(nodes: SimNode[], seconds: number): Promise<{ pktPerSec: 
 
 /** Runs `seconds` with packet loss and no real failures; every member-failed is a false positive. */
 async function falsePositives(nodes: SimNode[], p: number, seconds: number, slow: SimNode[] = []): Promise<Record<string, number>> {
-  let fp = 0; let aboutSlow = 0; const victims = new Set<string>();
+  let fp = 0; let aboutSlow = 0; let atStalled = 0; const victims = new Set<string>();
   const slowNames = new Set(slow.map(x => x.name));
   for (const x of slow) x.transport.delayMs = SLOW_DELAY;
   const listeners = nodes.map(x => {
     const fn = (ms: Member[]): void => {
-      if (slowNames.has(x.name)) return; // a stalled member's own view does not count
       if (slowNames.has(ms[0]!.name)) { aboutSlow++; return; }
+      if (slowNames.has(x.name)) { atStalled++; return; } // a stalled member's own (local) view
       fp++; victims.add(ms[0]!.name);
     };
     x.serf.on('member-failed', fn);
@@ -228,6 +237,8 @@ async function falsePositives(nodes: SimNode[], p: number, seconds: number, slow
   return {
     seconds, loss: p, members: nodes.length, slowMembers: slow.length, slowDelayMs: slow.length ? SLOW_DELAY : 0,
     failedEventsAboutSlowMembers: aboutSlow,
+    /** member-failed events emitted by stalled members about healthy members (their local view). */
+    falsePositivesAtStalledObservers: atStalled,
     probeSuspicions: suspicions,
     suspicionsPerProbe: suspicions / probes,
     refutations: nodes.reduce((a, x) => a + x.refutes, 0) - r0,
@@ -256,9 +267,15 @@ async function main(): Promise<void> {
   const { nodes, ms: bootMs } = await startCluster(N, lan);
   results.bootstrapMs = bootMs;
 
-  await sleep(3000);
-  log('steady-state traffic (10 s, no loss)');
-  results.trafficNoLoss = await traffic(nodes, 10);
+  // Let the join broadcasts drain (12 transmissions each) before measuring steady-state traffic.
+  await sleep(30_000);
+  log(`steady-state traffic (${TRAFFIC_SECONDS} s, no loss)`);
+  results.trafficNoLoss = { seconds: TRAFFIC_SECONDS, ...await traffic(nodes, TRAFFIC_SECONDS) };
+  if (TRAFFIC_ONLY) {
+    await stopCluster(nodes);
+    console.log(JSON.stringify(results, null, 2));
+    return;
+  }
 
   const joins = [];
   for (let i = 0; i < TRIALS; i++) { joins.push(await joinConvergence(nodes, lan)); log('join', joins.at(-1)); await sleep(2000); }

@@ -43,6 +43,7 @@ export class Serf extends SerfQueries {
     if (encodeTags(config.tags).length > META_MAX_SIZE) throw new Error(`encoded length of tags exceeds limit of ${META_MAX_SIZE} bytes`);
     const keyring = config.encryptKey ? new Keyring([parseKey(config.encryptKey), ...config.extraKeys.map(parseKey)]) : null;
     const transport = config.transport ?? await NetTransport.listen(config.bindAddr, config.bindPort);
+    if (config.bindPort === 0) config.bindPort = transport.localPort;
     const serf = new Serf(config, transport, keyring);
     serf.memberlist.start();
     serf.every(config.reapIntervalMs, () => serf.reap());

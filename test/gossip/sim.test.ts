@@ -33,10 +33,11 @@ const status = (s: Serf, name: string): string => s.members().find(m => m.name =
 
 test('sim: indirect probes (ping-req) keep a node alive when the direct path is cut', async t => {
   const net = new MemNetwork();
-  const nodes = await simCluster(t, net, 4, 'ind');
+  // 200 ms for the relayed round trip (probe timeout → deadline), so a loaded test box is not a factor.
+  const nodes = await simCluster(t, net, 4, 'ind', { probeIntervalMs: 300, probeTimeoutMs: 100 });
   const [a, b] = [nodes[0]!, nodes[1]!];
   net.block(a.key, b.key);
-  await sleep(3000);
+  await sleep(4000);
   const suspicions = a.logs.filter(l => l.includes('suspect node has failed') && l.includes('"ind1"'));
   t.deepEqual(suspicions, [], 'a never suspected b: acks came back through the other nodes');
   t.is(b.logs.filter(l => l.includes('suspect node has failed') && l.includes('"ind0"')).length, 0);
@@ -100,7 +101,7 @@ test('sim: suspicion confirmations from several nodes shorten failure detection 
   const first = Math.min(...failedAt);
   t.log(`failure detected after ${failedAt.sort((x, y) => x - y).join(', ')} ms`);
   t.true(first < 2000, 'well under the 2400 ms unconfirmed maximum');
-  t.true(nodes[0]!.logs.concat(nodes[1]!.logs).some(l => /confirmations":[12]/.test(l)), 'timers ended with peer confirmations');
+  t.true(nodes.slice(0, 5).some(n => n.logs.some(l => /confirmations":[12]/.test(l))), 'a timer shortened by peer confirmations fired');
 });
 
 test('sim: memberlist drops dead nodes after GossipToTheDeadTime while Serf keeps them failed', async t => {
