@@ -114,5 +114,23 @@ test('registrar: the agent registers the definitions in its own -config-dir', as
   const s = await until('config services', async () => { const x = await services(a); return x.cfgweb && x.cfgdb && x; });
   t.is(s.cfgweb?.Port, 7000);
   t.is(s.cfgdb?.Port, 5432);
-  t.is(s.cfgweb?.Meta['roster-registrar'], 'agent-config');
+  t.regex(s.cfgweb?.Meta['roster-registrar'] ?? '', /^[0-9a-f]{12}$/, 'owned by the folder, like a registrar');
+  // The agent follows its config dir: a changed and a deleted definition file.
+  write(dir, 'svc.json', { service: { name: 'cfgweb', port: 7001 } });
+  rmSync(join(dir, 'more.json'));
+  await until('config dir followed', async () => { const x = await services(a); return x.cfgweb?.Port === 7001 && !x.cfgdb && x; });
+  t.pass();
+});
+
+test('registrar: the agent re-reads -config-file service definitions on SIGHUP', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'roster-cfg-'));
+  const file = join(dir, 'agent.json');
+  writeFileSync(file, JSON.stringify({ service: { name: 'hupweb', port: 7100 } }));
+  const a = await startAgent(t, { args: ['-config-file', file] });
+  await until('config-file service', async () => (await services(a)).hupweb);
+  t.is((await services(a)).hupweb?.Meta['roster-registrar'], 'agent-config');
+  writeFileSync(file, JSON.stringify({ services: [{ name: 'hupweb', port: 7101 }, { name: 'hupdb', port: 7102 }] }));
+  a.proc.kill('SIGHUP');
+  const s = await until('reloaded', async () => { const x = await services(a); return x.hupweb?.Port === 7101 && x.hupdb && x; });
+  t.is(s.hupdb?.Port, 7102);
 });

@@ -47,6 +47,8 @@ export class Agent {
   #embedded?: EmbeddedRedis;
   #sweepTimer?: NodeJS.Timeout;
   #stopping = false;
+  #selfAddr = '';
+  #dirRegistrars: { sync(force?: boolean): Promise<unknown>; close(): void }[] = [];
   #leave = false;
   #onStop: (() => Promise<void>)[] = [];
 
@@ -137,15 +139,39 @@ export class Agent {
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http);
     const addr = this.httpServer.address() as { port: number };
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url });
-    // --- config services (src/registrar): definitions from -config-file/-config-dir, registered through this agent's HTTP API ---
+    // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
+    // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
-      const { registerConfigServices } = await import('../registrar/registrar.ts');
+      const { Registrar } = await import('../registrar/registrar.ts');
+      const { AgentApi } = await import('../client/api.ts');
       const h = cfg.clientAddr === '0.0.0.0' || cfg.clientAddr === '::' ? '127.0.0.1' : cfg.clientAddr;
-      const r = await registerConfigServices(`${h.includes(':') ? `[${h}]` : h}:${addr.port}`, cfg.services).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
-      for (const e of r.errors) log.warn('config service not registered', { err: e });
-      if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
+      this.#selfAddr = `${h.includes(':') ? `[${h}]` : h}:${addr.port}`;
+      await this.#syncConfigServices(cfg.services);
+      for (const dir of cfg.configDirs) {
+        const r = new Registrar({ api: new AgentApi(this.#selfAddr), dir });
+        r.on('error', err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
+        await r.start().catch(err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
+        this.#dirRegistrars.push(r);
+        this.onStop(async () => r.close());
+      }
     }
     // --- end config services ---
+  }
+
+  async #syncConfigServices(services: unknown[]): Promise<void> {
+    const { registerConfigServices } = await import('../registrar/registrar.ts');
+    const r = await registerConfigServices(this.#selfAddr, services).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
+    for (const e of r.errors) log.warn('config service not registered', { err: e });
+    if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
+  }
+
+  /** SIGHUP: re-reads -config-file services and every -config-dir, and reloads zone files. */
+  async reload(services: unknown[]): Promise<void> {
+    await this.#syncConfigServices(services);
+    for (const r of this.#dirRegistrars) await r.sync(true).catch(err => log.warn('config dir sync failed', { err: (err as Error).message }));
+    const z = await this.dns?.reloadZones?.();
+    if (z) log.info('zones reloaded', { zones: z.zones.length, errors: z.errors.length });
+    for (const e of z?.errors ?? []) log.error('zone file not loaded', { err: e });
   }
 
   async #connectRedis(): Promise<void> {

@@ -25,8 +25,14 @@ export async function agentCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', () => void stop('interrupt'));
   process.on('SIGTERM', () => void stop('terminated'));
   process.on('SIGHUP', () => {
-    log.info('caught SIGHUP, reloading zones');
-    agent.dns?.reloadZones?.().then(r => log.info('zones reloaded', { zones: r.zones.length, errors: r.errors.length }), err => log.error('zone reload failed', { err: (err as Error).message }));
+    log.info('caught SIGHUP, reloading service definitions and zones');
+    let services = cfg.services;
+    try {
+      services = loadAgentConfig(flags).services;
+    } catch (err) {
+      log.error('config reload failed; keeping the running configuration', { err: (err as Error).message });
+    }
+    agent.reload(services).catch(err => log.error('reload failed', { err: (err as Error).message }));
   });
   try {
     await agent.start();

@@ -20,7 +20,7 @@ export const AGENT_FLAGS = {
 const ms = (v: unknown): number => (typeof v === 'number' ? v * 1000 : parseDurationNs(String(v)) / 1e6);
 
 /** Applies one parsed config-file object (Consul's snake_case keys) onto cfg. */
-export function applyFile(cfg: Config, f: Record<string, unknown>, source: string): void {
+export function applyFile(cfg: Config, f: Record<string, unknown>, source: string, withServices = true): void {
   const s = (k: string) => f[k] as string | undefined;
   if (s('datacenter')) cfg.datacenter = s('datacenter')!;
   if (s('node_name')) cfg.nodeName = s('node_name')!;
@@ -64,7 +64,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
   for (const k of ['service', 'services']) {
     const v = f[k];
-    if (v) cfg.services.push(...(Array.isArray(v) ? v : [v]));
+    if (v && withServices) cfg.services.push(...(Array.isArray(v) ? v : [v]));
   }
 }
 
@@ -114,7 +114,8 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   for (const dir of (flags['config-dir'] as string[] | undefined) ?? []) {
     cfg.configDirs.push(dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config dir ${dir} does not exist`);
-    for (const name of readdirSync(dir).filter(n => n.endsWith('.json')).sort()) applyFile(cfg, readConfigFile(join(dir, name)), join(dir, name));
+    // Service definitions in a config dir are mirrored by a watching registrar (src/registrar), not read here.
+    for (const name of readdirSync(dir).filter(n => n.endsWith('.json')).sort()) applyFile(cfg, readConfigFile(join(dir, name)), join(dir, name), false);
   }
   const s = (k: string) => flags[k] as string | undefined;
   const n = (k: string) => flags[k] as number | undefined;
