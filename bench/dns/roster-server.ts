@@ -7,7 +7,7 @@
  *   node bench/dns/roster-server.ts --port 5340 --mutate 10
  */
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import { CatalogView } from '../../src/catalog/view.ts';
 import type { NodeState, CheckRec, ServiceRec } from '../../src/catalog/model.ts';
@@ -67,10 +67,17 @@ if (mutatePerSec > 0) {
 process.stdout.write(`ready roster on 127.0.0.1:${port} (${cat.services.length} services, ${instances.length} instances, ${mutatePerSec} changes/s)\n`);
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
+const gcMax: Record<string, [number, number]> = {}; // kind → [count, max ms]
+new PerformanceObserver(l => {
+  for (const e of l.getEntries()) {
+    const k = (e.detail as { kind?: number } | undefined)?.kind === 1 ? 'minor' : 'major';
+    const g = (gcMax[k] ??= [0, 0]); g[0]++; if (e.duration > g[1]) g[1] = e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 const stop = (): void => {
   const s = server.stats();
   const ms = (ns: number): string => (ns / 1e6).toFixed(1);
-  process.stderr.write(`roster: ${changes} catalog changes, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}; event-loop delay p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms\n`);
+  process.stderr.write(`roster: ${changes} catalog changes, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}; event-loop delay p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; GC ${Object.entries(gcMax).map(([k, [n, m]]) => `${k} ${n}× max ${m.toFixed(1)} ms`).join(', ')}\n`);
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -67,10 +67,16 @@ Raw data: \`${raw.replace(/^.*bench\//, 'bench/')}\` (not committed).
   copy, patch) against ~7 µs of Node's dgram receive/send path, which bare Node pays too; the
   rest of the gap to bare Node is V8's garbage collection of the per-query objects (query
   object, key string, reply Buffer) and of answers rebuilt after catalog changes.
-- The 20k QPS p99 gap to Knot/NSD/bare Node is GC pauses: young-generation scavenges of
-  1–3 ms and mark-compacts of 3–5 ms (\`node --trace-gc\`), visible as the event-loop delay
-  maximum above. Running Roster alone on a quiet machine gives p99 0.4–2 ms; with
-  \`--max-semi-space-size=2\` or \`--single-threaded-gc\` (V8 flags for the agent's launcher)
-  p99 was 0.3–0.5 ms in the same setting. p50 is the same as Knot's.
+- **The 20k QPS p99 target is where Roster falls short**: p50 matches Knot/NSD/bare Node, but
+  p99 is milliseconds, not ~0.1 ms. The cause is V8's major (mark-compact) garbage collections
+  driven by the catalog churn: every change drops the cached answers of the touched node's
+  services and the next queries rebuild them, so answers are promoted to the old generation and
+  die there. Measured with Roster alone (\`bench/dns/roster-server.ts\`, 20 s closed loop, then
+  8 s at 20k QPS): with 10 changes/s, 36 major GCs in 30 s, the longest 14 ms, p99 1.7 ms,
+  p99.9 12 ms; with the catalog not changing (\`--mutate 0\`), p99 0.13 ms — the same as Knot.
+  In the side-by-side run the other servers' processes share CPU 1 and the pauses stretch.
+  \`--single-threaded-gc\` (\`roster-stgc\`) does not remove them. Next steps (not done):
+  rebuild fewer variants per change, allocate replies from a reusable slab instead of
+  per-reply Buffers (less external-memory pressure, which also triggers major GCs).
 `;
 process.stdout.write(out);
