@@ -70,7 +70,7 @@ loop.enable();
 const gcMax: Record<string, [number, number]> = {}; // kind → [count, max ms]
 new PerformanceObserver(l => {
   for (const e of l.getEntries()) {
-    const k = (e.detail as { kind?: number } | undefined)?.kind === 1 ? 'minor' : 'major';
+    const k = (e as unknown as { detail?: { kind?: number } }).detail?.kind === 1 ? 'minor' : 'major';
     const g = (gcMax[k] ??= [0, 0]); g[0]++; if (e.duration > g[1]) g[1] = e.duration;
   }
 }).observe({ entryTypes: ['gc'] });
