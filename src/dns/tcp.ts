@@ -41,6 +41,7 @@ export function closeConnections(srv: net.Server): void {
 function serveConn(handler: DnsHandler, sock: net.Socket, opts: TcpOptions, log?: Logger): void {
   let buf: Buffer = Buffer.alloc(0);
   let closed = false;
+  let paused = false;
   sock.setNoDelay(true);
   sock.setTimeout(opts.idleMs, () => sock.destroy());
   sock.on('error', () => sock.destroy());
@@ -50,7 +51,7 @@ function serveConn(handler: DnsHandler, sock: net.Socket, opts: TcpOptions, log?
     const hdr = Buffer.allocUnsafe(2);
     hdr.writeUInt16BE(b.length, 0);
     const ok = sock.write(Buffer.concat([hdr, b]));
-    if (!ok) { sock.pause(); sock.once('drain', () => sock.resume()); }
+    if (!ok && !paused) { paused = true; sock.pause(); sock.once('drain', () => { paused = false; sock.resume(); }); }
   };
   sock.on('data', (d: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, d]) : d;
