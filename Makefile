@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/.node/bin:$(PATH)
 endif
 APT_PKGS := redis-server dnsutils
 
-.PHONY: all build run test unit integration typecheck bench deps system-deps clean distclean
+.PHONY: all build run test unit integration typecheck bench deps system-deps test-deps bench-deps apt-deps clean distclean
 
 all: build
 
@@ -30,10 +30,20 @@ node_modules/.stamp: package.json package-lock.json $(NODE_DEP)
 
 deps: node_modules/.stamp
 
-# Debian packages the agent and the tests use; installed when missing and we are root.
-system-deps:
-	@missing=""; command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	command -v dig >/dev/null || missing="$$missing dnsutils"; \
+# Debian packages: the agent needs redis-server; the tests add dig, serf, dnsmasq, unbound and python3-consul;
+# the benchmarks add dnsperf, knot, nsd, nginx and wrk. Installed when missing and we are root.
+RUN_PKGS := redis-server:redis-server dig:dnsutils
+TEST_PKGS := $(RUN_PKGS) serf:serf dnsmasq:dnsmasq-base unbound:unbound /usr/lib/python3/dist-packages/consul:python3-consul ip:iproute2 unshare:util-linux
+BENCH_PKGS := $(TEST_PKGS) dnsperf:dnsperf knotd:knot nsd:nsd nginx:nginx-light wrk:wrk
+
+system-deps: ; @$(MAKE) --no-print-directory apt-deps PKGS="$(RUN_PKGS)"
+test-deps: ; @$(MAKE) --no-print-directory apt-deps PKGS="$(TEST_PKGS)"
+bench-deps: ; @$(MAKE) --no-print-directory apt-deps PKGS="$(BENCH_PKGS)"
+
+apt-deps:
+	@missing=""; for pair in $(PKGS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  if [ "$${cmd#/}" != "$$cmd" ]; then [ -e "$$cmd" ] || missing="$$missing $$pkg"; \
+	  else command -v "$$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$$cmd" ] || missing="$$missing $$pkg"; fi; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "missing:$$missing. Install with: sudo apt-get install -y$$missing" >&2; exit 1; fi; fi
@@ -51,13 +61,13 @@ run: build system-deps
 unit: build
 	npx ava 'test/**/*.test.ts'
 
-integration: build system-deps
+integration: build test-deps
 	npx ava 'integration/**/*.test.ts'
 
-test: build system-deps typecheck
+test: build test-deps typecheck
 	npx ava
 
-bench: build system-deps
+bench: build bench-deps
 	bench/run.sh
 
 clean:

@@ -29,6 +29,7 @@ const log = logger('agent');
 interface DnsServerLike {
   listen(): Promise<{ udpPort: number; tcpPort: number }>;
   close(): Promise<void>;
+  reload?(config: Config): void;
   reloadZones?(): Promise<{ zones: string[]; errors: string[] }>;
 }
 
@@ -165,9 +166,15 @@ export class Agent {
     if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
   }
 
-  /** SIGHUP: re-reads -config-file services and every -config-dir, and reloads zone files. */
-  async reload(services: unknown[]): Promise<void> {
-    await this.#syncConfigServices(services);
+  /**
+   * SIGHUP: re-reads -config-file services and every -config-dir, applies the new dns_config and
+   * recursors, and reloads zone files. Other settings (ports, addresses, Redis) need a restart.
+   */
+  async reload(next: Config): Promise<void> {
+    this.config.dns = next.dns;
+    this.config.recursors = next.recursors;
+    this.dns?.reload?.(this.config);
+    await this.#syncConfigServices(next.services);
     for (const r of this.#dirRegistrars) await r.sync(true).catch(err => log.warn('config dir sync failed', { err: (err as Error).message }));
     const z = await this.dns?.reloadZones?.();
     if (z) log.info('zones reloaded', { zones: z.zones.length, errors: z.errors.length });

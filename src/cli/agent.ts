@@ -26,13 +26,14 @@ export async function agentCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => void stop('terminated'));
   process.on('SIGHUP', () => {
     log.info('caught SIGHUP, reloading service definitions and zones');
-    let services = cfg.services;
+    let next;
     try {
-      services = loadAgentConfig(flags).services;
+      next = loadAgentConfig(flags);
     } catch (err) {
       log.error('config reload failed; keeping the running configuration', { err: (err as Error).message });
+      return;
     }
-    agent.reload(services).catch(err => log.error('reload failed', { err: (err as Error).message }));
+    agent.reload(next).catch(err => log.error('reload failed', { err: (err as Error).message }));
   });
   try {
     await agent.start();
