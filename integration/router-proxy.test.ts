@@ -13,18 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 import { freePort } from '../src/store/embedded-redis.ts';
+import { sleep, until } from './helpers/wait.ts';
 
 type T = { teardown(fn: () => unknown): void };
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-async function until<V>(what: string, fn: () => Promise<V | undefined | false>, timeoutMs = 5000): Promise<V> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 async function backend(t: T, name: string): Promise<{ port: number; server: Server; kill(): Promise<void> }> {
   const server = createServer((req, res) => {
