@@ -5,7 +5,7 @@
  *
  * Files: `*.json` holding `{"service": {...}}` or `{"services": [...]}` (other keys, agent settings,
  * are ignored). Keys match case-insensitively as in Consul (`name`, `Name`, `port`, `check`, ...).
- * HCL files are reported as unsupported (see docs/readme/clients.md).
+ * HCL files are reported as unsupported (see README.md, "roster registrar").
  */
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
