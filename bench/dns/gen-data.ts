@@ -5,18 +5,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { prng } from '../../src/util/prng.ts';
 
 const SERVICES = 1000; const INSTANCES = 3; const NODES = 300; const QUERIES = 100_000;
 export const OUT = path.join(import.meta.dirname, '..', '.work', 'dns');
-
-function prng(seed: number): () => number {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BenchCatalog { nodes: { name: string; ip: string }[]; services: { name: string; instances: { node: number; port: number }[] }[] }
 

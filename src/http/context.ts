@@ -34,12 +34,6 @@ export interface AgentHooks {
   fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
   /** Sends a Serf query and collects acks and responses until its timeout. */
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
-  /** Called after a check is registered or changed, so the check engine schedules it. */
-  checkChanged?: (node: string, checkId: string) => Promise<void>;
-  /** Called after a check or service is removed, so the check engine unschedules it. */
-  checkRemoved?: (node: string, checkIds: string[]) => Promise<void>;
-  /** Called when the agent should re-read its own registrations (maintenance etc.). */
-  stats?: () => Record<string, Record<string, string>>;
 }
 
 export type Consistency = 'leader' | 'stale' | 'consistent';

@@ -11,18 +11,10 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { makeServer, node, svc, state, check, query } from './helpers.ts';
 import { checkMessage, parseRequest } from '../../src/dns/request.ts';
+import { prng } from '../../src/util/prng.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0xd15ea5e);
 const N = Number(process.env['FUZZ_N'] ?? 1_000_000);
-
-function prng(seed: number): () => number {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const catalog = [
   state(node('foo', '127.0.0.1', { meta: { k: 'v', 'rfc1035-x': 'y' } }), [svc('db', { tags: ['primary'], port: 1 }), svc('web', { address: 'www.example.org' })]),

@@ -48,19 +48,15 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     const replace = ctx.has('replace-existing-checks') && ctx.query.get('replace-existing-checks') !== 'false';
     const res = await deps.store.register({ nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
     await afterWrite(deps, res.index, res.changed);
-    for (const c of checks) await deps.hooks.checkChanged?.(deps.nodeName, c.check.CheckID);
     return {};
   });
 
   r.add(writeMethods(deps), '/v1/agent/service/deregister/', async ctx => {
     requireRedis(deps);
     const id = ctx.param;
-    const st = own();
-    const checkIds = st ? [...st.checks.values()].filter(c => c.ServiceID === id).map(c => c.CheckID) : [];
     const res = await deps.store.deregister(deps.nodeName, 'service', id);
     if (!res.found) throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
     await afterWrite(deps, res.index, true);
-    await deps.hooks.checkRemoved?.(deps.nodeName, checkIds);
     return {};
   });
 

@@ -119,20 +119,9 @@ export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
     if (b.Datacenter && b.Datacenter !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
     const node = b.Node as string | undefined;
     if (!node) throw new HttpError(500, 'Must provide node');
-    const st = deps.view.node(node);
-    let res;
-    if (b.ServiceID) {
-      const ids = st ? [...st.checks.values()].filter(c => c.ServiceID === b.ServiceID).map(c => c.CheckID) : [];
-      res = await deps.store.deregister(node, 'service', b.ServiceID as string);
-      if (res.found) await deps.hooks.checkRemoved?.(node, ids);
-    } else if (b.CheckID) {
-      res = await deps.store.deregister(node, 'check', b.CheckID as string);
-      if (res.found) await deps.hooks.checkRemoved?.(node, [b.CheckID as string]);
-    } else {
-      const ids = st ? [...st.checks.keys()] : [];
-      res = await deps.store.deregister(node, 'node');
-      if (res.found) await deps.hooks.checkRemoved?.(node, ids);
-    }
+    const res = b.ServiceID ? await deps.store.deregister(node, 'service', b.ServiceID as string)
+      : b.CheckID ? await deps.store.deregister(node, 'check', b.CheckID as string)
+      : await deps.store.deregister(node, 'node');
     await afterWrite(deps, res.index, res.found);
     return { body: true };
   });

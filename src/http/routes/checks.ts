@@ -48,7 +48,6 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
     const w = buildCheck(d, { node: deps.nodeName, serviceId: svc.ID, serviceName: svc.Service, serviceTags: svc.Tags, defaultId: d.Name as string, defaultName: d.Name as string, standalone: true });
     const res = await deps.store.register({ nodeName: deps.nodeName, node: null, services: [], checks: [w] });
     await afterWrite(deps, res.index, res.changed);
-    await deps.hooks.checkChanged?.(deps.nodeName, w.check.CheckID);
     return {};
   });
 
@@ -58,7 +57,6 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
     const res = await deps.store.deregister(deps.nodeName, 'check', id);
     if (!res.found) throw new HttpError(404, `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     await afterWrite(deps, res.index, true);
-    await deps.hooks.checkRemoved?.(deps.nodeName, [id]);
     return {};
   });
 

@@ -17,7 +17,7 @@ export function selfRoutes(r: Router, deps: ApiDeps): void {
         DebugConfig: { Datacenter: c.datacenter, DNSDomain: `${c.domain}.`, DNSAltDomain: c.altDomain ? `${c.altDomain}.` : '', ClientAddrs: [c.clientAddr], HTTPPort: c.ports.http, DNSPort: c.ports.dns, SerfPortLAN: c.ports.serfLan },
         Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 },
         Member: me,
-        Stats: { agent: { check_monitors: '0', check_ttls: '0', checks: '0', services: '0' }, ...(deps.hooks.stats?.() ?? {}) },
+        Stats: { agent: { check_monitors: '0', check_ttls: '0', checks: '0', services: '0' } },
         Meta: { 'consul-network-segment': '', 'consul-version': VERSION },
         xDS: null,
       },
