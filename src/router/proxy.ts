@@ -5,9 +5,10 @@
  * instance, passes streaming bodies and WebSocket upgrades through, and writes one JSON access-log
  * line per request. Stateless: any number of routers can run side by side.
  */
-import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect } from 'node:net';
+import { Readable, type Duplex } from 'node:stream';
+import { Agent as Upstreams, type Dispatcher } from 'undici';
 import { AgentApi } from '../client/api.ts';
 import type { Discovery } from '../client/discovery.ts';
 import type { Instance, StrategyName } from '../client/types.ts';
@@ -33,14 +34,19 @@ export interface RouterOptions {
   ejectMaxMs?: number;
 }
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host']);
+// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; `expect` is answered by this server
+// (Node sends 100 Continue), and `host` is set explicitly below.
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host', 'expect']);
 
-function requestHeaders(req: IncomingMessage): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+function requestHeaders(req: IncomingMessage): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
   const h = req.headers;
   const extra = typeof h.connection === 'string' && h.connection !== 'keep-alive' && h.connection !== 'close' ? new Set(h.connection.toLowerCase().split(/\s*,\s*/)) : null;
-  for (const k in h) if (!HOP.has(k) && !extra?.has(k)) out[k] = h[k];
-  out.host = h.host;
+  for (const k in h) {
+    const v = h[k];
+    if (v !== undefined && !HOP.has(k) && !extra?.has(k)) out[k] = v;
+  }
+  if (h.host) out.host = h.host;
   const ip = req.socket.remoteAddress ?? '';
   out['x-forwarded-for'] = h['x-forwarded-for'] ? `${h['x-forwarded-for'] as string}, ${ip}` : ip;
   if (!h['x-forwarded-host'] && h.host) out['x-forwarded-host'] = h.host;
@@ -48,18 +54,31 @@ function requestHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   return out;
 }
 
-function responseHeaders(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    if (k === 'connection' || k === 'keep-alive' || k === 'transfer-encoding' || k === 'proxy-connection') continue;
-    out.push(raw[i]!, raw[i + 1]!);
+/** Response headers minus hop-by-hop ones (undici hands them over parsed, names lower-cased). */
+function responseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  if (h.connection !== undefined || h['keep-alive'] !== undefined || h['transfer-encoding'] !== undefined || h['proxy-connection'] !== undefined) {
+    const out: OutgoingHttpHeaders = {};
+    for (const k in h) if (k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding' && k !== 'proxy-connection') out[k] = h[k];
+    return out;
   }
-  return out;
+  return h;
+}
+
+/** The request body as an iterable that touches the client stream only when the upstream starts
+ *  reading it, so a connection failure before that can still be retried on another instance. */
+function lazyBody(req: IncomingMessage, started: () => void): Readable {
+  return Readable.from((async function* () { started(); for await (const chunk of req) yield chunk as Buffer; })(), { objectMode: false });
 }
 
 function hasBody(h: IncomingHttpHeaders): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+const origins = new WeakMap<Instance, string>();
+function originOf(inst: Instance): string {
+  let o = origins.get(inst);
+  if (o === undefined) origins.set(inst, o = `http://${inst.address.includes(':') ? `[${inst.address}]` : inst.address}:${inst.port}`);
+  return o;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -68,13 +87,20 @@ export class ServiceRouter {
   readonly options: RouterOptions;
   readonly services: ServiceSet;
   readonly server: Server;
-  #agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo', keepAliveMsecs: 1000 });
+  /** Keep-alive connection pools, one per upstream address (undici: markedly cheaper per request than node:http's client). */
+  #upstreams: Upstreams;
   #route: ReturnType<typeof compileRouteOptions>;
   #log: AccessLog | null;
 
   constructor(o: RouterOptions = {}) {
     this.options = o;
     this.#route = compileRouteOptions(o);
+    const upstreamTimeout = o.upstreamTimeoutMs ?? 60_000;
+    this.#upstreams = new Upstreams({
+      connections: null, pipelining: 1, keepAliveTimeout: 30_000,
+      connect: { timeout: o.connectTimeoutMs ?? 1000, noDelay: true },
+      headersTimeout: upstreamTimeout, bodyTimeout: upstreamTimeout,
+    });
     this.services = new ServiceSet({
       api: new AgentApi(o.httpAddr || process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500', o.token ?? process.env.CONSUL_HTTP_TOKEN ?? ''),
       dnsAddr: o.dnsAddr, domain: o.domain,
@@ -97,7 +123,7 @@ export class ServiceRouter {
     await this.services.close();
     this.server.closeAllConnections?.();
     await new Promise<void>(r => this.server.close(() => r()));
-    this.#agent.destroy();
+    await this.#upstreams.destroy();
     this.#log?.flush();
   }
 
@@ -137,44 +163,44 @@ export class ServiceRouter {
     tried.add(inst.id);
     const done = d.strategy.begin(inst);
     const body = hasBody(req.headers);
-    const up = request({ host: inst.address, port: inst.port, method: req.method, path: route.path, headers: requestHeaders(req), agent: this.#agent });
     let bodyStarted = false;
     let responded = false;
-    let connectTimer: NodeJS.Timeout | undefined;
-    up.on('socket', (s: Socket) => {
-      const start = () => {
-        clearTimeout(connectTimer);
-        if (body) { bodyStarted = true; req.pipe(up); } else up.end();
-      };
-      if (s.connecting) {
-        s.setNoDelay(true);
-        connectTimer = setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' })), this.options.connectTimeoutMs ?? 1000);
-        s.once('connect', start);
-      } else start();
-    });
-    up.setTimeout(this.options.upstreamTimeoutMs ?? 60_000, () => up.destroy(Object.assign(new Error('upstream timeout'), { code: 'UPSTREAM_TIMEOUT' })));
-    const onClientGone = () => { if (!res.writableFinished) up.destroy(); };
+    let controller: Dispatcher.DispatchController | undefined;
+    const onClientGone = () => { if (!res.writableFinished) controller?.abort(new Error('client went away')); };
     res.once('close', onClientGone);
-    up.on('response', upRes => {
-      responded = true;
-      d.report(inst, true);
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.rawHeaders) as unknown as OutgoingHttpHeaders);
-      upRes.pipe(res);
-      upRes.once('end', () => { done(); this.#log?.write(req, route, `${inst.address}:${inst.port}`, upRes.statusCode ?? 0, t0, attempt + 1); });
-      upRes.once('error', () => { done(); res.destroy(); });
-    });
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(connectTimer);
-      res.off('close', onClientGone);
-      done();
-      if (responded) { res.destroy(); return; }
-      if (res.destroyed || res.headersSent) return;
-      d.report(inst, false);
-      const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT_CONNECT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH';
-      const canRetry = attempt < (this.options.retries ?? 2) && (!bodyStarted || !body) && (connectFailure || (!body && IDEMPOTENT.has(req.method ?? 'GET') && err.code !== 'UPSTREAM_TIMEOUT'));
-      if (canRetry) return this.#attempt(req, res, route, d, tried, attempt + 1, t0);
-      if (err.code === 'UPSTREAM_TIMEOUT') return this.#reply(req, res, 504, `upstream ${inst.address}:${inst.port} of service "${route.service}" timed out`, t0, route);
-      this.#reply(req, res, 502, `upstream ${inst.address}:${inst.port} of service "${route.service}" failed: ${err.code ?? err.message}`, t0, route);
+    this.#upstreams.dispatch({
+      origin: originOf(inst),
+      method: req.method ?? 'GET', path: route.path, headers: requestHeaders(req),
+      body: body ? lazyBody(req, () => { bodyStarted = true; }) : null,
+    }, {
+      onRequestStart: c => { controller = c; },
+      onResponseStart: (_c, status, headers, message) => {
+        responded = true;
+        d.report(inst, true);
+        res.writeHead(status, message, responseHeaders(headers));
+      },
+      onResponseData: (c, chunk) => {
+        if (!res.write(chunk)) { c.pause(); res.once('drain', () => c.resume()); }
+      },
+      onResponseEnd: () => {
+        res.off('close', onClientGone);
+        res.end();
+        done();
+        this.#log?.write(req, route, `${inst.address}:${inst.port}`, res.statusCode, t0, attempt + 1);
+      },
+      onResponseError: (_c, err: Error & { code?: string }) => {
+        res.off('close', onClientGone);
+        done();
+        if (responded) { res.destroy(); return; }
+        if (res.destroyed || res.headersSent) return;
+        d.report(inst, false);
+        const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
+        const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH';
+        const canRetry = attempt < (this.options.retries ?? 2) && !bodyStarted && (connectFailure || (!body && IDEMPOTENT.has(req.method ?? 'GET') && !timeout));
+        if (canRetry) return this.#attempt(req, res, route, d, tried, attempt + 1, t0);
+        if (timeout) return this.#reply(req, res, 504, `upstream ${inst.address}:${inst.port} of service "${route.service}" timed out`, t0, route);
+        this.#reply(req, res, 502, `upstream ${inst.address}:${inst.port} of service "${route.service}" failed: ${err.code ?? err.message}`, t0, route);
+      },
     });
   }
 
