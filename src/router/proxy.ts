@@ -35,43 +35,70 @@ export interface RouterOptions {
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; `expect` is answered by this server
-// (Node sends 100 Continue), and `host` is set explicitly below.
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host', 'expect']);
+// (Node sends 100 Continue). `host` is forwarded as the client sent it.
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'expect']);
 
-function requestHeaders(req: IncomingMessage): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const h = req.headers;
-  const extra = typeof h.connection === 'string' && h.connection !== 'keep-alive' && h.connection !== 'close' ? new Set(h.connection.toLowerCase().split(/\s*,\s*/)) : null;
-  for (const k in h) {
-    const v = h[k];
-    if (v !== undefined && !HOP.has(k) && !extra?.has(k)) out[k] = v;
-  }
-  if (h.host) out.host = h.host;
-  const ip = req.socket.remoteAddress ?? '';
-  out['x-forwarded-for'] = h['x-forwarded-for'] ? `${h['x-forwarded-for'] as string}, ${ip}` : ip;
-  if (!h['x-forwarded-host'] && h.host) out['x-forwarded-host'] = h.host;
-  if (!h['x-forwarded-proto']) out['x-forwarded-proto'] = 'http';
-  return out;
+/** What the proxy needs from a request's headers, read in one pass over the raw list. */
+interface Scanned {
+  host: string | undefined;
+  /** The upstream request headers as a flat [name, value, ...] list, names as the client spelled them. */
+  headers: string[];
+  body: boolean;
 }
 
-/** Response headers minus hop-by-hop ones (undici hands them over parsed, names lower-cased). */
-function responseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
-  if (h.connection !== undefined || h['keep-alive'] !== undefined || h['transfer-encoding'] !== undefined || h['proxy-connection'] !== undefined) {
-    const out: OutgoingHttpHeaders = {};
-    for (const k in h) if (k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding' && k !== 'proxy-connection') out[k] = h[k];
-    return out;
+function scanHeaders(req: IncomingMessage): Scanned {
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  let host: string | undefined;
+  let xff: string | undefined;
+  let xfHost = false;
+  let xfProto = false;
+  let body = false;
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const k = name.toLowerCase();
+    const v = raw[i + 1]!;
+    switch (k) {
+      case 'host': if (host === undefined) host = v; break;
+      case 'x-forwarded-for': xff = xff === undefined ? v : `${xff}, ${v}`; continue;
+      case 'x-forwarded-host': xfHost = true; break;
+      case 'x-forwarded-proto': xfProto = true; break;
+      case 'content-length': if (v !== '0') body = true; break;
+      case 'transfer-encoding': body = true; continue;
+      case 'connection': {
+        const c = v.toLowerCase();
+        if (c !== 'keep-alive' && c !== 'close') for (const t of c.split(',')) (extra ??= new Set()).add(t.trim());
+        continue;
+      }
+    }
+    if (!HOP.has(k)) out.push(name, v);
   }
-  return h;
+  if (extra) for (let i = out.length - 2; i >= 0; i -= 2) if (extra.has(out[i]!.toLowerCase())) out.splice(i, 2);
+  const ip = req.socket.remoteAddress ?? '';
+  out.push('x-forwarded-for', xff === undefined ? ip : `${xff}, ${ip}`);
+  if (!xfHost && host !== undefined) out.push('x-forwarded-host', host);
+  if (!xfProto) out.push('x-forwarded-proto', 'http');
+  return { host, headers: out, body };
+}
+
+/** Upstream response headers (undici hands over raw name/value buffers) minus hop-by-hop ones. */
+function responseHeaders(raw: Buffer[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toString('latin1');
+    const l = k.length;
+    // connection (10), keep-alive (10), proxy-connection (16), transfer-encoding (17)
+    if ((l === 10 || l === 16 || l === 17) && /^(connection|keep-alive|proxy-connection|transfer-encoding)$/i.test(k)) continue;
+    out.push(k, raw[i + 1]!.toString('latin1'));
+  }
+  return out;
 }
 
 /** The request body as an iterable that touches the client stream only when the upstream starts
  *  reading it, so a connection failure before that can still be retried on another instance. */
 function lazyBody(req: IncomingMessage, started: () => void): Readable {
   return Readable.from((async function* () { started(); for await (const chunk of req) yield chunk as Buffer; })(), { objectMode: false });
-}
-
-function hasBody(h: IncomingHttpHeaders): boolean {
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
 const origins = new WeakMap<Instance, string>();
@@ -136,79 +163,34 @@ export class ServiceRouter {
     return d;
   }
 
-  #reply(req: IncomingMessage, res: ServerResponse, status: number, msg: string, t0: number, route: Route | null): void {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(msg) + 1 });
-    res.end(msg + '\n');
-    this.#log?.write(req, route, '', status, t0, 0);
+  #reply(x: { req: IncomingMessage; res: ServerResponse; host: string | undefined; t0: number }, status: number, msg: string, route: Route | null): void {
+    x.res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(msg) + 1 });
+    x.res.end(msg + '\n');
+    this.#log?.write(x.req.method, x.host, x.req.url, route, '', status, x.t0, 0);
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const t0 = performance.now();
-    const route = parseRoute(req.headers.host, req.url ?? '/', this.#route);
-    if (!route) return this.#reply(req, res, 404, `no route: name a service in the Host header ([tag.]name.service.${this.options.domain ?? 'consul'}) or the path (/name/...)`, t0, null);
+    const scanned = scanHeaders(req);
+    const route = parseRoute(scanned.host, req.url ?? '/', this.#route);
+    if (!route) return this.#reply({ req, res, host: scanned.host, t0 }, 404, `no route: name a service in the Host header ([tag.]name.service.${this.options.domain ?? 'consul'}) or the path (/name/...)`, null);
     const d = this.services.loaded ? this.services.get(route.service, route.tag) : undefined;
-    if (d && d.loaded) return this.#attempt(req, res, route, d, new Set(), 0, t0);
+    if (d && d.loaded) return new Exchange(this, req, res, scanned, route, d, t0).send();
     void this.#discovery(route).then(x => {
-      if (typeof x === 'string') this.#reply(req, res, 503, x, t0, route);
-      else this.#attempt(req, res, route, x, new Set(), 0, t0);
+      if (typeof x === 'string') this.#reply({ req, res, host: scanned.host, t0 }, 503, x, route);
+      else new Exchange(this, req, res, scanned, route, x, t0).send();
     });
   }
 
-  #attempt(req: IncomingMessage, res: ServerResponse, route: Route, d: Discovery, tried: Set<string>, attempt: number, t0: number): void {
-    const inst = d.pickNow(tried);
-    if (!inst) {
-      if (tried.size) return this.#reply(req, res, 502, `no instance of service "${route.service}" answered (${tried.size} tried)`, t0, route);
-      return this.#reply(req, res, 503, `no healthy instances of service "${route.service}"${route.tag ? ` with tag "${route.tag}"` : ''}`, t0, route);
-    }
-    tried.add(inst.id);
-    const done = d.strategy.begin(inst);
-    const body = hasBody(req.headers);
-    let bodyStarted = false;
-    let responded = false;
-    let controller: Dispatcher.DispatchController | undefined;
-    const onClientGone = () => { if (!res.writableFinished) controller?.abort(new Error('client went away')); };
-    res.once('close', onClientGone);
-    this.#upstreams.dispatch({
-      origin: originOf(inst),
-      method: req.method ?? 'GET', path: route.path, headers: requestHeaders(req),
-      body: body ? lazyBody(req, () => { bodyStarted = true; }) : null,
-    }, {
-      onRequestStart: c => { controller = c; },
-      onResponseStart: (_c, status, headers, message) => {
-        responded = true;
-        d.report(inst, true);
-        res.writeHead(status, message, responseHeaders(headers));
-      },
-      onResponseData: (c, chunk) => {
-        if (!res.write(chunk)) { c.pause(); res.once('drain', () => c.resume()); }
-      },
-      onResponseEnd: () => {
-        res.off('close', onClientGone);
-        res.end();
-        done();
-        this.#log?.write(req, route, `${inst.address}:${inst.port}`, res.statusCode, t0, attempt + 1);
-      },
-      onResponseError: (_c, err: Error & { code?: string }) => {
-        res.off('close', onClientGone);
-        done();
-        if (responded) { res.destroy(); return; }
-        if (res.destroyed || res.headersSent) return;
-        d.report(inst, false);
-        const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
-        const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH';
-        const canRetry = attempt < (this.options.retries ?? 2) && !bodyStarted && (connectFailure || (!body && IDEMPOTENT.has(req.method ?? 'GET') && !timeout));
-        if (canRetry) return this.#attempt(req, res, route, d, tried, attempt + 1, t0);
-        if (timeout) return this.#reply(req, res, 504, `upstream ${inst.address}:${inst.port} of service "${route.service}" timed out`, t0, route);
-        this.#reply(req, res, 502, `upstream ${inst.address}:${inst.port} of service "${route.service}" failed: ${err.code ?? err.message}`, t0, route);
-      },
-    });
-  }
+  /** @internal for Exchange */ get upstreams(): Upstreams { return this.#upstreams; }
+  /** @internal for Exchange */ get log(): AccessLog | null { return this.#log; }
+  /** @internal for Exchange */ reply(x: Exchange, status: number, msg: string): void { this.#reply(x, status, msg, x.route); }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const t0 = performance.now();
     const fail = (status: number, msg: string, route: Route | null) => {
       socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(msg) + 1}\r\nConnection: close\r\n\r\n${msg}\n`);
-      this.#log?.write(req, route, '', status, t0, 0);
+      this.#log?.write(req.method, req.headers.host, req.url, route, '', status, t0, 0);
     };
     const route = parseRoute(req.headers.host, req.url ?? '/', this.#route);
     if (!route) return fail(404, 'no route', null);
@@ -247,11 +229,108 @@ export class ServiceRouter {
           up.pipe(socket);
           socket.pipe(up);
           const end = () => { done(); };
-          up.once('close', () => { socket.destroy(); end(); this.#log?.write(req, route, `${inst.address}:${inst.port}`, status, t0, attempt + 1); });
+          up.once('close', () => { socket.destroy(); end(); this.#log?.write(req.method, req.headers.host, req.url, route, `${inst.address}:${inst.port}`, status, t0, attempt + 1); });
           socket.once('close', () => up.destroy());
         });
       };
       tryOne(0);
     });
+  }
+}
+
+/**
+ * One client request on its way upstream, and undici's handler for each attempt: a fixed-shape
+ * object with methods, so a proxied request allocates no closures beyond the client-gone listener.
+ * undici's native handler shape (onConnect/onHeaders/onData/onComplete/onError) is used: the newer
+ * controller API is an adapter over it that also parses every response header into an object.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly router: ServiceRouter;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly host: string | undefined;
+  readonly headers: string[];
+  readonly body: boolean;
+  readonly route: Route;
+  readonly d: Discovery;
+  readonly t0: number;
+  attempt = 0;
+  tried: Set<string> | undefined = undefined;
+  inst: Instance | undefined = undefined;
+  finish: (() => void) | undefined = undefined;
+  abort: ((err: Error) => void) | undefined = undefined;
+  bodyStarted = false;
+  responded = false;
+
+  constructor(router: ServiceRouter, req: IncomingMessage, res: ServerResponse, s: Scanned, route: Route, d: Discovery, t0: number) {
+    this.router = router;
+    this.req = req;
+    this.res = res;
+    this.host = s.host;
+    this.headers = s.headers;
+    this.body = s.body;
+    this.route = route;
+    this.d = d;
+    this.t0 = t0;
+    res.once('close', () => { if (!res.writableFinished) this.abort?.(new Error('client went away')); });
+  }
+
+  /** Picks an instance (not one already tried) and sends the request to it. */
+  send(): void {
+    const inst = this.d.pickNow(this.tried);
+    if (!inst) {
+      const route = this.route;
+      if (this.tried) return this.router.reply(this, 502, `no instance of service "${route.service}" answered (${this.tried.size} tried)`);
+      return this.router.reply(this, 503, `no healthy instances of service "${route.service}"${route.tag ? ` with tag "${route.tag}"` : ''}`);
+    }
+    this.inst = inst;
+    this.abort = undefined;
+    this.finish = this.d.strategy.begin(inst);
+    this.router.upstreams.dispatch({
+      origin: originOf(inst), method: this.req.method ?? 'GET', path: this.route.path, headers: this.headers,
+      body: this.body ? lazyBody(this.req, () => { this.bodyStarted = true; }) : null,
+    }, this);
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    this.abort = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, message: string): boolean {
+    this.responded = true;
+    this.d.report(this.inst!, true);
+    this.res.writeHead(status, message, responseHeaders(raw) as unknown as OutgoingHttpHeaders);
+    this.res.on('drain', resume);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.res.end();
+    this.finish!();
+    const inst = this.inst!;
+    this.router.log?.write(this.req.method, this.host, this.req.url, this.route, `${inst.address}:${inst.port}`, this.res.statusCode, this.t0, this.attempt + 1);
+  }
+
+  onError(err: Error & { code?: string }): void {
+    this.finish!();
+    const res = this.res;
+    if (this.responded) { res.destroy(); return; }
+    if (res.destroyed || res.headersSent) return;
+    const inst = this.inst!;
+    this.d.report(inst, false);
+    const o = this.router.options;
+    const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';
+    const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH';
+    if (this.attempt < (o.retries ?? 2) && !this.bodyStarted && (connectFailure || (!this.body && IDEMPOTENT.has(this.req.method ?? 'GET') && !timeout))) {
+      (this.tried ??= new Set()).add(inst.id);
+      this.attempt++;
+      return this.send();
+    }
+    if (timeout) return this.router.reply(this, 504, `upstream ${inst.address}:${inst.port} of service "${this.route.service}" timed out`);
+    this.router.reply(this, 502, `upstream ${inst.address}:${inst.port} of service "${this.route.service}" failed: ${err.code ?? err.message}`);
   }
 }

@@ -40,23 +40,45 @@ function fromLabels(prefix: string): { service: string; tag?: string } | null {
   return null;
 }
 
+export interface CompiledRouteOptions {
+  suffixes: string[];
+  pathRouting: boolean;
+  /** Host header → the service it names (null: none), so a busy router parses each Host once. */
+  hosts: Map<string, { service: string; tag?: string } | null>;
+}
+
+const HOST_CACHE_MAX = 4096;
+
 /** Precomputes the suffixes so parseRoute does no allocation per option. */
-export function compileRouteOptions(o: RouteOptions = {}): { suffixes: string[]; pathRouting: boolean } {
+export function compileRouteOptions(o: RouteOptions = {}): CompiledRouteOptions {
   const domain = (o.domain ?? 'consul').replace(/^\.|\.$/g, '').toLowerCase();
   const suffixes = [`.service.${domain}`];
   for (const s of o.suffixes ?? []) if (s) suffixes.push(`.${s.replace(/^\.|\.$/g, '').toLowerCase()}`);
-  return { suffixes, pathRouting: o.pathRouting !== false };
+  return { suffixes, pathRouting: o.pathRouting !== false, hosts: new Map() };
+}
+
+function hostRoute(host: string | undefined, suffixes: string[]): { service: string; tag?: string } | null {
+  const h = hostname(host);
+  for (const s of suffixes) {
+    if (h.length > s.length && h.endsWith(s)) {
+      const r = fromLabels(h.slice(0, -s.length));
+      if (r) return r;
+    }
+  }
+  return null;
 }
 
 /** The route of a request, or null when neither the Host nor the path names a service. */
-export function parseRoute(host: string | undefined, url: string, o: { suffixes: string[]; pathRouting: boolean }): Route | null {
-  const h = hostname(host);
-  for (const s of o.suffixes) {
-    if (h.length > s.length && h.endsWith(s)) {
-      const r = fromLabels(h.slice(0, -s.length));
-      if (r) return { ...r, path: url || '/', by: 'host' };
+export function parseRoute(host: string | undefined, url: string, o: Omit<CompiledRouteOptions, 'hosts'> & { hosts?: CompiledRouteOptions['hosts'] }): Route | null {
+  let r: { service: string; tag?: string } | null | undefined;
+  if (o.hosts && host !== undefined) {
+    r = o.hosts.get(host);
+    if (r === undefined) {
+      if (o.hosts.size >= HOST_CACHE_MAX) o.hosts.clear();
+      o.hosts.set(host, r = hostRoute(host, o.suffixes));
     }
-  }
+  } else r = hostRoute(host, o.suffixes);
+  if (r) return r.tag === undefined ? { service: r.service, path: url || '/', by: 'host' } : { service: r.service, tag: r.tag, path: url || '/', by: 'host' };
   if (!o.pathRouting || !url.startsWith('/')) return null;
   let end = url.length;
   for (let i = 1; i < url.length; i++) {
@@ -67,9 +89,9 @@ export function parseRoute(host: string | undefined, url: string, o: { suffixes:
   if (!seg) return null;
   let service = seg;
   try { service = decodeURIComponent(seg); } catch { return null; }
-  const r = fromLabels(service.toLowerCase());
-  if (!r) return null;
+  const p = fromLabels(service.toLowerCase());
+  if (!p) return null;
   let rest = url.slice(end);
   if (rest === '' || rest.startsWith('?')) rest = `/${rest}`;
-  return { ...r, path: rest, by: 'path' };
+  return { ...p, path: rest, by: 'path' };
 }
