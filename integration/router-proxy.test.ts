@@ -24,6 +24,12 @@ async function backend(t: T, name: string): Promise<{ port: number; server: Serv
       setTimeout(() => res.end('last\n'), 300);
       return;
     }
+    if (req.url === '/headers') {
+      const json = JSON.stringify(req.rawHeaders);
+      res.writeHead(200, [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-Mixed-Case', 'yes'], ['Keep-Alive', 'timeout=5'], ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(json))]]);
+      res.end(json);
+      return;
+    }
     if (req.method === 'POST') {
       let n = 0;
       req.on('data', d => { n += d.length; });
@@ -110,6 +116,36 @@ test('router: Host, tag and path routing; unknown service → 503 at once; JSON 
   t.like(first, { method: 'GET', host: 'web.service.consul', path: '/hello?x=1', service: 'web', status: 200 });
   t.regex(first.upstream as string, /^127\.0\.0\.1:\d+$/);
   t.like(lines.find(l => l.service === 'nosuch'), { status: 503, upstream: '' });
+});
+
+test('router: end-to-end headers pass as sent, hop-by-hop ones are dropped, X-Forwarded-* appended', async t => {
+  const a = await startAgent(t);
+  const b1 = await backend(t, 'b1');
+  await reg(a, 'web-1', b1.port);
+  const r = await startRouter(t, a.http);
+  await until('route ready', async () => (await get(r.port, '/', 'web.service.consul')).status === 200, 5000);
+  const sock = netConnect(r.port, '127.0.0.1');
+  let raw = '';
+  sock.on('data', d => { raw += String(d); });
+  sock.on('error', () => {});
+  sock.write('GET /headers HTTP/1.1\r\nHost: web.service.consul\r\nX-Custom-Case: v\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\n' +
+    'Keep-Alive: 300\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nProxy-Authorization: Basic eA==\r\n\r\n');
+  await until('response', async () => raw.includes('\r\n\r\n[') && raw.endsWith(']'), 5000);
+  sock.destroy();
+  const [head, body] = raw.split('\r\n\r\n');
+  const got = JSON.parse(body!) as string[];
+  const names = got.filter((_, i) => i % 2 === 0);
+  const value = (n: string) => got[got.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === n) + 1];
+  t.true(names.includes('X-Custom-Case'), 'header names keep their case');
+  t.is(value('host'), 'web.service.consul');
+  for (const gone of ['x-secret', 'keep-alive', 'te', 'proxy-authorization', 'connection']) t.false(names.some(n => n.toLowerCase() === gone && value(gone) !== 'keep-alive'), gone);
+  t.is(value('x-forwarded-for'), '10.0.0.1, 127.0.0.1');
+  t.is(value('x-forwarded-host'), 'web.service.consul');
+  t.is(value('x-forwarded-proto'), 'https');
+  t.regex(head!, /^HTTP\/1\.1 200 OK\r\n/);
+  t.is(head!.match(/^set-cookie: [ab]=[12]$/gim)?.length, 2);
+  t.regex(head!, /^x-mixed-case: yes$/im);
+  t.notRegex(head!, /^keep-alive: timeout=5$/im, 'the upstream\'s Keep-Alive is not passed on');
 });
 
 test('router: a killed backend is hidden by retries; critical instances stop getting traffic within a second; all critical → 503 at once', async t => {

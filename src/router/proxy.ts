@@ -259,6 +259,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   inst: Instance | undefined = undefined;
   finish: (() => void) | undefined = undefined;
   abort: ((err: Error) => void) | undefined = undefined;
+  resume: (() => void) | undefined = undefined;
   bodyStarted = false;
   responded = false;
 
@@ -300,12 +301,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     this.d.report(this.inst!, true);
     this.res.writeHead(status, message, responseHeaders(raw) as unknown as OutgoingHttpHeaders);
-    this.res.on('drain', resume);
+    this.resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.resume!); // undici pauses the upstream until the client catches up
+    return false;
   }
 
   onComplete(): void {
