@@ -239,7 +239,8 @@ test('router: keeps serving while the agent restarts, then follows the new catal
   // A new agent with a fresh data dir on the same port; the new instance registers there.
   const dir = mkdtempSync(join(tmpdir(), 'roster-agent-'));
   const p = spawn(ROSTER, ['agent', '-dev', '-node', 'restarted', '-http-port', String(a.httpPort), '-dns-port', String(await freePort()), '-serf-lan-port', String(await freePort()), '-data-dir', dir], { stdio: 'ignore' });
-  t.teardown(() => { p.kill('SIGKILL'); });
+  // SIGTERM, not SIGKILL: the agent stops its embedded redis-server on the way out.
+  t.teardown(() => new Promise<void>(r => { if (p.exitCode !== null) return r(); p.once('exit', () => r()); p.kill('SIGTERM'); setTimeout(() => { p.kill('SIGKILL'); r(); }, 10_000).unref(); }));
   await until('agent back', async () => (await fetch(`${a.http}/v1/status/leader`)).ok, 20_000);
   await reg(a, 'web-new', b2.port);
   await until('router follows the new catalog', async () => /^new /.test((await get(r.port, '/', 'web.service.consul')).body), 8000);
