@@ -128,8 +128,18 @@ export class Registrar extends EventEmitter {
     this.#debounce = setTimeout(() => { this.sync().catch(err => this.emit('error', err)); }, this.options.debounceMs ?? 200);
   }
 
-  /** First sync (retried until the agent answers), then watching and periodic resyncs. */
+  /** Watches the folder, then the first sync (retried until the agent answers), then periodic resyncs. */
   async start(): Promise<SyncResult> {
+    // Watch before the first sync: a file changed while it runs (or while the agent is not up yet)
+    // must cause another sync, not wait for the periodic resync.
+    if (this.options.dir && this.options.watch !== false && !this.#closed) {
+      try {
+        this.#watcher = watch(this.options.dir, () => this.poke());
+        this.#watcher.on('error', err => this.emit('error', err));
+      } catch (err) {
+        this.emit('error', err);
+      }
+    }
     let delay = 200;
     let first: SyncResult | undefined;
     while (!this.#closed) {
@@ -140,14 +150,6 @@ export class Registrar extends EventEmitter {
         this.emit('error', err);
         await sleep(delay);
         delay = Math.min(delay * 2, 5000);
-      }
-    }
-    if (this.options.dir && this.options.watch !== false && !this.#closed) {
-      try {
-        this.#watcher = watch(this.options.dir, () => this.poke());
-        this.#watcher.on('error', err => this.emit('error', err));
-      } catch (err) {
-        this.emit('error', err);
       }
     }
     const every = this.options.resyncMs ?? 30_000;
