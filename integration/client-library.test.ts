@@ -5,12 +5,8 @@
  */
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '../src/store/embedded-redis.ts';
 import { createServer, type Server } from 'node:http';
-import { startAgent, ROOT, ROSTER, type TestAgent } from './helpers/agent.ts';
+import { startAgent, ROOT, type TestAgent } from './helpers/agent.ts';
 import { connect } from '../src/index.ts';
 
 import { sleep, until as untilMs } from './helpers/wait.ts';
@@ -25,13 +21,9 @@ async function backend(t: { teardown(fn: () => unknown): void }, name: string): 
   return { port: (server.address() as { port: number }).port, server, kill };
 }
 
-/** An agent on a given HTTP port with a fresh data dir (startAgent picks its own ports). */
+/** An agent on a given HTTP port with a fresh data dir (as if the agent had been replaced). */
 async function agentOnPort(t: { teardown(fn: () => unknown): void }, httpPort: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'roster-agent-'));
-  const args = ['agent', '-dev', '-node', `n-${httpPort}`, '-http-port', String(httpPort), '-dns-port', String(await freePort()), '-serf-lan-port', String(await freePort()), '-data-dir', dir];
-  const p = spawn(ROSTER, args, { stdio: 'ignore' });
-  t.teardown(() => { p.kill('SIGKILL'); });
-  await until('agent up', async () => (await fetch(`http://127.0.0.1:${httpPort}/v1/status/leader`)).ok, 20_000);
+  await startAgent(t, { httpPort, node: `n-${httpPort}` });
 }
 
 async function health(a: TestAgent, svc: string): Promise<{ id: string; status: string[] }[]> {

@@ -6,11 +6,8 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 import { freePort } from '../src/store/embedded-redis.ts';
 import { sleep, until } from './helpers/wait.ts';
@@ -237,11 +234,7 @@ test('router: keeps serving while the agent restarts, then follows the new catal
   // Agent down: the last known instances keep getting traffic.
   for (let i = 0; i < 5; i++) t.regex((await get(r.port, '/', 'web.service.consul')).body, /^old /);
   // A new agent with a fresh data dir on the same port; the new instance registers there.
-  const dir = mkdtempSync(join(tmpdir(), 'roster-agent-'));
-  const p = spawn(ROSTER, ['agent', '-dev', '-node', 'restarted', '-http-port', String(a.httpPort), '-dns-port', String(await freePort()), '-serf-lan-port', String(await freePort()), '-data-dir', dir], { stdio: 'ignore' });
-  // SIGTERM, not SIGKILL: the agent stops its embedded redis-server on the way out.
-  t.teardown(() => new Promise<void>(r => { if (p.exitCode !== null) return r(); p.once('exit', () => r()); p.kill('SIGTERM'); setTimeout(() => { p.kill('SIGKILL'); r(); }, 10_000).unref(); }));
-  await until('agent back', async () => (await fetch(`${a.http}/v1/status/leader`)).ok, 20_000);
+  await startAgent(t, { httpPort: a.httpPort, node: 'restarted' });
   await reg(a, 'web-new', b2.port);
   await until('router follows the new catalog', async () => /^new /.test((await get(r.port, '/', 'web.service.consul')).body), 8000);
   for (let i = 0; i < 5; i++) t.regex((await get(r.port, '/', 'web.service.consul')).body, /^new /);

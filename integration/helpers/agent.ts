@@ -26,7 +26,8 @@ export interface TestAgent {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-type StartOpts = { args?: string[]; node?: string; redis?: string; dataDir?: string; env?: Record<string, string> };
+/** `httpPort`: a fixed HTTP port (an agent "restarted" where clients already point). */
+type StartOpts = { args?: string[]; node?: string; redis?: string; dataDir?: string; env?: Record<string, string>; httpPort?: number };
 
 /** Starts an agent; retries with fresh ports when one was taken meanwhile (free-port probing races with other tests). */
 export async function startAgent(t: { teardown(fn: () => unknown): void } | null, opts: StartOpts = {}): Promise<TestAgent> {
@@ -34,13 +35,13 @@ export async function startAgent(t: { teardown(fn: () => unknown): void } | null
     try {
       return await startOnce(t, opts);
     } catch (err) {
-      if (attempt >= 4 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+      if (attempt >= 4 || opts.httpPort !== undefined || !/EADDRINUSE/.test((err as Error).message)) throw err;
     }
   }
 }
 
 async function startOnce(t: { teardown(fn: () => unknown): void } | null, opts: StartOpts): Promise<TestAgent> {
-  const [httpPort, dnsPort, serfPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, dnsPort, serfPort] = [opts.httpPort ?? await freePort(), await freePort(), await freePort()];
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'roster-agent-'));
   const node = opts.node ?? `node-${Math.random().toString(36).slice(2, 8)}`;
   const args = ['agent', '-dev', '-node', node, '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfPort), '-data-dir', dataDir, ...(opts.redis ? ['-redis', opts.redis] : []), ...(opts.args ?? [])];
