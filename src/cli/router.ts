@@ -1,5 +1,6 @@
 /** @module `roster router -listen ADDR [-http-addr ADDR] [-domain consul] [-suffix S]... [-strategy X]`: the service router (reverse proxy). */
 import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { parseFlags } from './flags.ts';
 import { ServiceRouter } from '../router/proxy.ts';
 import { STRATEGIES } from '../client/strategies.ts';
@@ -8,7 +9,7 @@ import { logger, setLogLevel, type Level } from '../log.ts';
 
 const FLAGS = {
   listen: 'string', 'http-addr': 'string', 'dns-addr': 'string', token: 'string', domain: 'string', suffix: 'list', strategy: 'string', retries: 'int',
-  workers: 'int', 'connect-timeout-ms': 'int', 'upstream-timeout-ms': 'int', 'access-log': 'bool', 'path-routing': 'bool', 'log-level': 'string', 'log-json': 'bool',
+  workers: 'string', 'connect-timeout-ms': 'int', 'upstream-timeout-ms': 'int', 'access-log': 'bool', 'path-routing': 'bool', 'log-level': 'string', 'log-json': 'bool',
 } as const;
 
 export async function routerCommand(argv: string[]): Promise<number> {
@@ -22,8 +23,9 @@ export async function routerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid -listen "${listen}"`);
   const strategy = ((flags.strategy as string) || 'round-robin') as StrategyName;
   if (!STRATEGIES.includes(strategy)) throw new Error(`invalid -strategy "${strategy}" (valid: ${STRATEGIES.join(', ')})`);
-  // -workers N: N processes share the listening socket (node:cluster); each follows the catalog itself.
-  const workers = (flags.workers as number | undefined) ?? 1;
+  // -workers N|auto: N processes share the listening socket (node:cluster); each follows the catalog
+  // itself. The default, auto, is one per CPU, as nginx's worker_processes auto.
+  const workers = parseWorkers(flags.workers as string | undefined);
   if (workers > 1 && cluster.isPrimary) {
     for (let w = 0; w < workers; w++) cluster.fork();
     let stopping = false;
@@ -52,4 +54,12 @@ export async function routerCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', () => void stop('interrupt'));
   process.on('SIGTERM', () => void stop('terminated'));
   return new Promise<number>(() => { /* runs until a signal */ });
+}
+
+/** `-workers`: a positive integer or `auto` (the default: one process per CPU). */
+export function parseWorkers(v: string | undefined, cpus = availableParallelism()): number {
+  if (v === undefined || v === '' || v === 'auto') return Math.max(1, cpus);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid -workers "${v}" (a positive integer or auto)`);
+  return n;
 }
