@@ -143,9 +143,9 @@ test('checks-agent: TTL heartbeats that stop; alias check mirrors the aliased se
   t.is((await check('api-front'))[0]!.Output, 'All checks passing.');
   clearInterval(beat);
   await waitFor(async () => (await statusOf('api-ttl')) === 'critical', 3000);
-  t.is((await check('api-ttl'))[0]!.Output, 'TTL expired');
+  t.is((await check('api-ttl'))[0]!.Output, 'TTL expired (last output before timeout follows): alive');
   await waitFor(async () => (await statusOf('api-front')) === 'critical', 2000);
-  t.regex((await check('api-front'))[0]!.Output, /^Aliased check "Service 'api-ttl' check" failing: TTL expired$/);
+  t.regex((await check('api-front'))[0]!.Output, /^Aliased check "Service 'api-ttl' check" failing: TTL expired \(last output before timeout follows\): alive$/);
   t.false(await inDns('api-ttl'));
   t.false(await inDns('api-front'));
 });

@@ -46,16 +46,29 @@ test('store: check updates bump the index only on a real change; output-only cha
   t.is(st!.checks.get('c1')!.Output, 'ok');
 });
 
-test('store: TTL deadlines expire to critical "TTL expired" through sweep', async t => {
+test('store: TTL deadlines expire to critical through sweep, with Consul\'s "TTL expired" output', async t => {
   const { store } = await setup(t);
-  await store.register({ nodeName: 'Node-A', node, services: [svc('web1')], checks: [{ check: chk('c1', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 }] });
+  await store.register({ nodeName: 'Node-A', node, services: [svc('web1')], checks: [
+    { check: chk('c1', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 },
+    { check: chk('c2', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 },
+    { check: chk('c3', 'web1'), status: 'critical', output: '', keep: true, ttlMs: 0 },
+  ] });
   await store.updateCheck('Node-A', 'c1', 'passing', 'alive', { ttlMs: 200 });
+  await store.updateCheck('Node-A', 'c2', 'passing', '', { ttlMs: 200 });
+  // c3: the last output is still deferred (output-only change inside the output interval) when the TTL runs out.
+  await store.updateCheck('Node-A', 'c3', 'passing', 'first', { ttlMs: 200, outputIntervalMs: 400 });
+  t.is((await store.updateCheck('Node-A', 'c3', 'passing', 'second', { ttlMs: 200, outputIntervalMs: 400 })).result, 'deferred');
   t.false((await store.sweep()).changed);
   await new Promise(r => setTimeout(r, 300));
   t.true((await store.sweep()).changed);
-  const c = (await store.loadNode('Node-A'))!.checks.get('c1')!;
-  t.is(c.Status, 'critical');
-  t.is(c.Output, 'TTL expired');
+  const checks = (await store.loadNode('Node-A'))!.checks;
+  t.like(checks.get('c1'), { Status: 'critical', Output: 'TTL expired (last output before timeout follows): alive' });
+  t.like(checks.get('c2'), { Status: 'critical', Output: 'TTL expired' });
+  t.like(checks.get('c3'), { Status: 'critical', Output: 'TTL expired (last output before timeout follows): second' });
+  // Nothing deferred is left to overwrite the expiry once its output interval is over.
+  await new Promise(r => setTimeout(r, 250));
+  await store.sweep();
+  t.is((await store.loadNode('Node-A'))!.checks.get('c3')!.Output, 'TTL expired (last output before timeout follows): second');
 });
 
 test('store: deregistering a service removes its checks; a node removes everything; events are published', async t => {

@@ -250,7 +250,8 @@ return finish()
 `;
 
 /**
- * sweep: expires TTL checks whose deadline passed (critical, "TTL expired") and flushes deferred
+ * sweep: expires TTL checks whose deadline passed (critical, "TTL expired", with Consul's "(last output
+ * before timeout follows): ..." when the check had output) and flushes deferred
  * output-only updates that are due. Safe to run from any number of agents at once.
  * ARGV[2] = max items per call. Returns {index, changed}.
  */
@@ -266,8 +267,17 @@ for _, member in ipairs(expired) do
   local old = redis.call('HGET', chkKey, id)
   if old then
     local c, m, st, out, body = splitCheck(old)
-    if st ~= 'critical' or out ~= TTL_OUT then
-      redis.call('HSET', chkKey, id, c .. '\\n' .. nextIdx() .. '\\n' .. 'critical' .. '\\n' .. TTL_OUT .. '\\n' .. body)
+    -- Consul: "TTL expired", or "TTL expired (last output before timeout follows): <last output>".
+    local last = redis.call('HGET', K_CHKSTATE, member .. '|o') or out
+    -- A deferred output-only update must not overwrite the expiry later.
+    redis.call('HDEL', K_CHKSTATE, member .. '|o'); redis.call('ZREM', K_OUTQ, member)
+    local ok0, lastText = pcall(cjson.decode, last)
+    local newOut = TTL_OUT
+    if ok0 and type(lastText) == 'string' and lastText ~= '' and string.sub(lastText, 1, 11) ~= 'TTL expired' then
+      newOut = cjson.encode('TTL expired (last output before timeout follows): ' .. lastText)
+    end
+    if st ~= 'critical' or out ~= newOut then
+      redis.call('HSET', chkKey, id, c .. '\\n' .. nextIdx() .. '\\n' .. 'critical' .. '\\n' .. newOut .. '\\n' .. body)
       touchId(node, 'c', id); tables.checks = true
       local ok, d = pcall(cjson.decode, body)
       if ok and d.ServiceName and d.ServiceName ~= '' then touchSvc(d.ServiceName)
