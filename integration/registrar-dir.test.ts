@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 
 import { sleep, until as untilMs } from './helpers/wait.ts';
+import { dig } from './helpers/dig.ts';
 
 const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000) => untilMs(what, fn, timeoutMs);
 
@@ -110,10 +111,17 @@ test('registrar: the agent registers the definitions in its own -config-dir', as
   const dir = mkdtempSync(join(tmpdir(), 'roster-cfg-'));
   write(dir, 'svc.json', { service: { name: 'cfgweb', port: 7000, tags: ['a'], check: { ttl: '30s' } } });
   write(dir, 'more.json', { services: [{ name: 'cfgdb', port: 5432 }] });
+  // HCL, as Consul reads it: blocks, a check with its own block, Meta as an HCL map.
+  writeFileSync(join(dir, 'cache.hcl'), 'service {\n  name = "cfgcache"\n  port = 6379\n  tags = ["hcl"]\n  meta = {\n    tier = "cache"\n  }\n  check {\n    ttl = "30s"\n  }\n}\n');
+  // The same dir also holds agent settings in HCL; the agent reads them at start.
+  writeFileSync(join(dir, 'agent.hcl'), 'dns_config {\n  node_ttl = "7s"\n}\n');
   const a = await startAgent(t, { args: ['-config-dir', dir] });
-  const s = await until('config services', async () => { const x = await services(a); return x.cfgweb && x.cfgdb && x; });
+  const s = await until('config services', async () => { const x = await services(a); return x.cfgweb && x.cfgdb && x.cfgcache && x; });
   t.is(s.cfgweb?.Port, 7000);
   t.is(s.cfgdb?.Port, 5432);
+  t.like(s.cfgcache, { Port: 6379, Tags: ['hcl'], Meta: { tier: 'cache' } });
+  t.is((await a.req('GET', '/v1/agent/checks')).json['service:cfgcache']?.Type, 'ttl');
+  t.is((await dig(a.dnsPort, `${a.node}.node.consul`, 'A')).answer[0]?.ttl, 7, 'dns_config from agent.hcl applies');
   t.regex(s.cfgweb?.Meta['roster-registrar'] ?? '', /^[0-9a-f]{12}$/, 'owned by the folder, like a registrar');
   // The agent follows its config dir: a changed and a deleted definition file.
   write(dir, 'svc.json', { service: { name: 'cfgweb', port: 7001 } });

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { defaultConfig, type Config, type DnsConfig } from './schema.ts';
 import type { FlagValues } from '../cli/flags.ts';
 import { parseDurationNs } from '../util/duration.ts';
+import { parseHcl } from './hcl.ts';
 
 /** The agent's flags, with Consul's names. */
 export const AGENT_FLAGS = {
@@ -96,13 +97,14 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
   }
 }
 
-/** Reads a config file (JSON). */
+/** Reads a config file: JSON, or HCL when the name ends in `.hcl` (as Consul decides by extension). */
 export function readConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
   try {
+    if (path.endsWith('.hcl')) return parseHcl(text, path);
     return JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`Error parsing ${path}: ${(err as Error).message}${path.endsWith('.hcl') ? ' (HCL config files are not supported; use JSON)' : ''}`);
+    throw new Error(`Error parsing ${path}: ${(err as Error).message.replace(`${path}: `, '')}`);
   }
 }
 
@@ -115,7 +117,13 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
     cfg.configDirs.push(dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`config dir ${dir} does not exist`);
     // Service definitions in a config dir are mirrored by a watching registrar (src/registrar), not read here.
-    for (const name of readdirSync(dir).filter(n => n.endsWith('.json')).sort()) applyFile(cfg, readConfigFile(join(dir, name)), join(dir, name), false);
+    for (const name of readdirSync(dir).filter(n => n.endsWith('.json') || n.endsWith('.hcl')).sort()) applyFile(cfg, readConfigFile(join(dir, name)), join(dir, name), false);
+  }
+  // -hcl 'key = value': HCL fragments applied after the files, as in Consul.
+  for (const frag of (flags.hcl as string[] | undefined) ?? []) {
+    let f: Record<string, unknown>;
+    try { f = parseHcl(frag, '-hcl'); } catch (err) { throw new Error(`Error parsing -hcl: ${(err as Error).message.replace(/^-hcl: /, '')}`); }
+    applyFile(cfg, f, '-hcl');
   }
   const s = (k: string) => flags[k] as string | undefined;
   const n = (k: string) => flags[k] as number | undefined;

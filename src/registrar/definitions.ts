@@ -3,13 +3,14 @@
  * makes an agent match it (register new or changed, deregister what this registrar owns but the
  * folder no longer has). Pure functions, unit-tested.
  *
- * Files: `*.json` holding `{"service": {...}}` or `{"services": [...]}` (other keys, agent settings,
+ * Files: `*.json` (or `*.hcl`) holding `{"service": {...}}` or `{"services": [...]}` (other keys, agent settings,
  * are ignored). Keys match case-insensitively as in Consul (`name`, `Name`, `port`, `check`, ...).
- * HCL files are reported as unsupported (see README.md, "roster registrar").
+ * `*.hcl` files are read as Consul reads them (src/config/hcl.ts) into the same shape.
  */
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseHcl } from '../config/hcl.ts';
 
 /** Service Meta key naming the registrar that owns a registration. */
 export const OWNER_META = 'roster-registrar';
@@ -72,9 +73,9 @@ export function servicesOf(doc: unknown, file: string): ServiceDef[] {
   });
 }
 
-/** Parses one file's text (JSON); HCL is rejected with a clear message. */
+/** Parses one file's text: JSON, or HCL when the name ends in `.hcl`. */
 export function parseDefinitionText(text: string, file: string): ServiceDef[] {
-  if (file.endsWith('.hcl')) throw new Error(`${file}: HCL definition files are not supported; write JSON ({"service": {...}})`);
+  if (file.endsWith('.hcl')) return servicesOf(parseHcl(text, file), file);
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -17,7 +17,8 @@ test('registrar: {"service": {...}} and {"services": [...]} forms, case-insensit
 test('registrar: bad files are rejected with the file name', t => {
   t.throws(() => parseDefinitionText('{"service": {"port": 1}}', 'x.json'), { message: 'x.json: service #1: Missing service name' });
   t.throws(() => parseDefinitionText('{"service": ', 'y.json'), { message: /^y\.json: / });
-  t.throws(() => parseDefinitionText('service { name = "web" }', 'z.hcl'), { message: /HCL definition files are not supported/ });
+  t.throws(() => parseDefinitionText('service {\n  name = "web"\n  port =', 'z.hcl'), { message: /^z\.hcl: At \d+:\d+: / });
+  t.throws(() => parseDefinitionText('service { name = "a" }\nservice { name = "b" }', 'two.hcl'), { message: 'two.hcl: service: more than one block is not supported here; use "services" blocks for several services' });
   t.throws(() => parseDefinitionText('[1]', 'w.json'), { message: 'w.json: top level must be an object' });
 });
 
@@ -69,4 +70,42 @@ test('registrar: duplicate IDs across files keep the first file in name order', 
   t.deepEqual(m.defs.map(d => d.body.port), [1]);
   t.is(m.errors.length, 1);
   t.regex(m.errors[0]!, /b\.json: service ID "web" is already defined in a\.json/);
+});
+
+test('registrar: HCL definition files give the same registrations as their JSON form', t => {
+  const hcl = parseDefinitionText(`
+# one service, as in Consul's docs
+service {
+  name = "web"
+  id   = "web-1"
+  port = 8080
+  tags = ["v1", "primary"]
+  meta = {
+    version = "1.2"
+  }
+  check {
+    http     = "http://localhost:8080/health"
+    interval = "10s"
+    header   = { X-Probe = ["roster"] }
+  }
+}
+`, 'web.hcl');
+  const json = parseDefinitionText(JSON.stringify({ service: { name: 'web', id: 'web-1', port: 8080, tags: ['v1', 'primary'], meta: { version: '1.2' }, check: { http: 'http://localhost:8080/health', interval: '10s', header: { 'X-Probe': ['roster'] } } } }), 'web.json');
+  t.deepEqual(hcl.map(d => ({ ...d, file: '' })), json.map(d => ({ ...d, file: '' })));
+  const many = parseDefinitionText(`
+services {
+  name = "a"
+  port = 1
+}
+services {
+  name = "b"
+  port = 2
+  checks = [
+    { ttl = "30s" },
+    { tcp = "localhost:2", interval = "5s" },
+  ]
+}
+`, 'many.hcl');
+  t.deepEqual(many.map(d => d.id), ['a', 'b']);
+  t.deepEqual(many[1]!.body.checks, [{ ttl: '30s' }, { tcp: 'localhost:2', interval: '5s' }]);
 });
