@@ -2,9 +2,12 @@
  * Roster's DnsServer for the benchmark: the generated catalog (1,000 services × 3 instances,
  * every instance with a passing service check) in a CatalogView, and `--mutate N` catalog
  * changes per second (a random instance's check goes critical, then passing again on the next
- * change, via view.putNode, exactly what the Redis syncer does on a change event).
+ * change, via view.patchNode with that one check, exactly what the Redis syncer does on a change event).
  *
- *   node bench/dns/roster-server.ts --port 5340 --mutate 10
+ * Every --resync-ms (30 s, as the agent) the whole catalog is reloaded into the view from fresh copies,
+ * as the syncer's periodic resync does.
+ *
+ *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000]
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -20,6 +23,8 @@ const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => { const i = args.indexOf(k); return i >= 0 ? args[i + 1]! : d; };
 const port = Number(opt('--port', '5340'));
 const mutatePerSec = Number(opt('--mutate', '10'));
+// The agent's syncer reloads the whole catalog every 30 s (fresh objects from Redis, same data).
+const resyncMs = Number(opt('--resync-ms', '30000'));
 const cat = JSON.parse(readFileSync(path.join(OUT, 'catalog.json'), 'utf8')) as BenchCatalog;
 
 const states = new Map<string, NodeState>();
@@ -57,12 +62,23 @@ if (mutatePerSec > 0) {
     flipped = flipped ? null : inst;
     const st = states.get(inst.node)!;
     const old = st.checks.get(`check-${inst.id}`)!;
-    const next: NodeState = { node: st.node, services: st.services, checks: new Map(st.checks) };
-    next.checks.set(old.CheckID, check(old.Node, inst.id, old.ServiceName, old.Status === 'passing' ? 'critical' : 'passing'));
-    states.set(inst.node, next);
-    view.putNode(inst.node, next, ++rev);
+    const rec = check(old.Node, inst.id, old.ServiceName, old.Status === 'passing' ? 'critical' : 'passing');
+    // A check update reaches the view as a one-check delta, as the syncer applies it (src/catalog/syncer.ts).
+    view.patchNode(inst.node, new Map(), new Map([[rec.CheckID, rec]]), ++rev);
     changes++;
   }, 1000 / mutatePerSec);
+}
+let resyncs = 0;
+if (resyncMs > 0) {
+  setInterval(() => {
+    const copy = [...view.nodes()].map(st => ({
+      node: { ...st.node },
+      services: new Map([...st.services].map(([k, v]) => [k, { ...v }])),
+      checks: new Map([...st.checks].map(([k, v]) => [k, { ...v }])),
+    }));
+    view.replaceAll(copy, rev);
+    resyncs++;
+  }, resyncMs);
 }
 process.stdout.write(`ready roster on 127.0.0.1:${port} (${cat.services.length} services, ${instances.length} instances, ${mutatePerSec} changes/s)\n`);
 const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -77,7 +93,7 @@ new PerformanceObserver(l => {
 const stop = (): void => {
   const s = server.stats();
   const ms = (ns: number): string => (ns / 1e6).toFixed(1);
-  process.stderr.write(`roster: ${changes} catalog changes, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}; event-loop delay p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; GC ${Object.entries(gcMax).map(([k, [n, m]]) => `${k} ${n}× max ${m.toFixed(1)} ms`).join(', ')}\n`);
+  process.stderr.write(`roster: ${changes} catalog changes, ${resyncs} full resyncs, cache hits ${s.hits}, misses ${s.misses}, entries ${s.entries}; event-loop delay p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; GC ${Object.entries(gcMax).map(([k, [n, m]]) => `${k} ${n}× max ${m.toFixed(1)} ms`).join(', ')}\n`);
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -43,14 +43,34 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
 
   /** Replaces the whole view (initial load and periodic resync). */
   replaceAll(states: Iterable<NodeState>, revision: number): void {
-    const old = this.#nodes;
-    this.#nodes = new Map();
-    this.#services = new Map();
-    this.#instCache.clear();
-    for (const st of states) this.#index(st);
     this.revision = Math.max(this.revision, revision);
-    const nodes = new Set<string>([...old.keys(), ...this.#nodes.keys()]);
-    this.emit('change', { all: true, services: new Set(), nodes });
+    if (this.#nodes.size === 0) {
+      this.#services = new Map();
+      this.#instCache.clear();
+      for (const st of states) this.#index(st);
+      this.emit('change', { all: true, services: new Set(), nodes: new Set(this.#nodes.keys()) });
+      return;
+    }
+    // A resync (every 30 s, and after reconnects) usually finds nothing new. Nodes whose records carry
+    // the same indexes keep their objects (nothing is re-indexed or re-allocated), and the change names
+    // only what differs, so caches built from the view (encoded DNS answers, blocking queries) keep
+    // what is still true.
+    const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
+    const seen = new Set<string>();
+    const scratch = new Set<string>();
+    for (const st of states) {
+      const key = st.node.Node.toLowerCase();
+      seen.add(key);
+      const before = change.nodes.size;
+      diffNode(this.#nodes.get(key), st, change, key);
+      if (change.nodes.size !== before) this.#replaceNode(key, st, scratch);
+    }
+    for (const [key, st] of [...this.#nodes]) {
+      if (seen.has(key)) continue;
+      diffNode(st, undefined, change, key);
+      this.#replaceNode(key, null, scratch);
+    }
+    if (change.nodes.size) this.emit('change', change);
   }
 
   /**
@@ -60,11 +80,18 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   putNode(name: string, state: NodeState | null, revision = 0): ViewChange {
     const key = name.toLowerCase();
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
+    this.#replaceNode(key, state, change.services);
+    this.#applied(change, revision);
+    return change;
+  }
+
+  /** Swaps one node's state in the indexes; adds every service it had or has to `services`. */
+  #replaceNode(key: string, state: NodeState | null, services: Set<string>): void {
     const prev = this.#nodes.get(key);
     if (prev) {
       for (const svc of prev.services.values()) {
         const lname = svc.Service.toLowerCase();
-        change.services.add(lname);
+        services.add(lname);
         const m = this.#services.get(lname);
         if (m) {
           m.delete(instKey(prev.node.Node, svc.ID));
@@ -74,12 +101,10 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
       this.#nodes.delete(key);
     }
     if (state) {
-      for (const svc of state.services.values()) change.services.add(svc.Service.toLowerCase());
+      for (const svc of state.services.values()) services.add(svc.Service.toLowerCase());
       this.#index(state);
     }
-    for (const s of change.services) this.#instCache.delete(s);
-    this.#applied(change, revision);
-    return change;
+    for (const s of services) this.#instCache.delete(s);
   }
 
   /** Records the index a change was applied at (per service, so blocking queries never see a new index with old data), then emits. */
@@ -205,4 +230,38 @@ function instKey(node: string, id: string): string {
 
 function byNodeThenID(a: Instance, b: Instance): number {
   return a.node.Node < b.node.Node ? -1 : a.node.Node > b.node.Node ? 1 : a.service.ID < b.service.ID ? -1 : a.service.ID > b.service.ID ? 1 : 0;
+}
+
+const sameRec = (a: { CreateIndex: number; ModifyIndex: number }, b: { CreateIndex: number; ModifyIndex: number }): boolean =>
+  a.CreateIndex === b.CreateIndex && a.ModifyIndex === b.ModifyIndex;
+
+/** Adds to `change` what differs between two states of one node (records compared by their Raft-style indexes). */
+function diffNode(a: NodeState | undefined, b: NodeState | undefined, change: ViewChange, key: string): void {
+  const allServices = (st: NodeState | undefined): void => { if (st) for (const s of st.services.values()) change.services.add(s.Service.toLowerCase()); };
+  if (!a || !b || !sameRec(a.node, b.node) || a.node.Address !== b.node.Address) {
+    change.nodes.add(key);
+    allServices(a);
+    allServices(b);
+    return;
+  }
+  let touched = false;
+  for (const [id, s] of b.services) {
+    const o = a.services.get(id);
+    if (!o || !sameRec(o, s)) { touched = true; change.services.add(s.Service.toLowerCase()); if (o) change.services.add(o.Service.toLowerCase()); }
+  }
+  for (const [id, o] of a.services) if (!b.services.has(id)) { touched = true; change.services.add(o.Service.toLowerCase()); }
+  const serviceOf = (st: NodeState, sid: string): string | undefined => st.services.get(sid)?.Service.toLowerCase();
+  for (const [id, c] of b.checks) {
+    const o = a.checks.get(id);
+    if (o && sameRec(o, c) && o.ServiceID === c.ServiceID) continue;
+    touched = true;
+    if (!c.ServiceID || (o && !o.ServiceID)) { allServices(a); allServices(b); } // a node check: every instance's health
+    else { const n = serviceOf(b, c.ServiceID) ?? serviceOf(a, c.ServiceID); if (n) change.services.add(n); }
+  }
+  for (const [id, o] of a.checks) {
+    if (b.checks.has(id)) continue;
+    touched = true;
+    if (!o.ServiceID) { allServices(a); allServices(b); } else { const n = serviceOf(a, o.ServiceID); if (n) change.services.add(n); }
+  }
+  if (touched) change.nodes.add(key);
 }

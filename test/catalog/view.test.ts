@@ -83,3 +83,32 @@ test('view: patchNode rebuilds only touched instances; a node check change rebui
   t.is(v.revision, 4);
   t.is(v.patchNode('zz', new Map(), new Map()), null);
 });
+
+test('view: a resync (replaceAll) names only what differs from the view it replaces', t => {
+  const world = (o: { webCheck?: number; nodeCheck?: number; dbPort?: number; withC?: boolean } = {}) => [
+    state('a', [svc('w1'), svc('d1', 'db')], [
+      { ...chk('a', 'c1', 'passing', 'w1'), ModifyIndex: o.webCheck ?? 1 },
+      { ...chk('a', 'serfHealth', 'passing'), ModifyIndex: o.nodeCheck ?? 1 },
+    ]),
+    state('b', [{ ...svc('d2', 'db'), ModifyIndex: o.dbPort ?? 1 }, svc('x1', 'cache')]),
+    ...(o.withC === false ? [] : [state('c', [svc('q1', 'queue')])]),
+  ];
+  const v = new CatalogView();
+  const seen: ViewChange[] = [];
+  v.on('change', c => seen.push(c));
+  v.replaceAll(world(), 1);
+  t.true(seen[0]!.all, 'the first load is everything');
+  v.replaceAll(world(), 2);
+  t.is(seen.length, 1, 'an identical catalog (new objects, same indexes) changes nothing');
+  v.replaceAll(world({ webCheck: 5 }), 5);
+  t.deepEqual(seen.at(-1), { all: false, services: new Set(['web']), nodes: new Set(['a']) });
+  v.replaceAll(world({ webCheck: 5, dbPort: 6 }), 6);
+  t.deepEqual(seen.at(-1), { all: false, services: new Set(['db']), nodes: new Set(['b']) });
+  v.replaceAll(world({ webCheck: 5, dbPort: 6, nodeCheck: 7 }), 7);
+  t.deepEqual(seen.at(-1), { all: false, services: new Set(['web', 'db']), nodes: new Set(['a']) }, 'a node check touches every instance on the node');
+  v.replaceAll(world({ webCheck: 5, dbPort: 6, nodeCheck: 7, withC: false }), 8);
+  t.deepEqual(seen.at(-1), { all: false, services: new Set(['queue']), nodes: new Set(['c']) });
+  t.deepEqual(v.instances('queue'), []);
+  t.is(v.instances('web')[0]!.checks.find(c => c.CheckID === 'c1')!.ModifyIndex, 5);
+  t.is(seen.length, 5);
+});
