@@ -25,7 +25,8 @@ Date: ${new Date().toISOString().slice(0, 16)}Z. Command: \`${command}\`.
 Setup: all servers on 127.0.0.1, each pinned to CPU 1, dnsperf pinned to CPU 0 (\`-c 1 -T 1 -b 4096\`), 100k queries
 50% A / 50% SRV over 1,000 services × 3 instances (TTL 0; SRV answers carry 3 A records in the additional section).
 Roster answers from its in-process CatalogView **while the catalog changes ${/MUTATE=(\d+)/.exec(command)?.[1] ?? 10} times a second** (an instance's
-check flips passing ↔ critical via \`view.putNode\`, which invalidates that node's services in the answer cache).
+check flips passing ↔ critical, applied as a one-check delta as the agent's syncer does, which invalidates that service's
+answers), and the whole catalog is reloaded every 30 s as the agent's periodic resync does.
 Knot (1 UDP worker) and NSD (1 server) serve the equivalent static zone; node-bare returns one fixed packet with only the ID patched.
 \`roster-stgc\` is the same server started with \`node --single-threaded-gc\`.
 ${rosterLine ? `During the run: ${rosterLine.split('\n').join('; ')}.` : ''}
@@ -67,16 +68,16 @@ Raw data: \`${raw.replace(/^.*bench\//, 'bench/')}\` (not committed).
   copy, patch) against ~7 µs of Node's dgram receive/send path, which bare Node pays too; the
   rest of the gap to bare Node is V8's garbage collection of the per-query objects (query
   object, key string, reply Buffer) and of answers rebuilt after catalog changes.
-- **The 20k QPS p99 target is where Roster falls short**: p50 matches Knot/NSD/bare Node, but
-  p99 is milliseconds, not ~0.1 ms. The cause is V8's major (mark-compact) garbage collections
-  driven by the catalog churn: every change drops the cached answers of the touched node's
-  services and the next queries rebuild them, so answers are promoted to the old generation and
-  die there. Measured with Roster alone (\`bench/dns/roster-server.ts\`, 20 s closed loop, then
-  8 s at 20k QPS): with 10 changes/s, 36 major GCs in 30 s, the longest 14 ms, p99 1.7 ms,
-  p99.9 12 ms; with the catalog not changing (\`--mutate 0\`), p99 0.13 ms — the same as Knot.
-  In the side-by-side run the other servers' processes share CPU 1 and the pauses stretch.
-  \`--single-threaded-gc\` (\`roster-stgc\`) does not remove them. Next steps (not done):
-  rebuild fewer variants per change, allocate replies from a reusable slab instead of
-  per-reply Buffers (less external-memory pressure, which also triggers major GCs).
+- **Tail latency under catalog churn.** Earlier versions of this file reported p99 9–20 ms at
+  20k QPS. Two causes, both fixed on 2026-11-24: the harness applied each check change by
+  replacing the whole node in the view, which dropped the cached answers of every service on
+  that node (the agent applies a check change as a one-check delta, so only that service's
+  answers are rebuilt: the harness now does the same); and the agent's 30 s full resync
+  re-indexed the whole catalog and dropped every cached answer (it now keeps every node whose
+  records carry the same indexes and names only what differs). Roster alone
+  (\`bench/dns/roster-server.ts\`, 10 changes/s, 8 s at 20k QPS after a 5 s warm-up): p99
+  0.14 ms, p99.9 1.3–1.9 ms, 2–4 major GCs in 17 s; with a full resync every 2 s (15× the
+  agent's rate) p99 0.24 ms, p99.9 4.2 ms, because a full reload still allocates the whole
+  catalog once. In the side-by-side run the other servers' processes share CPU 1.
 `;
 process.stdout.write(out);
