@@ -171,3 +171,15 @@ test('cli maint, info, event', async t => {
   t.is(Buffer.from(list.at(-1).Payload, 'base64').toString(), 'v1.2');
   t.is((await run(['event'])).code, 1);
 });
+
+test('cli -h / -help / --help: every command lists its flags and exits 0, as Consul\'s commands do', async t => {
+  for (const [args, flag] of [[['router', '-h'], '-workers=<value>'], [['agent', '-help'], '-config-dir=<value> (repeatable)'], [['kv', 'put', '--help'], '-cas'], [['members', '-h'], '-detailed'], [['registrar', '-h'], '-config-dir=<value>']] as const) {
+    const r = await run([...args]);
+    t.is(r.code, 0, args.join(' '));
+    t.regex(r.stderr, new RegExp(`^Usage: roster ${args[0]} \\[options\\]`), args.join(' '));
+    t.true(r.stderr.includes(`\n  ${flag}`), `${args.join(' ')}: ${r.stderr}`);
+  }
+  const bad = await run(['members', '-nosuch']);
+  t.is(bad.code, 1);
+  t.is(bad.stderr, 'flag provided but not defined: -nosuch\n');
+});

@@ -1,4 +1,5 @@
 /** @module `roster catalog services|nodes|datacenters`, with Consul's output. */
+import { HelpRequested } from './flags.ts';
 import { columns, fail, parseApiFlags } from './http.ts';
 
 const USAGE = 'Usage: roster catalog <subcommand> [options]\n\nSubcommands:\n    datacenters    Lists all known datacenters\n    nodes          Lists all nodes in the given datacenter\n    services       Lists all registered services in a datacenter\n';
@@ -64,6 +65,7 @@ export async function catalogCommand(argv: string[]): Promise<number> {
         return sub === undefined || sub === '-h' || sub === '-help' ? 0 : 1;
     }
   } catch (err) {
+    if (err instanceof HelpRequested) throw err;
     return fail(`Error querying catalog: ${(err as Error).message}`);
   }
 }

@@ -1,4 +1,5 @@
 /** @module `roster event -name NAME [-node RE] [-service RE] [-tag RE] [payload]`: fires a user event. */
+import { HelpRequested } from './flags.ts';
 import { fail, parseApiFlags } from './http.ts';
 
 export async function eventCommand(argv: string[]): Promise<number> {
@@ -16,6 +17,7 @@ export async function eventCommand(argv: string[]): Promise<number> {
     else process.stdout.write(`Event ID: ${ev.ID}\n`);
     return 0;
   } catch (err) {
+    if (err instanceof HelpRequested) throw err;
     return fail(`Error firing event: ${(err as Error).message}`);
   }
 }

@@ -9,6 +9,18 @@ export type FlagValues = Record<string, string | number | boolean | string[]>;
 
 export class FlagError extends Error {}
 
+/** `-h`, `-help` or `--help` among a command's flags: the caller prints the command's flags and exits 0 (as Consul). */
+export class HelpRequested extends Error {
+  readonly spec: FlagSpec;
+  constructor(spec: FlagSpec) { super('help requested'); this.spec = spec; }
+}
+
+/** The flag list of a command, one per line, as `-name=<value>`. */
+export function flagUsage(spec: FlagSpec): string {
+  const arg: Record<FlagType, string> = { string: '=<value>', int: '=<number>', bool: '', list: '=<value> (repeatable)' };
+  return Object.keys(spec).sort().map(k => `  -${k}${arg[spec[k]!]}`).join('\n');
+}
+
 /** Parses argv against a spec; returns the values (only flags that were given) and the remaining args. */
 export function parseFlags(argv: string[], spec: FlagSpec): { flags: FlagValues; args: string[] } {
   const flags: FlagValues = {};
@@ -21,6 +33,7 @@ export function parseFlags(argv: string[], spec: FlagSpec): { flags: FlagValues;
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     const type = spec[name];
+    if (!type && (name === 'h' || name === 'help') && eq < 0) throw new HelpRequested(spec);
     if (!type) throw new FlagError(`flag provided but not defined: -${name}`);
     let val: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
     if (type === 'bool') {

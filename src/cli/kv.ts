@@ -1,4 +1,5 @@
 /** @module `roster kv get|put|delete`: Consul's KV commands and messages. */
+import { HelpRequested } from './flags.ts';
 import { readFileSync } from 'node:fs';
 import { encPath, fail, parseApiFlags } from './http.ts';
 
@@ -112,6 +113,7 @@ export async function kvCommand(argv: string[]): Promise<number> {
   try {
     return await f(rest);
   } catch (err) {
+    if (err instanceof HelpRequested) throw err;
     return fail(`Error! ${(err as Error).message}`);
   }
 }

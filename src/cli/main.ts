@@ -1,5 +1,5 @@
 /** @module The `roster` command: Consul's verbs and flags. */
-import { FlagError } from './flags.ts';
+import { FlagError, HelpRequested, flagUsage } from './flags.ts';
 import { VERSION } from '../version.ts';
 
 import { COMMANDS } from './registry.ts';
@@ -27,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stderr.write(`Usage: roster ${cmd} [options]${rest[0] && !rest[0].startsWith('-') ? ` (${rest[0]})` : ''}\n\nOptions:\n\n${flagUsage(err.spec)}\n`);
+      return 0;
+    }
     process.stderr.write(`${err instanceof FlagError ? '' : 'Error: '}${(err as Error).message}\n`);
     return 1;
   }

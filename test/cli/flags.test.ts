@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseFlags, FlagError } from '../../src/cli/flags.ts';
+import { parseFlags, FlagError, HelpRequested, flagUsage } from '../../src/cli/flags.ts';
 
 const spec = { dev: 'bool', node: 'string', 'http-port': 'int', recursor: 'list' } as const;
 
@@ -22,3 +22,13 @@ for (const [argv, msg] of [
     t.is(t.throws(() => parseFlags([...argv], spec), { instanceOf: FlagError })!.message, msg);
   });
 }
+
+test('flags: -h, -help and --help ask for the command\'s flag list; -h=x is still an unknown flag', t => {
+  const spec = { listen: 'string', retries: 'int', 'access-log': 'bool', suffix: 'list' } as const;
+  for (const h of ['-h', '-help', '--help']) {
+    const err = t.throws(() => parseFlags(['-listen', ':1', h], spec), { instanceOf: HelpRequested });
+    t.is(err?.spec, spec);
+  }
+  t.throws(() => parseFlags(['-h=1'], spec), { instanceOf: FlagError, message: 'flag provided but not defined: -h' });
+  t.is(flagUsage(spec), '  -access-log\n  -listen=<value>\n  -retries=<number>\n  -suffix=<value> (repeatable)');
+});
