@@ -57,18 +57,17 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     // what is still true.
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
     const seen = new Set<string>();
-    const scratch = new Set<string>();
     for (const st of states) {
       const key = st.node.Node.toLowerCase();
       seen.add(key);
       const before = change.nodes.size;
       diffNode(this.#nodes.get(key), st, change, key);
-      if (change.nodes.size !== before) this.#replaceNode(key, st, scratch);
+      if (change.nodes.size !== before) this.#replaceNode(key, st, new Set());
     }
-    for (const [key, st] of [...this.#nodes]) {
+    for (const [key, st] of this.#nodes) { // deleting the visited entry while iterating a Map is safe
       if (seen.has(key)) continue;
       diffNode(st, undefined, change, key);
-      this.#replaceNode(key, null, scratch);
+      this.#replaceNode(key, null, new Set());
     }
     if (change.nodes.size) this.emit('change', change);
   }

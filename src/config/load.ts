@@ -20,21 +20,30 @@ export const AGENT_FLAGS = {
 
 const ms = (v: unknown): number => (typeof v === 'number' ? v * 1000 : parseDurationNs(String(v)) / 1e6);
 
+/** String settings: [config-file key (Consul's snake_case), flag, setter]. Files apply first, flags win. */
+const STRING_SETTINGS: readonly (readonly [string, string, (c: Config, v: string) => void])[] = [
+  ['datacenter', 'datacenter', (c, v) => { c.datacenter = v; }],
+  ['node_name', 'node', (c, v) => { c.nodeName = v; }],
+  ['node_id', 'node-id', (c, v) => { c.nodeId = v; }],
+  ['domain', 'domain', (c, v) => { c.domain = v.replace(/\.$/, ''); }],
+  ['alt_domain', 'alt-domain', (c, v) => { c.altDomain = v.replace(/\.$/, ''); }],
+  ['client_addr', 'client', (c, v) => { c.clientAddr = v; }],
+  ['bind_addr', 'bind', (c, v) => { c.bindAddr = v; }],
+  ['advertise_addr', 'advertise', (c, v) => { c.advertiseAddr = v; }],
+  ['data_dir', 'data-dir', (c, v) => { c.dataDir = v; }],
+  ['log_level', 'log-level', (c, v) => { c.logLevel = v.toLowerCase() as Config['logLevel']; }],
+  ['redis', 'redis', (c, v) => { c.redisUrl = v; }],
+  ['encrypt', 'encrypt', (c, v) => { c.encrypt = v; }],
+];
+
+/** Ports: [key under `ports` in a config file, flag, Config.ports field]. */
+const PORTS: readonly (readonly [string, string, keyof Config['ports']])[] = [
+  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['server', 'server-port', 'server'],
+];
+
 /** Applies one parsed config-file object (Consul's snake_case keys) onto cfg. */
 export function applyFile(cfg: Config, f: Record<string, unknown>, source: string, withServices = true): void {
-  const s = (k: string) => f[k] as string | undefined;
-  if (s('datacenter')) cfg.datacenter = s('datacenter')!;
-  if (s('node_name')) cfg.nodeName = s('node_name')!;
-  if (s('node_id')) cfg.nodeId = s('node_id')!;
-  if (s('domain')) cfg.domain = s('domain')!.replace(/\.$/, '');
-  if (s('alt_domain')) cfg.altDomain = s('alt_domain')!.replace(/\.$/, '');
-  if (s('client_addr')) cfg.clientAddr = s('client_addr')!;
-  if (s('bind_addr')) cfg.bindAddr = s('bind_addr')!;
-  if (s('advertise_addr')) cfg.advertiseAddr = s('advertise_addr')!;
-  if (s('data_dir')) cfg.dataDir = s('data_dir')!;
-  if (s('log_level')) cfg.logLevel = s('log_level')!.toLowerCase() as Config['logLevel'];
-  if (s('redis')) cfg.redisUrl = s('redis')!;
-  if (s('encrypt')) cfg.encrypt = s('encrypt')!;
+  for (const [key, , set] of STRING_SETTINGS) if (f[key]) set(cfg, f[key] as string);
   if (Array.isArray(f.recursors)) cfg.recursors = f.recursors as string[];
   if (typeof f.recursor === 'string') cfg.recursors = [f.recursor];
   if (Array.isArray(f.zone_dirs)) cfg.zoneDirs = f.zone_dirs as string[];
@@ -56,12 +65,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   }
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
   const ports = f.ports as Record<string, number> | undefined;
-  if (ports) {
-    if (ports.http !== undefined) cfg.ports.http = ports.http;
-    if (ports.dns !== undefined) cfg.ports.dns = ports.dns;
-    if (ports.serf_lan !== undefined) cfg.ports.serfLan = ports.serf_lan;
-    if (ports.server !== undefined) cfg.ports.server = ports.server;
-  }
+  if (ports) for (const [key, , port] of PORTS) if (ports[key] !== undefined) cfg.ports[port] = ports[key];
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
   for (const k of ['service', 'services']) {
     const v = f[k];
@@ -100,11 +104,14 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
 /** Reads a config file: JSON, or HCL when the name ends in `.hcl` (as Consul decides by extension). */
 export function readConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
+  const wrap = (err: unknown, what: string) => new Error(`Error parsing ${what}${(err as Error).message}`);
+  if (path.endsWith('.hcl')) {
+    try { return parseHcl(text, path); } catch (err) { throw wrap(err, ''); } // parseHcl's messages start with the path
+  }
   try {
-    if (path.endsWith('.hcl')) return parseHcl(text, path);
     return JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`Error parsing ${path}: ${(err as Error).message.replace(`${path}: `, '')}`);
+    throw wrap(err, `${path}: `);
   }
 }
 
@@ -122,33 +129,19 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   // -hcl 'key = value': HCL fragments applied after the files, as in Consul.
   for (const frag of (flags.hcl as string[] | undefined) ?? []) {
     let f: Record<string, unknown>;
-    try { f = parseHcl(frag, '-hcl'); } catch (err) { throw new Error(`Error parsing -hcl: ${(err as Error).message.replace(/^-hcl: /, '')}`); }
+    try { f = parseHcl(frag, '-hcl'); } catch (err) { throw new Error(`Error parsing ${(err as Error).message}`); }
     applyFile(cfg, f, '-hcl');
   }
   const s = (k: string) => flags[k] as string | undefined;
   const n = (k: string) => flags[k] as number | undefined;
-  if (s('node')) cfg.nodeName = s('node')!;
-  if (s('node-id')) cfg.nodeId = s('node-id')!;
-  if (s('datacenter')) cfg.datacenter = s('datacenter')!;
-  if (s('domain')) cfg.domain = s('domain')!.replace(/\.$/, '');
-  if (s('alt-domain')) cfg.altDomain = s('alt-domain')!.replace(/\.$/, '');
-  if (s('client')) cfg.clientAddr = s('client')!;
-  if (s('bind')) cfg.bindAddr = s('bind')!;
-  if (s('advertise')) cfg.advertiseAddr = s('advertise')!;
-  if (n('http-port') !== undefined) cfg.ports.http = n('http-port')!;
-  if (n('dns-port') !== undefined) cfg.ports.dns = n('dns-port')!;
-  if (n('serf-lan-port') !== undefined) cfg.ports.serfLan = n('serf-lan-port')!;
-  if (n('server-port') !== undefined) cfg.ports.server = n('server-port')!;
-  if (s('data-dir')) cfg.dataDir = s('data-dir')!;
-  if (s('redis')) cfg.redisUrl = s('redis')!;
-  else if (!cfg.redisUrl && env.ROSTER_REDIS_URL) cfg.redisUrl = env.ROSTER_REDIS_URL;
-  if (s('log-level')) cfg.logLevel = s('log-level')!.toLowerCase() as Config['logLevel'];
+  for (const [, flag, set] of STRING_SETTINGS) if (s(flag)) set(cfg, s(flag)!);
+  for (const [, flag, port] of PORTS) if (n(flag) !== undefined) cfg.ports[port] = n(flag)!;
+  if (!cfg.redisUrl && env.ROSTER_REDIS_URL) cfg.redisUrl = env.ROSTER_REDIS_URL;
   if (flags.recursor) cfg.recursors = flags.recursor as string[];
   if (flags['zone-dir']) cfg.zoneDirs = flags['zone-dir'] as string[];
   if (flags.join) cfg.startJoin.push(...(flags.join as string[]));
   if (flags['retry-join']) cfg.retryJoin.push(...(flags['retry-join'] as string[]));
   if (s('retry-interval')) cfg.retryIntervalMs = ms(s('retry-interval'));
-  if (s('encrypt')) cfg.encrypt = s('encrypt')!;
   if (n('checks-workers') !== undefined) cfg.checksWorkers = n('checks-workers')!;
   if (n('checks-concurrency') !== undefined) cfg.checksConcurrency = n('checks-concurrency')!;
   if (flags['legacy-get-compat'] !== undefined) cfg.legacyGetCompat = flags['legacy-get-compat'] as boolean;

@@ -5,14 +5,14 @@
  * instance, passes streaming bodies and WebSocket upgrades through, and writes one JSON access-log
  * line per request. Stateless: any number of routers can run side by side.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
 import { Agent as Upstreams, type Dispatcher } from 'undici';
 import { AgentApi } from '../client/api.ts';
 import type { Discovery } from '../client/discovery.ts';
 import type { Instance, StrategyName } from '../client/types.ts';
-import { compileRouteOptions, parseRoute, type Route } from './route.ts';
+import { compileRouteOptions, parseRoute, type CompiledRouteOptions, type Route } from './route.ts';
 import { ServiceSet } from './services.ts';
 import { AccessLog } from './access-log.ts';
 
@@ -116,7 +116,7 @@ export class ServiceRouter {
   readonly server: Server;
   /** Keep-alive connection pools, one per upstream address (undici: markedly cheaper per request than node:http's client). */
   #upstreams: Upstreams;
-  #route: ReturnType<typeof compileRouteOptions>;
+  #route: CompiledRouteOptions;
   #log: AccessLog | null;
 
   constructor(o: RouterOptions = {}) {

@@ -69,15 +69,12 @@ function hostRoute(host: string | undefined, suffixes: string[]): { service: str
 }
 
 /** The route of a request, or null when neither the Host nor the path names a service. */
-export function parseRoute(host: string | undefined, url: string, o: Omit<CompiledRouteOptions, 'hosts'> & { hosts?: CompiledRouteOptions['hosts'] }): Route | null {
-  let r: { service: string; tag?: string } | null | undefined;
-  if (o.hosts && host !== undefined) {
-    r = o.hosts.get(host);
-    if (r === undefined) {
-      if (o.hosts.size >= HOST_CACHE_MAX) o.hosts.clear();
-      o.hosts.set(host, r = hostRoute(host, o.suffixes));
-    }
-  } else r = hostRoute(host, o.suffixes);
+export function parseRoute(host: string | undefined, url: string, o: CompiledRouteOptions): Route | null {
+  let r = host === undefined ? null : o.hosts.get(host);
+  if (r === undefined) {
+    if (o.hosts.size >= HOST_CACHE_MAX) o.hosts.clear();
+    o.hosts.set(host!, r = hostRoute(host, o.suffixes));
+  }
   if (r) return r.tag === undefined ? { service: r.service, path: url || '/', by: 'host' } : { service: r.service, tag: r.tag, path: url || '/', by: 'host' };
   if (!o.pathRouting || !url.startsWith('/')) return null;
   let end = url.length;

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { CheckRec, HealthStatus, NodeRec, NodeState, ServiceRec } from '../catalog/model.ts';
 import type { Keys } from './keys.ts';
 import { DEREGISTER, REGISTER, SWEEP, UPDATE_CHECK } from './lua.ts';
+import { defineScript } from './script.ts';
 import { checkBody, decodeCheck, decodeNode, decodeService, nodeBody, serviceBody, type CheckBody } from './codec.ts';
 
 export interface CheckWrite {
@@ -59,20 +60,12 @@ export class CatalogStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    const def = (name: string, lua: string): ScriptFn => {
-      redis.defineCommand(name, { numberOfKeys: 9, lua });
-      const fn = (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!.bind(redis);
-      return async (...args) => (await fn(...this.#common(), this.keys.prefix, ...args)) as [number, number];
-    };
+    const common = [keys.index, keys.crev, keys.nodes, keys.tables, keys.serviceIndex, keys.events, keys.ttl, keys.checkState, keys.outq];
+    const def = (name: string, lua: string) => defineScript(redis, name, lua, common, keys.prefix) as ScriptFn;
     this.#register = def('rosterRegister', REGISTER);
     this.#deregister = def('rosterDeregister', DEREGISTER);
     this.#update = def('rosterUpdateCheck', UPDATE_CHECK);
     this.#sweep = def('rosterSweep', SWEEP);
-  }
-
-  #common(): string[] {
-    const k = this.keys;
-    return [k.index, k.crev, k.nodes, k.tables, k.serviceIndex, k.events, k.ttl, k.checkState, `${k.prefix}:outq`];
   }
 
   /** Upserts a node with services and checks in one atomic step. */

@@ -26,6 +26,8 @@ export interface Keys {
   ttl: string;
   /** hash: `<node>\0<checkID>` → check runner state (threshold counters, pending output). */
   checkState: string;
+  /** zset: `<node>\0<checkID>` → when a deferred output-only check update is due (ms). */
+  outq: string;
   /** pub/sub channel for catalog change events. */
   events: string;
   /** KV: hash key → entry, zset of keys (lexicographic), zset of tombstones key → delete index. */
@@ -71,6 +73,7 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     serviceIndex: `${p}:svcidx`,
     ttl: `${p}:ttl`,
     checkState: `${p}:chkstate`,
+    outq: `${p}:outq`,
     events: `${p}:events`,
     kv: `${p}:kv`,
     kvKeys: `${p}:kvkeys`,

@@ -14,7 +14,6 @@
  * Change events on kvEvents are JSON {"i":index,"k":[keys],"s":1 (sessions changed),"e":1 (user event)}.
  */
 
-export const KV_NUM_KEYS = 14;
 
 export const KV_COMMON = `
 local K_INDEX, K_TABLES, K_KV, K_KEYS, K_TOMBS, K_TOMBIDX, K_SESS, K_SEXP, K_DELAY, K_NODES, K_CHAN, K_UEV, K_UEVIDS, K_UELT =

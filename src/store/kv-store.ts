@@ -6,7 +6,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
-import { KV_DELETE, KV_GET, KV_NUM_KEYS, KV_SET, KV_TXN } from './kv-lua.ts';
+import { KV_DELETE, KV_GET, KV_SET, KV_TXN } from './kv-lua.ts';
+import { defineScript, type ScriptFn } from './script.ts';
 
 /** A KV entry as stored (Consul's DirEntry, value as bytes). */
 export interface KvEntry {
@@ -29,20 +30,16 @@ export type KvTxnResult =
   | { ok: true; index: number; results: { entry: KvEntry; withValue: boolean }[] }
   | { ok: false; opIndex: number; what: string };
 
-type Fn = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+type Fn = ScriptFn;
 
 /** The KEYS every KV/session/event script gets, in order. */
 export function kvScriptKeys(k: Keys): string[] {
   return [k.index, k.tables, k.kv, k.kvKeys, k.kvTombs, k.kvTombIndex, k.sessions, k.sessionExpiry, k.lockDelay, k.nodes, k.kvEvents, k.userEvents, k.userEventIds, k.userEventLTime];
 }
 
-/** Defines a script on the connection; the returned function passes KEYS and the prefix. */
+/** Defines a KV/session/event script on the connection; the returned function passes KEYS and the prefix. */
 export function defineKvScript(redis: Redis, keys: Keys, name: string, lua: string, buffers = false): Fn {
-  const r = redis as unknown as Record<string, Fn>;
-  if (!r[name]) redis.defineCommand(name, { numberOfKeys: KV_NUM_KEYS, lua });
-  const fn = r[buffers ? `${name}Buffer` : name]!.bind(redis);
-  const ks = kvScriptKeys(keys);
-  return (...args) => fn(...ks, keys.prefix, ...args);
+  return defineScript(redis, name, lua, kvScriptKeys(keys), keys.prefix, buffers);
 }
 
 /** Decodes `C\nM\nL\nF\nS\n<value>`. */

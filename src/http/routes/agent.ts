@@ -51,14 +51,7 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     return {};
   });
 
-  r.add(writeMethods(deps), '/v1/agent/service/deregister/', async ctx => {
-    requireRedis(deps);
-    const id = ctx.param;
-    const res = await deps.store.deregister(deps.nodeName, 'service', id);
-    if (!res.found) throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
-    await afterWrite(deps, res.index, true);
-    return {};
-  });
+  agentDeregisterRoute(r, deps, 'service');
 
   for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
     r.add(writeMethods(deps), `/v1/agent/check/${verb}/`, async ctx => {
@@ -77,4 +70,16 @@ export async function setTtlStatus(deps: ApiDeps, id: string, status: HealthStat
   if (res.result === 'unknown') throw new HttpError(404, `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
   if (res.result === 'not-ttl') throw new HttpError(500, `CheckID "${id}" does not have associated TTL`);
   await afterWrite(deps, res.index, res.result === 'written');
+}
+
+/** PUT /v1/agent/{service,check}/deregister/:id — removes one of this agent's services or checks. */
+export function agentDeregisterRoute(r: Router, deps: ApiDeps, kind: 'service' | 'check'): void {
+  r.add(writeMethods(deps), `/v1/agent/${kind}/deregister/`, async ctx => {
+    requireRedis(deps);
+    const id = ctx.param;
+    const res = await deps.store.deregister(deps.nodeName, kind, id);
+    if (!res.found) throw new HttpError(404, `Unknown ${kind} ID "${id}". Ensure that the ${kind} ID is passed, not the ${kind} name.`);
+    await afterWrite(deps, res.index, true);
+    return {};
+  });
 }

@@ -2,7 +2,7 @@
  * @module PUT /v1/catalog/register and /v1/catalog/deregister: direct catalog writes (no agent
  * anti-entropy, catalog checks are not executed), through the same atomic store scripts.
  */
-import { HttpError, type Router } from '../server.ts';
+import { HttpError, type Ctx, type Router } from '../server.ts';
 import { decode, decodeTaggedAddresses, type Schema } from '../decode.ts';
 import { afterWrite, checkDc, requireRedis, type ApiDeps } from '../context.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
@@ -49,14 +49,20 @@ function definition(v: unknown): CheckDefinition {
   return out;
 }
 
+/** The shared start of /v1/catalog/register and /deregister: decoded body and its (required) node, in this datacenter. */
+async function catalogWriteBody(ctx: Ctx, deps: ApiDeps, schema: Schema): Promise<{ b: Record<string, unknown>; node: string }> {
+  checkDc(ctx, deps);
+  requireRedis(deps);
+  const b = decode(await ctx.json(), schema);
+  if (b.Datacenter && b.Datacenter !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
+  const node = b.Node as string | undefined;
+  if (!node) throw new HttpError(500, 'Must provide node');
+  return { b, node };
+}
+
 export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
   r.add(['PUT'], '/v1/catalog/register', async ctx => {
-    checkDc(ctx, deps);
-    requireRedis(deps);
-    const b = decode(await ctx.json(), REGISTER);
-    if (b.Datacenter && b.Datacenter !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
-    const nodeName = b.Node as string | undefined;
-    if (!nodeName) throw new HttpError(500, 'Must provide node');
+    const { b, node: nodeName } = await catalogWriteBody(ctx, deps, REGISTER);
     const skip = b.SkipNodeUpdate === true;
     if (!skip && !b.Address) throw new HttpError(500, 'Must provide address if SkipNodeUpdate is not set');
     const existing = deps.view.node(nodeName);
@@ -113,12 +119,7 @@ export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
   });
 
   r.add(['PUT'], '/v1/catalog/deregister', async ctx => {
-    checkDc(ctx, deps);
-    requireRedis(deps);
-    const b = decode(await ctx.json(), DEREGISTER);
-    if (b.Datacenter && b.Datacenter !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
-    const node = b.Node as string | undefined;
-    if (!node) throw new HttpError(500, 'Must provide node');
+    const { b, node } = await catalogWriteBody(ctx, deps, DEREGISTER);
     const res = b.ServiceID ? await deps.store.deregister(node, 'service', b.ServiceID as string)
       : b.CheckID ? await deps.store.deregister(node, 'check', b.CheckID as string)
       : await deps.store.deregister(node, 'node');

@@ -10,7 +10,7 @@ import { buildCheck } from '../../agent/registration.ts';
 import { wireCheck } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus } from '../../catalog/model.ts';
 import { nodeMetaFilter } from './catalog.ts';
-import { setTtlStatus, writeMethods } from './agent.ts';
+import { agentDeregisterRoute, setTtlStatus, writeMethods } from './agent.ts';
 import { applyFilter } from './filter-hook.ts';
 
 /** Consul's CheckDefinition: CheckType's fields, keyed `ID` (a `CheckID` field is unknown). */
@@ -51,14 +51,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
     return {};
   });
 
-  r.add(writeMethods(deps), '/v1/agent/check/deregister/', async ctx => {
-    requireRedis(deps);
-    const id = ctx.param;
-    const res = await deps.store.deregister(deps.nodeName, 'check', id);
-    if (!res.found) throw new HttpError(404, `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
-    await afterWrite(deps, res.index, true);
-    return {};
-  });
+  agentDeregisterRoute(r, deps, 'check');
 
   r.add(['PUT'], '/v1/agent/check/update/', async ctx => {
     requireRedis(deps);
