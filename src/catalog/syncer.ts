@@ -2,9 +2,17 @@
  * @module Keeps a CatalogView in step with Redis.
  *
  * Change events (pub/sub) name the nodes a write touched; the syncer re-reads those nodes and
- * swaps them into the view. Pub/sub is only a hint: it drops messages across reconnects, so the
+ * merges them into the view. Pub/sub is only a hint: it drops messages across reconnects, so the
  * syncer does a full resync on every subscriber (re)connect, whenever an event's catalog revision
  * skips one, and periodically as a safety net. While Redis is down the view keeps its last state.
+ *
+ * Ordering rules (reads race with each other; see src/catalog/merge.ts for how the view merges):
+ *  - every read carries the index it was taken at, and the view never moves backwards;
+ *  - the catalog revision only moves forward: a resync covers every event up to the revision its
+ *    head read saw; events that arrive while that head read is pending are judged once it is known,
+ *    so events published during a resync are never mistaken for a gap;
+ *  - `waitFor(i)` resolves once every event up to index i has been applied (a watermark), not when
+ *    some later event happened to be applied first.
  */
 import { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
@@ -19,16 +27,27 @@ export interface SyncerEvents {
   applied: [index: number];
 }
 
+/** One change event until every node it names has been re-read. */
+interface Token { index: number; left: number }
+
 export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #store: CatalogStore;
   #view: CatalogView;
   #sub: Redis;
+  /** Every catalog event with a revision ≤ crev is covered (applied, or read by a snapshot after it). */
   #crev = 0;
+  /** A resync has started and its head read (which fixes the revision it covers) has not returned. */
+  #headPending = false;
+  /** Revisions that arrived out of sequence while a head read was pending; judged when it returns. */
+  #ahead: number[] = [];
+  /** Events not yet applied, in arrival (= index) order; `#watermark`: every event up to it is applied. */
+  #open: Token[] = [];
+  #watermark = 0;
   #timer?: NodeJS.Timeout;
   #retry?: NodeJS.Timeout;
   #resyncing: Promise<void> | null = null;
   #resyncAgain = false;
-  #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number; tables: string }>();
+  #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number; tables: string; tokens: Token[] }>();
   #inflight = new Set<string>();
   #closed = false;
   #intervalMs: number;
@@ -68,16 +87,18 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#resyncing = (async () => {
       do {
         this.#resyncAgain = false;
+        this.#headPending = true;
         try {
-          const snap = await this.#store.loadAll();
-          this.#crev = snap.crev;
-          this.#view.tableIndex = snap.tables;
-          this.#view.serviceIndex = new Map(Object.entries(snap.serviceIndex));
-          this.#view.replaceAll(snap.states, snap.index);
+          const snap = await this.#store.loadAll((_index, crev) => this.#headRead(crev));
+          for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
+          for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
+          this.#view.replaceAll(snap.states, snap.index, snap.readAt);
           this.#view.lastSync = Date.now();
           if (reason !== 'periodic') log.debug('catalog resynced', { reason, nodes: snap.states.length, index: snap.index });
-          this.emit('applied', snap.index);
+          this.#covered(snap.index);
         } catch (err) {
+          this.#headPending = false;
+          this.#ahead = [];
           if (!this.#closed) {
             log.warn('catalog resync failed; serving the last view and retrying', { reason, err: (err as Error).message });
             clearTimeout(this.#retry);
@@ -91,30 +112,69 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     return this.#resyncing;
   }
 
+  /** The head read of a resync returned: every event up to `crev` is covered; judge what came meanwhile. */
+  #headRead(crev: number): void {
+    this.#headPending = false;
+    if (crev > this.#crev) this.#crev = crev;
+    const ahead = this.#ahead.sort((a, b) => a - b);
+    this.#ahead = [];
+    for (const r of ahead) {
+      if (r <= this.#crev) continue;
+      if (r !== this.#crev + 1) {
+        // Pub/sub delivers in publish order, so a revision after the head read that never arrived was lost.
+        log.debug('catalog event gap during a resync; resyncing again', { have: this.#crev, got: r });
+        this.#resyncAgain = true;
+      }
+      this.#crev = r;
+    }
+  }
+
   #onMessage(msg: string): void {
     let ev: CatalogEvent;
     try { ev = JSON.parse(msg) as CatalogEvent; } catch { return; }
-    if (this.#crev > 0 && ev.r > this.#crev + 1) {
-      log.debug('catalog event gap; resyncing', { have: this.#crev, got: ev.r });
-      this.#crev = ev.r;
-      void this.resync('revision gap');
-      return;
+    if (typeof ev.r !== 'number' || typeof ev.i !== 'number') return;
+    if (ev.r === this.#crev + 1) this.#crev = ev.r;
+    else if (ev.r > this.#crev + 1) {
+      if (this.#headPending) this.#ahead.push(ev.r);
+      else {
+        log.debug('catalog event gap; resyncing', { have: this.#crev, got: ev.r });
+        this.#crev = ev.r;
+        void this.resync('revision gap');
+      }
     }
-    if (ev.r > this.#crev) this.#crev = ev.r;
+    // The event is applied whatever its revision: reads are merged by index, so a late or repeated one is harmless.
     const deltas: NodeDelta[] = Array.isArray(ev.d) ? ev.d : (Array.isArray(ev.n) ? ev.n : []).map(n => ({ n, f: 1 as const, s: [], c: [] }));
-    if (deltas.length === 0) { this.#tables(ev.t, ev.i); this.#view.revision = Math.max(this.#view.revision, ev.i); this.emit('applied', ev.i); return; }
-    for (const d of deltas) void this.#refreshNode(d, ev.i, ev.t);
+    const tok: Token = { index: ev.i, left: deltas.length };
+    this.#open.push(tok);
+    if (deltas.length === 0) { this.#tables(ev.t, ev.i); this.#view.revision = Math.max(this.#view.revision, ev.i); this.#advance(); return; }
+    for (const d of deltas) void this.#refreshNode(d, ev.i, ev.t, tok);
+  }
+
+  /** Marks tokens done and moves the watermark over every leading applied event. */
+  #advance(): void {
+    let n = 0;
+    while (n < this.#open.length && this.#open[n]!.left <= 0) { if (this.#open[n]!.index > this.#watermark) this.#watermark = this.#open[n]!.index; n++; }
+    if (n) this.#open.splice(0, n);
+    this.emit('applied', this.#watermark);
+  }
+
+  /** A snapshot whose head was read at `index` was applied: every event up to it is reflected. */
+  #covered(index: number): void {
+    for (const t of this.#open) if (t.index <= index) t.left = 0; // events arrive in index order
+    if (index > this.#watermark) this.#watermark = index;
+    this.#advance();
   }
 
   /**
    * Re-reads what a delta names on one node: the whole node when its record changed, else only the
    * listed services and checks. Deltas arriving while a read is in flight are merged and read next.
    */
-  async #refreshNode(d: NodeDelta, index: number, tables: string): Promise<void> {
+  async #refreshNode(d: NodeDelta, index: number, tables: string, tok: Token): Promise<void> {
     const name = d.n;
     let p = this.#pending.get(name);
-    if (!p) this.#pending.set(name, (p = { full: false, s: new Set(), c: new Set(), index: 0, tables: '' }));
+    if (!p) this.#pending.set(name, (p = { full: false, s: new Set(), c: new Set(), index: 0, tables: '', tokens: [] }));
     p.tables += tables;
+    p.tokens.push(tok);
     p.full ||= d.f === 1 || !this.#view.node(name);
     for (const id of Array.isArray(d.s) ? d.s : []) p.s.add(id);
     for (const id of Array.isArray(d.c) ? d.c : []) p.c.add(id);
@@ -126,15 +186,10 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
         this.#pending.delete(name);
         try {
           this.#tables(cur.tables, cur.index);
-          if (cur.full || !this.#view.node(name)) {
-            this.#view.putNode(name, await this.#store.loadNode(name), cur.index);
-          } else {
-            const patch = await this.#store.loadPartial(name, [...cur.s], [...cur.c]);
-            if (!patch) this.#view.putNode(name, null, cur.index);
-            else if (!this.#view.patchNode(name, patch.services, patch.checks, cur.index)) this.#view.putNode(name, await this.#store.loadNode(name), cur.index);
-          }
+          await this.#read(name, cur.full, cur.s, cur.c);
           this.#view.lastSync = Date.now();
-          this.emit('applied', cur.index);
+          for (const t of cur.tokens) t.left--;
+          this.#advance();
         } catch (err) {
           log.warn('node refresh failed; resyncing', { node: name, err: (err as Error).message });
           void this.resync('node refresh failed');
@@ -146,18 +201,34 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     }
   }
 
+  /** Reads a node (whole, or the named records) and merges it into the view at the index it was read at. */
+  async #read(name: string, full: boolean, s: Set<string>, c: Set<string>): Promise<void> {
+    if (!full && this.#view.node(name)) {
+      const patch = await this.#store.loadPartial(name, [...s], [...c]);
+      if (!patch) { this.#view.putNode(name, null, (await this.#store.readNode(name)).at); return; }
+      if (this.#view.patchNode(name, patch.services, patch.checks, patch.at)) return;
+    }
+    const { state, at } = await this.#store.readNode(name);
+    this.#view.putNode(name, state, at);
+  }
+
   /** Table indexes move with the data: set just before the view applies the change that bumped them. */
   #tables(flags: string, index: number): void {
     for (const t of ['nodes', 'services', 'checks']) if (flags.includes(t[0]!)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, index);
   }
 
-  /** Resolves once the view reflects at least `index` (read-your-writes for the HTTP API), or after timeoutMs. */
+  /** Every catalog event up to this index has been applied to the view. */
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  /** Resolves once the view reflects every change up to `index` (read-your-writes for the HTTP API), or after timeoutMs. */
   waitFor(index: number, timeoutMs = 2000): Promise<boolean> {
-    if (this.#view.revision >= index) return Promise.resolve(true);
+    if (this.#watermark >= index) return Promise.resolve(true);
     return new Promise(resolve => {
       const done = (ok: boolean) => { clearTimeout(t); this.off('applied', on); resolve(ok); };
-      const on = () => { if (this.#view.revision >= index) done(true); };
-      const t = setTimeout(() => done(this.#view.revision >= index), timeoutMs);
+      const on = () => { if (this.#watermark >= index) done(true); };
+      const t = setTimeout(() => done(this.#watermark >= index), timeoutMs);
       this.on('applied', on);
     });
   }

@@ -5,12 +5,15 @@
  * reads Redis; nothing here does I/O, so every read is synchronous. A query never waits on Redis:
  * while Redis is unreachable the view simply stays as it was last seen.
  *
- * Invariant: `instances(name)` always reflects the latest putNode/replaceAll, and each change
- * emits exactly one 'change' event naming the services and nodes it touched, so that caches of
- * encoded answers can be invalidated precisely.
+ * Invariants: the view never goes back in time — every read is merged by the indexes it carries
+ * (src/catalog/merge.ts), so a snapshot read before a change the view already holds cannot undo it;
+ * `instances(name)` reflects every merge so far; and each change emits exactly one 'change' event
+ * naming the services and nodes it touched, so that caches of encoded answers can be invalidated
+ * precisely.
  */
 import { EventEmitter } from 'node:events';
 import type { Instance, NodeState, CheckRec, ServiceRec } from './model.ts';
+import { mergeNode, mergeRecord, newTombs, pruneTombs, type NodeTombs } from './merge.ts';
 
 /** What a change touched: lower-cased service names and node names; `all` for a full reload. */
 export interface ViewChange {
@@ -40,11 +43,19 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   tableIndex: Record<string, number> = {};
   /** Last index per lower-cased service name (instances, their nodes and checks). */
   serviceIndex = new Map<string, number>();
+  /** Records seen gone, by lower-cased node name (see merge.ts); pruned one snapshot later. */
+  #tombs = new Map<string, NodeTombs>();
+  #scratch = newTombs();
+  #pruneUpTo = 0;
 
-  /** Replaces the whole view (initial load and periodic resync). */
-  replaceAll(states: Iterable<NodeState>, revision: number): void {
+  /**
+   * Merges a snapshot of the whole catalog (initial load and resync). `revision` is the index the
+   * node list was read at; `readAt` gives the index each node's records were read at (default
+   * `revision`). Nodes and records the view holds from later reads are kept.
+   */
+  replaceAll(states: Iterable<NodeState>, revision: number, readAt?: ReadonlyMap<string, number>): void {
     this.revision = Math.max(this.revision, revision);
-    if (this.#nodes.size === 0) {
+    if (this.#nodes.size === 0 && this.#tombs.size === 0) {
       this.#services = new Map();
       this.#instCache.clear();
       for (const st of states) this.#index(st);
@@ -60,26 +71,37 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     for (const st of states) {
       const key = st.node.Node.toLowerCase();
       seen.add(key);
-      const before = change.nodes.size;
-      diffNode(this.#nodes.get(key), st, change, key);
-      if (change.nodes.size !== before) this.#replaceNode(key, st, new Set());
+      this.#mergeInto(key, st, readAt?.get(key) ?? revision, change);
     }
-    for (const [key, st] of this.#nodes) { // deleting the visited entry while iterating a Map is safe
-      if (seen.has(key)) continue;
-      diffNode(st, undefined, change, key);
-      this.#replaceNode(key, null, new Set());
-    }
+    for (const key of [...this.#nodes.keys()]) if (!seen.has(key)) this.#mergeInto(key, null, revision, change);
+    if (revision > 0) { pruneTombs(this.#tombs, this.#pruneUpTo); this.#pruneUpTo = revision; }
     if (change.nodes.size) this.emit('change', change);
   }
 
+  /** Merges one node as read at `at` into the view; adds to `change` what that altered. */
+  #mergeInto(key: string, incoming: NodeState | null, at: number, change: ViewChange): void {
+    const cur = this.#nodes.get(key);
+    const tombs = this.#tombs.get(key) ?? this.#scratch;
+    const merged = mergeNode(cur, incoming, at, tombs);
+    if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }
+    if (merged === cur || (!merged && !cur)) return;
+    const before = change.nodes.size;
+    diffNode(cur, merged ?? undefined, change, key);
+    if (change.nodes.size !== before) this.#replaceNode(key, merged, new Set());
+  }
+
   /**
-   * Replaces one node's state (null removes the node). Returns the change it caused, which is
-   * also emitted.
+   * Merges one node's state as read at index `revision` (null: the node did not exist; 0: replace
+   * unconditionally). Returns the change it caused, which is also emitted.
    */
   putNode(name: string, state: NodeState | null, revision = 0): ViewChange {
     const key = name.toLowerCase();
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
-    this.#replaceNode(key, state, change.services);
+    const cur = this.#nodes.get(key);
+    const tombs = this.#tombs.get(key) ?? this.#scratch;
+    const merged = mergeNode(cur, state, revision, tombs);
+    if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }
+    if (merged !== cur) this.#replaceNode(key, merged, change.services);
     this.#applied(change, revision);
     return change;
   }
@@ -156,6 +178,11 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     const key = name.toLowerCase();
     const st = this.#nodes.get(key);
     if (!st) return null;
+    let tombs = this.#tombs.get(key);
+    if (!tombs) this.#tombs.set(key, (tombs = newTombs()));
+    services = effective(st.services, services, revision, tombs.svc);
+    checks = effective(st.checks, checks, revision, tombs.chk);
+    if (tombs.node === 0 && tombs.svc.size === 0 && tombs.chk.size === 0) this.#tombs.delete(key);
     const by = this.#checksBy.get(st)!;
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
     const rebuild = new Set<string>();
@@ -221,6 +248,17 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     for (const m of this.#services.values()) for (const inst of m.values()) if (inst.service.Address === ip) return { instance: inst };
     return {};
   }
+}
+
+/** The part of a partial read (records by ID, null = gone) that moves the view forward. */
+function effective<R extends ServiceRec | CheckRec>(cur: Map<string, R>, incoming: Map<string, R | null>, at: number, tombs: Map<string, number>): Map<string, R | null> {
+  const out = new Map<string, R | null>();
+  for (const [id, rec] of incoming) {
+    const old = cur.get(id);
+    const m = mergeRecord(old, rec, at, id, tombs);
+    if (m !== (old ?? null)) out.set(id, m);
+  }
+  return out;
 }
 
 function instKey(node: string, id: string): string {

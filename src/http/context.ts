@@ -46,8 +46,8 @@ export async function readMode(ctx: Ctx, deps: ApiDeps): Promise<Consistency> {
   if (stale && consistent) throw new HttpError(400, 'Cannot specify ?stale with ?consistent, conflicting semantics.');
   if (!stale) requireRedis(deps);
   if (consistent) {
-    const idx = await deps.store.currentIndex();
-    await deps.syncer.waitFor(idx, 5000);
+    // The catalog's last change, not the global index: a KV write bumps that without a catalog event.
+    await deps.syncer.waitFor(await deps.store.catalogIndex(), 5000);
     return 'consistent';
   }
   return stale ? 'stale' : 'leader';

@@ -44,6 +44,9 @@ export interface NodePatch { services: Map<string, ServiceRec | null>; checks: M
 
 export interface CatalogSnapshot {
   states: NodeState[];
+  /** The index each node (lower-cased name) was read at; ≥ `index`. */
+  readAt: Map<string, number>;
+  /** The index the node list was read at. */
   index: number;
   crev: number;
   tables: Record<string, number>;
@@ -108,28 +111,44 @@ export class CatalogStore {
     return Math.max(1, Number(await this.redis.get(this.keys.index)) || 0);
   }
 
+  /** The index of the catalog's last change (KV and session writes share the counter but not this). */
+  async catalogIndex(): Promise<number> {
+    const vals = await this.redis.hvals(this.keys.tables);
+    return Math.max(0, ...vals.map(Number).filter(Number.isFinite));
+  }
+
   /** Reads one node with its services and checks, atomically; null when the node does not exist. */
   async loadNode(nodeName: string): Promise<NodeState | null> {
+    return (await this.readNode(nodeName)).state;
+  }
+
+  /** Like loadNode, with the global index the read was taken at (for merging into the view). */
+  async readNode(nodeName: string): Promise<{ state: NodeState | null; at: number }> {
     const n = nodeName.toLowerCase();
-    const res = await this.redis.multi().hget(this.keys.nodes, n).hgetall(this.keys.services(n)).hgetall(this.keys.checks(n)).exec();
+    const res = await this.redis.multi().hget(this.keys.nodes, n).hgetall(this.keys.services(n)).hgetall(this.keys.checks(n)).get(this.keys.index).exec();
     if (!res) throw new Error('transaction aborted');
     for (const [err] of res) if (err) throw err;
     const nodeV = res[0]![1] as string | null;
-    if (!nodeV) return null;
-    return toState(nodeV, res[1]![1] as Record<string, string>, res[2]![1] as Record<string, string>);
+    const at = Number(res[3]![1]) || 0;
+    if (!nodeV) return { state: null, at };
+    return { state: toState(nodeV, res[1]![1] as Record<string, string>, res[2]![1] as Record<string, string>), at };
   }
 
-  /** Reads some services and checks of a node in one transaction; null when the node itself is gone. */
-  async loadPartial(nodeName: string, serviceIds: string[], checkIds: string[]): Promise<NodePatch | null> {
+  /**
+   * Reads some services and checks of a node in one transaction, with the index it was read at;
+   * null when the node itself is gone.
+   */
+  async loadPartial(nodeName: string, serviceIds: string[], checkIds: string[]): Promise<(NodePatch & { at: number }) | null> {
     const n = nodeName.toLowerCase();
-    const m = this.redis.multi().hexists(this.keys.nodes, n);
+    const m = this.redis.multi().hexists(this.keys.nodes, n).get(this.keys.index);
     if (serviceIds.length) m.hmget(this.keys.services(n), ...serviceIds);
     if (checkIds.length) m.hmget(this.keys.checks(n), ...checkIds);
     const res = await m.exec();
     if (!res) throw new Error('transaction aborted');
     for (const [err] of res) if (err) throw err;
     if (Number(res[0]![1]) !== 1) return null;
-    let k = 1;
+    const at = Number(res[1]![1]) || 0;
+    let k = 2;
     const services = new Map<string, ServiceRec | null>();
     if (serviceIds.length) {
       const vals = res[k++]![1] as (string | null)[];
@@ -140,32 +159,41 @@ export class CatalogStore {
       const vals = res[k++]![1] as (string | null)[];
       checkIds.forEach((id, i) => checks.set(id, vals[i] ? decodeCheck(vals[i]!) : null));
     }
-    return { services, checks };
+    return { services, checks, at };
   }
 
-  /** Reads the whole catalog in one transaction (initial load and resync). */
-  async loadAll(): Promise<CatalogSnapshot> {
+  /**
+   * Reads the whole catalog (initial load and resync): the node list and indexes in one transaction
+   * (reported to `onHead` as soon as they arrive), then the nodes in batches.
+   */
+  async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
     const k = this.keys;
     const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).exec();
     if (!head) throw new Error('transaction aborted');
     for (const [err] of head) if (err) throw err;
+    onHead?.(Number(head[1]![1]) || 0, Number(head[2]![1]) || 0);
     const nodes = head[0]![1] as Record<string, string>;
     const names = Object.keys(nodes);
     const states: NodeState[] = [];
-    // Nodes are read in batches; each node is read atomically with its services and checks.
+    const readAt = new Map<string, number>();
+    // Nodes are read in batches; each node is read atomically with its services and checks, and each
+    // batch with the index it was read at (later batches see later writes; the view merges by index).
     for (let i = 0; i < names.length; i += 500) {
       const batch = names.slice(i, i + 500);
-      const m = this.redis.multi();
+      const m = this.redis.multi().get(k.index);
       for (const n of batch) m.hget(k.nodes, n).hgetall(k.services(n)).hgetall(k.checks(n));
       const res = await m.exec();
       if (!res) throw new Error('transaction aborted');
+      for (const [err] of res) if (err) throw err;
+      const at = Number(res[0]![1]) || 0;
       for (let j = 0; j < batch.length; j++) {
-        const nodeV = res[j * 3]![1] as string | null;
-        if (nodeV) states.push(toState(nodeV, res[j * 3 + 1]![1] as Record<string, string>, res[j * 3 + 2]![1] as Record<string, string>));
+        const nodeV = res[1 + j * 3]![1] as string | null;
+        readAt.set(batch[j]!, at);
+        if (nodeV) states.push(toState(nodeV, res[2 + j * 3]![1] as Record<string, string>, res[3 + j * 3]![1] as Record<string, string>));
       }
     }
     const numMap = (o: Record<string, string>) => Object.fromEntries(Object.entries(o ?? {}).map(([a, b]) => [a, Number(b)]));
-    return { states, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
+    return { states, readAt, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
   }
 }
 

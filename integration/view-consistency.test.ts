@@ -1,0 +1,152 @@
+/**
+ * The view never goes back in time (issue 19 §1), with a real redis-server and the real syncer.
+ *
+ * The races are forced, not hoped for: a CatalogStore whose full load can be held at a gate (after
+ * its head read, or after it has read every node) lets a write land and be applied from its change
+ * event before the older snapshot is installed, which is exactly what a slow resync on a big
+ * catalog does under concurrent writes.
+ */
+import test from 'ava';
+import { Redis } from 'ioredis';
+import { testRedis } from './helpers/redis.ts';
+import { until } from './helpers/wait.ts';
+import { CatalogStore, type CatalogSnapshot } from '../src/store/catalog-store.ts';
+import { keysFor } from '../src/store/keys.ts';
+import { CatalogView } from '../src/catalog/view.ts';
+import { CatalogSyncer } from '../src/catalog/syncer.ts';
+import type { CheckBody } from '../src/store/codec.ts';
+
+/**
+ * A store whose loadAll can be held once it has read everything: with `atEnd` the syncer has
+ * already learnt the head (the revision the snapshot covers); with `atHead` it learns the head only
+ * when the gate opens, as when the head's reply is slower than the events published after it.
+ */
+class GatedStore extends CatalogStore {
+  loads = 0;
+  atHead: Promise<void> | null = null;
+  atEnd: Promise<void> | null = null;
+  /** Resolves when a held load has reached its gate. */
+  reached: (() => void) | null = null;
+  override async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
+    this.loads++;
+    const headGate = this.atHead, endGate = this.atEnd;
+    let head: [number, number] = [0, 0];
+    const snap = await super.loadAll((i, c) => { if (headGate) head = [i, c]; else onHead?.(i, c); });
+    if (headGate) { this.reached?.(); await headGate; onHead?.(...head); }
+    if (endGate) { this.reached?.(); await endGate; }
+    return snap;
+  }
+}
+
+const nodeBody = (name: string) => ({ ID: '', Node: name, Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} });
+const svc = (id: string, name = 'web', port = 80) => ({ ID: id, Service: name, Tags: [], Address: '', Meta: {}, Port: port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false });
+const chk = (node: string, id: string, sid: string): CheckBody => ({ Node: node, CheckID: id, Name: id, Notes: '', ServiceID: sid, ServiceName: sid ? 'web' : '', ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: { TTL: '1m' } });
+
+function gate(): { p: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const p = new Promise<void>(r => { open = r; });
+  return { p, open };
+}
+
+async function setup(t: { teardown(fn: () => unknown): void }) {
+  const r = await testRedis();
+  const redis = new Redis(r.url);
+  const store = new GatedStore(redis, keysFor('dc1'));
+  const view = new CatalogView();
+  const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: 3_600_000 });
+  t.teardown(async () => { await syncer.stop(); redis.disconnect(); await r.stop(); });
+  // A catalog with a few nodes, so a snapshot has several to read.
+  for (let i = 0; i < 20; i++) await store.register({ nodeName: `n${i}`, node: nodeBody(`n${i}`), services: [svc(`w${i}`)], checks: [{ check: chk(`n${i}`, `c${i}`, `w${i}`), status: 'passing', output: '', keep: false, ttlMs: 0 }] });
+  await syncer.start();
+  return { store, view, syncer };
+}
+
+/** Starts a resync and waits until its load is held at the gate that `arm` set. */
+async function heldResync(store: GatedStore, syncer: CatalogSyncer): Promise<{ done: Promise<void> }> {
+  const reached = new Promise<void>(r => { store.reached = r; });
+  const done = syncer.resync('test');
+  await reached;
+  return { done }; // wrapped: an async function would otherwise wait for the held resync itself
+}
+
+test('view: a registration applied while an older snapshot is in flight survives the snapshot', async t => {
+  const { store, view, syncer } = await setup(t);
+  const g = gate();
+  store.atEnd = g.p;
+  const { done: resync } = await heldResync(store, syncer); // the snapshot has read every node: it predates what follows
+  store.atEnd = null;
+  // A new node, a new service on an existing node, and a check flip, each acknowledged and applied.
+  const a = await store.register({ nodeName: 'late', node: nodeBody('late'), services: [svc('late1', 'api')], checks: [] });
+  const b = await store.register({ nodeName: 'n1', node: null, services: [svc('extra', 'api')], checks: [] });
+  const c = await store.updateCheck('n2', 'c2', 'critical', 'down');
+  t.true(await syncer.waitFor(Math.max(a.index, b.index, c.index), 5000));
+  t.is(view.instances('api').length, 2);
+  t.is(view.node('n2')!.checks.get('c2')!.Status, 'critical');
+  g.open();
+  await resync;
+  t.deepEqual(view.instances('api').map(i => i.service.ID).sort(), ['extra', 'late1'], 'the older snapshot must not remove newer registrations');
+  t.is(view.node('n2')!.checks.get('c2')!.Status, 'critical', 'the older snapshot must not roll back a check');
+  // And the next, fresh resync agrees.
+  await syncer.resync('again');
+  t.is(view.instances('api').length, 2);
+});
+
+test('view: a deregistration applied while an older snapshot is in flight is not undone by it', async t => {
+  const { store, view, syncer } = await setup(t);
+  const g = gate();
+  store.atEnd = g.p;
+  const { done: resync } = await heldResync(store, syncer);
+  store.atEnd = null;
+  const a = await store.deregister('n3', 'node');
+  const b = await store.deregister('n4', 'service', 'w4');
+  const c = await store.deregister('n5', 'check', 'c5');
+  t.true(await syncer.waitFor(Math.max(a.index, b.index, c.index), 5000));
+  t.is(view.node('n3'), undefined);
+  g.open();
+  await resync;
+  t.is(view.node('n3'), undefined, 'a deleted node must not come back from an older snapshot');
+  t.false(view.node('n4')!.services.has('w4'), 'a deleted service must not come back');
+  t.false(view.node('n5')!.checks.has('c5'), 'a deleted check must not come back');
+  t.false(view.instances('web').some(i => i.service.ID === 'w3' || i.service.ID === 'w4'));
+  // A later re-registration of the same names (a new incarnation) is taken.
+  const d = await store.register({ nodeName: 'n3', node: nodeBody('n3'), services: [svc('w3')], checks: [] });
+  t.true(await syncer.waitFor(d.index, 5000));
+  t.truthy(view.node('n3'));
+});
+
+test('view: indexes never move backwards, and events during a resync do not set off another', async t => {
+  const { store, view, syncer } = await setup(t);
+  const g = gate();
+  store.atHead = g.p; // the snapshot is read, but the syncer learns the revision it covers only after the writes' events
+  const loadsBefore = store.loads;
+  const { done: resync } = await heldResync(store, syncer);
+  store.atHead = null;
+  let last = 0;
+  for (let i = 0; i < 30; i++) last = (await store.updateCheck(`n${i % 20}`, `c${i % 20}`, i % 2 ? 'passing' : 'critical', `o${i}`)).index;
+  t.true(await syncer.waitFor(last, 5000));
+  const svcIdx = view.serviceIndex.get('web')!;
+  const checksIdx = view.tableIndex.checks!;
+  t.is(checksIdx, last);
+  g.open();
+  await resync;
+  t.is(view.serviceIndex.get('web'), svcIdx, 'the snapshot (read earlier) must not lower a service index');
+  t.is(view.tableIndex.checks, checksIdx, 'nor a table index');
+  // More writes after the resync: they follow on from the revision the view already has.
+  let after = 0;
+  for (let i = 0; i < 10; i++) after = (await store.updateCheck('n0', 'c0', i % 2 ? 'passing' : 'critical', `p${i}`)).index;
+  t.true(await syncer.waitFor(after, 5000));
+  t.is(store.loads - loadsBefore, 1, 'exactly the one forced resync: events published during it were not taken for a gap');
+});
+
+test('view: a revision really skipped (a lost event) still sets off a resync', async t => {
+  const { store, view, syncer } = await setup(t);
+  const loadsBefore = store.loads;
+  // Publish an event that skips revisions, as a reconnect that lost messages would look.
+  const crev = Number(await store.redis.get(store.keys.crev));
+  await store.redis.incrby(store.keys.crev, 5);
+  const idx = await store.redis.incr(store.keys.index);
+  await store.redis.publish(store.keys.events, JSON.stringify({ i: idx, r: crev + 6, n: [], s: [], t: '', d: [] }));
+  await until('a resync', async () => store.loads > loadsBefore);
+  t.true(await syncer.waitFor(idx, 5000));
+  t.true(view.revision >= idx);
+});
