@@ -42,6 +42,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #ahead: number[] = [];
   /** Events not yet applied, in arrival (= index) order; `#watermark`: every event up to it is applied. */
   #open: Token[] = [];
+  #openHead = 0;
   #watermark = 0;
   #timer?: NodeJS.Timeout;
   #retry?: NodeJS.Timeout;
@@ -152,15 +153,17 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /** Marks tokens done and moves the watermark over every leading applied event. */
   #advance(): void {
-    let n = 0;
-    while (n < this.#open.length && this.#open[n]!.left <= 0) { if (this.#open[n]!.index > this.#watermark) this.#watermark = this.#open[n]!.index; n++; }
-    if (n) this.#open.splice(0, n);
+    const open = this.#open;
+    let h = this.#openHead;
+    while (h < open.length && open[h]!.left <= 0) { if (open[h]!.index > this.#watermark) this.#watermark = open[h]!.index; h++; }
+    if (h === open.length) { open.length = 0; h = 0; } else if (h > 1024 && h * 2 > open.length) { open.splice(0, h); h = 0; }
+    this.#openHead = h;
     this.emit('applied', this.#watermark);
   }
 
   /** A snapshot whose head was read at `index` was applied: every event up to it is reflected. */
   #covered(index: number): void {
-    for (const t of this.#open) if (t.index <= index) t.left = 0; // events arrive in index order
+    for (let i = this.#openHead; i < this.#open.length && this.#open[i]!.index <= index; i++) this.#open[i]!.left = 0; // events arrive in index order
     if (index > this.#watermark) this.#watermark = index;
     this.#advance();
   }

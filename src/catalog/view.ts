@@ -78,12 +78,17 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     if (change.nodes.size) this.emit('change', change);
   }
 
+  /** A merge wrote into the shared scratch tombstones: they become this node's. */
+  #keepTombs(key: string, tombs: NodeTombs): void {
+    if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }
+  }
+
   /** Merges one node as read at `at` into the view; adds to `change` what that altered. */
   #mergeInto(key: string, incoming: NodeState | null, at: number, change: ViewChange): void {
     const cur = this.#nodes.get(key);
     const tombs = this.#tombs.get(key) ?? this.#scratch;
     const merged = mergeNode(cur, incoming, at, tombs);
-    if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }
+    this.#keepTombs(key, tombs);
     if (merged === cur || (!merged && !cur)) return;
     const before = change.nodes.size;
     diffNode(cur, merged ?? undefined, change, key);
@@ -100,7 +105,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     const cur = this.#nodes.get(key);
     const tombs = this.#tombs.get(key) ?? this.#scratch;
     const merged = mergeNode(cur, state, revision, tombs);
-    if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }
+    this.#keepTombs(key, tombs);
     if (merged !== cur) this.#replaceNode(key, merged, change.services);
     this.#applied(change, revision);
     return change;
@@ -178,11 +183,10 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     const key = name.toLowerCase();
     const st = this.#nodes.get(key);
     if (!st) return null;
-    let tombs = this.#tombs.get(key);
-    if (!tombs) this.#tombs.set(key, (tombs = newTombs()));
+    const tombs = this.#tombs.get(key) ?? this.#scratch;
     services = effective(st.services, services, revision, tombs.svc);
     checks = effective(st.checks, checks, revision, tombs.chk);
-    if (tombs.node === 0 && tombs.svc.size === 0 && tombs.chk.size === 0) this.#tombs.delete(key);
+    this.#keepTombs(key, tombs);
     const by = this.#checksBy.get(st)!;
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
     const rebuild = new Set<string>();
