@@ -137,9 +137,9 @@ export class Agent {
       this.onStop(await startKvBackground(deps));
     }
     // --- end KV / sessions / events ---
-    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http);
+    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http);
     const addr = this.httpServer.address() as { port: number };
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url });
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url, open_files: openFilesLimit() });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
@@ -256,5 +256,15 @@ export class Agent {
     this.redis?.disconnect();
     await this.#embedded?.stop();
     log.info('agent stopped');
+  }
+}
+
+/** The process's open-file limit as `soft/hard` (bin/roster raises soft to hard before starting node), from /proc. */
+function openFilesLimit(): string {
+  try {
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? `${m[1]}/${m[2]}` : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }

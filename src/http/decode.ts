@@ -141,3 +141,29 @@ export function decodeTaggedAddresses(v: unknown): Record<string, { Address: str
   }
   return out;
 }
+
+/** Consul's metadata limits (agent/structs): pairs, key and value lengths, key characters, reserved prefix. */
+const META_MAX_PAIRS = 64;
+const META_KEY_MAX = 128;
+const META_VALUE_MAX = 512;
+const META_KEY_FORMAT = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * Validates service or node meta as Consul's ValidateServiceMetadata / ValidateNodeMetadata do
+ * (lengths in bytes, as Go's len); throws 400 `<prefix>: <Consul's message>`.
+ */
+export function validateMeta(meta: Record<string, string> | undefined, prefix: string): void {
+  if (!meta) return;
+  const keys = Object.keys(meta);
+  if (keys.length > META_MAX_PAIRS) throw new HttpError(400, `${prefix}: Node metadata cannot contain more than ${META_MAX_PAIRS} key/value pairs`);
+  for (const k of keys) {
+    const v = meta[k]!;
+    let why = '';
+    if (k === '') why = 'Key cannot be blank';
+    else if (!META_KEY_FORMAT.test(k)) why = 'Key contains invalid characters';
+    else if (k.length > META_KEY_MAX) why = `Key is too long (limit: ${META_KEY_MAX} characters)`;
+    else if (k.startsWith('consul-')) why = "Key prefix 'consul-' is reserved for internal use";
+    else if (Buffer.byteLength(v) > META_VALUE_MAX) why = `Value is too long (limit: ${META_VALUE_MAX} characters)`;
+    if (why) throw new HttpError(400, `${prefix}: Couldn't load metadata pair ('${k}', '${v}'): ${why}`);
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { HttpError, type Router } from '../server.ts';
 import { checkDc, type ApiDeps } from '../context.ts';
-import { writeMethods } from './agent.ts';
+import { LEGACY_GET, writeMethods } from './agent.ts';
 import { VERSION } from '../../version.ts';
 
 const NO_GOSSIP = 'gossip is not running on this agent: Roster was started without serf (membership operations are unavailable)';
@@ -41,7 +41,7 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
       throw new HttpError(500, (err as Error).message);
     }
     return {};
-  });
+  }, LEGACY_GET);
 
   r.add(['PUT'], '/v1/agent/leave', async () => {
     if (!deps.hooks.leave) throw new HttpError(500, NO_GOSSIP);
@@ -59,5 +59,5 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
       throw new HttpError(500, (err as Error).message);
     }
     return {};
-  });
+  }, LEGACY_GET);
 }
