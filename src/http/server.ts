@@ -7,6 +7,7 @@
  * Handlers return a Reply; JSON bodies are `application/json`, errors `text/plain`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { logger } from '../log.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
@@ -156,6 +157,7 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.status === 403) logLimit('cross-site', 'cross-site write refused', { client, method, path });
+        if (err.close) lingerThenClose(req.socket as Socket);
         send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
       } else {
         const msg = err instanceof RangeError && /call stack/.test(err.message) ? 'request too deeply nested' : (err as Error).message;
@@ -163,6 +165,18 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
         send(res, { status: 500, body: msg }, pretty);
       }
     }
+  };
+}
+
+/**
+ * Closes a connection whose request body was left unread the way Go's net/http does: half-close
+ * after the answer, keep discarding what the client still sends for 500 ms, then close. Closing
+ * at once would reset the connection, and a client still sending would lose the 413.
+ */
+function lingerThenClose(sock: Socket): void {
+  sock.destroySoon = function (this: Socket) {
+    this.end();
+    setTimeout(() => this.destroy(), 500).unref();
   };
 }
 
