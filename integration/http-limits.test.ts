@@ -227,7 +227,7 @@ test.serial('http: legacy GET writes are off by default (405); cross-site writes
   t.is((await small.req('GET', '/v1/agent/service/deregister/xsite')).status, 200, 'python-consul\'s GET form works with -legacy-get-compat');
 });
 
-test.serial('agent: bin/roster raises the open-file soft limit to the hard limit before starting node', async t => {
+test.serial('agent: started with a low open-file soft limit, runs with soft = hard and logs it', async t => {
   const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))![1]!;
   const a = await startAgent(t, { shell: 'ulimit -Sn 256' });
   const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${a.proc.pid}/limits`, 'utf8'))!;
