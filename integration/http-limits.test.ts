@@ -182,6 +182,13 @@ test.serial('http limits: a body trickling a byte at a time and slow headers are
   t.regex(body, /^HTTP\/1\.1 408 /);
   t.regex(headers, /^HTTP\/1\.1 408 Request Timeout\r\n[^]*\r\n\r\nRequest Timeout: .+\n$/);
   t.is((await small.req('GET', '/v1/kv/trickle')).status, 404);
+  // The request deadline covers receiving the request, not a blocking query's wait (3 s deadline, 5 s wait).
+  await small.req('PUT', '/v1/kv/long-watch', 'v');
+  const i = (await small.req('GET', '/v1/kv/long-watch')).headers.get('x-consul-index');
+  const t0 = Date.now();
+  const w = await send(small, 'GET', `/v1/kv/long-watch?index=${i}&wait=5s`);
+  t.is(w.status, 200);
+  t.true(Date.now() - t0 >= 4900, 'the watch ran its whole wait');
 });
 
 test.serial('http limits: blocking queries past the per-client cap get 429; other clients still block and write', async t => {
