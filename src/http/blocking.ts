@@ -111,21 +111,17 @@ export async function blocking<T>(ctx: Ctx, notifier: Notifier, deps: { topics: 
   const { index: min, waitMs } = blockingParams(ctx);
   let seq = notifier.seq;
   let r = await run();
-  if (min <= 0 || r.index > min) return r;
-  // The wait starts here: it takes one of the client's blocking-query slots (429 past the per-client cap).
-  const release = ctx.enterBlocking();
-  try {
-    // Consul adds up to wait/16 of jitter so that many watchers do not return together.
-    const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
-    while (r.index <= min && !ctx.signal.aborted) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      if (notifier.seq === seq) await notifier.wait(deps.topics, deps.prefixes ?? [], left, ctx.signal);
-      seq = notifier.seq;
-      r = await run();
-    }
-  } finally {
-    release();
+  if (min <= 0) return r;
+  // The wait starts here: it holds one of the client's blocking-query slots until the answer (429 past the cap).
+  if (r.index <= min) ctx.enterBlocking();
+  // Consul adds up to wait/16 of jitter so that many watchers do not return together.
+  const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
+  while (r.index <= min && !ctx.signal.aborted) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    if (notifier.seq === seq) await notifier.wait(deps.topics, deps.prefixes ?? [], left, ctx.signal);
+    seq = notifier.seq;
+    r = await run();
   }
   return r;
 }

@@ -60,8 +60,11 @@ export interface Ctx {
    * nesting deeper than Go's 10,000 and on strings with lone UTF-16 surrogates.
    */
   json(limit?: BodyLimit): Promise<unknown>;
-  /** Takes one of the client's blocking-query slots (429 past the limit); call the result when the wait ends. */
-  enterBlocking(): () => void;
+  /**
+   * Takes one of the client's blocking-query slots, held until the answer is sent or the client goes
+   * away (429 past the per-client limit). Call where a blocking wait starts; calling again is a no-op.
+   */
+  enterBlocking(): void;
   /** True when the query has the key (Consul's presence flags: ?recurse, ?stale, ...). */
   has(name: string): boolean;
   /** Aborted when the client goes away (for blocking queries). */
@@ -142,13 +145,18 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       return;
     }
     let bodyP: Promise<Buffer> | null = null;
+    let slot: (() => void) | null = null;
     const client = clientKey(req.socket.remoteAddress);
     const ctx: Ctx = {
       req, method, path, query: url.searchParams, param: m.param, signal: ac.signal,
       has: (n: string) => url.searchParams.has(n),
       body: (limit = DEFAULT_BODY_LIMIT) => (bodyP ??= readBody(req, limit)),
       json: async (limit?: BodyLimit) => parseJson(await ctx.body(limit)),
-      enterBlocking: () => enterBlocking(slots, client),
+      enterBlocking: () => {
+        if (slot) return;
+        slot = enterBlocking(slots, client);
+        res.once('close', slot);
+      },
     };
     try {
       // A browser page of another site must never write, whatever the legacy-GET setting.

@@ -100,18 +100,14 @@ export function eventRoutes(r: Router, deps: ApiDeps): void {
       return { list, index: eventIndex(list) };
     };
     let res = await run();
-    if (min > 0 && res.index === min) {
-      const release = ctx.enterBlocking();
-      try {
-        const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
-        while (res.index === min && !ctx.signal.aborted) {
-          const left = deadline - Date.now();
-          if (left <= 0) break;
-          await deps.notifier.wait([EVENTS_TOPIC, KV_RESYNC_TOPIC], [], left, ctx.signal);
-          res = await run();
-        }
-      } finally {
-        release();
+    if (min > 0) {
+      if (res.index === min) ctx.enterBlocking();
+      const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
+      while (res.index === min && !ctx.signal.aborted) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await deps.notifier.wait([EVENTS_TOPIC, KV_RESYNC_TOPIC], [], left, ctx.signal);
+        res = await run();
       }
     }
     return { body: res.list, headers: { 'X-Consul-Index': res.index.toString() } };

@@ -47,18 +47,14 @@ async function kvBlocking<T>(ctx: Ctx, deps: ApiDeps, topics: string[], prefixes
   let seq = deps.notifier.seq;
   let r = await run();
   if (min <= 0 || changed(r, min, true)) return r;
-  const release = ctx.enterBlocking();
-  try {
-    const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
-    while (!changed(r, min, false) && !ctx.signal.aborted) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      if (deps.notifier.seq === seq) await deps.notifier.wait([...topics, KV_RESYNC_TOPIC], prefixes, left, ctx.signal);
-      seq = deps.notifier.seq;
-      r = await run();
-    }
-  } finally {
-    release();
+  ctx.enterBlocking();
+  const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
+  while (!changed(r, min, false) && !ctx.signal.aborted) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    if (deps.notifier.seq === seq) await deps.notifier.wait([...topics, KV_RESYNC_TOPIC], prefixes, left, ctx.signal);
+    seq = deps.notifier.seq;
+    r = await run();
   }
   return r;
 }
