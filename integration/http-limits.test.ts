@@ -242,3 +242,28 @@ test.serial('agent: started with a low open-file soft limit, runs with soft = ha
   t.is(m[1], hard, 'soft limit raised from 256 to the hard limit');
   t.regex(a.log(), new RegExp(`open_files=${hard}/${hard}`));
 });
+
+test.serial('http limits: all clients together stop at the open-file limit less a reserve; the agent keeps answering', async t => {
+  // Soft = hard = 1,400 open files: HTTP clients get 1,400 − 1,024 = 376 connections in all.
+  const a = await startAgent(t, { shell: 'ulimit -n 1400' });
+  t.regex(a.log(), /open_files=1400\/1400 http_max_conns=376/);
+  const held: Socket[] = [];
+  t.teardown(() => { for (const s of held) s.destroy(); });
+  await Promise.all(Array.from({ length: 400 }, (_, i) => new Promise<void>(res => {
+    const s = connect({ host: '127.0.0.1', port: a.httpPort, localAddress: i % 2 ? '127.0.0.2' : '127.0.0.3' });
+    s.on('error', () => res());
+    s.on('connect', () => { held.push(s); res(); });
+  })));
+  await new Promise(r => setTimeout(r, 1000));
+  const open = held.filter(s => !s.destroyed && !s.readableEnded);
+  t.true(open.length <= 376 && open.length >= 360, `${open.length} connections kept`);
+  // A held connection still gets a write through: Redis and the rest kept their descriptors.
+  const reply = await new Promise<string>(resolve => {
+    const s = open[0]!;
+    let out = '';
+    s.on('data', d => { out += String(d); if (out.includes('\r\n\r\n')) resolve(out); });
+    s.write('PUT /v1/kv/at-the-limit HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok');
+  });
+  t.regex(reply, /^HTTP\/1\.1 200 OK/);
+  t.regex(a.log(), /HTTP connections at the agent's limit \(open files less a reserve\): new connection closed/);
+});

@@ -264,8 +264,12 @@ function send(res: ServerResponse, r: Reply, pretty: boolean): void {
   res.end(payload);
 }
 
-/** Starts an HTTP server for a router, with the per-client limits, deadlines and error bodies of src/http/limits.ts. */
-export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits()): Promise<Server> {
+/**
+ * Starts an HTTP server for a router, with the per-client limits, deadlines and error bodies of
+ * src/http/limits.ts. `maxConns` (0 = none) caps all clients together: past it, node closes new
+ * connections at once, so that clients cannot take the descriptors the agent needs for itself.
+ */
+export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits(), maxConns = 0): Promise<Server> {
   const blocking = new PerClient(limits.maxBlockingPerClient);
   // Deadlines are checked every second (node's default is every 30 s, which would let a 10 s deadline run to 40 s).
   const server = createServer({
@@ -273,6 +277,10 @@ export async function listenHttp(router: Router, host: string, port: number, lim
     connectionsCheckingInterval: 1000,
   }, makeHandler(router, { blocking }));
   limitConnections(server, limits.maxConnsPerClient);
+  if (maxConns > 0) {
+    server.maxConnections = maxConns;
+    server.on('drop', (d?: { remoteAddress?: string }) => logLimit('total-conns', 'HTTP connections at the agent\'s limit (open files less a reserve): new connection closed', { client: clientKey(d?.remoteAddress), limit: maxConns }));
+  }
   explainClientErrors(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
