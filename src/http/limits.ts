@@ -98,7 +98,9 @@ const PARSER_ERRORS: Record<string, [number, string]> = {
  */
 export function explainClientErrors(server: Server, limits: HttpLimits): void {
   server.on('clientError', (err: Error & { code?: string; reason?: string }, sock: Socket) => {
-    if (err.code === 'ECONNRESET' || !sock.writable) { sock.destroy(); return; }
+    // As node's default: answer only when no response has started on this socket, else the peer would read garbage.
+    const inFlight = (sock as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !sock.writable || inFlight?.headersSent) { sock.destroy(); return; }
     let [status, text] = PARSER_ERRORS[err.code ?? ''] ?? [400, `Bad Request: ${err.reason ?? err.message}`.replace(/[\r\n]/g, ' ')];
     text = text.replace('{max}', String(limits.maxHeaderBytes)) + '\n';
     const phrase = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
