@@ -7,7 +7,7 @@
  * Map values keep their keys verbatim.
  */
 import { HttpError } from './server.ts';
-import { parseDurationNs } from '../util/duration.ts';
+import { MAX_DURATION_NS, parseDurationNs } from '../util/duration.ts';
 
 export type FieldType =
   | 'string' | 'int' | 'uint' | 'bool' | 'duration' | 'strings' | 'stringMap' | 'headerMap' | 'any'
@@ -68,7 +68,11 @@ function coerce(v: unknown, t: FieldType, name: string): unknown {
       if (typeof v !== 'boolean') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type bool`);
       return v;
     case 'duration':
-      if (typeof v === 'number') return formatNs(v);
+      if (typeof v === 'number') {
+        // Go decodes a number into time.Duration's int64: fractions and values past it are refused.
+        if (!Number.isInteger(v) || Math.abs(v) > MAX_DURATION_NS) fail(`json: cannot unmarshal number ${v} into Go struct field .${name} of type time.Duration`);
+        return formatNs(v);
+      }
       if (typeof v !== 'string') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type time.Duration`);
       if (v === '') return '';
       try {

@@ -168,9 +168,8 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
         if (err.close) lingerThenClose(req.socket as Socket);
         send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
       } else {
-        const msg = err instanceof RangeError && /call stack/.test(err.message) ? 'request too deeply nested' : (err as Error).message;
-        log.error('request failed', { method, path, err: msg });
-        send(res, { status: 500, body: msg }, pretty);
+        log.error('request failed', { method, path, err: (err as Error).message });
+        send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
       }
     }
   };
@@ -186,6 +185,14 @@ function lingerThenClose(sock: Socket): void {
     this.end();
     setTimeout(() => this.destroy(), 500).unref();
   };
+}
+
+/** An unexpected error as a client may see it: no stack overflow text, no Lua script names or line numbers. */
+export function publicMessage(err: Error): string {
+  if (err instanceof RangeError && /call stack/.test(err.message)) return 'Internal error: request too deeply nested';
+  const lua = /^ERR (?:user_script:\d+: )?(.*?)(?: script: [0-9a-f]{40}, on @user_script:\d+\.)?$/s.exec(err.message);
+  if (lua && /user_script/.test(err.message)) return `catalog store rejected the request: ${lua[1]}`;
+  return err.message;
 }
 
 /** Go's encoding/json nesting limit. */

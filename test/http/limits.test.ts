@@ -113,3 +113,11 @@ test('refuseCrossSiteWrite: browser requests from other sites or origins are ref
     t.regex(e?.message ?? '', /^Cross-site write refused: /);
   }
 });
+
+test('publicMessage: unexpected errors reach clients without Lua script names or stack-overflow text', async t => {
+  const { publicMessage } = await import('../../src/http/server.ts');
+  t.is(publicMessage(new Error('ERR user_script:63: Expected value but found invalid unicode escape code at character 53 script: 741431ecaef247f24e9ae673feeb5207ae2dc68f, on @user_script:63.')),
+    'catalog store rejected the request: Expected value but found invalid unicode escape code at character 53');
+  t.is(publicMessage(new RangeError('Maximum call stack size exceeded')), 'Internal error: request too deeply nested');
+  t.is(publicMessage(new Error('Missing node registration')), 'Missing node registration');
+});

@@ -34,7 +34,8 @@ function conflicting(ctx: Ctx, ...flags: string[]): void {
 }
 
 function parseU64(v: string): string {
-  if (!/^\d+$/.test(v) || BigInt(v) > 0xffffffffffffffffn) throw new HttpError(500, `strconv.ParseUint: parsing "${v}": invalid syntax`);
+  if (!/^\d+$/.test(v)) throw new HttpError(500, `strconv.ParseUint: parsing "${v}": invalid syntax`);
+  if (BigInt(v) > 0xffffffffffffffffn) throw new HttpError(500, `strconv.ParseUint: parsing "${v}": value out of range`);
   return BigInt(v).toString();
 }
 
