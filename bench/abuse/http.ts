@@ -72,7 +72,8 @@ function trickle(a: TestAgent, head: string, tail: string, everyMs: number, boun
 }
 
 const agent = await startAgent(null, { shell: 'ulimit -Sn 1024', args: ['-log-level', 'warn'] });
-const compat = await startAgent(null, { args: ['-log-level', 'warn', '-legacy-get-compat=true'] });
+// The second agent also lifts the per-client connection limit, to show the blocking-query cap on its own.
+const compat = await startAgent(null, { args: ['-log-level', 'warn', '-legacy-get-compat=true', '-hcl', 'limits { http_max_conns_per_client = 0 }'] });
 console.log(`agents up (launcher ${ROSTER}); attacks follow`);
 try {
   // Slow clients start first and run alongside the rest (bounded at 45 s).
@@ -132,20 +133,24 @@ try {
   for (const s of held) s.destroy();
   await sleep(500);
 
-  // 5. Blocking-query flood from one address: 2,000 watches (wait 20 s; aborted when measured).
-  const idx = (await agent.req('PUT', '/v1/kv/watched', 'v1'), (await agent.req('GET', '/v1/kv/watched')).headers.get('x-consul-index'));
-  const rss0 = rssMb(agent);
-  const results: number[] = [];
-  const watches = Array.from({ length: 2000 }, () => send(agent, 'GET', `/v1/kv/watched?index=${idx}&wait=20s`, { timeoutMs: 25_000 }).then(r => { results.push(r.status); return r; }));
-  await sleep(3000);
-  const parked = 2000 - results.length;
-  const fdCount = fds(agent);
-  const rss1 = rssMb(agent);
-  const w2 = await send(agent, 'PUT', '/v1/kv/watched', { body: 'v2', from: '127.0.0.2', timeoutMs: 10_000 });
-  const r2 = await send(agent, 'GET', '/v1/status/leader', { from: '127.0.0.3', timeoutMs: 10_000 });
-  await Promise.race([Promise.all(watches), sleep(25_000)]);
-  const by = (s: number) => results.filter(x => x === s).length;
-  rows.push(['2,000 blocking queries from one address (soft open-file limit 1,024 at start)', `${parked} parked at once, ${by(429)} answered 429, ${by(-1)} failed to connect/reset; agent fds ${fdCount}, RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB; a write from another address: ${w2.status} in ${w2.ms.toFixed(0)} ms, a read ${r2.status}`, ok(w2.status === 200 && r2.status === 200 && parked <= 200)]);
+  // 5. Blocking-query floods from one address: 2,000 watches (wait 20 s; over when measured), with the default
+  // limits and on the agent without a per-client connection limit.
+  for (const [a, label] of [[agent, 'default limits; soft open-file limit 1,024 at start'], [compat, '`http_max_conns_per_client = 0`']] as const) {
+    await a.req('PUT', '/v1/kv/watched', 'v1');
+    const idx = (await a.req('GET', '/v1/kv/watched')).headers.get('x-consul-index');
+    const rss0 = rssMb(a);
+    const results: number[] = [];
+    const watches = Array.from({ length: 2000 }, () => send(a, 'GET', `/v1/kv/watched?index=${idx}&wait=20s`, { timeoutMs: 25_000 }).then(r => { results.push(r.status); return r; }));
+    await sleep(3000);
+    const parked = 2000 - results.length;
+    const fdCount = fds(a);
+    const rss1 = rssMb(a);
+    const w2 = await send(a, 'PUT', '/v1/kv/watched', { body: 'v2', from: '127.0.0.2', timeoutMs: 10_000 });
+    const r2 = await send(a, 'GET', '/v1/status/leader', { from: '127.0.0.3', timeoutMs: 10_000 });
+    await Promise.race([Promise.all(watches), sleep(25_000)]);
+    const by = (st: number) => results.filter(x => x === st).length;
+    rows.push([`2,000 blocking queries from one address (${label})`, `${parked} parked at once, ${by(429)} answered 429, ${by(-1)} failed to connect/reset; agent fds ${fdCount}, RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB; a write from another address: ${w2.status} in ${w2.ms.toFixed(0)} ms, a read ${r2.status}`, ok(w2.status === 200 && r2.status === 200 && parked <= 200)]);
+  }
 
   // 6. The launcher's open-file limit.
   const lim = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${agent.proc.pid}/limits`, 'utf8'))!;

@@ -27,7 +27,7 @@ export interface DnsConfig {
 export interface HttpLimits {
   /** Concurrent TCP connections per client IP (Consul's `http_max_conns_per_client`); 0 = unlimited. @defaultValue 200 */
   maxConnsPerClient: number;
-  /** Concurrent blocking queries (`?index=`) per client IP (`http_max_blocking_queries_per_client`); 0 = unlimited. @defaultValue 100 */
+  /** Concurrent blocking queries (`?index=`) per client IP (`http_max_blocking_queries_per_client`); 0 = unlimited. @defaultValue 200 */
   maxBlockingPerClient: number;
   /** Request line + headers (`http_config { max_header_bytes }`). @defaultValue 65536 */
   maxHeaderBytes: number;
@@ -38,7 +38,7 @@ export interface HttpLimits {
 }
 
 export function defaultHttpLimits(): HttpLimits {
-  return { maxConnsPerClient: 200, maxBlockingPerClient: 100, maxHeaderBytes: 64 * 1024, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+  return { maxConnsPerClient: 200, maxBlockingPerClient: 200, maxHeaderBytes: 64 * 1024, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 }
 
 export interface Ports {

@@ -6,7 +6,7 @@ const load = (...args: string[]) => loadAgentConfig(parseFlags(['-dev', '-data-d
 
 test('config: HTTP limits default to Consul\'s (200 connections per client) and legacy GET is off', t => {
   const c = load();
-  t.deepEqual(c.http, { maxConnsPerClient: 200, maxBlockingPerClient: 100, maxHeaderBytes: 65536, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+  t.deepEqual(c.http, { maxConnsPerClient: 200, maxBlockingPerClient: 200, maxHeaderBytes: 65536, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
   t.false(c.legacyGetCompat);
 });
 
