@@ -160,11 +160,17 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
     };
     try {
       // A browser page of another site must never write, whatever the legacy-GET setting.
-      if ((method !== 'GET' && method !== 'HEAD') || m.route.getWrites) refuseCrossSiteWrite(req.headers);
+      if ((method !== 'GET' && method !== 'HEAD') || m.route.getWrites) {
+        try {
+          refuseCrossSiteWrite(req.headers);
+        } catch (err) {
+          logLimit('cross-site', 'cross-site write refused', { client, method, path });
+          throw err;
+        }
+      }
       send(res, await m.route.handler(ctx), pretty);
     } catch (err) {
       if (err instanceof HttpError) {
-        if (err.status === 403) logLimit('cross-site', 'cross-site write refused', { client, method, path });
         if (err.close) lingerThenClose(req.socket as Socket);
         send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
       } else {
