@@ -42,6 +42,16 @@ function send(a: TestAgent, method: string, path: string, opts: { body?: Buffer 
   });
 }
 
+/** Retries `f` (every 100 ms, up to 5 s) until it returns `want`; returns the last value. */
+async function eventually<T>(f: () => Promise<T>, want: T): Promise<T> {
+  let v = await f();
+  for (let i = 0; i < 50 && v !== want; i++) {
+    await new Promise(r => setTimeout(r, 100));
+    v = await f();
+  }
+  return v;
+}
+
 /** Writes raw bytes on a fresh socket and collects everything until the server closes it. */
 function rawExchange(port: number, bytes: string, from?: string): Promise<string> {
   return new Promise(resolve => {
@@ -163,8 +173,7 @@ test.serial('http limits: a client over http_max_conns_per_client gets Consul\'s
   const other = await send(small, 'PUT', '/v1/kv/other-client', { body: 'ok', from: '127.0.0.2' });
   t.is(other.status, 200, 'another client address is served, writes included');
   for (const s of held) s.destroy();
-  await new Promise(r => setTimeout(r, 300));
-  t.is((await send(small, 'GET', '/v1/status/leader')).status, 200, 'served again once its connections are closed');
+  t.is(await eventually(async () => (await send(small, 'GET', '/v1/status/leader')).status, 200), 200, 'served again once its connections are closed');
   t.regex(small.log(), /client over the HTTP connection limit: connection refused with 429 client=127\.0\.0\.1 limit=20/);
 });
 
@@ -213,7 +222,7 @@ test.serial('http limits: blocking queries past the per-client cap get 429; othe
   t.is((await otherWatch).status, 200, 'the other client\'s watch woke');
   const woken = await Promise.all(parked);
   t.true(woken.every(r => r?.status === 200), 'the parked watches woke on the write');
-  t.is((await send(small, 'GET', `/v1/kv/watched?index=${idx}&wait=1s`)).status, 200, 'slots are given back');
+  t.is(await eventually(async () => (await send(small, 'GET', `/v1/kv/watched?index=${idx}&wait=1s`)).status, 200), 200, 'slots are given back');
   t.regex(small.log(), /client over the blocking-query limit: answered 429 client=127\.0\.0\.1 limit=5/);
 });
 
