@@ -32,6 +32,8 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
     return { body: members };
   });
 
+  // Join dials whatever address it is given: Consul's model. With ACLs (not in Roster yet) Consul requires
+  // agent:write on this node here, and operator:write for force-leave below: a route option checked in makeHandler.
   r.add(writeMethods(deps), '/v1/agent/join/', async ctx => {
     if (!deps.hooks.join) throw new HttpError(500, NO_GOSSIP);
     if (!ctx.param) throw new HttpError(400, 'Missing address to join');
