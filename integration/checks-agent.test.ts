@@ -195,7 +195,7 @@ test('checks-agent: check endpoints: register/update/deregister with Consul erro
   t.is((await agent.req('GET', '/v1/health/state/any?node-meta=no:such')).json.length, 0);
   r = await agent.req('PUT', '/v1/agent/check/deregister/ep-ttl');
   t.is(r.status, 200);
-  r = await agent.req('GET', '/v1/agent/check/deregister/ep-ttl');
+  r = await agent.req('PUT', '/v1/agent/check/deregister/ep-ttl');
   t.deepEqual([r.status, r.text], [404, 'Unknown check ID "ep-ttl". Ensure that the check ID is passed, not the check name.']);
   t.true(await inDns('ep'), 'without checks the instance is passing');
 });

@@ -17,7 +17,8 @@ const KV_OPS = Number(process.argv[3] ?? 10000);
 const WATCHERS = Number(process.argv[4] ?? 10000);
 const CONC = 32;
 
-const agent = await startAgent(null, { args: ['-log-level', 'warn'] });
+// 10,000 watchers come from one address: lift the per-client connection and blocking-query limits (200 / 100 by default).
+const agent = await startAgent(null, { args: ['-log-level', 'warn', '-hcl', 'limits { http_max_conns_per_client = 0 \n http_max_blocking_queries_per_client = 0 }'] });
 const host = '127.0.0.1';
 const port = agent.httpPort;
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: CONC * 2 });

@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../../src/store/embedded-redis.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const ROSTER = join(ROOT, 'bin/roster');
+/** The launcher; ROSTER_BIN points benchmarks at another build (e.g. the base branch's, to compare). */
+export const ROSTER = process.env.ROSTER_BIN || join(ROOT, 'bin/roster');
 
 export interface TestAgent {
   http: string;
@@ -27,7 +28,8 @@ export interface TestAgent {
 }
 
 /** `httpPort`: a fixed HTTP port (an agent "restarted" where clients already point). */
-type StartOpts = { args?: string[]; node?: string; redis?: string; dataDir?: string; env?: Record<string, string>; httpPort?: number };
+/** `shell`: a sh command run before exec'ing the launcher (e.g. `ulimit -Sn 256`). */
+type StartOpts = { args?: string[]; node?: string; redis?: string; dataDir?: string; env?: Record<string, string>; httpPort?: number; shell?: string };
 
 /** Starts an agent; retries with fresh ports when one was taken meanwhile (free-port probing races with other tests). */
 export async function startAgent(t: { teardown(fn: () => unknown): void } | null, opts: StartOpts = {}): Promise<TestAgent> {
@@ -45,7 +47,10 @@ async function startOnce(t: { teardown(fn: () => unknown): void } | null, opts: 
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'roster-agent-'));
   const node = opts.node ?? `node-${Math.random().toString(36).slice(2, 8)}`;
   const args = ['agent', '-dev', '-node', node, '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfPort), '-data-dir', dataDir, ...(opts.redis ? ['-redis', opts.redis] : []), ...(opts.args ?? [])];
-  const proc = spawn(ROSTER, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const env = { ...process.env, ...opts.env };
+  const proc = opts.shell
+    ? spawn('sh', ['-c', `${opts.shell}; exec "$0" "$@"`, ROSTER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn(ROSTER, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   proc.stdout!.on('data', d => { out += String(d); });
   proc.stderr!.on('data', d => { out += String(d); });

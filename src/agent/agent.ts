@@ -137,9 +137,11 @@ export class Agent {
       this.onStop(await startKvBackground(deps));
     }
     // --- end KV / sessions / events ---
-    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http);
+    // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
+    const files = openFilesLimit();
+    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     const addr = this.httpServer.address() as { port: number };
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url });
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
@@ -256,5 +258,19 @@ export class Agent {
     this.redis?.disconnect();
     await this.#embedded?.stop();
     log.info('agent stopped');
+  }
+}
+
+/** Descriptors kept out of reach of HTTP clients (Redis connections, DNS over TCP, check probes, logs). */
+const FD_RESERVE = 1024;
+
+/** The process's open-file limit (bin/roster raises soft to hard before starting node), from /proc; 0 when unknown or unlimited. */
+function openFilesLimit(): { soft: number; hard: number } {
+  try {
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    const n = (x: string | undefined) => (x && /^\d+$/.test(x) ? Number(x) : 0);
+    return { soft: n(m?.[1]), hard: n(m?.[2]) };
+  } catch {
+    return { soft: 0, hard: 0 };
   }
 }

@@ -5,7 +5,7 @@
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../catalog/model.ts';
 import type { CheckWrite } from '../store/catalog-store.ts';
 import { HttpError } from '../http/server.ts';
-import { decodeTaggedAddresses } from '../http/decode.ts';
+import { decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
 import { formatDurationNs, parseDurationNs } from '../util/duration.ts';
 import { logger } from '../log.ts';
 
@@ -110,7 +110,11 @@ export function buildService(d: Record<string, unknown>): Omit<ServiceRec, 'Crea
   for (const t of tags) if (!DNS_SAFE.test(t)) log.debug('Service tag will not be discoverable via DNS due to invalid characters.', { service: name, tag: t });
   const w = d.Weights as { Passing?: number; Warning?: number } | undefined;
   const weights = w ? { Passing: w.Passing ?? 1, Warning: w.Warning ?? 1 } : { Passing: 1, Warning: 1 };
-  if (weights.Passing < 1) throw new HttpError(400, 'Passing must be greater than 0');
+  // Consul's ValidateWeights, with the agent endpoint's prefix.
+  if (weights.Passing < 1) throw new HttpError(400, 'Invalid Weights: Passing must be greater than 0');
+  if (weights.Warning < 0) throw new HttpError(400, 'Invalid Weights: Warning must be greater or equal than 0');
+  if (weights.Passing > 65535 || weights.Warning > 65535) throw new HttpError(400, 'Invalid Weights: DNS Weight must be between 0 and 65535');
+  validateMeta(d.Meta as Record<string, string> | undefined, 'Invalid Service Meta');
   const rec: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'> = {
     ID: (d.ID as string) || name, Service: name, Tags: tags, Address: (d.Address as string) ?? '', Meta: (d.Meta as Record<string, string>) ?? {},
     Port: port, Weights: weights, EnableTagOverride: (d.EnableTagOverride as boolean) ?? false,

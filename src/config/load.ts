@@ -65,6 +65,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
     }
   }
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
+  applyHttpLimits(cfg, f, source);
   const ports = f.ports as Record<string, number> | undefined;
   if (ports) for (const [key, , port] of PORTS) if (ports[key] !== undefined) cfg.ports[port] = ports[key];
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
@@ -72,6 +73,25 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
     const v = f[k];
     if (v && withServices) cfg.services.push(...(Array.isArray(v) ? v : [v]));
   }
+}
+
+/** `limits { http_max_conns_per_client, ... }` (Consul's block) and `http_config { max_header_bytes }`. */
+function applyHttpLimits(cfg: Config, f: Record<string, unknown>, source: string): void {
+  const int = (o: Record<string, unknown>, k: string, block: string): number => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${source}: ${block}.${k} must be a non-negative integer`);
+    return v;
+  };
+  const l = f.limits as Record<string, unknown> | undefined;
+  if (l) {
+    if (l.http_max_conns_per_client !== undefined) cfg.http.maxConnsPerClient = int(l, 'http_max_conns_per_client', 'limits');
+    if (l.http_max_blocking_queries_per_client !== undefined) cfg.http.maxBlockingPerClient = int(l, 'http_max_blocking_queries_per_client', 'limits');
+    if (l.http_header_timeout !== undefined) cfg.http.headerTimeoutMs = ms(l.http_header_timeout);
+    if (l.http_request_timeout !== undefined) cfg.http.requestTimeoutMs = ms(l.http_request_timeout);
+  }
+  const h = f.http_config as Record<string, unknown> | undefined;
+  if (h?.max_header_bytes !== undefined) cfg.http.maxHeaderBytes = int(h, 'max_header_bytes', 'http_config');
+  if (typeof h?.legacy_get_compat === 'boolean') cfg.legacyGetCompat = h.legacy_get_compat;
 }
 
 function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string): void {

@@ -23,6 +23,24 @@ export interface DnsConfig {
   soa: { refresh: number; retry: number; expire: number; minTtl: number };
 }
 
+/** What one HTTP client may hold: `limits { http_max_conns_per_client, ... }` and `http_config { max_header_bytes }`. */
+export interface HttpLimits {
+  /** Concurrent TCP connections per client IP (Consul's `http_max_conns_per_client`); 0 = unlimited. @defaultValue 200 */
+  maxConnsPerClient: number;
+  /** Concurrent blocking queries (`?index=`) per client IP (`http_max_blocking_queries_per_client`); 0 = unlimited. @defaultValue 200 */
+  maxBlockingPerClient: number;
+  /** Request line + headers (`http_config { max_header_bytes }`). @defaultValue 65536 */
+  maxHeaderBytes: number;
+  /** Time a client has to send the request line and headers (`http_header_timeout`). @defaultValue 10s */
+  headerTimeoutMs: number;
+  /** Time a client has to send the whole request, body included (`http_request_timeout`). @defaultValue 30s */
+  requestTimeoutMs: number;
+}
+
+export function defaultHttpLimits(): HttpLimits {
+  return { maxConnsPerClient: 200, maxBlockingPerClient: 200, maxHeaderBytes: 64 * 1024, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+}
+
 export interface Ports {
   /** @defaultValue 8500 */ http: number;
   /** @defaultValue 8600 */ dns: number;
@@ -78,8 +96,10 @@ export interface Config {
   configDirs: string[];
   /** Service definitions from config files. */
   services: unknown[];
-  /** Accept GET on the write endpoints old python-consul sends GET to. @defaultValue true */
+  /** Accept GET on the write endpoints old python-consul sends GET to (cross-site writes are refused either way). @defaultValue false */
   legacyGetCompat: boolean;
+  /** Per-client HTTP limits and deadlines. */
+  http: HttpLimits;
   /** Register the built-in `consul` service for this agent. @defaultValue true */
   registerConsulService: boolean;
   /** How often critical checks are examined for DeregisterCriticalServiceAfter (Consul's check_reap_interval). @defaultValue the engine's */
@@ -103,7 +123,7 @@ export function defaultConfig(): Config {
     dev: false, nodeName: '', nodeId: '', datacenter: 'dc1', domain: 'consul', altDomain: '', clientAddr: '127.0.0.1',
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
-    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: true,
+    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
     registerConsulService: true, resyncIntervalMs: 30e3,
   };
 }

@@ -11,10 +11,16 @@
 
 export class FilterError extends Error {}
 
+/** An expression nested past MAX_FILTER_DEPTH: bad input (400), not a failure of the evaluator. */
+export class FilterDepthError extends FilterError {}
+
+/** Parentheses and `not`s one expression may nest; go-bexpr has no limit, but a stack does. */
+export const MAX_FILTER_DEPTH = 256;
+
 type Tok = { t: 'str' | 'num' | 'word' | 'op'; v: string; pos: number };
 
 type Node =
-  | { k: 'and' | 'or'; a: Node; b: Node }
+  | { k: 'and' | 'or'; list: Node[] }
   | { k: 'not'; a: Node }
   | { k: 'match'; op: '==' | '!=' | 'empty' | 'notempty' | 'in' | 'notin' | 'matches' | 'notmatches'; sel: string[]; val: string; re?: RegExp };
 
@@ -67,7 +73,11 @@ const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'empty', 'contains', '
 class Parser {
   #t: Tok[];
   #i = 0;
+  #depth = 0;
   constructor(t: Tok[]) { this.#t = t; }
+  #enter(pos: number): void {
+    if (++this.#depth > MAX_FILTER_DEPTH) throw new FilterDepthError(`1:${pos + 1}: expression nested deeper than ${MAX_FILTER_DEPTH} levels`);
+  }
   peek(o = 0): Tok | undefined { return this.#t[this.#i + o]; }
   next(): Tok {
     const t = this.#t[this.#i++];
@@ -82,22 +92,29 @@ class Parser {
   }
   done(): boolean { return this.#i >= this.#t.length; }
 
+  // `a and b and c` is one n-ary node, so long chains cost no stack depth; only parentheses and `not` nest.
   parseOr(): Node {
-    let a = this.parseAnd();
-    while (this.isWord('or')) { this.next(); a = { k: 'or', a, b: this.parseAnd() }; }
-    return a;
+    const list = [this.parseAnd()];
+    while (this.isWord('or')) { this.next(); list.push(this.parseAnd()); }
+    return list.length === 1 ? list[0]! : { k: 'or', list };
   }
   parseAnd(): Node {
-    let a = this.parseNot();
-    while (this.isWord('and')) { this.next(); a = { k: 'and', a, b: this.parseNot() }; }
-    return a;
+    const list = [this.parseNot()];
+    while (this.isWord('and')) { this.next(); list.push(this.parseNot()); }
+    return list.length === 1 ? list[0]! : { k: 'and', list };
   }
   parseNot(): Node {
-    if (this.isWord('not')) { this.next(); return { k: 'not', a: this.parseNot() }; }
+    if (this.isWord('not')) {
+      this.#enter(this.next().pos);
+      const a = this.parseNot();
+      this.#depth--;
+      return { k: 'not', a };
+    }
     if (this.isOp('(')) {
-      this.next();
+      this.#enter(this.next().pos);
       const e = this.parseOr();
       this.expect(')');
+      this.#depth--;
       return e;
     }
     return this.parseMatch();
@@ -211,8 +228,8 @@ function contains(x: unknown, val: string): boolean {
 
 function evaluate(n: Node, obj: unknown): boolean {
   switch (n.k) {
-    case 'and': return evaluate(n.a, obj) && evaluate(n.b, obj);
-    case 'or': return evaluate(n.a, obj) || evaluate(n.b, obj);
+    case 'and': return n.list.every(x => evaluate(x, obj));
+    case 'or': return n.list.some(x => evaluate(x, obj));
     case 'not': return !evaluate(n.a, obj);
     default: {
       const vals = resolve(obj, n.sel);

@@ -112,6 +112,8 @@ export async function blocking<T>(ctx: Ctx, notifier: Notifier, deps: { topics: 
   let seq = notifier.seq;
   let r = await run();
   if (min <= 0) return r;
+  // The wait starts here: it holds one of the client's blocking-query slots until the answer (429 past the cap).
+  if (r.index <= min) ctx.enterBlocking();
   // Consul adds up to wait/16 of jitter so that many watchers do not return together.
   const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
   while (r.index <= min && !ctx.signal.aborted) {

@@ -7,7 +7,7 @@
  * Map values keep their keys verbatim.
  */
 import { HttpError } from './server.ts';
-import { parseDurationNs } from '../util/duration.ts';
+import { MAX_DURATION_NS, parseDurationNs } from '../util/duration.ts';
 
 export type FieldType =
   | 'string' | 'int' | 'uint' | 'bool' | 'duration' | 'strings' | 'stringMap' | 'headerMap' | 'any'
@@ -68,7 +68,11 @@ function coerce(v: unknown, t: FieldType, name: string): unknown {
       if (typeof v !== 'boolean') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type bool`);
       return v;
     case 'duration':
-      if (typeof v === 'number') return formatNs(v);
+      if (typeof v === 'number') {
+        // Go decodes a number into time.Duration's int64: fractions and values past it are refused.
+        if (!Number.isInteger(v) || Math.abs(v) > MAX_DURATION_NS) fail(`json: cannot unmarshal number ${v} into Go struct field .${name} of type time.Duration`);
+        return formatNs(v);
+      }
       if (typeof v !== 'string') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type time.Duration`);
       if (v === '') return '';
       try {
@@ -140,4 +144,30 @@ export function decodeTaggedAddresses(v: unknown): Record<string, { Address: str
     out[k] = { Address: (d.Address as string) ?? '', Port: (d.Port as number) ?? 0 };
   }
   return out;
+}
+
+/** Consul's metadata limits (agent/structs): pairs, key and value lengths, key characters, reserved prefix. */
+const META_MAX_PAIRS = 64;
+const META_KEY_MAX = 128;
+const META_VALUE_MAX = 512;
+const META_KEY_FORMAT = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * Validates service or node meta as Consul's ValidateServiceMetadata / ValidateNodeMetadata do
+ * (lengths in bytes, as Go's len); throws 400 `<prefix>: <Consul's message>`.
+ */
+export function validateMeta(meta: Record<string, string> | undefined, prefix: string): void {
+  if (!meta) return;
+  const keys = Object.keys(meta);
+  if (keys.length > META_MAX_PAIRS) throw new HttpError(400, `${prefix}: Node metadata cannot contain more than ${META_MAX_PAIRS} key/value pairs`);
+  for (const k of keys) {
+    const v = meta[k]!;
+    let why = '';
+    if (k === '') why = 'Key cannot be blank';
+    else if (!META_KEY_FORMAT.test(k)) why = 'Key contains invalid characters';
+    else if (k.length > META_KEY_MAX) why = `Key is too long (limit: ${META_KEY_MAX} characters)`;
+    else if (k.startsWith('consul-')) why = "Key prefix 'consul-' is reserved for internal use";
+    else if (Buffer.byteLength(v) > META_VALUE_MAX) why = `Value is too long (limit: ${META_VALUE_MAX} characters)`;
+    if (why) throw new HttpError(400, `${prefix}: Couldn't load metadata pair ('${k}', '${v}'): ${why}`);
+  }
 }

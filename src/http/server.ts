@@ -7,18 +7,34 @@
  * Handlers return a Reply; JSON bodies are `application/json`, errors `text/plain`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { logger } from '../log.ts';
+import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
+import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 
 const log = logger('agent.http');
 
 /** An error that becomes an HTTP reply with a plain-text body. */
 export class HttpError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** Close the connection after the answer (a request body was left unread). */
+  readonly close: boolean;
+  constructor(status: number, message: string, close = false) {
     super(message);
     this.status = status;
+    this.close = close;
   }
 }
+
+/** How big a request body may be, and how a bigger one is refused (413, nothing read past the limit). */
+export interface BodyLimit {
+  max: number;
+  /** Consul's message for a body of `n` bytes (as many as were read when the length was not announced). */
+  message(n: number): string;
+}
+
+/** Every request body but KV values and transactions: Consul's txn wording. */
+export const DEFAULT_BODY_LIMIT: BodyLimit = { max: 512 * 1024, message: () => `Request body too large, max size: ${512 * 1024} bytes` };
 
 export interface Reply {
   status?: number;
@@ -37,10 +53,18 @@ export interface Ctx {
   query: URLSearchParams;
   /** The remainder of the path after a prefix route, percent-decoded. */
   param: string;
-  /** Reads the request body (max 512 KiB + 1 byte, so callers can enforce limits). */
-  body(): Promise<Buffer>;
-  /** Parses the body as JSON (empty body → undefined); 400 on bad JSON as Consul words it. */
-  json(): Promise<unknown>;
+  /** Reads the whole request body; a body over the limit (default DEFAULT_BODY_LIMIT) is refused with 413, unread. */
+  body(limit?: BodyLimit): Promise<Buffer>;
+  /**
+   * Parses the body as JSON (empty body → undefined); 400 on bad JSON as Consul words it, on
+   * nesting deeper than Go's 10,000 and on strings with lone UTF-16 surrogates.
+   */
+  json(limit?: BodyLimit): Promise<unknown>;
+  /**
+   * Takes one of the client's blocking-query slots, held until the answer is sent or the client goes
+   * away (429 past the per-client limit). Call where a blocking wait starts; calling again is a no-op.
+   */
+  enterBlocking(): void;
   /** True when the query has the key (Consul's presence flags: ?recurse, ?stale, ...). */
   has(name: string): boolean;
   /** Aborted when the client goes away (for blocking queries). */
@@ -49,17 +73,18 @@ export interface Ctx {
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
-interface Route { methods: string[]; handler: Handler }
+interface Route { methods: string[]; handler: Handler; getWrites: boolean }
 
-export const MAX_BODY = 512 * 1024;
+/** Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms). */
+export interface RouteOpts { getWrites?: boolean }
 
 export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
 
   /** Adds a route; a pattern ending in `/` is a prefix route. */
-  add(methods: string[], pattern: string, handler: Handler): this {
-    const r = { methods, handler };
+  add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
+    const r = { methods, handler, getWrites: opts.getWrites ?? false };
     if (pattern.endsWith('/')) {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
@@ -83,7 +108,11 @@ export function toJson(v: unknown, pretty: boolean): string {
   return pretty ? JSON.stringify(v, null, 4) + '\n' : JSON.stringify(v);
 }
 
-export function makeHandler(router: Router) {
+/** What the handler needs besides the routes: the per-client blocking-query slots. */
+export interface HandlerOpts { blocking?: PerClient }
+
+export function makeHandler(router: Router, opts: HandlerOpts = {}) {
+  const slots = opts.blocking ?? new PerClient(0);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const ac = new AbortController();
     // Only a client that goes away before the answer is complete aborts (blocking queries park on this signal).
@@ -116,41 +145,117 @@ export function makeHandler(router: Router) {
       return;
     }
     let bodyP: Promise<Buffer> | null = null;
+    let slot: (() => void) | null = null;
+    const client = clientKey(req.socket.remoteAddress);
     const ctx: Ctx = {
       req, method, path, query: url.searchParams, param: m.param, signal: ac.signal,
       has: (n: string) => url.searchParams.has(n),
-      body: () => (bodyP ??= readBody(req)),
-      json: async () => {
-        const b = await ctx.body();
-        if (b.length === 0) return undefined;
-        try {
-          return JSON.parse(b.toString('utf8'));
-        } catch (err) {
-          throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
-        }
+      body: (limit = DEFAULT_BODY_LIMIT) => (bodyP ??= readBody(req, limit)),
+      json: async (limit?: BodyLimit) => parseJson(await ctx.body(limit)),
+      enterBlocking: () => {
+        if (slot) return;
+        slot = enterBlocking(slots, client);
+        res.once('close', slot);
       },
     };
     try {
+      // A browser page of another site must never write, whatever the legacy-GET setting.
+      if ((method !== 'GET' && method !== 'HEAD') || m.route.getWrites) {
+        try {
+          refuseCrossSiteWrite(req.headers);
+        } catch (err) {
+          logLimit('cross-site', 'cross-site write refused', { client, method, path });
+          throw err;
+        }
+      }
       send(res, await m.route.handler(ctx), pretty);
     } catch (err) {
-      if (err instanceof HttpError) send(res, { status: err.status, body: err.message }, pretty);
-      else {
+      if (err instanceof HttpError) {
+        if (err.close) lingerThenClose(req.socket as Socket);
+        send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
+      } else {
         log.error('request failed', { method, path, err: (err as Error).message });
-        send(res, { status: 500, body: (err as Error).message }, pretty);
+        send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
       }
     }
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * Closes a connection whose request body was left unread the way Go's net/http does: half-close
+ * after the answer, keep discarding what the client still sends for 500 ms, then close. Closing
+ * at once would reset the connection, and a client still sending would lose the 413.
+ */
+function lingerThenClose(sock: Socket): void {
+  sock.destroySoon = function (this: Socket) {
+    this.end();
+    setTimeout(() => this.destroy(), 500).unref();
+  };
+}
+
+/** An unexpected error as a client may see it: no stack overflow text, no Lua script names or line numbers. */
+export function publicMessage(err: Error): string {
+  if (err instanceof RangeError && /call stack/.test(err.message)) return 'Internal error: request too deeply nested';
+  const lua = /^ERR (?:user_script:\d+: )?(.*?)(?: script: [0-9a-f]{40}, on @user_script:\d+\.)?$/s.exec(err.message);
+  if (lua && /user_script/.test(err.message)) return `catalog store rejected the request: ${lua[1]}`;
+  return err.message;
+}
+
+/** Go's encoding/json nesting limit. */
+const MAX_JSON_DEPTH = 10_000;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * JSON.parse, refusing what Roster cannot store faithfully: nesting deeper than Go's limit, and
+ * strings (keys included) with a lone UTF-16 surrogate, which have no UTF-8 form.
+ */
+export function parseJson(b: Buffer): unknown {
+  if (b.length === 0) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(b.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
+  }
+  // Iterative walk: the depth check must not itself overflow the stack.
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (typeof x === 'string') {
+      if (LONE_SURROGATE.test(x)) throw new HttpError(400, `Request decode failed: invalid string ${JSON.stringify(x.length > 64 ? x.slice(0, 64) + '...' : x)}: lone UTF-16 surrogate (not valid Unicode)`);
+      continue;
+    }
+    if (typeof x !== 'object' || x === null) continue;
+    if (d > MAX_JSON_DEPTH) throw new HttpError(400, 'Request decode failed: exceeded max depth');
+    if (Array.isArray(x)) for (const e of x) stack.push([e, d + 1]);
+    else for (const [k, e] of Object.entries(x)) { stack.push([k, d]); stack.push([e, d + 1]); }
+  }
+  return v;
+}
+
+/**
+ * Reads a request body whole, or refuses it with 413 as soon as it is known to be over the limit:
+ * at once from Content-Length, else when the bytes read pass the limit. Nothing past the limit is
+ * kept, and the connection is closed after the answer (the rest of the body is never read).
+ */
+function readBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const announced = Number(req.headers['content-length'] ?? NaN);
+    const refuse = (n: number) => {
+      req.removeAllListeners('data');
+      req.pause();
+      logLimit('body', 'request body over the limit: answered 413', { client: clientKey(req.socket.remoteAddress), path: req.url?.slice(0, 100), bytes: n, limit: limit.max });
+      reject(new HttpError(413, limit.message(n), true));
+    };
+    if (announced > limit.max) { refuse(announced); return; }
     const chunks: Buffer[] = [];
     let n = 0;
     req.on('data', (c: Buffer) => {
       n += c.length;
-      if (n <= MAX_BODY + 1) chunks.push(c);
+      if (n > limit.max) { refuse(n); return; }
+      chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(Buffer.concat(chunks, n)));
     req.on('error', reject);
   });
 }
@@ -172,10 +277,24 @@ function send(res: ServerResponse, r: Reply, pretty: boolean): void {
   res.end(payload);
 }
 
-/** Starts an HTTP server for a router. */
-export async function listenHttp(router: Router, host: string, port: number): Promise<Server> {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, makeHandler(router));
-  server.headersTimeout = 30_000;
+/**
+ * Starts an HTTP server for a router, with the per-client limits, deadlines and error bodies of
+ * src/http/limits.ts. `maxConns` (0 = none) caps all clients together: past it, node closes new
+ * connections at once, so that clients cannot take the descriptors the agent needs for itself.
+ */
+export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits(), maxConns = 0): Promise<Server> {
+  const blocking = new PerClient(limits.maxBlockingPerClient);
+  // Deadlines are checked every second (node's default is every 30 s, which would let a 10 s deadline run to 40 s).
+  const server = createServer({
+    keepAliveTimeout: 65_000, requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headerTimeoutMs, maxHeaderSize: limits.maxHeaderBytes,
+    connectionsCheckingInterval: 1000,
+  }, makeHandler(router, { blocking }));
+  limitConnections(server, limits.maxConnsPerClient);
+  if (maxConns > 0) {
+    server.maxConnections = maxConns;
+    server.on('drop', (d?: { remoteAddress?: string }) => logLimit('total-conns', 'HTTP connections at the agent\'s limit (open files less a reserve): new connection closed', { client: clientKey(d?.remoteAddress), limit: maxConns }));
+  }
+  explainClientErrors(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });

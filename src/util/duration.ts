@@ -18,8 +18,13 @@ export function parseDurationNs(s: string): number {
     total += Number(m[1]) * UNIT_NS[m[2]!]!;
     pos = PART.lastIndex;
   }
+  // Go's Duration is an int64 of nanoseconds (about 292 years): past it ParseDuration fails.
+  if (!(total <= MAX_DURATION_NS)) throw new Error(`time: invalid duration "${s}"`);
   return sign * Math.round(total);
 }
+
+/** The largest Go time.Duration, 2^63 − 1 ns. */
+export const MAX_DURATION_NS = 9_223_372_036_854_775_807;
 
 /** Milliseconds from a Go duration string (or a number already in nanoseconds, as Go clients may send). */
 export function parseDurationMs(v: string | number): number {

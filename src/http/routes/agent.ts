@@ -8,10 +8,13 @@ import type { HealthStatus } from '../../catalog/model.ts';
 import { parseDurationNs } from '../../util/duration.ts';
 import { applyFilterMap } from './filter-hook.ts';
 
-/** Methods for write endpoints that old python-consul calls with GET (compat switch). */
+/** Methods for write endpoints that old python-consul calls with GET (compat switch, off by default). */
 export function writeMethods(deps: ApiDeps): string[] {
   return deps.config.legacyGetCompat ? ['PUT', 'GET'] : ['PUT'];
 }
+
+/** Route option of those endpoints: a GET there is a write (refused cross-site like any write). */
+export const LEGACY_GET = { getWrites: true } as const;
 
 export function agentRoutes(r: Router, deps: ApiDeps): void {
   const dc = deps.config.datacenter;
@@ -58,7 +61,7 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
       requireRedis(deps);
       await setTtlStatus(deps, ctx.param, status, ctx.query.get('note') ?? '');
       return {};
-    });
+    }, LEGACY_GET);
   }
 }
 
@@ -81,5 +84,5 @@ export function agentDeregisterRoute(r: Router, deps: ApiDeps, kind: 'service' |
     if (!res.found) throw new HttpError(404, `Unknown ${kind} ID "${id}". Ensure that the ${kind} ID is passed, not the ${kind} name.`);
     await afterWrite(deps, res.index, true);
     return {};
-  });
+  }, LEGACY_GET);
 }

@@ -3,7 +3,7 @@
  * anti-entropy, catalog checks are not executed), through the same atomic store scripts.
  */
 import { HttpError, type Ctx, type Router } from '../server.ts';
-import { decode, decodeTaggedAddresses, type Schema } from '../decode.ts';
+import { decode, decodeTaggedAddresses, validateMeta, type Schema } from '../decode.ts';
 import { afterWrite, checkDc, requireRedis, type ApiDeps } from '../context.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../../catalog/model.ts';
@@ -63,6 +63,7 @@ async function catalogWriteBody(ctx: Ctx, deps: ApiDeps, schema: Schema): Promis
 export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
   r.add(['PUT'], '/v1/catalog/register', async ctx => {
     const { b, node: nodeName } = await catalogWriteBody(ctx, deps, REGISTER);
+    validateMeta(b.NodeMeta as Record<string, string> | undefined, 'Invalid Node Meta');
     const skip = b.SkipNodeUpdate === true;
     if (!skip && !b.Address) throw new HttpError(500, 'Must provide address if SkipNodeUpdate is not set');
     const existing = deps.view.node(nodeName);
@@ -76,6 +77,7 @@ export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
     if (sd && Object.keys(sd).length) {
       const name = sd.Service as string | undefined;
       if (!name) throw new HttpError(500, 'Must provide service name (Service.Service) if no service id (Service.ID) is provided');
+      validateMeta(sd.Meta as Record<string, string> | undefined, 'Invalid Service Meta');
       const w = sd.Weights as { Passing?: number; Warning?: number } | undefined;
       const svc: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'> = {
         ID: (sd.ID as string) || name, Service: name, Tags: (sd.Tags as string[]) ?? [], Address: (sd.Address as string) ?? '', Meta: (sd.Meta as Record<string, string>) ?? {},

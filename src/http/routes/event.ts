@@ -57,8 +57,7 @@ export function eventRoutes(r: Router, deps: ApiDeps): void {
     requireRedis(deps);
     const name = ctx.param;
     if (!name) throw new HttpError(400, 'Missing name');
-    const payload = await ctx.body();
-    if (payload.length > MAX_PAYLOAD) throw new HttpError(413, `Payload too large: user event payload of ${payload.length} bytes exceeds the ${MAX_PAYLOAD} byte limit`);
+    const payload = await ctx.body({ max: MAX_PAYLOAD, message: n => `Payload too large: user event payload of ${n} bytes exceeds the ${MAX_PAYLOAD} byte limit` });
     const filters = { node: ctx.query.get('node') ?? '', service: ctx.query.get('service') ?? '', tag: ctx.query.get('tag') ?? '' };
     for (const f of [filters.node, filters.service, filters.tag]) {
       if (f) try { new RegExp(f); } catch (err) { throw new HttpError(400, `Invalid filter: ${(err as Error).message}`); }
@@ -102,6 +101,7 @@ export function eventRoutes(r: Router, deps: ApiDeps): void {
     };
     let res = await run();
     if (min > 0) {
+      if (res.index === min) ctx.enterBlocking();
       const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
       while (res.index === min && !ctx.signal.aborted) {
         const left = deadline - Date.now();

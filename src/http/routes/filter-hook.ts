@@ -1,9 +1,9 @@
 /**
  * @module `?filter=` for any list endpoint: compiles the expression (cached) and filters the
- * wire objects. A bad expression is a 500, as in Consul.
+ * wire objects. A bad expression is a 500, as in Consul; one nested too deep is a 400.
  */
 import { HttpError, type Ctx } from '../server.ts';
-import { compileFilter, FilterError, type Filter } from '../../filter/bexpr.ts';
+import { compileFilter, FilterDepthError, FilterError, type Filter } from '../../filter/bexpr.ts';
 
 const cache = new Map<string, Filter>();
 
@@ -16,11 +16,12 @@ export function requestFilter(ctx: Ctx): Filter | null {
     try {
       f = compileFilter(src);
     } catch (err) {
+      if (err instanceof FilterDepthError) throw new HttpError(400, `Failed to create boolean expression evaluator: ${err.message}`);
       if (err instanceof FilterError) throw new HttpError(500, `Failed to create boolean expression evaluator: ${err.message}`);
       throw err;
     }
     if (cache.size > 500) cache.clear();
-    cache.set(src, f);
+    if (src.length <= 4096) cache.set(src, f);
   }
   return f;
 }

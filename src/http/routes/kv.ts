@@ -2,11 +2,18 @@
  * @module /v1/kv/*: Consul's KV API on Redis (GET/PUT/DELETE, recurse, keys, raw, cas, flags,
  * acquire, release), with per-key blocking: a watch on one key wakes only for that key.
  */
-import { HttpError, MAX_BODY, type Ctx, type Router } from '../server.ts';
+import { HttpError, type BodyLimit, type Ctx, type Router } from '../server.ts';
 import { blockingParams } from '../blocking.ts';
 import { checkDc, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
 import { kvDeps, KV_RESYNC_TOPIC } from './kv-deps.ts';
 import type { KvEntry, KvSetMode } from '../../store/kv-store.ts';
+
+/** Consul's `kv_max_value_size` (512 KiB by default) and its 413 message. */
+export const KV_MAX_VALUE_SIZE = 512 * 1024;
+const KV_BODY: BodyLimit = {
+  max: KV_MAX_VALUE_SIZE,
+  message: n => `Request body(${n} bytes) too large, max size: ${KV_MAX_VALUE_SIZE} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
+};
 
 /** Consul's DirEntry wire shape. */
 export function wireDirEntry(e: KvEntry): Record<string, unknown> {
@@ -27,7 +34,8 @@ function conflicting(ctx: Ctx, ...flags: string[]): void {
 }
 
 function parseU64(v: string): string {
-  if (!/^\d+$/.test(v) || BigInt(v) > 0xffffffffffffffffn) throw new HttpError(500, `strconv.ParseUint: parsing "${v}": invalid syntax`);
+  if (!/^\d+$/.test(v)) throw new HttpError(500, `strconv.ParseUint: parsing "${v}": invalid syntax`);
+  if (BigInt(v) > 0xffffffffffffffffn) throw new HttpError(500, `strconv.ParseUint: parsing "${v}": value out of range`);
   return BigInt(v).toString();
 }
 
@@ -40,6 +48,7 @@ async function kvBlocking<T>(ctx: Ctx, deps: ApiDeps, topics: string[], prefixes
   let seq = deps.notifier.seq;
   let r = await run();
   if (min <= 0 || changed(r, min, true)) return r;
+  ctx.enterBlocking();
   const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
   while (!changed(r, min, false) && !ctx.signal.aborted) {
     const left = deadline - Date.now();
@@ -130,8 +139,7 @@ export function kvRoutes(r: Router, deps: ApiDeps): void {
     if (ctx.has('cas')) { mode = 'cas'; cas = Number(parseU64(ctx.query.get('cas')!)); }
     if (ctx.has('acquire')) { mode = 'acquire'; session = ctx.query.get('acquire')!; }
     if (ctx.has('release')) { mode = 'release'; session = ctx.query.get('release')!; }
-    const body = await ctx.body();
-    if (body.length > MAX_BODY) throw new HttpError(413, `Request body(${body.length} bytes) too large, max size: ${MAX_BODY} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`);
+    const body = await ctx.body(KV_BODY);
     let res;
     try {
       res = await kv.set(key, body, { flags, mode, cas, session });

@@ -4,7 +4,7 @@
  */
 import { HttpError, type Router } from '../server.ts';
 import { checkDc, type ApiDeps } from '../context.ts';
-import { writeMethods } from './agent.ts';
+import { LEGACY_GET, writeMethods } from './agent.ts';
 import { VERSION } from '../../version.ts';
 
 const NO_GOSSIP = 'gossip is not running on this agent: Roster was started without serf (membership operations are unavailable)';
@@ -32,6 +32,8 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
     return { body: members };
   });
 
+  // Join dials whatever address it is given: Consul's model. With ACLs (not in Roster yet) Consul requires
+  // agent:write on this node here, and operator:write for force-leave below: a route option checked in makeHandler.
   r.add(writeMethods(deps), '/v1/agent/join/', async ctx => {
     if (!deps.hooks.join) throw new HttpError(500, NO_GOSSIP);
     if (!ctx.param) throw new HttpError(400, 'Missing address to join');
@@ -41,7 +43,7 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
       throw new HttpError(500, (err as Error).message);
     }
     return {};
-  });
+  }, LEGACY_GET);
 
   r.add(['PUT'], '/v1/agent/leave', async () => {
     if (!deps.hooks.leave) throw new HttpError(500, NO_GOSSIP);
@@ -59,5 +61,5 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
       throw new HttpError(500, (err as Error).message);
     }
     return {};
-  });
+  }, LEGACY_GET);
 }

@@ -46,7 +46,7 @@ export function buildSession(body: unknown, deps: ApiDeps): SessionWrite {
   let ttl = (d.TTL as string) ?? '';
   let ttlNs = 0;
   if (ttl !== '') {
-    try { ttlNs = parseDurationNs(ttl); } catch { throw new HttpError(500, `Session TTL '${ttl}' invalid: time: invalid duration "${ttl}"`); }
+    try { ttlNs = parseDurationNs(ttl); } catch { throw new HttpError(400, `Session TTL '${ttl}' invalid: time: invalid duration "${ttl}"`); }
     if (ttlNs !== 0 && (ttlNs < MIN_TTL_NS || ttlNs > MAX_TTL_NS)) throw new HttpError(500, `Invalid Session TTL '${ttlNs}', must be between [${formatDurationNs(MIN_TTL_NS)}=${formatDurationNs(MAX_TTL_NS)}]`);
     if (ttlNs === 0) ttl = '';
   }

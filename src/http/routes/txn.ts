@@ -3,14 +3,18 @@
  * get-tree, check-index, check-session, check-not-exists, delete, delete-tree, delete-cas).
  * 200 {"Results":[...],"Errors":null} when every operation succeeds, else 409 with the errors and nothing written.
  */
-import { HttpError, type Reply, type Router } from '../server.ts';
+import { HttpError, type BodyLimit, type Reply, type Router } from '../server.ts';
 import { decode, type Schema } from '../decode.ts';
 import { checkDc, requireRedis, type ApiDeps } from '../context.ts';
 import { kvDeps } from './kv-deps.ts';
-import { wireDirEntry } from './kv.ts';
+import { KV_MAX_VALUE_SIZE, wireDirEntry } from './kv.ts';
 import type { KvTxnOp } from '../../store/kv-store.ts';
 
-const MAX_OPS = 128;
+/** Consul's maxTxnOps. */
+const MAX_OPS = 64;
+/** Consul's txn_max_req_len (512 KiB by default; never below kv_max_value_size). */
+const TXN_MAX_REQ_LEN = Math.max(512 * 1024, KV_MAX_VALUE_SIZE);
+const TXN_BODY: BodyLimit = { max: TXN_MAX_REQ_LEN, message: () => `Request body too large, max size: ${TXN_MAX_REQ_LEN} bytes` };
 const KV_OP: Schema = { fields: { Verb: 'string', Key: 'string', Value: 'any', Flags: 'any', Index: 'any', Session: 'string', Namespace: 'string', Partition: 'string' } };
 const OP: Schema = { fields: { KV: { object: KV_OP }, Node: 'any', Service: 'any', Check: 'any', Session: 'any' } };
 
@@ -24,11 +28,10 @@ export function txnRoutes(r: Router, deps: ApiDeps): void {
   r.add(['PUT'], '/v1/txn', async (ctx): Promise<Reply> => {
     checkDc(ctx, deps);
     requireRedis(deps);
-    const body = await ctx.json();
+    const body = await ctx.json(TXN_BODY);
     if (!Array.isArray(body)) throw new HttpError(400, 'Failed to parse body: json: cannot unmarshal object into Go value of type api.TxnOps');
     if (body.length > MAX_OPS) throw new HttpError(413, `Transaction contains too many operations (${body.length} > ${MAX_OPS})`);
     const ops: KvTxnOp[] = [];
-    let size = 0;
     body.forEach((raw, i) => {
       const o = decode(raw, OP);
       if (o.Node || o.Service || o.Check || o.Session) throw new HttpError(400, `Roster transactions support KV operations only (operation ${i} is not a KV operation)`);
@@ -38,11 +41,10 @@ export function txnRoutes(r: Router, deps: ApiDeps): void {
       if (kv.Value !== undefined) {
         if (typeof kv.Value !== 'string') throw new HttpError(400, 'Failed to parse body: Value must be base64');
         value = Buffer.from(kv.Value, 'base64');
-        size += value.length;
+        if (value.length > KV_MAX_VALUE_SIZE) throw new HttpError(413, `Value for key ${JSON.stringify(kv.Key ?? '')} is too large (${value.length} > ${KV_MAX_VALUE_SIZE} bytes)`);
       }
       ops.push({ verb: (kv.Verb as string) ?? '', key: (kv.Key as string) ?? '', value, flags: u64(kv.Flags, 'Flags'), index: Number(u64(kv.Index, 'Index')), session: (kv.Session as string) ?? '' });
     });
-    if (size > 512 * 1024) throw new HttpError(413, `Value for key exceeds ${512 * 1024} byte limit`);
     const res = await kvDeps(deps).kv.txn(ops);
     if (!res.ok) {
       return { status: 409, body: JSON.stringify({ Results: null, Errors: [{ OpIndex: res.opIndex, What: res.what }] }), raw: true, headers: { 'Content-Type': 'application/json' } };
