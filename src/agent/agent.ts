@@ -22,8 +22,15 @@ import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
+import { AntiEntropy } from './anti-entropy.ts';
+import { withDeadline } from '../util/deadline.ts';
+import type { NodeState } from '../catalog/model.ts';
+import type { RegisterRequest } from '../store/catalog-store.ts';
 
 const log = logger('agent');
+
+/** Deadline of the agent's own Redis calls (node registration, anti-entropy). */
+const REDIS_DEADLINE_MS = 5_000;
 
 /** What the DNS server module provides (src/dns/server.ts). */
 interface DnsServerLike {
@@ -45,6 +52,8 @@ export class Agent {
   httpServer?: Server;
   dns?: DnsServerLike;
   gossip?: Gossip;
+  local?: LocalState;
+  antiEntropy?: AntiEntropy;
   #embedded?: EmbeddedRedis;
   #sweepTimer?: NodeJS.Timeout;
   #stopping = false;
@@ -80,11 +89,21 @@ export class Agent {
     this.redis.on('ready', () => { if (lastErr) log.info('redis connection restored'); lastErr = ''; });
     await this.#connectRedis();
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
-    const local = new LocalState(cfg.dataDir);
-    const nodeExisted = (await this.store.loadNode(cfg.nodeName)) !== null;
+    const local = this.local = new LocalState(cfg.dataDir);
     await this.registerSelf();
-    // A node missing from Redis (graceful leave, or Redis lost its data) gets its registrations back.
-    if (!nodeExisted) await local.restore(this.store, cfg.nodeName);
+    // Anti-entropy (Consul's agent/ae): the node, its services and checks come back whenever the catalog
+    // lost them or holds them differently: periodically, on demand (view changes, writes that found no node).
+    this.antiEntropy = new AntiEntropy({
+      intervalMs: cfg.aeIntervalMs, clusterSize: () => this.hooks.members?.(false).length ?? 1,
+      sync: () => this.#syncLocalState(), onError: err => log.warn('anti-entropy sync failed; retrying', { err: err.message }),
+    });
+    await this.#syncLocalState();
+    this.hooks.local = {
+      track: ids => local.track(this.view.node(cfg.nodeName), ids),
+      forget: (kind, id) => local.forget(kind, id),
+      forgetChecksOf: (sid, keep) => local.forgetChecksOf(sid, keep),
+      sync: () => this.antiEntropy!.trigger(),
+    };
 
     this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs });
     this.view.on('change', ch => {
@@ -94,10 +113,12 @@ export class Agent {
       for (const t of ['nodes', 'services', 'checks']) this.notifier.fire(`table:${t}`);
       if (ch.all || ch.nodes.has(cfg.nodeName.toLowerCase())) {
         const st = this.view.node(cfg.nodeName);
-        if (st) local.save(st);
+        local.refresh(st);
+        if (!this.#stopping && (!st || !this.#selfInSync(st) || local.diff(st, cfg.nodeName))) void this.antiEntropy!.trigger();
       }
     });
     await this.syncer.start();
+    this.antiEntropy.start();
 
     // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
     {
@@ -107,6 +128,7 @@ export class Agent {
         outputIntervalMs: cfg.checkUpdateIntervalMs,
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
+        onReap: sid => local.forget('service', sid),
       });
       await engine.start();
       this.onStop(() => engine.stop());
@@ -219,8 +241,8 @@ export class Agent {
     return id;
   }
 
-  /** Registers this agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
-  async registerSelf(): Promise<void> {
+  /** This agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
+  #selfRecords(): RegisterRequest {
     const cfg = this.config;
     const a = cfg.advertiseAddr;
     const node = {
@@ -234,7 +256,39 @@ export class Agent {
       check: { Node: cfg.nodeName, CheckID: 'serfHealth', Name: 'Serf Health Status', Notes: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} },
       status: 'passing' as const, output: 'Agent alive and reachable', keep: false, ttlMs: 0,
     }];
-    await this.store.register({ nodeName: cfg.nodeName, node, services, checks });
+    return { nodeName: cfg.nodeName, node, services, checks };
+  }
+
+  /** Registers this agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
+  async registerSelf(): Promise<void> {
+    await withDeadline(this.store.register(this.#selfRecords()), REDIS_DEADLINE_MS, 'register this node');
+  }
+
+  /** Whether the catalog holds this node as registerSelf writes it (node record, serfHealth, `consul`). */
+  #selfInSync(st: NodeState): boolean {
+    const want = this.#selfRecords();
+    const n = want.node!;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    return st.node.ID === n.ID && st.node.Address === n.Address && st.node.Datacenter === n.Datacenter
+      && same(st.node.TaggedAddresses, n.TaggedAddresses) && same(st.node.Meta, n.Meta)
+      && st.checks.has('serfHealth') && want.services.every(s => st.services.has(s.ID));
+  }
+
+  /** One anti-entropy pass: re-registers the node when missing or different, then whatever of the local state the catalog lacks. */
+  async #syncLocalState(): Promise<void> {
+    const cfg = this.config;
+    if (this.redis.status !== 'ready') throw new Error(`Redis is unreachable (connection ${this.redis.status})`);
+    let st = await withDeadline(this.store.loadNode(cfg.nodeName), REDIS_DEADLINE_MS, 'read this node');
+    if (!st || !this.#selfInSync(st)) {
+      await this.registerSelf();
+      log.info('Synced node info', { node: cfg.nodeName });
+      if (!st) st = null;
+    }
+    const req = this.local!.diff(st, cfg.nodeName);
+    if (!req) return;
+    await withDeadline(this.store.register(req), REDIS_DEADLINE_MS, 'sync local state');
+    for (const s of req.services) log.info('Synced service', { service: s.ID });
+    for (const c of req.checks) log.info('Synced check', { check: c.check.CheckID });
   }
 
   /**
@@ -247,6 +301,7 @@ export class Agent {
     this.#stopping = true;
     this.#leave = opts.leave ?? false;
     log.info('stopping agent');
+    this.antiEntropy?.stop();
     clearInterval(this.#sweepTimer);
     for (const fn of this.#onStop.reverse()) await fn().catch(err => log.warn('stop step failed', { err: (err as Error).message }));
     if (this.httpServer) {

@@ -35,6 +35,8 @@ export interface EngineOptions {
   reapIntervalMs?: number;
   /** Lower bound of DeregisterCriticalServiceAfter. @defaultValue 1m (Consul's check_deregister_interval_min) */
   deregisterMinMs?: number;
+  /** Called before a reaped service is deregistered (the agent drops it from its local state). */
+  onReap?: (serviceId: string) => void;
 }
 
 const SCHEDULED = new Set(['http', 'tcp', 'udp']);
@@ -214,6 +216,7 @@ export class CheckEngine {
       if (!c || c.Status !== 'critical' || !c.ServiceID || reaped.includes(c.ServiceID)) continue;
       const after = Math.max(ms(c.Definition.DeregisterCriticalServiceAfter, 0), this.o.deregisterMinMs ?? 60_000);
       if (now - since < after) continue;
+      this.o.onReap?.(c.ServiceID);
       const res = await this.o.store.deregister(this.o.nodeName, 'service', c.ServiceID);
       if (res.found) {
         reaped.push(c.ServiceID);

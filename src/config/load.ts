@@ -64,6 +64,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
       else throw new Error(`${source}: unknown or invalid gossip_lan key "${k}"`);
     }
   }
+  if (f.ae_interval !== undefined) cfg.aeIntervalMs = ms(f.ae_interval);
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
   applyHttpLimits(cfg, f, source);
   const ports = f.ports as Record<string, number> | undefined;

@@ -108,6 +108,8 @@ export interface Config {
   checkDeregisterMinMs?: number;
   /** Full catalog resync interval of the DNS view. @defaultValue 30s */
   resyncIntervalMs: number;
+  /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
+  aeIntervalMs: number;
 }
 
 export function defaultDnsConfig(): DnsConfig {
@@ -124,6 +126,6 @@ export function defaultConfig(): Config {
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, resyncIntervalMs: 30e3,
+    registerConsulService: true, resyncIntervalMs: 30e3, aeIntervalMs: 60e3,
   };
 }

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { CatalogView } from '../catalog/view.ts';
 import type { CatalogSyncer } from '../catalog/syncer.ts';
-import type { CatalogStore } from '../store/catalog-store.ts';
+import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { Notifier } from './blocking.ts';
 import { HttpError, type Ctx } from './server.ts';
@@ -33,7 +33,36 @@ export interface AgentHooks {
   forceLeave?: (node: string, prune: boolean) => Promise<void>;
   fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
   /** Sends a Serf query and collects acks and responses until its timeout. */
+  /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
+  local?: LocalStateHook;
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
+}
+
+/** What agent write routes tell the local state; `sync` runs anti-entropy now. */
+export interface LocalStateHook {
+  track(ids: { services?: string[]; checks?: string[] }): void;
+  forget(kind: 'service' | 'check', id: string): void;
+  forgetChecksOf(serviceId: string, keep: string[]): void;
+  sync(): Promise<void>;
+}
+
+/**
+ * A register on this agent's node: when the node is gone from the catalog (deleted through
+ * /v1/catalog/deregister), anti-entropy registers it again and the write is retried once, so
+ * agent writes never answer `Missing node registration`. Then the local state adopts the records.
+ */
+export async function agentRegister(deps: ApiDeps, req: RegisterRequest): Promise<WriteResult> {
+  let res: WriteResult;
+  try {
+    res = await deps.store.register(req);
+  } catch (err) {
+    if (!deps.hooks.local || !(err as Error).message.includes('Missing node registration')) throw err;
+    await deps.hooks.local.sync();
+    res = await deps.store.register(req);
+  }
+  await afterWrite(deps, res.index, res.changed);
+  deps.hooks.local?.track({ services: req.services.map(s => s.ID), checks: req.checks.map(c => c.check.CheckID) });
+  return res;
 }
 
 export type Consistency = 'leader' | 'stale' | 'consistent';

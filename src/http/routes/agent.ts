@@ -1,7 +1,7 @@
 /** @module /v1/agent/*: this agent's own services and checks. */
 import { HttpError, type Router } from '../server.ts';
 import { decode, SERVICE_SCHEMA } from '../decode.ts';
-import { afterWrite, requireRedis, type ApiDeps } from '../context.ts';
+import { afterWrite, agentRegister, requireRedis, type ApiDeps } from '../context.ts';
 import { buildService, buildServiceChecks } from '../../agent/registration.ts';
 import { wireAgentService, wireCheck } from '../../consul/convert.ts';
 import type { HealthStatus } from '../../catalog/model.ts';
@@ -49,8 +49,8 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     const svc = buildService(def);
     const checks = buildServiceChecks(def, svc, deps.nodeName);
     const replace = ctx.has('replace-existing-checks') && ctx.query.get('replace-existing-checks') !== 'false';
-    const res = await deps.store.register({ nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
-    await afterWrite(deps, res.index, res.changed);
+    await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
+    if (replace) deps.hooks.local?.forgetChecksOf(svc.ID, checks.map(c => c.check.CheckID));
     return {};
   });
 
@@ -80,6 +80,8 @@ export function agentDeregisterRoute(r: Router, deps: ApiDeps, kind: 'service' |
   r.add(writeMethods(deps), `/v1/agent/${kind}/deregister/`, async ctx => {
     requireRedis(deps);
     const id = ctx.param;
+    // Out of the local state first, so anti-entropy does not put it back while the catalog write is under way.
+    deps.hooks.local?.forget(kind, id);
     const res = await deps.store.deregister(deps.nodeName, kind, id);
     if (!res.found) throw new HttpError(404, `Unknown ${kind} ID "${id}". Ensure that the ${kind} ID is passed, not the ${kind} name.`);
     await afterWrite(deps, res.index, true);

@@ -5,7 +5,7 @@
 import { HttpError, type Router } from '../server.ts';
 import { decode, CHECK_FIELDS, CHECK_ALIASES, type Schema } from '../decode.ts';
 import { blocking } from '../blocking.ts';
-import { afterWrite, metaHeaders, readMode, requireRedis, type ApiDeps } from '../context.ts';
+import { agentRegister, metaHeaders, readMode, requireRedis, type ApiDeps } from '../context.ts';
 import { buildCheck } from '../../agent/registration.ts';
 import { wireCheck } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus } from '../../catalog/model.ts';
@@ -46,8 +46,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
       svc = s;
     }
     const w = buildCheck(d, { node: deps.nodeName, serviceId: svc.ID, serviceName: svc.Service, serviceTags: svc.Tags, defaultId: d.Name as string, defaultName: d.Name as string, standalone: true });
-    const res = await deps.store.register({ nodeName: deps.nodeName, node: null, services: [], checks: [w] });
-    await afterWrite(deps, res.index, res.changed);
+    await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [], checks: [w] });
     return {};
   });
 

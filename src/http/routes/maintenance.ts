@@ -5,7 +5,7 @@
  * reason in Notes. A critical check takes the node's services (or the one service) out of DNS.
  */
 import { HttpError, type Ctx, type Router } from '../server.ts';
-import { afterWrite, parseBool, requireRedis, type ApiDeps } from '../context.ts';
+import { afterWrite, agentRegister, parseBool, requireRedis, type ApiDeps } from '../context.ts';
 import { NODE_MAINT_CHECK, SERVICE_MAINT_PREFIX, type ServiceRec } from '../../catalog/model.ts';
 
 export const DEFAULT_NODE_MAINT_REASON = 'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.';
@@ -25,7 +25,7 @@ async function setMaintenance(deps: ApiDeps, checkId: string, enable: boolean, r
   if (enable) {
     // Already in maintenance: nothing changes (Consul keeps the first reason).
     if (st?.checks.has(checkId)) return;
-    const res = await deps.store.register({
+    await agentRegister(deps, {
       nodeName: deps.nodeName, node: null, services: [],
       checks: [{
         check: {
@@ -35,8 +35,8 @@ async function setMaintenance(deps: ApiDeps, checkId: string, enable: boolean, r
         status: 'critical', output: '', keep: false, ttlMs: 0,
       }],
     });
-    await afterWrite(deps, res.index, res.changed);
   } else {
+    deps.hooks.local?.forget('check', checkId);
     const res = await deps.store.deregister(deps.nodeName, 'check', checkId);
     await afterWrite(deps, res.index, res.found);
   }
