@@ -1,7 +1,9 @@
 /**
  * @module HTTP check runner, as Consul's CheckHTTP: one request without keep-alive, 2xx passing,
  * 429 warning, anything else (or an error) critical; Output `HTTP GET <url>: 200 OK Output: <body>`
- * with at most the last 4 KiB of the body (Consul reads it through a circular buffer).
+ * with the first 4 KiB of the body: the runner stops reading there and closes the connection (Consul
+ * reads the whole body through a 4 KiB circular buffer and keeps its last 4 KiB). A timeout says
+ * what it interrupted, as Go's client does: `awaiting headers` or `reading body` (critical).
  */
 import { request as httpRequest, STATUS_CODES } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -37,7 +39,13 @@ function probe(def: CheckDefinition, signal: AbortSignal, current: string, metho
     if (host) headers.Host = host;
     if (body) headers['Content-Length'] = String(Buffer.byteLength(body));
     let done = false;
-    const finish = (r: RunResult) => { if (!done) { done = true; resolve(r); } };
+    let gotHeaders = false;
+    // Go's http.Client words a timeout by what it was waiting for.
+    const timeoutMsg = () => gotHeaders
+      ? 'context deadline exceeded (Client.Timeout or context cancellation while reading body)'
+      : 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
+    const onAbort = () => finish({ status: 'critical', output: `${op} "${target}": ${timeoutMsg()}` });
+    const finish = (r: RunResult) => { if (!done) { done = true; signal.removeEventListener('abort', onAbort); resolve(r); } };
     const mod = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : null;
     if (!mod) { finish({ status: 'critical', output: `${op} "${target}": unsupported protocol scheme "${url.protocol.replace(/:$/, '')}"` }); return; }
     const req = mod(url, {
@@ -48,6 +56,7 @@ function probe(def: CheckDefinition, signal: AbortSignal, current: string, metho
       const loc = res.headers.location;
       if ([301, 302, 303, 307, 308].includes(code0) && loc) {
         res.resume();
+        signal.removeEventListener('abort', onAbort); // the next hop words its own timeout
         if (hops >= MAX_REDIRECTS) { finish({ status: 'critical', output: `${op} "${loc}": stopped after 10 redirects` }); return; }
         const keep = code0 === 307 || code0 === 308;
         let next: string;
@@ -55,30 +64,35 @@ function probe(def: CheckDefinition, signal: AbortSignal, current: string, metho
         void probe(def, signal, next, keep || method === 'HEAD' ? method : 'GET', keep ? body : '', hops + 1).then(finish);
         return;
       }
+      gotHeaders = true;
+      // Consul keeps 4 KiB of output: read that much and no more, then drop the connection, so a
+      // target answering 10 MB (or an endless body) costs 4 KiB and no more reading.
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (c: Buffer) => {
-        chunks.push(c);
-        size += c.length;
-        // keep only the tail (circular buffer of OUTPUT_MAX bytes)
-        while (size - chunks[0]!.length >= OUTPUT_MAX) size -= chunks.shift()!.length;
-      });
       const end = () => {
         let out = Buffer.concat(chunks);
-        if (out.length > OUTPUT_MAX) out = out.subarray(out.length - OUTPUT_MAX);
+        if (out.length > OUTPUT_MAX) out = out.subarray(0, OUTPUT_MAX);
         const code = res.statusCode ?? 0;
         const statusLine = `${code} ${res.statusMessage || STATUS_CODES[code] || ''}`;
         const output = `HTTP ${method} ${target}: ${statusLine} Output: ${out.toString('utf8')}`;
         finish({ status: code >= 200 && code <= 299 ? 'passing' : code === 429 ? 'warning' : 'critical', output });
       };
+      res.on('data', (c: Buffer) => {
+        if (done) return;
+        chunks.push(c);
+        size += c.length;
+        if (size >= OUTPUT_MAX) { end(); req.destroy(); }
+      });
       res.on('end', end);
       res.on('error', end);
       res.on('aborted', end);
     });
     req.on('error', err => {
-      const msg = signal.aborted ? 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)' : goError(err as NodeJS.ErrnoException, 'tcp', `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
+      const msg = signal.aborted ? timeoutMsg() : goError(err as NodeJS.ErrnoException, 'tcp', `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
       finish({ status: 'critical', output: `${op} "${target}": ${msg}` });
     });
+    // Runs before the request's own abort handling emits anything, so the timeout is worded by what was pending.
+    signal.addEventListener('abort', onAbort);
     req.end(body || undefined);
   });
 }
