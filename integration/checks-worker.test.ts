@@ -59,8 +59,8 @@ test('checks-worker: SIGKILL of the worker mid-run: the check keeps running, no 
   const resumedAfter = starts[before]! - killedAt;
   t.log(`first run after the SIGKILL started ${resumedAfter} ms later`);
   t.true(resumedAfter < 3500, 'the check is picked up within heartbeat TTL + one interval');
-  // Wait past BullMQ's stalled-job recovery (lockDuration 8 s + stalledInterval 4 s): the stalled
-  // iteration comes back to B, which must skip it (already claimed), not run it again.
+  // Wait past BullMQ's stalled-job recovery (lockDuration 8 s + stalledInterval 4 s): should an
+  // iteration come back to B, B must skip it (already claimed), not run it again.
   await new Promise(res => setTimeout(res, 13_000));
   const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
   t.log(`runs: ${starts.length}, gaps between run starts (ms): ${gaps.join(' ')}`);
@@ -71,7 +71,10 @@ test('checks-worker: SIGKILL of the worker mid-run: the check keeps running, no 
   t.is(c.Status, 'passing');
   t.true((await dig(agent.dnsPort, 'slow.service.consul', 'A')).answer.length > 0);
   t.is(b.exitCode, null);
-  t.regex((b as ChildProcess & { out: () => string }).out(), /skipped a check iteration that already ran \(redelivered stalled job\)/, 'BullMQ redelivered the killed run and the claim refused it');
+  // (Probes run detached from their BullMQ jobs, so the killed run's job had already completed: there is
+  // nothing for BullMQ to redeliver, and the no-double-run guarantee rests on the claim, asserted above.)
+  const window = Date.now() - starts[0]!;
+  t.true(starts.length <= Math.ceil(window / 1000) + 1, `at most one run per interval (${starts.length} runs in ${window} ms)`);
 });
 
 test('checks-worker: two agents on one Redis each schedule exactly their own node\'s checks', async t => {

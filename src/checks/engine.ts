@@ -19,6 +19,8 @@ import { StatusHandler, memberOf } from './status-handler.ts';
 import { aliasResult } from './alias.ts';
 import { DEFAULT_TIMEOUT_MS, type CheckJobData } from './types.ts';
 import { logger } from '../log.ts';
+import { checkTimings, overdueBy } from './lateness.ts';
+import { withDeadline } from '../util/deadline.ts';
 
 const log = logger('agent.checks');
 
@@ -35,6 +37,8 @@ export interface EngineOptions {
   reapIntervalMs?: number;
   /** Lower bound of DeregisterCriticalServiceAfter. @defaultValue 1m (Consul's check_deregister_interval_min) */
   deregisterMinMs?: number;
+  /** How often the watchdog looks for overdue checks. @defaultValue 1s */
+  overdueCheckMs?: number;
   /** Called before a reaped service is deregistered (the agent drops it from its local state). */
   onReap?: (serviceId: string) => void;
 }
@@ -74,6 +78,12 @@ export class CheckEngine {
   #timer?: NodeJS.Timeout;
   #reapTimer?: NodeJS.Timeout;
   #criticalSince = new Map<string, number>();
+  /** Check ID → when this engine first scheduled it (a check without runs is measured from there). */
+  #since = new Map<string, number>();
+  /** Checks marked overdue (critical with an "overdue" output) and not run since. */
+  #overdue = new Set<string>();
+  #watchTimer?: NodeJS.Timeout;
+  #watching = false;
   #stopped = false;
   #onChange = (ch: { all: boolean; nodes: Set<string> }) => {
     if (ch.all || ch.nodes.has(this.o.nodeName.toLowerCase())) this.#kick();
@@ -105,6 +115,8 @@ export class CheckEngine {
     await this.reconcile();
     this.#reapTimer = setInterval(() => void this.reap().catch(err => log.warn('reap failed', { err: (err as Error).message })), this.o.reapIntervalMs ?? 30_000);
     this.#reapTimer.unref();
+    this.#watchTimer = setInterval(() => void this.watchOverdue().catch(err => log.debug('overdue watchdog failed', { err: (err as Error).message })), this.o.overdueCheckMs ?? 1000);
+    this.#watchTimer.unref();
     log.info('check engine started', { scheduled: this.#known.size, workers: this.o.workers, concurrency: this.o.concurrency });
   }
 
@@ -113,6 +125,7 @@ export class CheckEngine {
     this.o.view.off('change', this.#onChange);
     clearTimeout(this.#timer);
     clearInterval(this.#reapTimer);
+    clearInterval(this.#watchTimer);
     await this.#running?.catch(() => {});
     await Promise.all(this.workers.map(w => w.close()));
     await this.queue?.close().catch(() => {});
@@ -173,7 +186,14 @@ export class CheckEngine {
         void this.o.store.redis.hdel(this.o.store.keys.checkState, `${memberOf(this.o.nodeName, id)}|c`).catch(() => {});
       }
     }
-    if (this.#jobs.size > want.size) for (const [id, e] of this.#jobs) if (!want.has(e.id)) this.#jobs.delete(id);
+    if (this.#jobs.size > want.size) {
+      for (const [id, e] of this.#jobs) {
+        if (want.has(e.id)) continue;
+        this.#jobs.delete(id); this.#since.delete(id); this.#overdue.delete(id);
+        checkTimings.forget(this.o.nodeName, id);
+      }
+    }
+    for (const id of this.#jobs.keys()) if (!this.#since.has(id)) this.#since.set(id, now);
     this.#hasAlias = aliases.length > 0;
     const ups: [string, CheckJobData & { fp: string }][] = [];
     for (const [id, d] of want) if (this.#known.get(id) !== d.fp) ups.push([id, d]);
@@ -196,6 +216,44 @@ export class CheckEngine {
     }
     if (ups.length || gone.length) log.debug('check schedulers reconciled', { upserted: ups.length, removed: gone.length, total: this.#known.size });
     for (const c of aliases) await this.#evalAlias(c);
+  }
+
+  /**
+   * The watchdog: a check with no run started within interval + timeout + 3 s of its last
+   * scheduled run (workers dead, stopped or too slow) is overdue. Its lateness goes to the timing
+   * registry, and it is marked critical with an output saying so, once, until a run reports again:
+   * an unchecked check must not keep showing its last "passing".
+   */
+  async watchOverdue(now = Date.now()): Promise<string[]> {
+    if (this.#watching || this.#stopped || this.o.store.redis.status !== 'ready' || this.#jobs.size === 0) return [];
+    this.#watching = true;
+    try {
+      const entries = [...this.#jobs.entries()];
+      const marked: string[] = [];
+      for (let i = 0; i < entries.length; i += 1000) {
+        const part = entries.slice(i, i + 1000);
+        const slots = await withDeadline(this.o.store.redis.hmget(this.o.store.keys.checkState, ...part.map(([id]) => `${memberOf(this.o.nodeName, id)}|r`)), 5000, 'read check runs');
+        for (let j = 0; j < part.length; j++) {
+          const [id, e] = part[j]!;
+          const by = overdueBy(now, Number(slots[j] ?? 0), this.#since.get(id) ?? now, e.job.intervalMs, e.job.timeoutMs);
+          checkTimings.setOverdue(this.o.nodeName, id, by);
+          if (by <= 0) { this.#overdue.delete(id); continue; }
+          if (this.#overdue.has(id)) continue;
+          this.#overdue.add(id);
+          marked.push(id);
+          const sec = (ms: number) => `${Math.round(ms / 100) / 10}s`;
+          const last = Number(slots[j] ?? 0);
+          const output = `Check is overdue: ${last ? `no run started since ${sec(now - last)} ago` : `not run since it was scheduled ${sec(now - (this.#since.get(id) ?? now))} ago`} (interval ${sec(e.job.intervalMs)}, timeout ${sec(e.job.timeoutMs)}); are the check workers running?`;
+          log.warn('check is overdue; marking it critical', { check: id, overdue_ms: by });
+          await withDeadline(this.o.store.updateCheck(this.o.nodeName, id, 'critical', output), 5000, 'mark check overdue');
+          // The next real result is written at once, not held back as an output-only change.
+          await withDeadline(this.o.store.redis.hdel(this.o.store.keys.checkState, `${memberOf(this.o.nodeName, id)}|w`), 5000, 'mark check overdue');
+        }
+      }
+      return marked;
+    } finally {
+      this.#watching = false;
+    }
   }
 
   async #evalAlias(c: CheckRec): Promise<void> {

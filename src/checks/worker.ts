@@ -6,6 +6,11 @@
  * claims the iteration in Redis first (StatusHandler.claim), so a stalled job that BullMQ hands
  * out again after its worker died, or an iteration that fires while the previous run is still
  * in flight, is skipped: a check never runs twice at once and no iteration runs twice.
+ *
+ * A BullMQ job only claims and starts a run: the probe itself runs detached, bounded by its own
+ * timeout, and reports when it ends. So the BullMQ concurrency bounds dispatching, not probes, and
+ * targets that never answer cannot hold the slots healthy checks need. Probes in flight are
+ * bounded by `maxInFlight` (at most one per check, by the claim); past it, dispatching waits.
  */
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -15,6 +20,8 @@ import { StatusHandler, thresholdsOf } from './status-handler.ts';
 import { runOnce } from './runners/index.ts';
 import type { CheckJobData } from './types.ts';
 import { logger } from '../log.ts';
+import { checkTimings } from './lateness.ts';
+import { readFileSync } from 'node:fs';
 
 const log = logger('checks.worker');
 
@@ -48,6 +55,8 @@ export interface CheckWorkerOptions {
   concurrency: number;
   /** BullMQ fetch loops in this process. @defaultValue concurrency/10, 1..4 */
   loops?: number;
+  /** Probes in flight at once in this process. @defaultValue defaultMaxInFlight() */
+  maxInFlight?: number;
   /** Called after each run with the check and its result (tests, benchmarks). */
   onRun?: (d: CheckJobData, status: string, latenessMs: number) => void;
 }
@@ -59,6 +68,19 @@ export function slotOf(job: Job): number {
   return Number.isFinite(n) && n > 0 ? n : job.timestamp + (job.opts.delay ?? 0);
 }
 
+/**
+ * Default cap on probes in flight: half the process's open-file soft limit (each probe holds one
+ * socket), between 64 and 4,096.
+ */
+export function defaultMaxInFlight(): number {
+  let soft = 1024;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) soft = m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
+  } catch { /* not Linux */ }
+  return Math.max(64, Math.min(4096, Math.floor(soft / 2)));
+}
+
 /** One process's check runner: BullMQ fetch loops + claim → run → report, with a liveness heartbeat. */
 export class CheckWorker {
   readonly stats: WorkerStats = { runs: 0, skipped: 0, lateness: [] };
@@ -67,8 +89,14 @@ export class CheckWorker {
   #handler: StatusHandler;
   #hb: NodeJS.Timeout;
   readonly id = randomUUID();
+  readonly maxInFlight: number;
+  /** Probes running now (detached from their BullMQ jobs). */
+  readonly inFlight = new Set<Promise<void>>();
+  #waiters: (() => void)[] = [];
+  #stop = new AbortController();
 
   constructor(o: CheckWorkerOptions) {
+    this.maxInFlight = o.maxInFlight ?? defaultMaxInFlight();
     this.#handler = new StatusHandler(o.store);
     const beat = () => void this.#handler.heartbeat(this.id, HEARTBEAT_TTL_MS).catch(() => {});
     beat();
@@ -104,12 +132,28 @@ export class CheckWorker {
       return claimed === 0 ? 'duplicate' : 'in-flight';
     }
     const lateness = started - slot;
-    const r = await runOnce(d.type, d.def, d.timeoutMs);
-    const res = await this.#handler.report(d.node, d.checkId, thresholdsOf(d.def), r, d.outputIntervalMs);
+    checkTimings.recordRun(d.node, d.checkId, lateness, started);
+    // Wait for room among the probes in flight (bounded: at most this worker's BullMQ concurrency waits).
+    while (this.inFlight.size >= this.maxInFlight && !this.#stop.signal.aborted) await new Promise<void>(r => this.#waiters.push(r));
+    if (this.#stop.signal.aborted) return 'stopped';
+    const run = this.#run(d, lateness, o).finally(() => { this.inFlight.delete(run); this.#waiters.shift()?.(); });
+    this.inFlight.add(run);
+    return 'started';
+  }
+
+  /** One probe and its report; bounded by the check's timeout. Never throws. */
+  async #run(d: CheckJobData, lateness: number, o: CheckWorkerOptions): Promise<void> {
+    const r = await runOnce(d.type, d.def, d.timeoutMs, this.#stop.signal);
+    if (this.#stop.signal.aborted) return; // shutting down: the run lock lapses with this worker's heartbeat
+    try {
+      await this.#handler.report(d.node, d.checkId, thresholdsOf(d.def), r, d.outputIntervalMs);
+    } catch (err) {
+      log.debug('check report failed', { check: d.checkId, err: (err as Error).message });
+      return;
+    }
     this.stats.runs++;
     if (this.stats.lateness.length < 200_000) this.stats.lateness.push(lateness);
     o.onRun?.(d, r.status, lateness);
-    return res;
   }
 
   /** Returns and resets the counters since the last call. */
@@ -121,7 +165,10 @@ export class CheckWorker {
 
   async close(): Promise<void> {
     clearInterval(this.#hb);
+    this.#stop.abort();
+    for (const w of this.#waiters.splice(0)) w();
     await Promise.all(this.#workers.map(w => w.close().catch(() => {})));
+    await Promise.all([...this.inFlight]);
     await this.#handler.heartbeat(this.id, 0).catch(() => {});
     this.#conn.disconnect();
   }

@@ -7,11 +7,12 @@ import { runUdp } from './udp.ts';
 
 export const RUNNERS: Record<string, Runner> = { http: runHttp, tcp: runTcp, udp: runUdp };
 
-/** Runs a check once; the runner's signal aborts at timeoutMs. Never throws. */
-export async function runOnce(type: string, def: CheckDefinition, timeoutMs: number): Promise<RunResult> {
+/** Runs a check once; the runner's signal aborts at timeoutMs (or when `stop` aborts: shutdown). Never throws. */
+export async function runOnce(type: string, def: CheckDefinition, timeoutMs: number, stop?: AbortSignal): Promise<RunResult> {
   const runner = RUNNERS[type];
   if (!runner) return { status: 'critical', output: `unsupported check type "${type}"` };
-  const signal = AbortSignal.timeout(timeoutMs);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
   try {
     return await runner(def, signal);
   } catch (err) {
