@@ -1,4 +1,11 @@
-/** @module Structured logging: `logger('dns').info('msg', { key: value })` writes one line to stderr. */
+/**
+ * @module Structured logging: `logger('dns').info('msg', { key: value })` writes one line to stderr.
+ *
+ * Every line is redacted before it is written: the password of any URL (`redis://:pw@host` →
+ * `redis://:[redacted]@host`), `token=`/`password=` query parameters, the values of fields named
+ * like secrets (password, token, encrypt, secret, key), and every string registered with
+ * `registerSecret` (the gossip key, the Redis password) wherever it appears.
+ */
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
@@ -9,6 +16,30 @@ let json = false;
 export function setLogLevel(level: Level, asJson = false): void {
   threshold = ORDER[level] ?? ORDER.info;
   json = asJson;
+}
+
+const REDACTED = '[redacted]';
+const secrets = new Set<string>();
+const SECRET_FIELD = /pass(word)?|secret|token|encrypt|^key$|_key$|Key$/i;
+
+/** Registers a secret value: it is replaced by `[redacted]` wherever it appears in a log line. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+/** Removes secrets from one piece of log text (see the module comment). */
+export function redact(text: string): string {
+  let out = text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*:)[^@\s"]+@/gi, `$1${REDACTED}@`)
+    .replace(/([?&](?:token|password|pass|secret)=)[^&\s"]+/gi, `$1${REDACTED}`);
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_FIELD.test(k) && typeof v === 'string' && v !== '' ? REDACTED : v;
+  return out;
 }
 
 export interface Logger {
@@ -25,13 +56,14 @@ export function logger(name: string): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[level] < threshold) return;
     const ts = new Date().toISOString();
+    if (fields) fields = redactFields(fields);
     if (json) {
-      process.stderr.write(JSON.stringify({ '@timestamp': ts, '@level': level, '@module': name, '@message': msg, ...fields }) + '\n');
+      process.stderr.write(redact(JSON.stringify({ '@timestamp': ts, '@level': level, '@module': name, '@message': msg, ...fields })) + '\n');
       return;
     }
     let line = `${ts} [${level.toUpperCase()}]${' '.repeat(6 - level.length)}${name}: ${msg}`;
     if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`;
-    process.stderr.write(line + '\n');
+    process.stderr.write(redact(line) + '\n');
   };
   return {
     trace: (m, f) => write('trace', m, f), debug: (m, f) => write('debug', m, f), info: (m, f) => write('info', m, f),

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Config } from '../config/schema.ts';
@@ -12,12 +12,12 @@ import { CatalogView } from '../catalog/view.ts';
 import { CatalogSyncer } from '../catalog/syncer.ts';
 import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
+import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
 import { Router, listenHttp } from '../http/server.ts';
 import type { AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
-import { logger } from '../log.ts';
+import { logger, registerSecret } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
@@ -73,12 +73,13 @@ export class Agent {
 
   async start(): Promise<void> {
     const cfg = this.config;
-    mkdirSync(cfg.dataDir, { recursive: true });
+    lockDown(cfg.dataDir); // 0700, its files 0600
     this.nodeId = cfg.nodeId || this.#persistentNodeId();
     let url = cfg.redisUrl;
     if (!url) {
       this.#embedded = await startEmbeddedRedis(cfg.dataDir);
       url = this.#embedded.url;
+      registerSecret(this.#embedded.password);
     }
     this.redis = new Redis(url, {
       lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000,
@@ -237,7 +238,7 @@ export class Agent {
     } catch { /* first start */ }
     const h = createHash('sha256').update(`${this.config.datacenter}/${this.config.nodeName}/${this.config.dataDir}`).digest('hex');
     const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-    writeFileSync(file, id + '\n');
+    writeFileSync(file, id + '\n', { mode: 0o600 });
     return id;
   }
 

@@ -1,6 +1,7 @@
 /** @module The `roster` command: Consul's verbs and flags. */
 import { FlagError, HelpRequested, flagUsage } from './flags.ts';
 import { VERSION } from '../version.ts';
+import { redact } from '../log.ts';
 
 import { COMMANDS } from './registry.ts';
 import './commands.ts';
@@ -31,12 +32,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Usage: roster ${cmd} [options]${rest[0] && !rest[0].startsWith('-') ? ` (${rest[0]})` : ''}\n\nOptions:\n\n${flagUsage(err.spec)}\n`);
       return 0;
     }
-    process.stderr.write(`${err instanceof FlagError ? '' : 'Error: '}${(err as Error).message}\n`);
+    process.stderr.write(redact(`${err instanceof FlagError ? '' : 'Error: '}${(err as Error).message}\n`));
     return 1;
   }
 }
 
 const self = process.argv[1] ?? '';
 if (self.endsWith('/cli/main.js') || self.endsWith('/cli/main.ts')) {
-  main(process.argv.slice(2)).then(code => { if (code !== undefined) process.exitCode = code; }, err => { process.stderr.write(`Error: ${(err as Error).message}\n`); process.exitCode = 1; });
+  main(process.argv.slice(2)).then(code => { if (code !== undefined) process.exitCode = code; }, err => { process.stderr.write(redact(`Error: ${(err as Error).message}\n`)); process.exitCode = 1; });
 }

@@ -1,5 +1,5 @@
 /**
- * @module `roster worker -redis URL [-concurrency N] [-datacenter dc1]`: runs health checks from
+ * @module `roster worker -redis URL [-redis-password-file F] [-concurrency N] [-datacenter dc1]`: runs health checks from
  * the datacenter's BullMQ queue in a process of its own. Any number may run next to the agents;
  * a worker killed mid-run loses no check (the next iteration is already scheduled) and doubles
  * none (each iteration is claimed once in Redis). `-stats-interval 10s` prints one JSON line of
@@ -7,13 +7,14 @@
  */
 import { Redis } from 'ioredis';
 import { parseFlags } from './flags.ts';
+import { redisUrlWithSecret } from '../config/load.ts';
 import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
 import { CheckWorker } from '../checks/worker.ts';
 import { setLogLevel, logger } from '../log.ts';
 import { parseDurationNs } from '../util/duration.ts';
 
-const FLAGS = { redis: 'string', concurrency: 'int', datacenter: 'string', 'log-level': 'string', 'log-json': 'bool', 'stats-interval': 'string' } as const;
+const FLAGS = { redis: 'string', 'redis-password-file': 'string', concurrency: 'int', datacenter: 'string', 'log-level': 'string', 'log-json': 'bool', 'stats-interval': 'string' } as const;
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -23,8 +24,9 @@ function pct(sorted: number[], p: number): number {
 /** `roster worker`: runs until SIGINT/SIGTERM. */
 export async function workerCommand(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, FLAGS);
-  const url = (flags.redis as string | undefined) || process.env.ROSTER_REDIS_URL;
-  if (!url) throw new Error('roster worker needs -redis redis://host:port');
+  const raw = (flags.redis as string | undefined) || process.env.ROSTER_REDIS_URL;
+  if (!raw) throw new Error('roster worker needs -redis redis://host:port');
+  const url = redisUrlWithSecret(raw, flags['redis-password-file'] as string | undefined, process.env);
   setLogLevel(((flags['log-level'] as string | undefined) ?? 'info').toLowerCase() as 'info', flags['log-json'] === true);
   const log = logger('worker');
   const dc = (flags.datacenter as string | undefined) || 'dc1';

@@ -8,6 +8,7 @@ import { defaultConfig, type Config, type DnsConfig } from './schema.ts';
 import type { FlagValues } from '../cli/flags.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { parseHcl } from './hcl.ts';
+import { redact, registerSecret } from '../log.ts';
 
 /** The agent's flags, with Consul's names. */
 export const AGENT_FLAGS = {
@@ -16,7 +17,31 @@ export const AGENT_FLAGS = {
   'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
   join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
+  'redis-password-file': 'string', 'encrypt-file': 'string',
 } as const;
+
+/** Reads a secret from a file (trimmed); the error names the file, never the content. */
+export function readSecretFile(path: string, what: string): string {
+  let v: string;
+  try { v = readFileSync(path, 'utf8').trim(); } catch (err) { throw new Error(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+  if (!v) throw new Error(`${what} file ${path} is empty`);
+  return v;
+}
+
+/**
+ * The Redis URL with its password: from `-redis-password-file`, else `$ROSTER_REDIS_PASSWORD`, else
+ * `$REDISCLI_AUTH` (redis-cli's variable), else whatever the URL carries. The password is
+ * registered with the logger, so no log line shows it. Shared by `roster agent` and `roster worker`.
+ */
+export function redisUrlWithSecret(url: string, passwordFile: string | undefined, env: NodeJS.ProcessEnv): string {
+  const pw = passwordFile ? readSecretFile(passwordFile, 'Redis password') : env.ROSTER_REDIS_PASSWORD || env.REDISCLI_AUTH || '';
+  if (!url) return url;
+  let u: URL;
+  try { u = new URL(url); } catch { throw new Error(`invalid Redis URL ${redact(url)}`); }
+  if (pw) u.password = encodeURIComponent(pw);
+  if (u.password) registerSecret(decodeURIComponent(u.password));
+  return pw ? u.toString().replace(/\/$/, '') : url;
+}
 
 const ms = (v: unknown): number => (typeof v === 'number' ? v * 1000 : parseDurationNs(String(v)) / 1e6);
 
@@ -159,6 +184,11 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   for (const [, flag, set] of STRING_SETTINGS) if (s(flag)) set(cfg, s(flag)!);
   for (const [, flag, port] of PORTS) if (n(flag) !== undefined) cfg.ports[port] = n(flag)!;
   if (!cfg.redisUrl && env.ROSTER_REDIS_URL) cfg.redisUrl = env.ROSTER_REDIS_URL;
+  // Secrets need not be on the command line (where `ps` shows them): files or the environment.
+  cfg.redisUrl = redisUrlWithSecret(cfg.redisUrl, s('redis-password-file'), env);
+  if (s('encrypt-file')) cfg.encrypt = readSecretFile(s('encrypt-file')!, 'gossip encryption key');
+  else if (!cfg.encrypt && (env.CONSUL_ENCRYPT || env.ROSTER_ENCRYPT)) cfg.encrypt = (env.CONSUL_ENCRYPT || env.ROSTER_ENCRYPT)!;
+  registerSecret(cfg.encrypt);
   if (flags.recursor) cfg.recursors = flags.recursor as string[];
   if (flags['zone-dir']) cfg.zoneDirs = flags['zone-dir'] as string[];
   if (flags.join) cfg.startJoin.push(...(flags.join as string[]));

@@ -4,18 +4,26 @@
  * It binds 127.0.0.1 on a free port, keeps its data and AOF under `<dataDir>/redis`, and is
  * stopped with the agent. A redis-server left behind by a crashed agent on the same data dir is
  * stopped first (its AOF is flushed on SIGTERM), so the new one starts from the same data.
+ *
+ * It requires a password: a random one generated on first start and kept in
+ * `<dataDir>/redis/password` (0600). The settings, password included, reach redis-server through a
+ * config file (0600), never its argv, and the server runs with umask 077 so its AOF and RDB files
+ * are 0600; the data dir and its folders are 0700.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logger } from '../log.ts';
+import { logger, registerSecret } from '../log.ts';
 
 const log = logger('agent.redis');
 
 export interface EmbeddedRedis {
+  /** `redis://:<password>@127.0.0.1:<port>`: never log it as is (src/log.ts redacts it). */
   url: string;
+  password: string;
   port: number;
   pid: number;
   stop(): Promise<void>;
@@ -37,10 +45,46 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
+/**
+ * Locks a data dir down: the dir 0700, Roster's own files in it 0600 (node-id, local state), and the
+ * embedded Redis folder (data, AOF, config, password) 0700 / 0600 throughout. Creates it when missing.
+ * Only Roster's own entries are touched, in case the dir is shared.
+ */
+export function lockDown(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  for (const f of ['node-id', 'local-state.json']) { try { chmodSync(join(dataDir, f), 0o600); } catch { /* not there yet */ } }
+  const walk = (d: string) => {
+    chmodSync(d, 0o700);
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) chmodSync(p, 0o600);
+    }
+  };
+  try { walk(join(dataDir, 'redis')); } catch { /* no embedded Redis yet */ }
+}
+
+/** The embedded server's password: read from `<dir>/password`, or generated (32 random bytes, hex) and stored 0600. */
+export function embeddedPassword(dir: string): string {
+  const file = join(dir, 'password');
+  try {
+    const pw = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{64}$/.test(pw)) return pw;
+  } catch { /* first start */ }
+  const pw = randomBytes(32).toString('hex');
+  writeFileSync(file, pw + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return pw;
+}
+
 /** Starts redis-server for a data dir and waits until it answers PING. */
 export async function startEmbeddedRedis(dataDir: string, opts: { port?: number; binary?: string } = {}): Promise<EmbeddedRedis> {
   const dir = join(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  lockDown(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const password = embeddedPassword(dir);
+  registerSecret(password);
   const pidFile = join(dir, 'roster-redis.pid');
   try {
     const stale = Number(readFileSync(pidFile, 'utf8'));
@@ -51,16 +95,25 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
     }
   } catch { /* no stale server */ }
   const port = opts.port ?? (await freePort());
-  const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes',
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', join(dir, 'redis.log'),
-    '--dbfilename', 'dump.rdb', '--appenddirname', 'aof',
-  ];
+  // Redis config syntax: quoted strings; the password is hex, the paths are ours.
+  const q = (v: string) => JSON.stringify(v);
+  const conf = [
+    `port ${port}`, 'bind 127.0.0.1', `dir ${q(dir)}`, 'daemonize no', 'protected-mode yes',
+    'appendonly yes', 'appendfsync everysec', 'save ""', `logfile ${q(join(dir, 'redis.log'))}`,
+    'dbfilename dump.rdb', 'appenddirname aof', `requirepass ${password}`,
+  ].join('\n') + '\n';
+  const confFile = join(dir, 'redis.conf');
+  writeFileSync(confFile, conf, { mode: 0o600 });
+  chmodSync(confFile, 0o600);
   let child: ChildProcess;
+  // The child inherits the umask at fork: its AOF, RDB and log files are created 0600.
+  const oldUmask = process.umask(0o077);
   try {
-    child = spawn(opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(opts.binary ?? 'redis-server', [confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     throw new Error(`cannot start redis-server: ${(err as Error).message}. Install it with: apt-get install -y redis-server`);
+  } finally {
+    process.umask(oldUmask);
   }
   let exited = false;
   let stderr = '';
@@ -70,18 +123,18 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
     child.once('exit', code => { exited = true; reject(new Error(`redis-server exited with code ${code}: ${stderr.trim()} (see ${join(dir, 'redis.log')})`)); });
   });
   spawnErr.catch(() => {});
-  writeFileSync(pidFile, String(child.pid));
-  const url = `redis://127.0.0.1:${port}`;
+  writeFileSync(pidFile, String(child.pid), { mode: 0o600 });
+  const url = `redis://:${password}@127.0.0.1:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
     if (exited) await spawnErr;
-    if (await ping(port)) break;
+    if (await ping(port, password)) break;
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('redis-server did not answer PING within 15 s'); }
     await Promise.race([sleep(25), spawnErr]);
   }
   log.info('embedded redis-server started', { url, pid: child.pid, dir });
   return {
-    url, port, pid: child.pid!,
+    url, password, port, pid: child.pid!,
     async stop() {
       if (exited) return;
       const done = new Promise<void>(r => child.once('exit', () => r()));
@@ -94,14 +147,15 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
   };
 }
 
-async function ping(port: number): Promise<boolean> {
+async function ping(port: number, password: string): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise(resolve => {
     const s = connect(port, '127.0.0.1');
     let buf = '';
     s.setTimeout(500, () => { s.destroy(); resolve(false); });
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', d => { buf += String(d); if (buf.includes('\r\n')) { s.destroy(); resolve(buf.startsWith('+PONG')); } });
+    s.on('connect', () => s.write(`AUTH ${password}\r\nPING\r\n`));
+    // Two replies: +OK to AUTH, then +PONG (a server still loading its AOF answers -LOADING).
+    s.on('data', d => { buf += String(d); if (buf.split('\r\n').length > 2) { s.destroy(); resolve(buf.startsWith('+OK\r\n+PONG')); } });
     s.on('error', () => resolve(false));
   });
 }
