@@ -5,7 +5,10 @@
 import test from 'ava';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket, type AddressInfo } from 'node:net';
-import { startAgent } from './helpers/agent.ts';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAgent, ROSTER } from './helpers/agent.ts';
 import { waitFor } from '../test/checks/helpers.ts';
 
 async function listen<T extends Server | TcpServer>(s: T): Promise<number> {
@@ -52,7 +55,7 @@ test('checks-isolation: 60 HTTP targets that never answer (10 s timeout) do not 
   t.is(checks.slow0.Status, 'critical');
 });
 
-test('checks-isolation: a check nobody runs goes critical with an output saying it is overdue', async t => {
+test('checks-isolation: a check nobody runs goes critical with an output saying it is overdue, and recovers when a worker runs it', async t => {
   const healthy = createServer((_req, res) => res.end('fine'));
   const port = await listen(healthy);
   t.teardown(() => { healthy.closeAllConnections(); healthy.close(); });
@@ -69,4 +72,11 @@ test('checks-isolation: a check nobody runs goes critical with an output saying 
   t.regex(c.Output, /^Check is overdue: not run since it was scheduled \d+(\.\d)?s ago \(interval 1s, timeout 1s\); are the check workers running\?$/);
   t.true(took >= 4000, `marked after ${took} ms`);
   t.regex(a.log(), /check is overdue; marking it critical/);
+  // A `roster worker` on the agent's embedded Redis (password from its data dir) runs it: the real result replaces the mark at once.
+  const conf = readFileSync(join(a.dataDir, 'redis', 'redis.conf'), 'utf8');
+  const redisPort = /^port (\d+)$/m.exec(conf)![1];
+  const w = spawn(ROSTER, ['worker', '-redis', `redis://127.0.0.1:${redisPort}`, '-redis-password-file', join(a.dataDir, 'redis', 'password')], { stdio: 'ignore' });
+  t.teardown(() => { if (w.exitCode === null) w.kill('SIGKILL'); });
+  await waitFor(async () => (await check()).Status === 'passing', 6000);
+  t.is((await check()).Output, `HTTP GET http://127.0.0.1:${port}/: 200 OK Output: fine`);
 });
