@@ -60,3 +60,17 @@ test('anti-entropy: local state survives a restart on the same data dir and is s
   const b = await startAgent(t, { node: a.node, dataDir: a.dataDir, args: ['-hcl', 'ae_interval = "2s"'] });
   t.true(await until(async () => (await b.req('GET', '/v1/catalog/service/web')).json?.length === 1));
 });
+
+test('anti-entropy: re-registering a service with a new definition is never undone by a sync racing with the write', async t => {
+  const a = await startAgent(t, { args: ['-hcl', 'ae_interval = "1s"'] });
+  let wrong = 0;
+  for (let port = 1000; port < 1040; port++) {
+    t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'web', ID: 'web1', Port: port, Check: { TTL: '30s' } })).status, 200);
+    const now = (await a.req('GET', '/v1/agent/service/web1')).json?.Port;
+    if (now !== port) wrong++;
+  }
+  await new Promise(r => setTimeout(r, 1500));
+  t.is((await a.req('GET', '/v1/agent/service/web1')).json?.Port, 1039);
+  t.is(wrong, 0, 'every read after a write saw that write');
+  t.notRegex(a.log(), /Synced service/, 'no sync was needed: the agent\'s own writes are its local state');
+});

@@ -100,6 +100,7 @@ export class Agent {
     });
     await this.#syncLocalState();
     this.hooks.local = {
+      adopt: req => local.adopt(req),
       track: ids => local.track(this.view.node(cfg.nodeName), ids),
       forget: (kind, id) => local.forget(kind, id),
       forgetChecksOf: (sid, keep) => local.forgetChecksOf(sid, keep),

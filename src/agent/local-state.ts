@@ -48,6 +48,21 @@ export class LocalState {
     this.#last = snap ? JSON.stringify(snap) : '';
   }
 
+  /**
+   * Adopts the records an agent write is about to store, before the write: an anti-entropy sync
+   * that runs meanwhile then writes the new definitions, never the old ones back. `track` replaces
+   * them with the stored form once the write is visible.
+   */
+  adopt(req: RegisterRequest): void {
+    for (const s of req.services) this.services.set(s.ID, { ...s, CreateIndex: 0, ModifyIndex: 0 });
+    for (const w of req.checks) {
+      const old = this.checks.get(w.check.CheckID);
+      const keep = w.keep && old;
+      this.checks.set(w.check.CheckID, { ...w.check, Status: keep ? old.Status : w.status, Output: keep ? old.Output : w.output, CreateIndex: 0, ModifyIndex: 0 });
+    }
+    this.save();
+  }
+
   /** Adopts records just written through the agent's API, as the catalog (view) now holds them. */
   track(st: NodeState | undefined, ids: { services?: string[]; checks?: string[] }): void {
     if (!st) return;

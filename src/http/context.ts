@@ -40,6 +40,7 @@ export interface AgentHooks {
 
 /** What agent write routes tell the local state; `sync` runs anti-entropy now. */
 export interface LocalStateHook {
+  adopt(req: RegisterRequest): void;
   track(ids: { services?: string[]; checks?: string[] }): void;
   forget(kind: 'service' | 'check', id: string): void;
   forgetChecksOf(serviceId: string, keep: string[]): void;
@@ -49,9 +50,11 @@ export interface LocalStateHook {
 /**
  * A register on this agent's node: when the node is gone from the catalog (deleted through
  * /v1/catalog/deregister), anti-entropy registers it again and the write is retried once, so
- * agent writes never answer `Missing node registration`. Then the local state adopts the records.
+ * agent writes never answer `Missing node registration`. The local state adopts the records first
+ * (so anti-entropy never writes older ones back meanwhile), and their stored form after.
  */
 export async function agentRegister(deps: ApiDeps, req: RegisterRequest): Promise<WriteResult> {
+  deps.hooks.local?.adopt(req);
   let res: WriteResult;
   try {
     res = await deps.store.register(req);

@@ -49,8 +49,8 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     const svc = buildService(def);
     const checks = buildServiceChecks(def, svc, deps.nodeName);
     const replace = ctx.has('replace-existing-checks') && ctx.query.get('replace-existing-checks') !== 'false';
-    await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
     if (replace) deps.hooks.local?.forgetChecksOf(svc.ID, checks.map(c => c.check.CheckID));
+    await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
     return {};
   });
 
