@@ -7,10 +7,11 @@
  * out again after its worker died, or an iteration that fires while the previous run is still
  * in flight, is skipped: a check never runs twice at once and no iteration runs twice.
  *
- * A BullMQ job only claims and starts a run: the probe itself runs detached, bounded by its own
- * timeout, and reports when it ends. So the BullMQ concurrency bounds dispatching, not probes, and
- * targets that never answer cannot hold the slots healthy checks need. Probes in flight are
- * bounded by `maxInFlight` (at most one per check, by the claim); past it, dispatching waits.
+ * A BullMQ job holds its slot for at most DETACH_AFTER_MS of its probe: a probe still running then
+ * goes on detached, bounded by its own timeout, and reports when it ends. So targets that never
+ * answer cannot hold the slots healthy checks need, while quick probes keep the job for their whole
+ * run. Probes in flight are bounded by `maxInFlight` (at most one per check, by the claim); past
+ * it, dispatching waits.
  */
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -35,6 +36,12 @@ export const QUEUE = 'checks';
  */
 export const LOCK_DURATION_MS = 8_000;
 export const STALLED_INTERVAL_MS = 4_000;
+
+/**
+ * A job waits this long for its probe; a probe still running then (a slow or silent target) goes
+ * on detached, so no target holds a worker slot for longer than this, whatever its timeout.
+ */
+export const DETACH_AFTER_MS = 200;
 
 /** Workers renew their liveness mark this often; a lapsed mark frees their run locks. */
 export const HEARTBEAT_MS = 500;
@@ -138,7 +145,12 @@ export class CheckWorker {
     if (this.#stop.signal.aborted) return 'stopped';
     const run = this.#run(d, lateness, o).finally(() => { this.inFlight.delete(run); this.#waiters.shift()?.(); });
     this.inFlight.add(run);
-    return 'started';
+    // A probe that ends quickly (a healthy target: milliseconds) keeps its job for its whole run, as BullMQ
+    // expects; one still running after DETACH_AFTER_MS goes on detached, bounded by its own timeout.
+    let t: NodeJS.Timeout | undefined;
+    const detached = await Promise.race([run.then(() => false), new Promise<boolean>(r => { t = setTimeout(() => r(true), DETACH_AFTER_MS); })]);
+    clearTimeout(t);
+    return detached ? 'detached' : 'done';
   }
 
   /** One probe and its report; bounded by the check's timeout. Never throws. */
