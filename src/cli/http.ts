@@ -2,10 +2,11 @@
  * @module The CLI's HTTP client: the shared flags (`-http-addr`, `-token`, `-datacenter`, ...),
  * requests to the agent, and Consul's error wording (`Unexpected response code: 500 (...)`).
  */
+import { readFileSync } from 'node:fs';
 import { parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
 
 /** Flags every API command takes (Consul's names). */
-export const HTTP_FLAGS: FlagSpec = { 'http-addr': 'string', token: 'string', datacenter: 'string', stale: 'bool', 'ca-file': 'string', 'tls-server-name': 'string' };
+export const HTTP_FLAGS: FlagSpec = { 'http-addr': 'string', token: 'string', 'token-file': 'string', datacenter: 'string', stale: 'bool', 'ca-file': 'string', 'tls-server-name': 'string' };
 
 export interface Api {
   base: string;
@@ -31,9 +32,22 @@ export function encPath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
+/**
+ * The ACL token, as Consul's CLI picks it: `-token`, `-token-file`, `$ROSTER_HTTP_TOKEN` /
+ * `$CONSUL_HTTP_TOKEN`, `$CONSUL_HTTP_TOKEN_FILE` (files and the environment keep it out of `ps`).
+ */
+export function httpToken(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): string {
+  const file = (p: string) => { try { return readFileSync(p, 'utf8').trim(); } catch (err) { throw new Error(`Error loading token file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); } };
+  if (flags.token) return flags.token as string;
+  if (flags['token-file']) return file(flags['token-file'] as string);
+  if (env.ROSTER_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN) return (env.ROSTER_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN)!;
+  if (env.CONSUL_HTTP_TOKEN_FILE) return file(env.CONSUL_HTTP_TOKEN_FILE);
+  return '';
+}
+
 export function makeApi(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): Api {
   const base = httpBase(flags['http-addr'] as string | undefined, env);
-  const token = (flags.token as string) || env.ROSTER_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN || '';
+  const token = httpToken(flags, env);
   const dc = (flags.datacenter as string) || '';
   const stale = flags.stale === true;
   const raw: Api['raw'] = async (method, path, body, query = {}) => {

@@ -1,5 +1,8 @@
 import test from 'ava';
-import { columns, encPath, httpBase } from '../../src/cli/http.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { columns, encPath, httpBase, httpToken } from '../../src/cli/http.ts';
 
 const bases: [string | undefined, Record<string, string>, string][] = [
   [undefined, {}, 'http://127.0.0.1:8500'],
@@ -19,4 +22,15 @@ test('cli http: path parameters keep slashes and encode the rest', t => {
 
 test('cli http: columns are aligned with two spaces, last column unpadded', t => {
   t.is(columns([['Node', 'Address'], ['a-long-name', '1.2.3.4:8301']]), 'Node         Address\na-long-name  1.2.3.4:8301\n');
+});
+
+test('cli http: the token comes from -token, -token-file, $CONSUL_HTTP_TOKEN, then $CONSUL_HTTP_TOKEN_FILE', t => {
+  const f = join(mkdtempSync(join(tmpdir(), 'roster-token-')), 'tok');
+  writeFileSync(f, 'from-file\n', { mode: 0o600 });
+  t.is(httpToken({ token: 'flag', 'token-file': f }, { CONSUL_HTTP_TOKEN: 'env' }), 'flag');
+  t.is(httpToken({ 'token-file': f }, { CONSUL_HTTP_TOKEN: 'env' }), 'from-file');
+  t.is(httpToken({}, { CONSUL_HTTP_TOKEN: 'env', CONSUL_HTTP_TOKEN_FILE: f }), 'env');
+  t.is(httpToken({}, { CONSUL_HTTP_TOKEN_FILE: f }), 'from-file');
+  t.is(httpToken({}, {}), '');
+  t.throws(() => httpToken({ 'token-file': join(f, 'missing') }, {}), { message: /^Error loading token file: ENOTDIR$/ });
 });
