@@ -33,11 +33,13 @@ export function overdueBoundMs(intervalMs: number, timeoutMs: number): number {
 
 /**
  * How far past its bound a check is at `now` (ms; ≤ 0 = on time). `lastSlot` is the scheduled time
- * of the last run that started (0 = none yet), `since` when the check was first scheduled (its
- * first run is staggered within one interval, so a check without runs gets one more interval).
+ * of the last run that started (0 = none yet), `since` when this engine first scheduled the check
+ * (at its start, or when the check was registered). The first run is staggered within one interval,
+ * so the clock starts at the later of the last run and `since` + one interval: an agent restarted
+ * after a long stop does not mark its checks overdue before they had a chance to run.
  */
 export function overdueBy(now: number, lastSlot: number, since: number, intervalMs: number, timeoutMs: number): number {
-  const from = lastSlot > 0 ? lastSlot : since + intervalMs;
+  const from = Math.max(lastSlot, since + intervalMs);
   return now - from - overdueBoundMs(intervalMs, timeoutMs);
 }
 

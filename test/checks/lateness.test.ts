@@ -5,7 +5,7 @@ test('lateness: the overdue bound is interval + timeout + grace', t => {
   t.is(overdueBoundMs(1000, 10_000), 11_000 + OVERDUE_GRACE_MS);
 });
 
-test('lateness: overdue is measured from the last scheduled run, or from scheduling plus one interval when none ran', t => {
+test('lateness: overdue is measured from the last scheduled run, or from scheduling plus one interval when that is later', t => {
   // Ran at 10,000 with interval 1 s, timeout 1 s: on time until 10,000 + 5,000.
   t.is(overdueBy(15_000, 10_000, 0, 1000, 1000), 0);
   t.is(overdueBy(15_001, 10_000, 0, 1000, 1000), 1);
@@ -13,6 +13,9 @@ test('lateness: overdue is measured from the last scheduled run, or from schedul
   // Never ran, scheduled at 0: its first run may come up to one interval later.
   t.true(overdueBy(6000, 0, 0, 1000, 1000) <= 0);
   t.is(overdueBy(6500, 0, 0, 1000, 1000), 500);
+  // Last ran long ago (the agent was stopped), scheduled again at 50,000: on time until 50,000 + 1,000 + 5,000.
+  t.true(overdueBy(56_000, 1000, 50_000, 1000, 1000) <= 0);
+  t.is(overdueBy(56_100, 1000, 50_000, 1000, 1000), 100);
 });
 
 test('lateness: the registry keeps the last and worst lateness per check, clears overdue on a run, forgets removed checks', t => {
