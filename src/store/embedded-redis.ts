@@ -65,12 +65,13 @@ export function lockDown(dataDir: string): void {
   try { walk(join(dataDir, 'redis')); } catch { /* no embedded Redis yet */ }
 }
 
-/** The embedded server's password: read from `<dir>/password`, or generated (32 random bytes, hex) and stored 0600. */
+/** The embedded server's password: read from `<dir>/password`, or generated (32 random bytes, hex) and stored 0600 when missing or unusable. */
 export function embeddedPassword(dir: string): string {
   const file = join(dir, 'password');
   try {
     const pw = readFileSync(file, 'utf8').trim();
-    if (/^[0-9a-f]{64}$/.test(pw)) return pw;
+    // Any password an operator put there is kept, if it is safe on a redis.conf line (no spaces or quotes).
+    if (/^[A-Za-z0-9._~+/=:@!%^*,-]{16,}$/.test(pw)) return pw;
   } catch { /* first start */ }
   const pw = randomBytes(32).toString('hex');
   writeFileSync(file, pw + '\n', { mode: 0o600 });
