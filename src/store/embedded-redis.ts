@@ -70,8 +70,8 @@ export function embeddedPassword(dir: string): string {
   const file = join(dir, 'password');
   try {
     const pw = readFileSync(file, 'utf8').trim();
-    // Any password an operator put there is kept, if it is safe on a redis.conf line (no spaces or quotes).
-    if (/^[A-Za-z0-9._~+/=:@!%^*,-]{16,}$/.test(pw)) return pw;
+    // Any password an operator put there is kept, if it is safe on a redis.conf line and in a URL as it stands.
+    if (/^[A-Za-z0-9._~-]{16,}$/.test(pw)) return pw;
   } catch { /* first start */ }
   const pw = randomBytes(32).toString('hex');
   writeFileSync(file, pw + '\n', { mode: 0o600 });
