@@ -74,3 +74,12 @@ test('anti-entropy: re-registering a service with a new definition is never undo
   t.is(wrong, 0, 'every read after a write saw that write');
   t.notRegex(a.log(), /Synced service/, 'no sync was needed: the agent\'s own writes are its local state');
 });
+
+test('anti-entropy: a service reaped by DeregisterCriticalServiceAfter stays gone', async t => {
+  const a = await startAgent(t, { args: ['-hcl', 'ae_interval = "1s"'], env: { ROSTER_CHECK_REAP_INTERVAL: '200ms', ROSTER_CHECK_DEREGISTER_MIN: '1s' } });
+  t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'doomed', Port: 85, Check: { CheckID: 'doomed-ttl', TTL: '30s', DeregisterCriticalServiceAfter: '1s' } })).status, 200);
+  t.true(await until(async () => (await a.req('GET', '/v1/catalog/service/doomed')).json?.length === 0), 'reaped');
+  await new Promise(r => setTimeout(r, 2500)); // past two full syncs
+  t.deepEqual((await a.req('GET', '/v1/catalog/service/doomed')).json, []);
+  t.notRegex(a.log(), /Synced service/);
+});
