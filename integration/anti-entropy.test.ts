@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { startAgent } from './helpers/agent.ts';
+import { testRedis } from './helpers/redis.ts';
 
 const until = async (fn: () => Promise<boolean>, ms = 8000) => {
   const end = Date.now() + ms;
@@ -82,4 +83,16 @@ test('anti-entropy: a service reaped by DeregisterCriticalServiceAfter stays gon
   await new Promise(r => setTimeout(r, 2500)); // past two full syncs
   t.deepEqual((await a.req('GET', '/v1/catalog/service/doomed')).json, []);
   t.notRegex(a.log(), /Synced service/);
+});
+
+test('anti-entropy: PUT /v1/agent/leave deregisters the node for good (the leaving agent stops syncing)', async t => {
+  const redis = await testRedis();
+  t.teardown(() => redis.stop());
+  const a = await startAgent(t, { redis: redis.url, node: 'leaver', args: ['-hcl', 'ae_interval = "1s"'] });
+  const b = await startAgent(t, { redis: redis.url, node: 'stayer' });
+  t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'web', Port: 80 })).status, 200);
+  t.is((await a.req('PUT', '/v1/agent/leave')).status, 200);
+  await new Promise<void>(r => { if (a.proc.exitCode !== null) r(); else a.proc.once('exit', () => r()); });
+  const nodes = (await b.req('GET', '/v1/catalog/nodes')).json.map((n: any) => n.Node);
+  t.deepEqual(nodes, ['stayer']);
 });

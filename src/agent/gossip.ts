@@ -206,6 +206,8 @@ export class Gossip {
     } catch (err) {
       log.warn('gossip leave failed', { err: (err as Error).message });
     }
+    // Anti-entropy would put the node straight back: a leaving agent stops syncing first.
+    a.antiEntropy?.stop();
     if (a.redis.status === 'ready') {
       await a.store.deregister(a.config.nodeName, 'node').catch(err => log.warn('cannot deregister this node', { err: (err as Error).message }));
       log.info('left the cluster; node deregistered (its registrations are kept in the data dir)');
