@@ -16,7 +16,7 @@ async function listen<T extends Server | TcpServer>(s: T): Promise<number> {
   return (s.address() as AddressInfo).port;
 }
 
-test('checks-isolation: 60 HTTP targets that never answer (10 s timeout) do not delay 20 healthy 1 s checks', async t => {
+for (const conc of [50, 2]) test(`checks-isolation: 60 HTTP targets that never answer (10 s timeout) do not delay 20 healthy 1 s checks (-checks-concurrency ${conc})`, async t => {
   // Never answers: accepts the connection and holds it (HTTP checks wait for headers until their timeout).
   const held: Socket[] = [];
   const black = createTcpServer(s => { held.push(s); s.on('error', () => {}); });
@@ -26,7 +26,7 @@ test('checks-isolation: 60 HTTP targets that never answer (10 s timeout) do not 
   const healthyPort = await listen(healthy);
   t.teardown(() => { for (const s of held) s.destroy(); black.close(); healthy.closeAllConnections(); healthy.close(); });
 
-  const a = await startAgent(t);
+  const a = await startAgent(t, { args: ['-checks-concurrency', String(conc)] });
   for (let i = 0; i < 60; i++) {
     const r = await a.req('PUT', '/v1/agent/check/register', { ID: `slow${i}`, Name: `slow${i}`, HTTP: `http://127.0.0.1:${blackPort}/slow${i}`, Interval: '1s', Timeout: '10s' });
     t.is(r.status, 200, r.text);

@@ -7,8 +7,10 @@
  * out again after its worker died, or an iteration that fires while the previous run is still
  * in flight, is skipped: a check never runs twice at once and no iteration runs twice.
  *
- * A BullMQ job holds its slot for at most DETACH_AFTER_MS of its probe: a probe still running then
- * goes on detached, bounded by its own timeout, and reports when it ends. So targets that never
+ * A BullMQ job of a check known to be quick (its last probe here took at most DETACH_AFTER_MS)
+ * keeps its slot for at most DETACH_AFTER_MS of its probe; a probe still running then, or any probe
+ * of a check not known to be quick, goes on detached, bounded by its own timeout, and reports when
+ * it ends. A target that turns silent thus holds a slot once, for 200 ms. So targets that never
  * answer cannot hold the slots healthy checks need, while quick probes keep the job for their whole
  * run. Probes in flight are bounded by `maxInFlight` (at most one per check, by the claim); past
  * it, dispatching waits.
@@ -101,6 +103,8 @@ export class CheckWorker {
   readonly inFlight = new Set<Promise<void>>();
   #waiters: (() => void)[] = [];
   #stop = new AbortController();
+  /** Checks whose last probe here took at most DETACH_AFTER_MS (bounded: cleared past 100,000). */
+  #fast = new Set<string>();
 
   constructor(o: CheckWorkerOptions) {
     this.maxInFlight = o.maxInFlight ?? defaultMaxInFlight();
@@ -143,9 +147,17 @@ export class CheckWorker {
     // Wait for room among the probes in flight (bounded: at most this worker's BullMQ concurrency waits).
     while (this.inFlight.size >= this.maxInFlight && !this.#stop.signal.aborted) await new Promise<void>(r => this.#waiters.push(r));
     if (this.#stop.signal.aborted) return 'stopped';
-    const run = this.#run(d, lateness, o).finally(() => { this.inFlight.delete(run); this.#waiters.shift()?.(); });
+    const key = `${d.node}\0${d.checkId}`;
+    const t0 = Date.now();
+    const run = this.#run(d, lateness, o).finally(() => {
+      this.inFlight.delete(run);
+      this.#waiters.shift()?.();
+      // Remember which checks are quick: only their runs keep their job (a check not known to be quick holds no slot).
+      if (Date.now() - t0 <= DETACH_AFTER_MS) { if (this.#fast.size >= 100_000) this.#fast.clear(); this.#fast.add(key); } else this.#fast.delete(key);
+    });
     this.inFlight.add(run);
-    // A probe that ends quickly (a healthy target: milliseconds) keeps its job for its whole run, as BullMQ
+    if (!this.#fast.has(key)) return 'detached';
+    // A probe of a quick check (a healthy target: milliseconds) keeps its job for its whole run, as BullMQ
     // expects; one still running after DETACH_AFTER_MS goes on detached, bounded by its own timeout.
     let t: NodeJS.Timeout | undefined;
     const detached = await Promise.race([run.then(() => false), new Promise<boolean>(r => { t = setTimeout(() => r(true), DETACH_AFTER_MS); })]);
