@@ -21,6 +21,7 @@ import { trimUDP, trimTCP, udpMaxSize } from './truncate.ts';
 import { AnswerCache } from './answer-cache.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
+import { LogThrottle } from './log-throttle.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -46,9 +47,10 @@ export class DnsHandler {
   #zones: ZoneSource | null;
   #mux = new Map<string, Route>();
   #log: Logger | undefined;
+  readonly #errs: LogThrottle;
 
-  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger) {
-    this.#view = view; this.#rt = rt; this.#zones = zones; this.#log = log;
+  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
+    this.#view = view; this.#rt = rt; this.#zones = zones; this.#log = log; this.#errs = errs ?? new LogThrottle(log);
     this.#rebuildMux();
   }
 
@@ -123,12 +125,12 @@ export class DnsHandler {
       this.cache.misses++;
       try {
         const r = this.#build(q, msg, transport, optLen);
-        if (r instanceof Promise) return r.catch(err => { this.#log?.error('dns: query failed', { error: err }); return this.#servfail(q); });
+        if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
         if (Buffer.isBuffer(r)) return r;
         e = r;
         if (e.deps.length || e.variants.length) this.cache.set(key, e);
       } catch (err) {
-        this.#log?.error('dns: query failed', { question: q.qname, error: err as Error });
+        this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
         return this.#servfail(q);
       }
     }

@@ -5,10 +5,10 @@
  */
 import dgram from 'node:dgram';
 import type { DnsHandler } from './handler.ts';
-import type { Logger } from '../log.ts';
+import type { LogThrottle } from './log-throttle.ts';
 
 /** Binds a UDP socket on host:port (0 = ephemeral) serving `handler`; resolves when bound. */
-export function listenUDP(handler: DnsHandler, host: string, port: number, log?: Logger): Promise<dgram.Socket> {
+export function listenUDP(handler: DnsHandler, host: string, port: number, errs: LogThrottle): Promise<dgram.Socket> {
   const v6 = host.includes(':');
   const family = v6 ? 6 : 4;
   const sock = dgram.createSocket({
@@ -18,10 +18,10 @@ export function listenUDP(handler: DnsHandler, host: string, port: number, log?:
   });
   sock.on('message', (msg, rinfo) => {
     let r: Buffer | null | Promise<Buffer | null>;
-    try { r = handler.handle(msg, 'udp'); } catch (e) { log?.error('dns: udp handler failed', { error: e as Error }); return; }
+    try { r = handler.handle(msg, 'udp'); } catch (e) { errs.note('error', 'dns: udp handler failed', { error: e as Error }); return; }
     if (r === null) return;
     if (r instanceof Promise) {
-      r.then(b => { if (b) sock.send(b, rinfo.port, rinfo.address); }, e => log?.error('dns: udp handler failed', { error: e as Error }));
+      r.then(b => { if (b) sock.send(b, rinfo.port, rinfo.address); }, e => errs.note('error', 'dns: udp handler failed', { error: e as Error }));
       return;
     }
     sock.send(r, rinfo.port, rinfo.address); // no callback: send errors surface as 'error' events
@@ -31,7 +31,7 @@ export function listenUDP(handler: DnsHandler, host: string, port: number, log?:
     sock.once('error', onErr);
     sock.bind(port, host, () => {
       sock.off('error', onErr);
-      sock.on('error', e => log?.warn('dns: udp socket error', { error: e }));
+      sock.on('error', e => errs.note('warn', 'dns: udp socket error', { error: e }));
       try { sock.setRecvBufferSize(4 << 20); sock.setSendBufferSize(4 << 20); } catch { /* best effort (rmem_max) */ }
       resolve(sock);
     });
