@@ -22,6 +22,7 @@ import { AnswerCache } from './answer-cache.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
 import { LogThrottle } from './log-throttle.ts';
+import { Forwarder } from './forwarder.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -46,11 +47,12 @@ export class DnsHandler {
   #view: CatalogView;
   #zones: ZoneSource | null;
   #mux = new Map<string, Route>();
-  #log: Logger | undefined;
   readonly #errs: LogThrottle;
+  /** Sockets and in-flight cap of forwarded queries. */
+  readonly forwarder = new Forwarder();
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
-    this.#view = view; this.#rt = rt; this.#zones = zones; this.#log = log; this.#errs = errs ?? new LogThrottle(log);
+    this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
     this.#rebuildMux();
   }
 
@@ -181,7 +183,7 @@ export class DnsHandler {
     for (let round = 0; round < 3; round++) {
       const pending = [...ctx.external].filter(([, v]) => v === null).map(([k]) => k);
       if (pending.length === 0) break;
-      const got = await Promise.all(pending.map(name => resolveExternal(name, this.#rt)));
+      const got = await Promise.all(pending.map(name => resolveExternal(name, this.#rt, this.forwarder)));
       pending.forEach((name, i) => ctx.external.set(name, got[i]!));
       m = domainReply(ctx, lname, q.qtype);
     }
@@ -217,8 +219,8 @@ export class DnsHandler {
   }
 
   async #recurse(q: Query, raw: Buffer, transport: Transport): Promise<Buffer | null> {
-    const r = await forward(raw, transport, this.#rt, this.#log);
-    return r ?? this.#servfail(q);
+    const r = await forward(raw, transport, this.#rt, this.forwarder, this.#errs);
+    return typeof r === 'string' ? this.#servfail(q) : r;
   }
 
   /** SERVFAIL like Consul's recursor failure: RA=1, no AA, OPT echoed if requested. */

@@ -115,6 +115,7 @@ export class DnsServer {
     this.#view.off('change', this.#onChange);
     const udp = this.#udp; const tcp = this.#tcp;
     this.#udp = []; this.#tcp = [];
+    this.#handler.forwarder.close();
     await Promise.all([
       ...udp.map(s => new Promise<void>(res => { try { s.close(() => res()); } catch { res(); } })),
       ...tcp.map(s => new Promise<void>(res => { s.close(() => res()); closeConnections(s); })),
