@@ -17,7 +17,7 @@ import type { Msg, RR } from './wire.ts';
 import { newCtx, domainReply, soaRecord } from './records.ts';
 import { ptrTarget, invalidatePtr } from './ptr.ts';
 import type { Ctx, Overlay } from './records.ts';
-import { trimUDP, trimTCP, udpMaxSize } from './truncate.ts';
+import { trimUDP, trimTCP, udpMaxSize, capSize, MAX_TCP_SIZE } from './truncate.ts';
 import { AnswerCache } from './answer-cache.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
@@ -194,9 +194,10 @@ export class DnsHandler {
   #trim(m: Msg, q: Query, lname: string, transport: Transport, optLen: number): boolean {
     m.question = { name: lname, type: q.qtype, cls: 1 };
     const rt = this.#rt;
-    const trimmed = transport === 'udp'
+    let trimmed = transport === 'udp'
       ? trimUDP(m, q.edns ? q.edns.size : null, rt.udpAnswerLimit, rt.compress, optLen)
       : trimTCP(m, q.qtype, rt.compress, optLen);
+    if (capSize(m, transport === 'udp' ? udpMaxSize(q.edns ? q.edns.size : null) : MAX_TCP_SIZE, rt.compress, optLen)) trimmed = true;
     if (trimmed && rt.enableTruncate) m.tc = true;
     return trimmed;
   }

@@ -25,6 +25,7 @@ import { listenUDP } from './udp.ts';
 import { listenTCP, closeConnections } from './tcp.ts';
 import type { TcpOptions } from './tcp.ts';
 import { LogThrottle } from './log-throttle.ts';
+import { ResponseRateLimiter, rateLimitOn } from './rrl.ts';
 
 export interface DnsServerOptions {
   view: CatalogView;
@@ -47,6 +48,7 @@ export class DnsServer {
   readonly #onChange: (c: ViewChange) => void;
   readonly #tcpOverride: Partial<TcpOptions>;
   readonly #errs: LogThrottle;
+  #rrl: ResponseRateLimiter | null;
   #udp: dgram.Socket[] = [];
   #tcp: net.Server[] = [];
 
@@ -56,6 +58,7 @@ export class DnsServer {
     this.#log = opts.log;
     this.#tcpOverride = { idleMs: opts.tcpIdleMs, readMs: opts.tcpReadMs, maxConnections: opts.tcpMaxConnections };
     this.#errs = new LogThrottle(opts.log);
+    this.#rrl = limiterFor(opts.config);
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
     this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs);
@@ -82,7 +85,7 @@ export class DnsServer {
     let port = this.#config.ports.dns;
     for (const [i, host] of hosts.entries()) {
       for (let attempt = 0; ; attempt++) {
-        const udp = await listenUDP(this.#handler, host, port, this.#errs);
+        const udp = await listenUDP(this.#handler, host, port, this.#errs, () => this.#rrl);
         const p = udp.address().port;
         try {
           const tcp = await listenTCP(this.#handler, host, p, this.#tcpOptions(), this.#errs);
@@ -108,6 +111,11 @@ export class DnsServer {
     };
   }
 
+  /** Response-rate limiting: whether it is on, and how many UDP responses it slipped (TC=1) or dropped. */
+  rateLimitStats(): { on: boolean; slipped: number; dropped: number } {
+    return { on: this.#rrl !== null, slipped: this.#rrl?.slipped ?? 0, dropped: this.#rrl?.dropped ?? 0 };
+  }
+
   /** Errors and refusals counted by kind (each logged at most once per 10 s). */
   errorCounts(): Record<string, number> { return Object.fromEntries(this.#errs.counts); }
 
@@ -126,6 +134,7 @@ export class DnsServer {
   reload(config: Config): void {
     this.#config = config;
     this.#handler.setRuntime(runtimeFrom(config));
+    this.#rrl = limiterFor(config);
   }
 
   /** Re-reads the zone files (SIGHUP). */
@@ -135,6 +144,10 @@ export class DnsServer {
     for (const e of r.errors) this.#log?.warn('dns: zone file error', { error: e });
     return r;
   }
+}
+
+function limiterFor(c: Config): ResponseRateLimiter | null {
+  return rateLimitOn(c.dns.rateLimit, c.clientAddr) ? new ResponseRateLimiter(c.dns.rateLimit) : null;
 }
 
 export type { Transport, ReloadResult };
