@@ -23,6 +23,7 @@ import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { Forwarder } from './forwarder.ts';
+import { shareNegative } from './negative.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -130,7 +131,7 @@ export class DnsHandler {
         if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
         if (Buffer.isBuffer(r)) return r;
         e = r;
-        if (e.deps.length || e.variants.length) this.cache.set(key, e);
+        if (!e.shared && (e.deps.length || e.variants.length)) this.cache.set(key, e);
       } catch (err) {
         this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
         return this.#servfail(q);
@@ -154,7 +155,7 @@ export class DnsHandler {
         const m = this.#zones!.answer(route.origin, lname, q.qtype);
         m.question = { name: lname, type: q.qtype, cls: 1 };
         fitStatic(m, transport, q, optLen, this.#rt.compress);
-        return entryOf([m], ['zones'], this.#rt.compress, false);
+        return this.#negative(m, lname) ?? entryOf([m], ['zones'], this.#rt.compress, false);
       }
       case 'domain': return this.#domain(q, lname, transport, optLen);
     }
@@ -174,6 +175,8 @@ export class DnsHandler {
     for (let i = 1; i < k; i++) msgs.push(domainReply(ctx, lname, q.qtype));
     let trimmed = false;
     for (const m of msgs) if (this.#trim(m, q, lname, transport, optLen)) trimmed = true;
+    const neg = k === 1 ? this.#negative(first, lname) : null;
+    if (neg) return neg;
     const e = entryOf(msgs, [...ctx.deps], this.#rt.compress, trimmed && n > 1);
     return e;
   }
@@ -216,7 +219,16 @@ export class DnsHandler {
       if (q.qtype !== T.SOA) m.authority.push(soa);
     }
     void optLen;
-    return entryOf([m], [...ctx.deps], this.#rt.compress, false);
+    return this.#negative(m, lname) ?? entryOf([m], [...ctx.deps], this.#rt.compress, false);
+  }
+
+  /** A name-independent negative answer: the one entry shared per zone cut and name length (negative.ts). */
+  #negative(m: Msg, lname: string): Entry | null {
+    const k = shareNegative(m, lname);
+    if (k === null) return null;
+    let e = this.cache.get(k);
+    if (!e) { e = entryOf([m], [], this.#rt.compress, false); e.shared = true; this.cache.set(k, e); }
+    return e;
   }
 
   async #recurse(q: Query, raw: Buffer, transport: Transport): Promise<Buffer | null> {
