@@ -10,9 +10,10 @@ import { makeServer, ask, rrs, node, svc, state, query } from './helpers.ts';
 const rnd = (): string => Math.random().toString(36).slice(2, 2 + 4 + Math.floor(Math.random() * 8));
 
 test('negative: 10,000 random names under service/node/apex/arpa add a bounded number of cache entries', async t => {
-  const { server } = makeServer([state(node('web1', '10.0.0.1'), [svc('web')])]);
+  const { server, view } = makeServer([state(node('web1', '10.0.0.1'), [svc('web')])]);
   await ask(server, 'web.service.consul', 'A');
   const before = server.stats().entries;
+  const lists = view.memoizedLists;
   for (let i = 0; i < 10_000; i++) {
     const name = [`${rnd()}.service.consul`, `${rnd()}.node.consul`, `${rnd()}.consul`, `${rnd()}.${rnd()}.service.dc1.consul`, `${i % 250}.${(i >> 8) % 250}.9.10.in-addr.arpa`][i % 5]!;
     const raw = (await server.handle(query(name, i % 2 ? 'A' : 'SRV', { id: i }), 'udp'))!;
@@ -21,6 +22,7 @@ test('negative: 10,000 random names under service/node/apex/arpa add a bounded n
   }
   const grown = server.stats().entries - before;
   t.true(grown <= 200, `${grown} entries for 10,000 names`);
+  t.is(view.memoizedLists, lists, 'the view memoizes no instance list for names that do not exist');
 });
 
 test.serial('negative: the shared reply is byte for byte the reply built for the name itself', async t => {
