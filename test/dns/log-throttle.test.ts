@@ -29,3 +29,21 @@ test('log-throttle: kinds are throttled separately', t => {
   th.note('warn', 'a'); th.note('warn', 'b'); th.note('warn', 'a');
   t.deepEqual(c.lines.map(l => l[0]), ['a', 'b']);
 });
+
+test('log-throttle: 10,000 queries for a name DNS cannot carry (a 70-octet label) write one ERROR line, and each gets SERVFAIL', async t => {
+  const { CatalogView } = await import('../../src/catalog/view.ts');
+  const { DnsServer } = await import('../../src/dns/server.ts');
+  const { state, node, svc, config, query } = await import('./helpers.ts');
+  const view = new CatalogView();
+  view.replaceAll([state(node('web1', '10.0.0.1'), [svc('web', { address: 'a'.repeat(70) + '.example.com' })])], 1);
+  const c = capture();
+  const server = new DnsServer({ view, config: config(), log: c.log });
+  let servfail = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const r = (await server.handle(query('web.service.consul', 'SRV', { id: i }), 'udp'))!;
+    if ((r[3]! & 0x0f) === 2) servfail++;
+  }
+  t.is(servfail, 10_000);
+  t.is(c.lines.filter(l => l[0] === 'dns: query failed').length, 1);
+  t.is(server.errorCounts()['dns: query failed'], 10_000);
+});
