@@ -23,7 +23,7 @@ import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { Forwarder } from './forwarder.ts';
-import { shareNegative } from './negative.ts';
+import { shareNegative, RecentNegatives } from './negative.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -51,6 +51,7 @@ export class DnsHandler {
   readonly #errs: LogThrottle;
   /** Sockets and in-flight cap of forwarded queries. */
   readonly forwarder = new Forwarder();
+  readonly #recentNeg = new RecentNegatives();
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
@@ -63,7 +64,7 @@ export class DnsHandler {
   setRuntime(rt: DnsRuntime): void {
     this.#rt = rt;
     this.#rebuildMux();
-    this.cache.clear();
+    this.cache.clear(); this.#recentNeg.clear();
     invalidatePtr(this.#view);
   }
 
@@ -71,12 +72,13 @@ export class DnsHandler {
   setZones(z: ZoneSource | null): void {
     this.#zones = z;
     this.#rebuildMux();
-    this.cache.clear();
+    this.cache.clear(); this.#recentNeg.clear();
   }
 
   /** Applies a catalog change: drops exactly the cached answers that read what it touched. */
   onChange(c: ViewChange): void {
     invalidatePtr(this.#view);
+    this.#recentNeg.clear();
     if (c.all) { this.cache.clear(); return; }
     for (const s of c.services) this.cache.invalidate('s:' + s);
     for (const n of c.nodes) this.cache.invalidate('n:' + n);
@@ -119,7 +121,7 @@ export class DnsHandler {
     const optLen = q.edns ? optLength(q.edns) : 0;
     const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
     const key = tag + String.fromCharCode(q.qtype) + q.wireKey;
-    let e = this.cache.get(key);
+    let e = this.cache.get(key) ?? this.#recentNeg.get(key);
     if (e !== undefined) {
       this.cache.hits++;
       if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) { this.cache.delete(key); e = undefined; }
@@ -131,7 +133,8 @@ export class DnsHandler {
         if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
         if (Buffer.isBuffer(r)) return r;
         e = r;
-        if (!e.shared && (e.deps.length || e.variants.length)) this.cache.set(key, e);
+        if (e.shared) this.#recentNeg.set(key, e);
+        else if (e.deps.length || e.variants.length) this.cache.set(key, e);
       } catch (err) {
         this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
         return this.#servfail(q);

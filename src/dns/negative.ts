@@ -13,6 +13,7 @@
  */
 import { T } from './wire.ts';
 import type { Msg } from './wire.ts';
+import type { Entry } from './answer-cache.ts';
 
 /**
  * The shared key of `m` when it is a name-independent negative answer, else null; in the first
@@ -67,4 +68,23 @@ function neutral(bytes: number): string {
     bytes -= n + 1;
   }
   return out;
+}
+
+/**
+ * The last `max` names answered from a shared negative entry, so a name asked for again and
+ * again (a client polling for a service not yet registered) is answered without rebuilding.
+ * Bounded and first-in-first-out, so random names only cycle it; cleared on every catalog,
+ * zone or settings change, since any change may make a name exist.
+ */
+export class RecentNegatives {
+  readonly #map = new Map<string, Entry>();
+  readonly #max: number;
+  constructor(max = 4096) { this.#max = max; }
+  get size(): number { return this.#map.size; }
+  get(key: string): Entry | undefined { return this.#map.get(key); }
+  set(key: string, e: Entry): void {
+    if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value!);
+    this.#map.set(key, e);
+  }
+  clear(): void { this.#map.clear(); }
 }
