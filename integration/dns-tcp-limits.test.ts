@@ -132,3 +132,15 @@ test('dns tcp: pipelined queries on one connection are still all answered', asyn
   c.destroy();
   await s.close();
 });
+
+test('dns tcp: after its answer a connection sending nothing is closed by the idle timeout, not before the answer', async t => {
+  const c = defaultConfig();
+  const s = new DnsServer({ view: new CatalogView(), config: { ...c, ports: { ...c.ports, dns: 0 } }, tcpIdleMs: 300, tcpReadMs: 5000 });
+  const { tcpPort } = await s.listen();
+  const sock = await connect(tcpPort);
+  const rcode = await askTcp(sock, 'consul', 3000);
+  t.is(rcode, 'NOERROR');
+  const closed = await new Promise<boolean>(res => { if (sock.destroyed) res(true); sock.once('close', () => res(true)); setTimeout(() => res(false), 4000); });
+  t.true(closed, 'closed well before the 5 s read deadline could have applied');
+  await s.close();
+});
