@@ -144,3 +144,22 @@ test('dns tcp: after its answer a connection sending nothing is closed by the id
   t.true(closed, 'closed well before the 5 s read deadline could have applied');
   await s.close();
 });
+
+test('dns tcp: trickling clients on many addresses filling every slot do not stop another client being answered', async t => {
+  const { s, port } = await server({ tcpMaxConnsPerClient: 10 }, { tcpMaxConnections: 30 });
+  const held: net.Socket[] = [];
+  for (let a = 0; a < 3; a++) {
+    for (let i = 0; i < 10; i++) {
+      const c = await connect(port, `127.0.2.${a + 1}`);
+      c.on('error', () => {});
+      c.write(Buffer.from([0])); // a message in progress, never finished
+      held.push(c);
+    }
+  }
+  await new Promise(r => setTimeout(r, 400)); // every held message is now slower than any real client's
+  const other = await connect(port, '127.0.3.1');
+  t.is(await askTcp(other, 'consul', 1500), 'NOERROR');
+  for (const c of held) c.destroy();
+  other.destroy();
+  await s.close();
+});

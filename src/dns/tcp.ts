@@ -9,7 +9,8 @@
  * within `readMs` of the accept), and a connection with no message in progress and no reply owed
  * is closed after `idleMs`. So a client trickling one byte at a time holds a slot for `readMs` at
  * most. Each client address may hold `maxPerClient` connections; at `maxConnections` the longest
- * idle connection is closed to make room (RFC 7766 §6.2.3), else the new one is refused.
+ * idle connection is closed to make room (RFC 7766 §6.2.3), else the one whose message has been
+ * trickling in longest, else the new one is refused.
  */
 import net from 'node:net';
 import type { DnsHandler } from './handler.ts';
@@ -24,7 +25,30 @@ export interface TcpOptions {
   maxPerClient: number;
 }
 
-interface Conn { sock: net.Socket; idle: boolean }
+interface Conn {
+  sock: net.Socket;
+  /** No message in progress. */
+  idle: boolean;
+  /** When the current state began: the idle period, or the message in progress (performance.now()). */
+  since: number;
+}
+
+/** A message this long in progress is slower than any real client's: it may be closed to make room. */
+const SLOW_MS = 200;
+
+/**
+ * Whom to close when every slot is taken: the longest idle connection, else the one whose message
+ * has been in progress longest if that is over SLOW_MS (a trickling client; real queries arrive
+ * in one segment), else nobody (the new connection is refused).
+ */
+function victimOf(conns: Set<Conn>, now: number): Conn | undefined {
+  let idle: Conn | undefined; let slow: Conn | undefined;
+  for (const c of conns) {
+    if (c.idle) { if (!idle || c.since < idle.since) idle = c; }
+    else if (now - c.since > SLOW_MS && (!slow || c.since < slow.since)) slow = c;
+  }
+  return idle ?? slow;
+}
 
 /** Binds a TCP server on host:port serving `handler`; resolves when listening. */
 export function listenTCP(handler: DnsHandler, host: string, port: number, opts: TcpOptions, errs: LogThrottle): Promise<net.Server> {
@@ -38,16 +62,16 @@ export function listenTCP(handler: DnsHandler, host: string, port: number, opts:
       sock.destroy(); return;
     }
     if (conns.size >= opts.maxConnections) {
-      let victim: Conn | undefined;
-      for (const c of conns) if (c.idle) { victim = c; break; } // insertion order: the oldest idle one
+      const victim = victimOf(conns, performance.now());
       if (!victim) {
         errs.note('warn', 'dns: tcp connection refused: connection limit reached', { limit: opts.maxConnections });
         sock.destroy(); return;
       }
+      errs.note('warn', 'dns: tcp connection limit reached, closing the oldest idle or slowest connection', { limit: opts.maxConnections });
       victim.sock.destroy();
       conns.delete(victim);
     }
-    const c: Conn = { sock, idle: false };
+    const c: Conn = { sock, idle: false, since: performance.now() };
     conns.add(c);
     perClient.set(addr, mine + 1);
     sock.once('close', () => {
@@ -120,6 +144,7 @@ function serveConn(handler: DnsHandler, c: Conn, opts: TcpOptions, errs: LogThro
     // Deadlines move only when a message completes or a new one starts, never on a mere byte.
     if (done || c.idle) {
       if (buf.length === 0) { c.idle = true; arm(opts.idleMs); } else { c.idle = false; arm(opts.readMs); }
+      c.since = performance.now();
     }
   });
 }
