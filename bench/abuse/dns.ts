@@ -7,8 +7,8 @@
  *   ROSTER_ABUSE_NAMES=200000 node bench/abuse/dns.ts             # fewer random names (default 1,000,000)
  *   ROSTER_ABUSE_ONLY=loris,amp node bench/abuse/dns.ts           # a subset: loris, recursor, amp, names
  *
- * Attacks: TCP slow-loris (one address trickling bytes on 1,100 connections while another
- * client queries over TCP), a burst of out-of-zone names for a dead recursor, UDP amplification
+ * Attacks: TCP slow-loris (one address trickling bytes on 1,100 connections, then 20 addresses
+ * on 60 each, while another client queries over TCP), a burst of out-of-zone names for a dead recursor, UDP amplification
  * with an EDNS 65,535 query for a node with 64 large meta pairs (without and with
  * rate_limit), and a flood of random in-zone names (agent RSS before/after).
  */
@@ -69,16 +69,16 @@ type Row = [attack: string, measured: string, verdict: string];
 const rows: Row[] = [];
 
 // ---- 1. TCP slow-loris: 1,100 connections from 127.0.0.1 trickle one byte a second; 127.0.0.2 asks over TCP every 250 ms.
-async function slowLoris(a: Agent): Promise<void> {
+async function slowLoris(a: Agent, addrs: string[], perAddr: number): Promise<void> {
   const held: net.Socket[] = [];
   const msg = frame(query(1, 'consul', 6));
-  const open = async (): Promise<void> => {
-    const s = net.connect({ port: a.dns, host: '127.0.0.1', localAddress: '127.0.0.1' });
+  const open = async (local: string): Promise<void> => {
+    const s = net.connect({ port: a.dns, host: '127.0.0.1', localAddress: local });
     s.on('error', () => {});
     await new Promise<void>(r => { s.once('connect', () => r()); s.once('close', () => r()); setTimeout(r, 1000); });
     if (!s.destroyed) { s.write(msg.subarray(0, 1)); held.push(s); }
   };
-  for (let i = 0; i < 1100; i++) await open();
+  for (let i = 0; i < perAddr; i++) for (const local of addrs) await open(local);
   let sent = 1;
   const trickle = setInterval(() => { for (const s of held) if (!s.destroyed) s.write(msg.subarray(sent % msg.length, sent % msg.length + 1)); sent++; }, 1000);
   await sleep(1500);
@@ -101,7 +101,7 @@ async function slowLoris(a: Agent): Promise<void> {
   const stillHeld = held.filter(s => !s.destroyed).length;
   for (const s of held) s.destroy();
   const worst = waits.length ? Math.max(...waits) : NaN;
-  rows.push(['TCP slow-loris: 1,100 connections from one address, 1 byte/s; another client queries over TCP every 250 ms for 10 s',
+  rows.push([`TCP slow-loris: ${(addrs.length * perAddr).toLocaleString('en')} connections from ${addrs.length === 1 ? 'one address' : `${addrs.length} addresses`}, 1 byte/s; another client queries over TCP every 250 ms for 10 s`,
     `attacker connections open after 1.5 s: ${alive}, after 11.5 s: ${stillHeld}; other client: ${waits.length} answered, ${unanswered} not (3 s timeout), worst wait ${worst.toFixed(3)} s`,
     unanswered === 0 ? 'other clients answered' : 'other clients starved']);
 }
@@ -198,7 +198,12 @@ async function randomNames(): Promise<void> {
 
 const only = (process.env.ROSTER_ABUSE_ONLY ?? 'loris,recursor,amp,names').split(',');
 const t0 = Date.now();
-if (only.includes('loris')) { const loris = await startAgent(); try { await slowLoris(loris); } finally { await loris.stop(); } }
+if (only.includes('loris')) {
+  for (const [addrs, per] of [[['127.0.0.1'], 1100], [Array.from({ length: 20 }, (_, i) => `127.0.4.${i + 1}`), 60]] as const) {
+    const loris = await startAgent();
+    try { await slowLoris(loris, [...addrs], per); } finally { await loris.stop(); }
+  }
+}
 if (only.includes('recursor')) await deadRecursor();
 if (only.includes('amp')) { await amplification(false); await amplification(true); }
 if (only.includes('names')) await randomNames();
