@@ -15,6 +15,8 @@ import { EventEmitter } from 'node:events';
 import type { Instance, NodeState, CheckRec, ServiceRec } from './model.ts';
 import { mergeNode, mergeRecord, newTombs, pruneTombs, type NodeTombs } from './merge.ts';
 
+const NO_INSTANCES: readonly Instance[] = Object.freeze([]);
+
 /** What a change touched: lower-cased service names and node names; `all` for a full reload. */
 export interface ViewChange {
   all: boolean;
@@ -225,11 +227,15 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     let arr = this.#instCache.get(lname);
     if (!arr) {
       const m = this.#services.get(lname);
-      arr = m ? [...m.values()].sort(byNodeThenID) : [];
+      if (!m) return NO_INSTANCES; // not memoized: random names asked for must not grow the view (issue 11)
+      arr = [...m.values()].sort(byNodeThenID);
       this.#instCache.set(lname, arr);
     }
     return arr;
   }
+
+  /** Memoized instance lists (one per existing service asked for); for tests and stats. */
+  get memoizedLists(): number { return this.#instCache.size; }
 
   /** A node's state, by case-insensitive name. */
   node(name: string): NodeState | undefined {

@@ -139,12 +139,46 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
   if (typeof c.udp_answer_limit === 'number') d.udpAnswerLimit = c.udp_answer_limit;
   if (typeof c.a_record_limit === 'number') d.aRecordLimit = c.a_record_limit;
   if (b('enable_additional_node_meta_txt') !== undefined) d.enableAdditionalNodeMetaTxt = b('enable_additional_node_meta_txt')!;
+  applyDnsLimits(d, c, source);
   const soa = c.soa as Record<string, number> | undefined;
   if (soa) {
     if (soa.refresh !== undefined) d.soa.refresh = soa.refresh;
     if (soa.retry !== undefined) d.soa.retry = soa.retry;
     if (soa.expire !== undefined) d.soa.expire = soa.expire;
     if (soa.min_ttl !== undefined) d.soa.minTtl = soa.min_ttl;
+  }
+}
+
+/** Roster's own dns_config keys (issue 11): TCP deadlines and caps, forwarding cap, rate_limit { ... }. */
+function applyDnsLimits(d: DnsConfig, c: Record<string, unknown>, source: string): void {
+  const count = (v: unknown, key: string, min = 0): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${source}: dns_config.${key} must be an integer >= ${min}`);
+    return v;
+  };
+  if (c.tcp_read_timeout !== undefined) d.tcpReadTimeoutMs = ms(c.tcp_read_timeout);
+  if (c.tcp_idle_timeout !== undefined) d.tcpIdleTimeoutMs = ms(c.tcp_idle_timeout);
+  if (c.tcp_max_conns !== undefined) d.tcpMaxConns = count(c.tcp_max_conns, 'tcp_max_conns', 1);
+  if (c.tcp_max_conns_per_client !== undefined) d.tcpMaxConnsPerClient = count(c.tcp_max_conns_per_client, 'tcp_max_conns_per_client', 1);
+  if (c.recursor_max_in_flight !== undefined) d.recursorMaxInFlight = count(c.recursor_max_in_flight, 'recursor_max_in_flight', 1);
+  const rl = c.rate_limit as Record<string, unknown> | undefined;
+  if (rl === undefined) return;
+  const r = d.rateLimit;
+  for (const [k, v] of Object.entries(rl)) {
+    switch (k) {
+      case 'enabled':
+        if (v !== true && v !== false && v !== 'auto') throw new Error(`${source}: dns_config.rate_limit.enabled must be true, false or "auto"`);
+        r.enabled = v; break;
+      case 'responses_per_second': r.responsesPerSecond = count(v, 'rate_limit.responses_per_second', 1); break;
+      case 'slip': r.slip = count(v, 'rate_limit.slip'); break;
+      case 'window': r.window = count(v, 'rate_limit.window', 1); break;
+      case 'ipv4_prefix_length': r.ipv4PrefixLength = Math.min(32, count(v, 'rate_limit.ipv4_prefix_length')); break;
+      case 'ipv6_prefix_length': r.ipv6PrefixLength = Math.min(128, count(v, 'rate_limit.ipv6_prefix_length')); break;
+      case 'exempt_loopback':
+        if (typeof v !== 'boolean') throw new Error(`${source}: dns_config.rate_limit.exempt_loopback must be a boolean`);
+        r.exemptLoopback = v; break;
+      case 'table_size': r.tableSize = count(v, 'rate_limit.table_size', 1); break;
+      default: throw new Error(`${source}: unknown dns_config.rate_limit key "${k}"`);
+    }
   }
 }
 

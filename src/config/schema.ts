@@ -21,6 +21,26 @@ export interface DnsConfig {
   /** Node meta TXT in the additional section of SRV and node A answers. @defaultValue true */ enableAdditionalNodeMetaTxt: boolean;
   /** SOA timers in seconds. @defaultValue {refresh:3600, retry:600, expire:86400, minTtl:0} */
   soa: { refresh: number; retry: number; expire: number; minTtl: number };
+  // Roster's own DNS limits (issue 11; Consul has none of these keys):
+  /** A TCP message must arrive whole within this of its first byte (miekg's read timeout). @defaultValue 2s */ tcpReadTimeoutMs: number;
+  /** A TCP connection with no message in progress is closed after this (miekg's idle timeout). @defaultValue 8s */ tcpIdleTimeoutMs: number;
+  /** @defaultValue 1024 */ tcpMaxConns: number;
+  /** TCP connections one client address may hold. @defaultValue 64 */ tcpMaxConnsPerClient: number;
+  /** Forwarded queries in flight; past it, SERVFAIL at once. @defaultValue 150 (dnsmasq's dns-forward-max) */ recursorMaxInFlight: number;
+  /** Response-rate limiting of UDP answers per client prefix (BIND/Knot RRL). */
+  rateLimit: RateLimitConfig;
+}
+
+/** dns_config { rate_limit { ... } }: BIND's RRL knobs. */
+export interface RateLimitConfig {
+  /** 'auto' = on when some listen address is not loopback. @defaultValue 'auto' */ enabled: boolean | 'auto';
+  /** Identical responses per second per client prefix. @defaultValue 20 */ responsesPerSecond: number;
+  /** Every Nth limited response is sent as a small TC=1 reply (0 = drop all). @defaultValue 2 */ slip: number;
+  /** Seconds of excess a prefix's debt can reach (how long it stays limited after it stops). @defaultValue 15 */ window: number;
+  /** @defaultValue 24 */ ipv4PrefixLength: number;
+  /** @defaultValue 56 */ ipv6PrefixLength: number;
+  /** Loopback sources are never limited. @defaultValue true */ exemptLoopback: boolean;
+  /** Buckets kept; the oldest go first. @defaultValue 100000 */ tableSize: number;
 }
 
 /** What one HTTP client may hold: `limits { http_max_conns_per_client, ... }` and `http_config { max_header_bytes }`. */
@@ -117,6 +137,8 @@ export function defaultDnsConfig(): DnsConfig {
     allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false,
     recursorStrategy: 'sequential', recursorTimeoutMs: 2000, disableCompression: false, udpAnswerLimit: 3, aRecordLimit: 0,
     enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
+    tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150,
+    rateLimit: { enabled: 'auto', responsesPerSecond: 20, slip: 2, window: 15, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exemptLoopback: true, tableSize: 100_000 },
   };
 }
 

@@ -25,6 +25,8 @@ export interface Entry {
   /** When the answer was trimmed and shuffled, rebuild after this many uses so other instances get their turn. */
   refreshAfter: number;
   uses: number;
+  /** A negative answer shared by every name of its zone cut and length (negative.ts): never stored under a name's key. */
+  shared?: boolean;
 }
 
 /** A bounded map of entries with a reverse index from dependency to keys. */

@@ -17,10 +17,13 @@ import type { Msg, RR } from './wire.ts';
 import { newCtx, domainReply, soaRecord } from './records.ts';
 import { ptrTarget, invalidatePtr } from './ptr.ts';
 import type { Ctx, Overlay } from './records.ts';
-import { trimUDP, trimTCP, udpMaxSize } from './truncate.ts';
+import { trimUDP, trimTCP, udpMaxSize, capSize, MAX_TCP_SIZE } from './truncate.ts';
 import { AnswerCache } from './answer-cache.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { Forwarder } from './forwarder.ts';
+import { shareNegative, RecentNegatives } from './negative.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -45,10 +48,13 @@ export class DnsHandler {
   #view: CatalogView;
   #zones: ZoneSource | null;
   #mux = new Map<string, Route>();
-  #log: Logger | undefined;
+  readonly #errs: LogThrottle;
+  /** Sockets and in-flight cap of forwarded queries. */
+  readonly forwarder = new Forwarder();
+  readonly #recentNeg = new RecentNegatives();
 
-  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger) {
-    this.#view = view; this.#rt = rt; this.#zones = zones; this.#log = log;
+  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
+    this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
     this.#rebuildMux();
   }
 
@@ -58,7 +64,7 @@ export class DnsHandler {
   setRuntime(rt: DnsRuntime): void {
     this.#rt = rt;
     this.#rebuildMux();
-    this.cache.clear();
+    this.cache.clear(); this.#recentNeg.clear();
     invalidatePtr(this.#view);
   }
 
@@ -66,12 +72,13 @@ export class DnsHandler {
   setZones(z: ZoneSource | null): void {
     this.#zones = z;
     this.#rebuildMux();
-    this.cache.clear();
+    this.cache.clear(); this.#recentNeg.clear();
   }
 
   /** Applies a catalog change: drops exactly the cached answers that read what it touched. */
   onChange(c: ViewChange): void {
     invalidatePtr(this.#view);
+    this.#recentNeg.clear();
     if (c.all) { this.cache.clear(); return; }
     for (const s of c.services) this.cache.invalidate('s:' + s);
     for (const n of c.nodes) this.cache.invalidate('n:' + n);
@@ -114,7 +121,7 @@ export class DnsHandler {
     const optLen = q.edns ? optLength(q.edns) : 0;
     const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
     const key = tag + String.fromCharCode(q.qtype) + q.wireKey;
-    let e = this.cache.get(key);
+    let e = this.cache.get(key) ?? this.#recentNeg.get(key);
     if (e !== undefined) {
       this.cache.hits++;
       if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) { this.cache.delete(key); e = undefined; }
@@ -123,12 +130,13 @@ export class DnsHandler {
       this.cache.misses++;
       try {
         const r = this.#build(q, msg, transport, optLen);
-        if (r instanceof Promise) return r.catch(err => { this.#log?.error('dns: query failed', { error: err }); return this.#servfail(q); });
+        if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
         if (Buffer.isBuffer(r)) return r;
         e = r;
-        if (e.deps.length || e.variants.length) this.cache.set(key, e);
+        if (e.shared) this.#recentNeg.set(key, e);
+        else if (e.deps.length || e.variants.length) this.cache.set(key, e);
       } catch (err) {
-        this.#log?.error('dns: query failed', { question: q.qname, error: err as Error });
+        this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
         return this.#servfail(q);
       }
     }
@@ -150,7 +158,7 @@ export class DnsHandler {
         const m = this.#zones!.answer(route.origin, lname, q.qtype);
         m.question = { name: lname, type: q.qtype, cls: 1 };
         fitStatic(m, transport, q, optLen, this.#rt.compress);
-        return entryOf([m], ['zones'], this.#rt.compress, false);
+        return this.#negative(m, lname) ?? entryOf([m], ['zones'], this.#rt.compress, false);
       }
       case 'domain': return this.#domain(q, lname, transport, optLen);
     }
@@ -170,6 +178,8 @@ export class DnsHandler {
     for (let i = 1; i < k; i++) msgs.push(domainReply(ctx, lname, q.qtype));
     let trimmed = false;
     for (const m of msgs) if (this.#trim(m, q, lname, transport, optLen)) trimmed = true;
+    const neg = k === 1 ? this.#negative(first, lname) : null;
+    if (neg) return neg;
     const e = entryOf(msgs, [...ctx.deps], this.#rt.compress, trimmed && n > 1);
     return e;
   }
@@ -179,7 +189,7 @@ export class DnsHandler {
     for (let round = 0; round < 3; round++) {
       const pending = [...ctx.external].filter(([, v]) => v === null).map(([k]) => k);
       if (pending.length === 0) break;
-      const got = await Promise.all(pending.map(name => resolveExternal(name, this.#rt)));
+      const got = await Promise.all(pending.map(name => resolveExternal(name, this.#rt, this.forwarder)));
       pending.forEach((name, i) => ctx.external.set(name, got[i]!));
       m = domainReply(ctx, lname, q.qtype);
     }
@@ -190,9 +200,10 @@ export class DnsHandler {
   #trim(m: Msg, q: Query, lname: string, transport: Transport, optLen: number): boolean {
     m.question = { name: lname, type: q.qtype, cls: 1 };
     const rt = this.#rt;
-    const trimmed = transport === 'udp'
+    let trimmed = transport === 'udp'
       ? trimUDP(m, q.edns ? q.edns.size : null, rt.udpAnswerLimit, rt.compress, optLen)
       : trimTCP(m, q.qtype, rt.compress, optLen);
+    if (capSize(m, transport === 'udp' ? udpMaxSize(q.edns ? q.edns.size : null) : MAX_TCP_SIZE, rt.compress, optLen)) trimmed = true;
     if (trimmed && rt.enableTruncate) m.tc = true;
     return trimmed;
   }
@@ -211,12 +222,21 @@ export class DnsHandler {
       if (q.qtype !== T.SOA) m.authority.push(soa);
     }
     void optLen;
-    return entryOf([m], [...ctx.deps], this.#rt.compress, false);
+    return this.#negative(m, lname) ?? entryOf([m], [...ctx.deps], this.#rt.compress, false);
+  }
+
+  /** A name-independent negative answer: the one entry shared per zone cut and name length (negative.ts). */
+  #negative(m: Msg, lname: string): Entry | null {
+    const k = shareNegative(m, lname);
+    if (k === null) return null;
+    let e = this.cache.get(k);
+    if (!e) { e = entryOf([m], [], this.#rt.compress, false); e.shared = true; this.cache.set(k, e); }
+    return e;
   }
 
   async #recurse(q: Query, raw: Buffer, transport: Transport): Promise<Buffer | null> {
-    const r = await forward(raw, transport, this.#rt, this.#log);
-    return r ?? this.#servfail(q);
+    const r = await forward(raw, transport, this.#rt, this.forwarder, this.#errs);
+    return typeof r === 'string' ? this.#servfail(q) : r;
   }
 
   /** SERVFAIL like Consul's recursor failure: RA=1, no AA, OPT echoed if requested. */

@@ -29,6 +29,7 @@ export interface DnsRuntime {
   recursors: Recursor[];
   recursorRandom: boolean;
   recursorTimeoutMs: number;
+  recursorMaxInFlight: number;
 }
 
 /** Parses a recursor like Consul's recursorAddr: `8.8.8.8` → :53, `[::1]:5353`, bare IPv6 → :53. */
@@ -85,5 +86,6 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
     recursors: cfg.recursors.map(parseRecursor),
     recursorRandom: d.recursorStrategy === 'random',
     recursorTimeoutMs: d.recursorTimeoutMs,
+    recursorMaxInFlight: d.recursorMaxInFlight,
   };
 }

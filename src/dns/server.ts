@@ -23,14 +23,19 @@ import { ZoneStore } from './zones.ts';
 import type { ReloadResult } from './zones.ts';
 import { listenUDP } from './udp.ts';
 import { listenTCP, closeConnections } from './tcp.ts';
+import type { TcpOptions } from './tcp.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { ResponseRateLimiter, rateLimitOn } from './rrl.ts';
 
 export interface DnsServerOptions {
   view: CatalogView;
   config: Config;
   log?: Logger;
-  /** Idle TCP connections are closed after this long. @defaultValue 8000 (miekg's tcpIdleTimeout) */
+  /** Overrides dns_config.tcp_idle_timeout (tests). */
   tcpIdleMs?: number;
-  /** @defaultValue 1024 */
+  /** Overrides dns_config.tcp_read_timeout (tests). */
+  tcpReadMs?: number;
+  /** Overrides dns_config.tcp_max_conns (tests). */
   tcpMaxConnections?: number;
 }
 
@@ -41,8 +46,9 @@ export class DnsServer {
   readonly #handler: DnsHandler;
   readonly #zones: ZoneStore;
   readonly #onChange: (c: ViewChange) => void;
-  readonly #tcpIdleMs: number;
-  readonly #tcpMax: number;
+  readonly #tcpOverride: Partial<TcpOptions>;
+  readonly #errs: LogThrottle;
+  #rrl: ResponseRateLimiter | null;
   #udp: dgram.Socket[] = [];
   #tcp: net.Server[] = [];
 
@@ -50,11 +56,12 @@ export class DnsServer {
     this.#view = opts.view;
     this.#config = opts.config;
     this.#log = opts.log;
-    this.#tcpIdleMs = opts.tcpIdleMs ?? 8000;
-    this.#tcpMax = opts.tcpMaxConnections ?? 1024;
+    this.#tcpOverride = { idleMs: opts.tcpIdleMs, readMs: opts.tcpReadMs, maxConnections: opts.tcpMaxConnections };
+    this.#errs = new LogThrottle(opts.log);
+    this.#rrl = limiterFor(opts.config);
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
-    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log);
+    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs);
     this.#onChange = c => this.#handler.onChange(c);
     this.#view.on('change', this.#onChange);
   }
@@ -78,10 +85,10 @@ export class DnsServer {
     let port = this.#config.ports.dns;
     for (const [i, host] of hosts.entries()) {
       for (let attempt = 0; ; attempt++) {
-        const udp = await listenUDP(this.#handler, host, port, this.#log);
+        const udp = await listenUDP(this.#handler, host, port, this.#errs, () => this.#rrl);
         const p = udp.address().port;
         try {
-          const tcp = await listenTCP(this.#handler, host, p, { idleMs: this.#tcpIdleMs, maxConnections: this.#tcpMax }, this.#log);
+          const tcp = await listenTCP(this.#handler, host, p, this.#tcpOptions(), this.#errs);
           this.#udp.push(udp); this.#tcp.push(tcp);
           if (i === 0) port = p;
           break;
@@ -96,10 +103,27 @@ export class DnsServer {
     return { udpPort: port, tcpPort: port };
   }
 
+  #tcpOptions(): TcpOptions {
+    const d = this.#config.dns; const o = this.#tcpOverride;
+    return {
+      idleMs: o.idleMs ?? d.tcpIdleTimeoutMs, readMs: o.readMs ?? d.tcpReadTimeoutMs,
+      maxConnections: o.maxConnections ?? d.tcpMaxConns, maxPerClient: d.tcpMaxConnsPerClient,
+    };
+  }
+
+  /** Response-rate limiting: whether it is on, and how many UDP responses it slipped (TC=1) or dropped. */
+  rateLimitStats(): { on: boolean; slipped: number; dropped: number } {
+    return { on: this.#rrl !== null, slipped: this.#rrl?.slipped ?? 0, dropped: this.#rrl?.dropped ?? 0 };
+  }
+
+  /** Errors and refusals counted by kind (each logged at most once per 10 s). */
+  errorCounts(): Record<string, number> { return Object.fromEntries(this.#errs.counts); }
+
   async close(): Promise<void> {
     this.#view.off('change', this.#onChange);
     const udp = this.#udp; const tcp = this.#tcp;
     this.#udp = []; this.#tcp = [];
+    this.#handler.forwarder.close();
     await Promise.all([
       ...udp.map(s => new Promise<void>(res => { try { s.close(() => res()); } catch { res(); } })),
       ...tcp.map(s => new Promise<void>(res => { s.close(() => res()); closeConnections(s); })),
@@ -110,6 +134,7 @@ export class DnsServer {
   reload(config: Config): void {
     this.#config = config;
     this.#handler.setRuntime(runtimeFrom(config));
+    this.#rrl = limiterFor(config);
   }
 
   /** Re-reads the zone files (SIGHUP). */
@@ -119,6 +144,10 @@ export class DnsServer {
     for (const e of r.errors) this.#log?.warn('dns: zone file error', { error: e });
     return r;
   }
+}
+
+function limiterFor(c: Config): ResponseRateLimiter | null {
+  return rateLimitOn(c.dns.rateLimit, c.clientAddr) ? new ResponseRateLimiter(c.dns.rateLimit) : null;
 }
 
 export type { Transport, ReloadResult };

@@ -11,12 +11,16 @@ import type { Msg, RR } from './wire.ts';
 
 /** Consul's maxUDPAnswerLimit. */
 export const MAX_UDP_ANSWER_LIMIT = 8;
-/** 65535 − 68: the largest UDP payload Consul will answer with. */
-export const MAX_UDP_DATAGRAM = 65535 - 68;
+/**
+ * The largest UDP reply Roster sends, whatever EDNS size the client claims (issue 11): a UDP
+ * source address can be spoofed, so a bigger reply is an amplifier (Consul allows 65,467 bytes;
+ * BIND's and Knot's defaults are 1,232). Larger answers are trimmed (TC=1 with enable_truncate).
+ */
+export const MAX_UDP_DATAGRAM = 4096;
 /** 64 KiB − 12: Consul's TCP ceiling. */
 export const MAX_TCP_SIZE = 65523;
 
-/** The UDP size limit for a request: 512, or the EDNS size if larger, capped. */
+/** The UDP size limit for a request: 512, or the EDNS size if larger, capped at 4,096. */
 export function udpMaxSize(ednsSize: number | null): number {
   let max = 512;
   if (ednsSize !== null && ednsSize > max) max = ednsSize;
@@ -114,4 +118,21 @@ export function trimTCP(m: Msg, qtype: number, compress: boolean, optLen: number
     if (index) syncExtra(index, m);
   }
   return truncated;
+}
+
+/**
+ * The hard ceiling after Consul's trimming, which never cuts below one answer and never looks at
+ * a lone answer's additional section (a node A answer with its meta TXT records can exceed any
+ * limit): drop the additional section, then the authority, then the answers with TC=1, until
+ * the reply fits `max` bytes. Returns whether answers were dropped.
+ */
+export function capSize(m: Msg, max: number, compress: boolean, optLen: number): boolean {
+  const fits = (): boolean => msgLength(m, compress) + optLen <= max;
+  if (fits()) return false;
+  m.additional = [];
+  if (fits()) return false;
+  m.authority = [];
+  if (fits()) return false;
+  m.answer = []; m.tc = true;
+  return true;
 }

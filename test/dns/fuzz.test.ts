@@ -70,7 +70,7 @@ function wellFormed(req: Buffer, rep: Buffer, transport: 'udp' | 'tcp'): string 
   try { dnsPacket.decode(rep); } catch (e) { return `dns-packet: ${(e as Error).message}`; }
   const p = parseRequest(req);
   const ednsSize = p.t === 'query' && p.edns ? p.edns.size : null;
-  if (transport === 'udp' && rep.length > Math.max(512, Math.min(ednsSize ?? 0, 65467)) && rep.readUInt16BE(6) > 1) return `UDP reply of ${rep.length} bytes`;
+  if (transport === 'udp' && rep.length > Math.max(512, Math.min(ednsSize ?? 0, 4096))) return `UDP reply of ${rep.length} bytes`;
   return null;
 }
 
