@@ -25,6 +25,8 @@ export interface Entry {
   /** When the answer was trimmed and shuffled, rebuild after this many uses so other instances get their turn. */
   refreshAfter: number;
   uses: number;
+  /** Re-assembles the variants from the next instances (no re-encoding); without it the entry is dropped and rebuilt. */
+  rotate?: () => void;
 }
 
 /** A bounded map of entries with a reverse index from dependency to keys. */

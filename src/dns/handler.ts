@@ -14,7 +14,8 @@ import { parseRequest, encodeOpt, optLength, writeOpt } from './request.ts';
 import type { Query } from './request.ts';
 import { T, RCODE, F2, F3, encodeMsg, lowerName, newMsg, rrName } from './wire.ts';
 import type { Msg, RR } from './wire.ts';
-import { newCtx, domainReply, soaRecord } from './records.ts';
+import { newCtx, domainReply, soaRecord, serviceQuestion } from './records.ts';
+import { serviceEntry } from './service-answers.ts';
 import { ptrTarget, invalidatePtr } from './ptr.ts';
 import type { Ctx, Overlay } from './records.ts';
 import { trimUDP, trimTCP, udpMaxSize } from './truncate.ts';
@@ -117,7 +118,7 @@ export class DnsHandler {
     let e = this.cache.get(key);
     if (e !== undefined) {
       this.cache.hits++;
-      if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) { this.cache.delete(key); e = undefined; }
+      if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) e = this.#refresh(key, e);
     }
     if (e === undefined) {
       this.cache.misses++;
@@ -133,6 +134,15 @@ export class DnsHandler {
       }
     }
     return reply(e, q);
+  }
+
+  /** A trimmed answer used its share: rotate it to the next instances, else drop it for a rebuild. */
+  #refresh(key: string, e: Entry): Entry | undefined {
+    if (e.rotate) {
+      try { e.rotate(); return e; } catch (err) { this.#log?.error('dns: rotating an answer failed', { error: err as Error }); }
+    }
+    this.cache.delete(key);
+    return undefined;
   }
 
   #build(q: Query, raw: Buffer, transport: Transport, optLen: number): Entry | Buffer | Promise<Buffer | null> {
@@ -161,6 +171,9 @@ export class DnsHandler {
   }
 
   #domain(q: Query, lname: string, transport: Transport, optLen: number): Entry | Promise<Buffer | null> {
+    const sq = serviceQuestion(this.#rt, this.#zones?.overlay, lname, q.qtype);
+    const fast = sq && serviceEntry(this.#view, this.#rt, sq, lname, q.qtype, { udp: transport === 'udp', ednsSize: q.edns ? q.edns.size : null, optLen });
+    if (fast) return fast;
     const ctx = this.#ctx(q);
     const first = domainReply(ctx, lname, q.qtype);
     if ([...ctx.external.values()].includes(null)) return this.#domainAsync(q, lname, transport, optLen, ctx);
