@@ -40,13 +40,15 @@ interface Layout {
   full: Rec[];
   /** Per answer: the record syncExtra adds for it (first time its target is seen), else null. */
   sync: (Rec | null)[];
+  /** Compressed size of a message with the first i answers and the synced additional section (built on first use). */
+  syncedSize: number[] | null;
 }
 
 /** The answer list for `order` (already de-duplicated) with its two possible additional sections. */
 function layout(p: Plan, order: InstRecs[]): Layout {
   if (!p.srv) {
     const ans = p.aRecordLimit > 0 && order.length > p.aRecordLimit ? order.slice(0, p.aRecordLimit) : order;
-    return { ans, full: [], sync: [] };
+    return { ans, full: [], sync: [], syncedSize: null };
   }
   const full: Rec[] = [];
   const seen = new Set<string>();
@@ -63,11 +65,53 @@ function layout(p: Plan, order: InstRecs[]): Layout {
     resolved.add(k);
     return index.get(k) ?? null;
   });
-  return { ans: order, full, sync };
+  return { ans: order, full, sync, syncedSize: null };
+}
+
+/**
+ * Sizes of every prefix with the synced additional section, in one pass. Each synced record is
+ * owned by the target of the answer that adds it, so every dictionary entry its owner can
+ * point at was registered by that answer or an earlier one (offsets only grow, and nothing is
+ * registered past 0x3fff), and its owner's labels are all found before any would be added: the
+ * record's size does not depend on how many answers follow. The size of a prefix is a sum.
+ */
+function syncedSizes(p: Plan, l: Layout): number[] {
+  const dict = new Map<string, number>();
+  const q = p.q;
+  for (let i = 0; i < q.keys.length; i++) if (!dict.has(q.keys[i]!)) dict.set(q.keys[i]!, 12 + q.offs[i]!);
+  let off = 12 + q.wire.length + 4;
+  for (const it of l.ans) {
+    const t = it.target;
+    if (t && off + 18 < 0x3fff) {
+      for (let j = 0; j < t.keys.length; j++) {
+        const at = off + 18 + t.offs[j]!;
+        if (at < 0x3fff && !dict.has(t.keys[j]!)) dict.set(t.keys[j]!, at);
+      }
+    }
+    off += 2 + it.ans.tail.length;
+  }
+  const out = [12 + q.wire.length + 4];
+  let sum = out[0]!;
+  for (let i = 0; i < l.ans.length; i++) {
+    sum += 2 + l.ans[i]!.ans.tail.length;
+    const r = l.sync[i];
+    if (r) {
+      const n = r.owner!;
+      let len = 1; // the root label, unless a pointer ends the name
+      for (let j = 0; j < n.keys.length; j++) {
+        if (dict.has(n.keys[j]!)) { len += 1; break; }
+        len += n.wire[n.offs[j]!]! + 1;
+      }
+      sum += len + r.tail.length;
+    }
+    out.push(sum);
+  }
+  return out;
 }
 
 /** Writes (or, with out === null, only measures) the message with `count` answers; returns its length. */
 function emit(p: Plan, l: Layout, count: number, synced: boolean, compress: boolean, out: Buffer | null, tc = false): number {
+  if (synced && !out && compress) return (l.syncedSize ??= syncedSizes(p, l))[count]!;
   if (!compress) { // only measured: Consul measures plain 512-byte UDP replies uncompressed
     let n = 12 + p.q.wire.length + 4;
     for (let i = 0; i < count; i++) n += p.q.wire.length + l.ans[i]!.ans.tail.length;
@@ -131,7 +175,23 @@ function trim(p: Plan, l: Layout): { count: number; synced: boolean; trimmed: bo
   const n = l.ans.length;
   const hasExtra = l.full.length > 0 || p.optLen > 0;
   let count = n; let synced = false; let lenCompress = true;
-  const size = (): number => emit(p, l, count, synced, lenCompress, null) + p.optLen;
+  // A lower bound of the size, free to compute: every compressed owner takes at least 2 bytes.
+  // Where it already decides a comparison the exact size is never computed (large full sections).
+  let fullMin = -1;
+  const lower = (): number => {
+    if (synced || !lenCompress) return size();
+    if (fullMin < 0) { fullMin = 0; for (const r of l.full) fullMin += 2 + r.tail.length; }
+    let n = 12 + p.q.wire.length + 4 + fullMin + p.optLen;
+    for (let i = 0; i < count; i++) n += 2 + l.ans[i]!.ans.tail.length;
+    return n;
+  };
+  const over = (limit: number): boolean => lower() > limit || size() > limit;
+  let memo = ''; let memoSize = 0;
+  const size = (): number => {
+    const k = `${count}|${synced}|${lenCompress}`;
+    if (k !== memo) { memo = k; memoSize = emit(p, l, count, synced, lenCompress, null) + p.optLen; }
+    return memoSize;
+  };
   const binary = (max: number): number => {
     const orig = count;
     let start = 0; let end = orig + 1; let found = -1;
@@ -148,17 +208,17 @@ function trim(p: Plan, l: Layout): { count: number; synced: boolean; trimmed: bo
     const maxSize = udpMaxSize(p.ednsSize);
     const maxAnswers = Math.max(0, Math.min(MAX_UDP_ANSWER_LIMIT, p.udpAnswerLimit));
     if (maxSize === 512 && n > maxAnswers) { lenCompress = false; count = maxAnswers; if (hasExtra) synced = true; }
-    while (count > 1 && size() > maxSize - 8) {
-      count = size() - maxSize > 100 ? binary(maxSize) : count - 1;
+    while (count > 1 && over(maxSize - 8)) {
+      count = over(maxSize + 100) ? binary(maxSize) : count - 1;
       if (hasExtra) synced = true;
     }
     return { count, synced, trimmed: count < n };
   }
   if (n > (p.srv ? 1024 : 4096)) count = p.srv ? 1024 : 4096;
   let truncated = false;
-  while (count > 1 && size() > MAX_TCP_SIZE) {
+  while (count > 1 && over(MAX_TCP_SIZE)) {
     truncated = true;
-    count = size() - MAX_TCP_SIZE > 100 ? binary(MAX_TCP_SIZE) : count - 1;
+    count = over(MAX_TCP_SIZE + 100) ? binary(MAX_TCP_SIZE) : count - 1;
     if (hasExtra) synced = true;
   }
   return { count, synced, trimmed: truncated };

@@ -87,13 +87,18 @@ function tail(rr: RR): Buffer | null {
  * The records of one instance for a question of type `qtype` (`lname` lower-cased, absolute),
  * from the cache when this Instance object was encoded for the same kind of question before.
  */
-export function instanceRecs(view: CatalogView, rt: DnsRuntime, inst: Instance, lname: string, qtype: number, ttl: number, lk: Lookup): InstResult {
-  const shape = `${qtype === T.SRV ? 'S' : qtype}|${ttl}|${lk.dc}|${lk.respDomain}|${rt.nodeMetaTxt ? 1 : 0}`;
+export function instanceRecs(view: CatalogView, rt: DnsRuntime, inst: Instance, lname: string, qtype: number, ttl: number, lk: Lookup,
+  shape = recsShape(rt, qtype, ttl, lk)): InstResult {
   let m = byInstance.get(inst);
   if (m === undefined) byInstance.set(inst, (m = new Map()));
   let r = m.get(shape);
   if (r === undefined) { r = encodeInstance(view, rt, inst, lname, qtype, ttl, lk); m.set(shape, r); }
   return r;
+}
+
+/** What an instance's records depend on besides the instance (the `shape` argument of instanceRecs). */
+export function recsShape(rt: DnsRuntime, qtype: number, ttl: number, lk: Lookup): string {
+  return `${qtype === T.SRV ? 'S' : qtype}|${ttl}|${lk.dc}|${lk.respDomain}|${rt.nodeMetaTxt ? 1 : 0}`;
 }
 
 function encodeInstance(view: CatalogView, rt: DnsRuntime, inst: Instance, lname: string, qtype: number, ttl: number, lk: Lookup): InstResult {

@@ -14,7 +14,7 @@ import type { CatalogView } from '../catalog/view.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { assemble } from './assemble.ts';
 import type { Plan } from './assemble.ts';
-import { instanceRecs, nameRef } from './instance-records.ts';
+import { instanceRecs, nameRef, recsShape } from './instance-records.ts';
 import type { InstRecs } from './instance-records.ts';
 import { shuffle } from './records.ts';
 import type { ServiceQuestion } from './records.ts';
@@ -38,8 +38,9 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
   if (visible.length === 0) return null;
   const ttl = rt.serviceTtl(sq.service);
   const recs: InstRecs[] = [];
+  const shape = recsShape(rt, qtype, ttl, sq.lk);
   for (const inst of visible) {
-    const r = instanceRecs(view, rt, inst, lname, qtype, ttl, sq.lk);
+    const r = instanceRecs(view, rt, inst, lname, qtype, ttl, sq.lk, shape);
     if (r === null) return null;
     if (r !== 'skip') recs.push(r);
   }
