@@ -45,6 +45,10 @@ export interface InstRecs {
 export type InstResult = InstRecs | 'skip' | null;
 
 const byInstance = new WeakMap<Instance, Map<string, InstResult>>();
+let encodings = 0;
+
+/** How many instance encodings this process has made (for tests and benchmarks). */
+export function instanceEncodings(): number { return encodings; }
 const names = new Map<string, NameRef>();
 
 /** The wire form and compression keys of an absolute name (memoized, bounded). */
@@ -92,7 +96,7 @@ export function instanceRecs(view: CatalogView, rt: DnsRuntime, inst: Instance, 
   let m = byInstance.get(inst);
   if (m === undefined) byInstance.set(inst, (m = new Map()));
   let r = m.get(shape);
-  if (r === undefined) { r = encodeInstance(view, rt, inst, lname, qtype, ttl, lk); m.set(shape, r); }
+  if (r === undefined) { r = encodeInstance(view, rt, inst, lname, qtype, ttl, lk); m.set(shape, r); encodings++; }
   return r;
 }
 
