@@ -16,7 +16,8 @@ for t in dnsperf taskset node; do command -v $t >/dev/null || { echo "missing $t
 OUT=$ROOT/bench/.work/dns-big/$(date -u +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 RES=bench/dns/RESULTS-big.md
 SPID=
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; }
+BPID=
+cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; [ -n "$BPID" ] && kill "$BPID" 2>/dev/null; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -28,6 +29,8 @@ printf 'big.service.consul SRV\n' > "$OUT/q-srv.txt"
 printf 'big.service.consul A\n' > "$OUT/q-a.txt"
 taskset -c "$SERVER_CPU" node bench/dns/roster-server.ts --port "$PORT" --mutate "$MUTATE" --big "$BIG" --total "$TOTAL" > "$OUT/server.log" 2>&1 &
 SPID=$!
+taskset -c "$SERVER_CPU" node bench/dns/bare-tcp-server.ts --port $((PORT + 1)) > "$OUT/bare.log" 2>&1 &
+BPID=$!
 for _ in $(seq 150); do [ -n "$(ss -Hltn "sport = :$PORT")" ] && break; sleep 0.2; done
 sleep 1
 # warm-up
@@ -35,10 +38,11 @@ taskset -c "$CLIENT_CPU" node bench/dns/tcp-load.ts --port "$PORT" -l 2 > /dev/n
 taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$OUT/q-a.txt" -e -l 2 -q 20 > /dev/null 2>&1
 ROWS=()
 for ((r = 1; r <= ROUNDS; r++)); do
-  for kind in srv-tcp a-edns; do
+  for kind in srv-tcp bare-tcp a-edns; do
     o=$OUT/$kind-$r.out
-    if [ $kind = srv-tcp ]; then
-      taskset -c "$CLIENT_CPU" node bench/dns/tcp-load.ts --port "$PORT" --name big.service.consul --type SRV -c 4 -q 16 -l "$DUR" > "$o" 2>&1
+    if [ $kind != a-edns ]; then
+      p=$PORT; [ $kind = bare-tcp ] && p=$((PORT + 1))
+      taskset -c "$CLIENT_CPU" node bench/dns/tcp-load.ts --port "$p" --name big.service.consul --type SRV -c 4 -q 16 -l "$DUR" > "$o" 2>&1
       read -r qps lost lat size < <(sed -n 's/^qps=\([0-9]*\) replies=[0-9]* errors=\([0-9]*\) avg_ms=\([0-9.]*\) p99_ms=[0-9.]* resp=\([0-9]*\)B$/\1 \2 \3 \4/p' "$o")
     else
       taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$OUT/q-a.txt" -c 1 -q 100 -l "$DUR" -e > "$o" 2>&1
@@ -49,7 +53,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     ROWS+=("| $r | $kind | $qps | $lost | $lat | $size |")
   done
 done
-kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+kill "$SPID" "$BPID"; wait "$SPID" 2>/dev/null; SPID=; BPID=
 {
   echo "# Big-service DNS benchmark (issue 19 §2)"
   echo
@@ -62,7 +66,7 @@ kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
   echo
   echo "## dnsperf, Roster on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU, instance flips ${MUTATE}/s"
   echo
-  echo "srv-tcp: \`node bench/dns/tcp-load.ts -c 4 -q 16\` (4 connections × 16 pipelined queries; dnsperf drops TCP replies over 4 KiB), \`big.service.consul SRV\`; a-edns: \`dnsperf -e -c 1 -q 100\` (EDNS 4096), \`big.service.consul A\`."
+  echo "srv-tcp: \`node bench/dns/tcp-load.ts -c 4 -q 16\` (4 connections × 16 pipelined queries; dnsperf drops TCP replies over 4 KiB), \`big.service.consul SRV\`; bare-tcp: the same load against \`bench/dns/bare-tcp-server.ts\` (a bare Node TCP server returning a fixed reply of the same size: the ceiling); a-edns: \`dnsperf -e -c 1 -q 100\` (EDNS 4096), \`big.service.consul A\`."
   echo
   echo "| round | query | QPS | lost / errors | avg latency ms | reply bytes |"
   echo "|---|---|---|---|---|---|"

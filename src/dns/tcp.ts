@@ -50,7 +50,7 @@ function serveConn(handler: DnsHandler, sock: net.Socket, opts: TcpOptions, log?
     if (closed || b.length > 0xffff) return;
     const hdr = Buffer.allocUnsafe(2);
     hdr.writeUInt16BE(b.length, 0);
-    const ok = sock.write(Buffer.concat([hdr, b]));
+    sock.cork(); sock.write(hdr); const ok = sock.write(b); sock.uncork(); // no copy of a (up to 64 KiB) reply
     if (!ok && !paused) { paused = true; sock.pause(); sock.once('drain', () => { paused = false; sock.resume(); }); }
   };
   sock.on('data', (d: Buffer) => {
