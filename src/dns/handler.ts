@@ -104,6 +104,18 @@ export class DnsHandler {
 
   /** Answers one message. null = send nothing. */
   handle(msg: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> {
+    return this.#answer(msg, transport, false) as Buffer | null | Promise<Buffer | null>;
+  }
+
+  /**
+   * As handle(), for a stream: a large cached reply comes as chunks to write in order, its body a
+   * view of the cached variant (never mutated once built), so a 64 KiB answer is not copied.
+   */
+  handleChunks(msg: Buffer, transport: Transport): Buffer | Buffer[] | null | Promise<Buffer | null> {
+    return this.#answer(msg, transport, true);
+  }
+
+  #answer(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
     const p = parseRequest(msg);
     switch (p.t) {
       case 'drop': return null;
@@ -133,7 +145,7 @@ export class DnsHandler {
         return this.#servfail(q);
       }
     }
-    return reply(e, q);
+    return chunks ? replyChunks(e, q) : reply(e, q);
   }
 
   /** A trimmed answer used its share: rotate it to the next instances, else drop it for a rebuild. */
@@ -269,6 +281,22 @@ function encodeLen(m: Msg, compress: boolean): number {
 }
 
 /** Per query: copy a variant, paste the client's question, patch ID/opcode/RD/CD/serial, append OPT. */
+const CHUNK_FROM = 4096;
+
+/** reply() without copying the body of a large variant: [patched header + question, body view, OPT]. */
+function replyChunks(e: Entry, q: Query): Buffer | Buffer[] {
+  const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next % e.variants.length]!;
+  if (v.buf.length < CHUNK_FROM || v.serials.length || v.buf[5] !== 1) return reply(e, q);
+  e.next++;
+  const qEnd = 12 + q.question.length;
+  const head = patch(v.buf.subarray(0, qEnd), q, null);
+  if (!q.edns) return [head, v.buf.subarray(qEnd)];
+  head.writeUInt16BE(v.buf.readUInt16BE(10) + 1, 10);
+  const opt = Buffer.allocUnsafe(optLength(q.edns));
+  writeOpt(opt, 0, q.edns);
+  return [head, v.buf.subarray(qEnd), opt];
+}
+
 function reply(e: Entry, q: Query): Buffer {
   const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
   const out = patch(v.buf, q, null, q.edns ? optLength(q.edns) : 0);

@@ -46,11 +46,17 @@ function serveConn(handler: DnsHandler, sock: net.Socket, opts: TcpOptions, log?
   sock.setTimeout(opts.idleMs, () => sock.destroy());
   sock.on('error', () => sock.destroy());
   sock.on('close', () => { closed = true; });
-  const send = (b: Buffer): void => {
-    if (closed || b.length > 0xffff) return;
+  const send = (b: Buffer | Buffer[]): void => {
+    const parts = Array.isArray(b) ? b : [b];
+    let len = 0;
+    for (const x of parts) len += x.length;
+    if (closed || len > 0xffff) return;
     const hdr = Buffer.allocUnsafe(2);
-    hdr.writeUInt16BE(b.length, 0);
-    sock.cork(); sock.write(hdr); const ok = sock.write(b); sock.uncork(); // no copy of a (up to 64 KiB) reply
+    hdr.writeUInt16BE(len, 0);
+    sock.cork(); sock.write(hdr); // the parts are written as they are: a large cached reply is not copied
+    let ok = true;
+    for (const x of parts) ok = sock.write(x);
+    sock.uncork();
     if (!ok && !paused) { paused = true; sock.pause(); sock.once('drain', () => { paused = false; sock.resume(); }); }
   };
   sock.on('data', (d: Buffer) => {
@@ -61,8 +67,8 @@ function serveConn(handler: DnsHandler, sock: net.Socket, opts: TcpOptions, log?
       if (buf.length < 2 + len) break;
       const msg = Buffer.from(buf.subarray(2, 2 + len));
       buf = buf.subarray(2 + len);
-      let r: Buffer | null | Promise<Buffer | null>;
-      try { r = handler.handle(msg, 'tcp'); } catch (e) { log?.error('dns: tcp handler failed', { error: e as Error }); continue; }
+      let r: Buffer | Buffer[] | null | Promise<Buffer | null>;
+      try { r = handler.handleChunks(msg, 'tcp'); } catch (e) { log?.error('dns: tcp handler failed', { error: e as Error }); continue; }
       if (r === null) continue;
       if (r instanceof Promise) r.then(b => { if (b) send(b); }, e => log?.error('dns: tcp handler failed', { error: e as Error }));
       else send(r);

@@ -1,12 +1,14 @@
 /**
  * Service answers from per-instance records (src/dns/service-answers.ts): a check flip re-encodes
- * only the instance it touched, and trimmed answers rotate through every instance without
- * re-encoding anything or rebuilding the cache entry.
+ * only the instance it touched, trimmed answers rotate through every instance without
+ * re-encoding anything or rebuilding the cache entry, and large TCP replies are not copied.
  */
 import test from 'ava';
 import dnsPacket from 'dns-packet';
 import { instanceEncodings } from '../../src/dns/instance-records.ts';
-import { makeServer, node, svc, state, check, ask, query } from './helpers.ts';
+import { DnsHandler } from '../../src/dns/handler.ts';
+import { runtimeFrom } from '../../src/dns/runtime.ts';
+import { makeServer, node, svc, state, check, ask, query, config } from './helpers.ts';
 
 function big(n: number): ReturnType<typeof state>[] {
   return Array.from({ length: n }, (_, i) => state(node(`n${i}`, `10.0.${i >> 8}.${i & 255}`, { meta: { rack: 'r1' } }), [svc('big', { id: `big${i}`, port: 9000 + i })],
@@ -46,4 +48,20 @@ test('service answers: a trimmed answer rotates through every instance with no r
   t.is(seen.size, 1000, 'every instance had its turn');
   t.is(server.stats().misses, misses, 'the entry was never rebuilt');
   t.is(instanceEncodings(), enc, 'nothing was re-encoded');
+});
+
+test('service answers: over TCP a large cached reply comes as chunks whose bytes equal the copied reply', t => {
+  const { view } = makeServer(big(1000));
+  const h = new DnsHandler(view, runtimeFrom(config()), null);
+  for (const o of [{ transport: 'tcp' as const }, { transport: 'tcp' as const, edns: 1232, id: 77 }]) {
+    const q = query('Big.Service.consul', 'SRV', o);
+    const first = h.handle(q, 'tcp') as Buffer; // variant 0
+    h.handle(q, 'tcp'); // variant 1
+    const chunks = h.handleChunks(q, 'tcp'); // variant 0 again
+    t.true(Array.isArray(chunks), 'a 64 KiB reply is not copied');
+    t.is(Buffer.concat(chunks as Buffer[]).toString('hex'), first.toString('hex'));
+    h.handleChunks(q, 'tcp');
+  }
+  const small = h.handleChunks(query('n1.node.consul', 'A', { transport: 'tcp' }), 'tcp');
+  t.true(Buffer.isBuffer(small), 'small replies stay one buffer');
 });
