@@ -60,11 +60,11 @@ kill "$SPID" "$BPID"; wait "$SPID" 2>/dev/null; SPID=; BPID=
   echo "Machine: $(nproc) vCPU, $(uname -r); Node $(node -v); $(dnsperf -h 2>&1 | awk '/^Version/{print; exit}')."
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Command: \`bench/dns/big.sh\` (ROUNDS=$ROUNDS DUR=$DUR MUTATE=$MUTATE BIG=$BIG TOTAL=$TOTAL). Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  echo "## In-process (\`node bench/dns/big.ts\`, pinned to CPU $SERVER_CPU)"
+  echo "### In-process (\`node bench/dns/big.ts\`, pinned to CPU $SERVER_CPU)"
   echo
   cat "$OUT/inproc.md"
   echo
-  echo "## dnsperf, Roster on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU, instance flips ${MUTATE}/s"
+  echo "### Load over sockets, Roster on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU, instance flips ${MUTATE}/s"
   echo
   echo "srv-tcp: \`node bench/dns/tcp-load.ts -c 4 -q 16\` (4 connections × 16 pipelined queries; dnsperf drops TCP replies over 4 KiB), \`big.service.consul SRV\`; bare-tcp: the same load against \`bench/dns/bare-tcp-server.ts\` (a bare Node TCP server returning a fixed reply of the same size: the ceiling); a-edns: \`dnsperf -e -c 1 -q 100\` (EDNS 4096), \`big.service.consul A\`."
   echo
