@@ -22,6 +22,8 @@ import type { DnsRuntime } from './runtime.ts';
 import { T } from './wire.ts';
 
 const VARIANTS_MAX = 8;
+/** The qtypes a service answers with records (A/AAAA, both for ANY and TXT, SRV); this bounds the shapes cached per instance. */
+const ASSEMBLED_TYPES = new Set<number>([T.A, T.AAAA, T.ANY, T.TXT, T.SRV]);
 const REFRESH_PARTIAL_AFTER = 256;
 
 /** Transport facts of the question that decide trimming. */
@@ -33,6 +35,7 @@ export interface Delivery { udp: boolean; ednsSize: number | null; optLen: numbe
  */
 export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuestion, lname: string, qtype: number, d: Delivery): Entry | null {
   if (!rt.compress) return null; // disable_compression: the general encoder writes every name in full
+  if (!ASSEMBLED_TYPES.has(qtype)) return null; // other types have no service records (NODATA): no per-instance shapes for them
   const ltag = sq.tag.toLowerCase();
   const visible = view.instances(sq.service).filter(i => isVisible(i, rt.onlyPassing) && (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)));
   if (visible.length === 0) return null;

@@ -15,7 +15,7 @@ function big(n: number): ReturnType<typeof state>[] {
     [check(`n${i}`, `c${i}`, 'passing', `big${i}`, 'big')]));
 }
 
-test('service answers: a check flip re-encodes only the instance it touched', async t => {
+test.serial('service answers: a check flip re-encodes only the instance it touched', async t => {
   const { server, view } = makeServer(big(300));
   const kinds = [['SRV', { transport: 'tcp' as const }], ['SRV', {}], ['A', { edns: 4096 }]] as const;
   for (const [type, o] of kinds) await ask(server, 'big.service.consul', type, o);
@@ -34,7 +34,7 @@ test('service answers: a check flip re-encodes only the instance it touched', as
   t.is(instanceEncodings() - before, 2, 'one encoding for the SRV shape and one for the A shape of the touched instance');
 });
 
-test('service answers: a trimmed answer rotates through every instance with no rebuild and no re-encoding', t => {
+test.serial('service answers: a trimmed answer rotates through every instance with no rebuild and no re-encoding', t => {
   const { server } = makeServer(big(1000));
   const q = query('big.service.consul', 'SRV');
   server.handle(q, 'udp');
@@ -64,4 +64,14 @@ test('service answers: over TCP a large cached reply comes as chunks whose bytes
   }
   const small = h.handleChunks(query('n1.node.consul', 'A', { transport: 'tcp' }), 'tcp');
   t.true(Buffer.isBuffer(small), 'small replies stay one buffer');
+});
+
+test.serial('service answers: questions of other types encode nothing per instance (random qtypes cannot grow the per-instance cache)', async t => {
+  const { server } = makeServer(big(50));
+  const enc = instanceEncodings();
+  for (const type of ['MX', 'CNAME', 'HINFO', 'CAA']) {
+    const r = await ask(server, 'big.service.consul', type);
+    t.is(r.rcode, 'NOERROR'); t.is(r.answers!.length, 0, `${type}: NODATA`);
+  }
+  t.is(instanceEncodings(), enc);
 });
