@@ -7,7 +7,10 @@
  * Every --resync-ms (30 s, as the agent) the whole catalog is reloaded into the view from fresh copies,
  * as the syncer's periodic resync does.
  *
- *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000]
+ * With `--big N --total M` it serves the big-service catalog of bench/dns/big-catalog.ts instead
+ * (one service `big` with N instances among M), and the changes flip instances of `big`.
+ *
+ *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000] [--big 1000 --total 50000]
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -17,6 +20,7 @@ import type { NodeState, CheckRec, ServiceRec } from '../../src/catalog/model.ts
 import { defaultConfig } from '../../src/config/schema.ts';
 import { DnsServer } from '../../src/dns/server.ts';
 import { OUT } from './gen-data.ts';
+import { bigCatalog } from './big-catalog.ts';
 import type { BenchCatalog } from './gen-data.ts';
 
 const args = process.argv.slice(2);
@@ -25,21 +29,30 @@ const port = Number(opt('--port', '5340'));
 const mutatePerSec = Number(opt('--mutate', '10'));
 // The agent's syncer reloads the whole catalog every 30 s (fresh objects from Redis, same data).
 const resyncMs = Number(opt('--resync-ms', '30000'));
-const cat = JSON.parse(readFileSync(path.join(OUT, 'catalog.json'), 'utf8')) as BenchCatalog;
-
+const bigN = Number(opt('--big', '0'));
 const states = new Map<string, NodeState>();
-for (const n of cat.nodes) {
-  states.set(n.name, { node: { ID: '', Node: n.name, Address: n.ip, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {}, CreateIndex: 1, ModifyIndex: 1 }, services: new Map(), checks: new Map() });
-}
 const instances: { node: string; id: string }[] = [];
-for (const s of cat.services) {
-  for (const [k, i] of s.instances.entries()) {
-    const st = states.get(cat.nodes[i.node]!.name)!;
-    const id = `${s.name}-${k}`;
-    const svc: ServiceRec = { ID: id, Service: s.name, Tags: [], Address: '', Meta: {}, Port: i.port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, CreateIndex: 1, ModifyIndex: 1 };
-    st.services.set(id, svc);
-    st.checks.set(`check-${id}`, check(st.node.Node, id, s.name, 'passing'));
-    instances.push({ node: st.node.Node, id });
+let serviceCount = 0;
+if (bigN > 0) {
+  const b = bigCatalog(bigN, Number(opt('--total', '50000')));
+  for (const [k, v] of b.states) states.set(k, v);
+  instances.push(...b.big);
+  serviceCount = new Set([...states.values()].flatMap(st => [...st.services.values()].map(s => s.Service))).size;
+} else {
+  const cat = JSON.parse(readFileSync(path.join(OUT, 'catalog.json'), 'utf8')) as BenchCatalog;
+  serviceCount = cat.services.length;
+  for (const n of cat.nodes) {
+    states.set(n.name, { node: { ID: '', Node: n.name, Address: n.ip, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {}, CreateIndex: 1, ModifyIndex: 1 }, services: new Map(), checks: new Map() });
+  }
+  for (const s of cat.services) {
+    for (const [k, i] of s.instances.entries()) {
+      const st = states.get(cat.nodes[i.node]!.name)!;
+      const id = `${s.name}-${k}`;
+      const svc: ServiceRec = { ID: id, Service: s.name, Tags: [], Address: '', Meta: {}, Port: i.port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, CreateIndex: 1, ModifyIndex: 1 };
+      st.services.set(id, svc);
+      st.checks.set(`check-${id}`, check(st.node.Node, id, s.name, 'passing'));
+      instances.push({ node: st.node.Node, id });
+    }
   }
 }
 function check(node: string, sid: string, sname: string, status: CheckRec['Status']): CheckRec {
@@ -80,7 +93,7 @@ if (resyncMs > 0) {
     resyncs++;
   }, resyncMs);
 }
-process.stdout.write(`ready roster on 127.0.0.1:${port} (${cat.services.length} services, ${instances.length} instances, ${mutatePerSec} changes/s)\n`);
+process.stdout.write(`ready roster on 127.0.0.1:${port} (${serviceCount} services, ${instances.length} instances, ${mutatePerSec} changes/s)\n`);
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
 const gcMax: Record<string, [number, number]> = {}; // kind → [count, max ms]

@@ -27,6 +27,8 @@ export interface Entry {
   uses: number;
   /** A negative answer shared by every name of its zone cut and length (negative.ts): never stored under a name's key. */
   shared?: boolean;
+  /** Re-assembles the variants from the next instances (no re-encoding); without it the entry is dropped and rebuilt. */
+  rotate?: () => void;
 }
 
 /** A bounded map of entries with a reverse index from dependency to keys. */

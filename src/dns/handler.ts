@@ -14,7 +14,8 @@ import { parseRequest, encodeOpt, optLength, writeOpt } from './request.ts';
 import type { Query } from './request.ts';
 import { T, RCODE, F2, F3, encodeMsg, lowerName, newMsg, rrName } from './wire.ts';
 import type { Msg, RR } from './wire.ts';
-import { newCtx, domainReply, soaRecord } from './records.ts';
+import { newCtx, domainReply, soaRecord, serviceQuestion } from './records.ts';
+import { serviceEntry } from './service-answers.ts';
 import { ptrTarget, invalidatePtr } from './ptr.ts';
 import type { Ctx, Overlay } from './records.ts';
 import { trimUDP, trimTCP, udpMaxSize, capSize, MAX_TCP_SIZE } from './truncate.ts';
@@ -110,6 +111,18 @@ export class DnsHandler {
 
   /** Answers one message. null = send nothing. */
   handle(msg: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> {
+    return this.#answer(msg, transport, false) as Buffer | null | Promise<Buffer | null>;
+  }
+
+  /**
+   * As handle(), for a stream: a large cached reply comes as chunks to write in order, its body a
+   * view of the cached variant (never mutated once built), so a 64 KiB answer is not copied.
+   */
+  handleChunks(msg: Buffer, transport: Transport): Buffer | Buffer[] | null | Promise<Buffer | null> {
+    return this.#answer(msg, transport, true);
+  }
+
+  #answer(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
     const p = parseRequest(msg);
     switch (p.t) {
       case 'drop': return null;
@@ -124,7 +137,7 @@ export class DnsHandler {
     let e = this.cache.get(key) ?? this.#recentNeg.get(key);
     if (e !== undefined) {
       this.cache.hits++;
-      if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) { this.cache.delete(key); e = undefined; }
+      if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) e = this.#refresh(key, e);
     }
     if (e === undefined) {
       this.cache.misses++;
@@ -140,7 +153,16 @@ export class DnsHandler {
         return this.#servfail(q);
       }
     }
-    return reply(e, q);
+    return chunks ? replyChunks(e, q) : reply(e, q);
+  }
+
+  /** A trimmed answer used its share: rotate it to the next instances, else drop it for a rebuild. */
+  #refresh(key: string, e: Entry): Entry | undefined {
+    if (e.rotate) {
+      try { e.rotate(); return e; } catch (err) { this.#errs.note('error', 'dns: rotating an answer failed', { error: err as Error }); }
+    }
+    this.cache.delete(key);
+    return undefined;
   }
 
   #build(q: Query, raw: Buffer, transport: Transport, optLen: number): Entry | Buffer | Promise<Buffer | null> {
@@ -169,6 +191,9 @@ export class DnsHandler {
   }
 
   #domain(q: Query, lname: string, transport: Transport, optLen: number): Entry | Promise<Buffer | null> {
+    const sq = serviceQuestion(this.#rt, this.#zones?.overlay, lname, q.qtype);
+    const fast = sq && serviceEntry(this.#view, this.#rt, sq, lname, q.qtype, { udp: transport === 'udp', ednsSize: q.edns ? q.edns.size : null, optLen });
+    if (fast) return fast;
     const ctx = this.#ctx(q);
     const first = domainReply(ctx, lname, q.qtype);
     if ([...ctx.external.values()].includes(null)) return this.#domainAsync(q, lname, transport, optLen, ctx);
@@ -276,6 +301,22 @@ function encodeLen(m: Msg, compress: boolean): number {
 }
 
 /** Per query: copy a variant, paste the client's question, patch ID/opcode/RD/CD/serial, append OPT. */
+const CHUNK_FROM = 4096;
+
+/** reply() without copying the body of a large variant: [patched header + question, body view, OPT]. */
+function replyChunks(e: Entry, q: Query): Buffer | Buffer[] {
+  const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next % e.variants.length]!;
+  if (v.buf.length < CHUNK_FROM || v.serials.length || v.buf[5] !== 1) return reply(e, q);
+  e.next++;
+  const qEnd = 12 + q.question.length;
+  const head = patch(v.buf.subarray(0, qEnd), q, null);
+  if (!q.edns) return [head, v.buf.subarray(qEnd)];
+  head.writeUInt16BE(v.buf.readUInt16BE(10) + 1, 10);
+  const opt = Buffer.allocUnsafe(optLength(q.edns));
+  writeOpt(opt, 0, q.edns);
+  return [head, v.buf.subarray(qEnd), opt];
+}
+
 function reply(e: Entry, q: Query): Buffer {
   const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
   const out = patch(v.buf, q, null, q.edns ? optLength(q.edns) : 0);

@@ -82,7 +82,7 @@ export function encodeKVasRFC1464(key: string, value: string): string {
   return k + '=' + value.replaceAll('`', '``');
 }
 
-function metaTXT(owner: string, node: NodeRec, ttl: number): RR[] {
+export function metaTXT(owner: string, node: NodeRec, ttl: number): RR[] {
   const out: RR[] = [];
   for (const [k, v] of Object.entries(node.Meta ?? {})) {
     out.push(rrTXT(owner, ttl, k.toLowerCase().startsWith('rfc1035-') ? v : encodeKVasRFC1464(k, v)));
@@ -92,9 +92,9 @@ function metaTXT(owner: string, node: NodeRec, ttl: number): RR[] {
 
 // ---------------------------------------------------------------- address translation (translate_addr.go)
 
-const ACC_DOMAIN = 1; const ACC_V4 = 2; const ACC_V6 = 4; const ACC_ANY = 7;
+const ACC_DOMAIN = 1; const ACC_V4 = 2; const ACC_V6 = 4; export const ACC_ANY = 7;
 
-function accept(qtype: number): number {
+export function accept(qtype: number): number {
   return qtype === T.A ? ACC_DOMAIN | ACC_V4 : qtype === T.AAAA ? ACC_DOMAIN | ACC_V6 : ACC_ANY;
 }
 function translate(acc: number, def: string, v4: string, v6: string): string {
@@ -102,7 +102,7 @@ function translate(acc: number, def: string, v4: string, v6: string): string {
   if (acc & ACC_V4 && v4) return v4;
   return def; // Consul's AcceptAny is ^0, so `accept&Any > 0` always holds
 }
-function serviceAddr(s: ServiceRec, acc: number): string {
+export function serviceAddr(s: ServiceRec, acc: number): string {
   const ta = s.TaggedAddresses ?? {};
   return translate(acc, s.Address ?? '', ta['lan_ipv4']?.Address ?? '', ta['lan_ipv6']?.Address ?? '');
 }
@@ -121,7 +121,7 @@ function makeARecord(qtype: number, ip: Uint8Array, ttl: number, name: string): 
 
 // ---------------------------------------------------------------- dispatch
 
-interface Lookup { dc: string; respDomain: string }
+export interface Lookup { dc: string; respDomain: string }
 
 /**
  * Answers one in-domain question into `m` (Consul's dispatch). `level` bounds in-zone CNAME
@@ -158,6 +158,24 @@ export function dispatch(ctx: Ctx, qname: string, qtype: number, m: Msg, level =
     case 'addr': return addrQuery(ctx, p.hex, qname, qtype, m);
     case 'invalid': return 'nxdomain';
   }
+}
+
+/** A question for a service's instances, as dispatch would route it (see serviceQuestion). */
+export interface ServiceQuestion { service: string; tag: string; lk: Lookup }
+
+/**
+ * The service lookup a question asks for, when dispatch would answer it with serviceQuery: not
+ * SOA/NS/AXFR, inside a domain, not shadowed by a static zone, the local datacenter. Else null.
+ */
+export function serviceQuestion(rt: DnsRuntime, overlay: Overlay | undefined, qname: string, qtype: number): ServiceQuestion | null {
+  if (qtype === T.SOA || qtype === T.NS || qtype === T.AXFR) return null;
+  const rd = responseDomain(rt, qname);
+  if (!rd) return null;
+  const lname = lowerName(fqdn(qname));
+  if (overlay?.lookup(lname)) return null;
+  const p = parseName(splitLabels(lname.slice(0, lname.length - rd.domain.length)), qtype === T.SRV);
+  if (p.kind !== 'service' || p.peer || (p.dc !== null && p.dc !== rt.dc)) return null;
+  return { service: p.service, tag: p.tag, lk: { dc: p.dc ?? rt.dcName, respDomain: rd.spelled } };
 }
 
 function staticAnswer(rrs: readonly RR[], qname: string, qtype: number, m: Msg): Outcome {
@@ -216,7 +234,7 @@ function addSRV(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, ttl: num
   }
 }
 
-function nodeFqdn(node: string, lk: Lookup): string {
+export function nodeFqdn(node: string, lk: Lookup): string {
   return `${node}.node.${lk.dc}.${lk.respDomain}`;
 }
 
@@ -232,7 +250,7 @@ function srv(qname: string, ttl: number, inst: Instance, target: string): RR {
 }
 
 /** Consul's makeNodeServiceRecords: [answers, additional] for one instance. */
-function nodeServiceRecords(ctx: Ctx, lk: Lookup, inst: Instance, qname: string, qtype: number, ttl: number, level: number): [RR[], RR[]] {
+export function nodeServiceRecords(ctx: Ctx, lk: Lookup, inst: Instance, qname: string, qtype: number, ttl: number, level: number): [RR[], RR[]] {
   const acc = accept(qtype);
   const sAddr = serviceAddr(inst.service, acc);
   const nAddr = nodeAddr(inst.node, acc);

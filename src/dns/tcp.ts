@@ -116,11 +116,17 @@ function serveConn(handler: DnsHandler, c: Conn, opts: TcpOptions, errs: LogThro
   sock.setNoDelay(true);
   sock.on('error', () => sock.destroy());
   sock.on('close', () => { closed = true; clearTimeout(timer); });
-  const send = (b: Buffer): void => {
-    if (closed || b.length > 0xffff) return;
+  const send = (b: Buffer | Buffer[]): void => {
+    const parts = Array.isArray(b) ? b : [b];
+    let len = 0;
+    for (const x of parts) len += x.length;
+    if (closed || len > 0xffff) return;
     const hdr = Buffer.allocUnsafe(2);
-    hdr.writeUInt16BE(b.length, 0);
-    const ok = sock.write(Buffer.concat([hdr, b]));
+    hdr.writeUInt16BE(len, 0);
+    sock.cork(); sock.write(hdr); // the parts are written as they are: a large cached reply is not copied
+    let ok = true;
+    for (const x of parts) ok = sock.write(x);
+    sock.uncork();
     if (!ok && !paused) { paused = true; sock.pause(); sock.once('drain', () => { paused = false; sock.resume(); }); }
   };
   sock.on('data', (d: Buffer) => {
@@ -133,8 +139,8 @@ function serveConn(handler: DnsHandler, c: Conn, opts: TcpOptions, errs: LogThro
       const msg = Buffer.from(buf.subarray(2, 2 + len));
       buf = buf.subarray(2 + len);
       done = true;
-      let r: Buffer | null | Promise<Buffer | null>;
-      try { r = handler.handle(msg, 'tcp'); } catch (e) { errs.note('error', 'dns: tcp handler failed', { error: e as Error }); continue; }
+      let r: Buffer | Buffer[] | null | Promise<Buffer | null>;
+      try { r = handler.handleChunks(msg, 'tcp'); } catch (e) { errs.note('error', 'dns: tcp handler failed', { error: e as Error }); continue; }
       if (r === null) continue;
       if (r instanceof Promise) {
         owed++;

@@ -387,6 +387,19 @@ class Writer {
   }
 }
 
+/**
+ * The keys the encoder's compression dictionary uses for a name, one per label: the lower-cased
+ * presentation text from that label to the end, without the trailing dot (as Writer.name builds
+ * them), so that code assembling pre-encoded records compresses exactly as encodeMsg does.
+ */
+export function compressionKeys(name: string): string[] {
+  const n = nameToLabels(name).length;
+  const lower = lowerName(name === '.' ? '' : name.endsWith('.') ? name.slice(0, -1) : name);
+  const keys: string[] = [];
+  for (let i = 0, pos = 0; i < n; i++) { keys.push(lower.slice(pos)); pos = nextLabelStart(lower, pos); }
+  return keys;
+}
+
 /** Index just past the next unescaped dot at or after `pos` in presentation text. */
 function nextLabelStart(s: string, pos: number): number {
   for (let i = pos; i < s.length; i++) {

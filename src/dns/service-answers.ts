@@ -1,0 +1,83 @@
+/**
+ * @module Cached service answers built from per-instance records: the path every service lookup
+ * with IP-addressed instances takes (records.ts's serviceQuery remains the reference and the
+ * path for everything else).
+ *
+ * Building an entry costs no encoding beyond the instances the view has replaced since they
+ * were last encoded (instance-records.ts), and refreshing a trimmed answer so that other
+ * instances get their turn re-assembles it from the next offset of the same shuffled list
+ * (`Entry.rotate`): a 1,000-instance service's answers survive a check flip with one instance
+ * re-encoded, and rotation never re-encodes.
+ */
+import { isVisible } from '../catalog/model.ts';
+import type { CatalogView } from '../catalog/view.ts';
+import type { Entry, Variant } from './answer-cache.ts';
+import { assemble } from './assemble.ts';
+import type { Plan } from './assemble.ts';
+import { instanceRecs, nameRef, recsShape } from './instance-records.ts';
+import type { InstRecs } from './instance-records.ts';
+import { shuffle } from './records.ts';
+import type { ServiceQuestion } from './records.ts';
+import type { DnsRuntime } from './runtime.ts';
+import { T } from './wire.ts';
+
+const VARIANTS_MAX = 8;
+/** The qtypes a service answers with records (A/AAAA, both for ANY and TXT, SRV); this bounds the shapes cached per instance. */
+const ASSEMBLED_TYPES = new Set<number>([T.A, T.AAAA, T.ANY, T.TXT, T.SRV]);
+const REFRESH_PARTIAL_AFTER = 256;
+
+/** Transport facts of the question that decide trimming. */
+export interface Delivery { udp: boolean; ednsSize: number | null; optLen: number }
+
+/**
+ * The cache entry for a service question, or null when the general path must answer it (no
+ * visible instance, an instance whose records are not plain address records, or compression off).
+ */
+export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuestion, lname: string, qtype: number, d: Delivery): Entry | null {
+  if (!rt.compress) return null; // disable_compression: the general encoder writes every name in full
+  if (!ASSEMBLED_TYPES.has(qtype)) return null; // other types have no service records (NODATA): no per-instance shapes for them
+  const ltag = sq.tag.toLowerCase();
+  const visible = view.instances(sq.service).filter(i => isVisible(i, rt.onlyPassing) && (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)));
+  if (visible.length === 0) return null;
+  const ttl = rt.serviceTtl(sq.service);
+  const recs: InstRecs[] = [];
+  const shape = recsShape(rt, qtype, ttl, sq.lk);
+  for (const inst of visible) {
+    const r = instanceRecs(view, rt, inst, lname, qtype, ttl, sq.lk, shape);
+    if (r === null) return null;
+    if (r !== 'skip') recs.push(r);
+  }
+  if (recs.length === 0) return null; // NODATA: the general path adds the SOA
+  shuffle(recs); // Consul shuffles, then de-duplicates keeping the first
+  const seen = new Set<string>();
+  const base = recs.filter(r => !seen.has(r.key) && (seen.add(r.key), true));
+  const plan: Plan = {
+    q: nameRef(lname), qtype, srv: qtype === T.SRV, udp: d.udp, ednsSize: d.ednsSize, optLen: d.optLen,
+    udpAnswerLimit: rt.udpAnswerLimit, aRecordLimit: rt.aRecordLimit, enableTruncate: rt.enableTruncate, ra: rt.recursors.length > 0,
+  };
+  let cursor = 0;
+  let k = 0;
+  const build = (): { variants: Variant[]; partial: boolean } => {
+    const variants: Variant[] = [];
+    let partial = false;
+    for (let v = 0; v === 0 || v < k; v++) {
+      const a = assemble(plan, base, cursor);
+      if (k === 0) k = visible.length <= 1 ? 1 : visible.length === 2 ? 2 : a.answers > 100 ? 2 : VARIANTS_MAX;
+      variants.push({ buf: a.buf, serials: [] });
+      if (a.kept < base.length) { // the next reply starts where this one stopped
+        partial = true;
+        const next = (cursor + Math.max(1, a.kept)) % base.length;
+        if (next <= cursor) shuffle(base);
+        cursor = next;
+      } else shuffle(base); // everything shown: the next variant in a fresh order
+    }
+    return { variants, partial };
+  };
+  const first = build();
+  const e: Entry = {
+    variants: first.variants, next: 0, deps: ['s:' + sq.service], uses: 0,
+    refreshAfter: first.partial && visible.length > 1 ? REFRESH_PARTIAL_AFTER * first.variants.length : 0,
+    rotate: () => { e.variants = build().variants; e.uses = 0; },
+  };
+  return e;
+}
