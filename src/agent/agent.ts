@@ -83,6 +83,8 @@ export class Agent {
     }
     this.redis = new Redis(url, {
       lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000,
+      // A frozen or partitioned Redis keeps the socket open and never answers: every command has a deadline.
+      commandTimeout: cfg.redisTimeoutMs,
       retryStrategy: (t: number) => Math.min(t * 50, 500),
     });
     let lastErr = '';

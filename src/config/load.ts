@@ -76,6 +76,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (Array.isArray(f.retry_join)) cfg.retryJoin.push(...(f.retry_join as string[]));
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
   if (f.catalog_resync_interval !== undefined) cfg.resyncIntervalMs = ms(f.catalog_resync_interval);
+  if (f.redis_timeout !== undefined) cfg.redisTimeoutMs = ms(f.redis_timeout);
   if (typeof f.checks_workers === 'number') cfg.checksWorkers = f.checks_workers;
   if (f.retry_interval !== undefined) cfg.retryIntervalMs = ms(f.retry_interval);
   if (typeof f.leave_on_terminate === 'boolean') cfg.leaveOnTerminate = f.leave_on_terminate;

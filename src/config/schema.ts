@@ -128,6 +128,8 @@ export interface Config {
   checkDeregisterMinMs?: number;
   /** Full catalog resync interval of the DNS view. @defaultValue 30s */
   resyncIntervalMs: number;
+  /** Deadline of every command on the agent's Redis connection (Consul's RPC hold is 7 s). */
+  redisTimeoutMs: number;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
 }
@@ -148,6 +150,6 @@ export function defaultConfig(): Config {
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, resyncIntervalMs: 30e3, aeIntervalMs: 60e3,
+    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, aeIntervalMs: 60e3,
   };
 }

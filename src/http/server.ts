@@ -195,6 +195,7 @@ function lingerThenClose(sock: Socket): void {
 
 /** An unexpected error as a client may see it: no stack overflow text, no Lua script names or line numbers. */
 export function publicMessage(err: Error): string {
+  if (err.message === 'Command timed out') return 'catalog store unavailable: Redis did not answer within redis_timeout (frozen, partitioned or failing over); DNS keeps answering from the last view, retry shortly';
   if (err instanceof RangeError && /call stack/.test(err.message)) return 'Internal error: request too deeply nested';
   const lua = /^ERR (?:user_script:\d+: )?(.*?)(?: script: [0-9a-f]{40}, on @user_script:\d+\.)?$/s.exec(err.message);
   if (lua && /user_script/.test(err.message)) return `catalog store rejected the request: ${lua[1]}`;
