@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Notifier, TICK_MS, sharedBlocking, renderKey, type Clock } from '../../src/http/blocking.ts';
+import { Notifier, TICK_MS, blocking, sharedBlocking, renderKey, type Clock } from '../../src/http/blocking.ts';
 import { RenderCache } from '../../src/http/render-cache.ts';
 import type { Ctx } from '../../src/http/server.ts';
 
@@ -149,4 +149,25 @@ test('render cache: bounded by entries and bytes; invalidation forgets the topic
   let renders = 0;
   c.get('k9', 1, ['t9'], () => { renders++; return Buffer.from('x'); });
   t.is(renders, 1);
+});
+
+test('blocking: a parked query keeps only its index, not the data it last computed (the data is collectable while it waits)', async t => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const n = new Notifier({ clock: manualClock() });
+  let last: WeakRef<object> | null = null;
+  let index = 5;
+  const run = () => { const data = { big: new Array(10_000).fill('x') }; last = new WeakRef(data); return { index, data }; };
+  const p = blocking(ctxFor('/v1/x?index=5&wait=1m'), n, { topics: ['svc:web'] }, run);
+  await new Promise(r => setImmediate(r));
+  t.is(n.waiting, 1);
+  for (let i = 0; i < 3; i++) { gc(); await new Promise(r => setImmediate(r)); }
+  t.is(last!.deref(), undefined, 'the parked query still holds its last result');
+  index = 6;
+  n.fire('svc:web');
+  const r = await p;
+  t.is(r.index, 6);
+  t.is(r.data.big.length, 10_000);
 });
