@@ -145,14 +145,14 @@ export function dnsQuery(id: number, name: string, qtype: number, edns = 0): Buf
 /** Answer count of a reply. */
 export const ancount = (b: Buffer) => b.readUInt16BE(6);
 
-/** A UDP client: sends one query, resolves with the reply (deadline 5 s). */
+/** A UDP client: sends one query, resolves with the reply (deadline 15 s). */
 export function udpClient(port: number) {
   const s = dgram.createSocket('udp4');
   let pending: ((b: Buffer) => void) | null = null;
   s.on('message', m => { const p = pending; pending = null; p?.(m); });
   return {
     ask: (q: Buffer) => new Promise<Buffer>((resolve, reject) => {
-      const t = setTimeout(() => { pending = null; reject(new Error('udp timeout')); }, 5000);
+      const t = setTimeout(() => { pending = null; reject(new Error('udp timeout')); }, 15_000);
       pending = b => { clearTimeout(t); resolve(b); };
       s.send(q, port, '127.0.0.1');
     }),
@@ -177,7 +177,7 @@ export async function tcpClient(port: number) {
   });
   return {
     ask: (q: Buffer) => new Promise<Buffer>((resolve, reject) => {
-      const t = setTimeout(() => { pending = null; reject(new Error('tcp timeout')); }, 5000);
+      const t = setTimeout(() => { pending = null; reject(new Error('tcp timeout')); }, 15_000);
       pending = b => { clearTimeout(t); resolve(b); };
       const len = Buffer.alloc(2);
       len.writeUInt16BE(q.length);

@@ -9,7 +9,7 @@ import type { WakeRound } from './watchers.ts';
 const HERE = import.meta.dirname;
 interface Stage {
   instances: number; regPerS: number; registered: number; rssMb: number; heapMb: number; redisBytesPerInstance: number; startMs: number;
-  dns: { aMissP50: number; aMissP99: number; aAnswers: number; srvMissP50: number; srvMissP99: number; srvAnswers: number; aQps: number; srvTcpQps: number };
+  dns: { timeouts?: number; aMissP50: number; aMissP99: number; aAnswers: number; srvMissP50: number; srvMissP99: number; srvAnswers: number; aQps: number; srvTcpQps: number };
   wake: { w5k: WakeRound[]; w10k: WakeRound[]; max?: WakeRound };
 }
 interface Run { label: string; root: string; date: string; machine: string; stages: Stage[] }
@@ -34,6 +34,7 @@ function table(run: Run): string {
     row('agent start (spawn → ready, whole catalog loaded)', st => `${f0(st.startMs)} ms`),
     row('DNS miss, `big` A EDNS 4096 / UDP, p50 / p99', st => `${f2(st.dns.aMissP50)} / ${f2(st.dns.aMissP99)} ms`),
     row('DNS miss, `big` SRV / TCP, p50 / p99', st => `${f2(st.dns.srvMissP50)} / ${f2(st.dns.srvMissP99)} ms`),
+    row('DNS queries unanswered within 15 s (of 60)', st => String(st.dns.timeouts ?? 0)),
     row('DNS QPS, `big` A EDNS / UDP (dnsperf -e)', st => f0(st.dns.aQps)),
     row('DNS QPS, `big` SRV / TCP (4 connections × 16 in flight)', st => f0(st.dns.srvTcpQps)),
     row('5,000 watchers: all answered after the change (rounds)', st => wakeCell(st.wake.w5k)),
