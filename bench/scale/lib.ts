@@ -42,8 +42,18 @@ export async function startRedis(): Promise<Proc & { port: number; url: string }
 
 export interface Agent extends Proc { http: number; dns: number; startMs: number; heapFile: string; log(): string }
 
-/** Starts `<root>/bin/roster agent` against redisUrl; startMs = spawn → /v1/status/leader answers a leader. */
+/** Starts `<root>/bin/roster agent` against redisUrl; startMs = spawn → /v1/status/leader answers a leader. Retries on a port taken meanwhile. */
 export async function startAgent(root: string, node: string, redisUrl: string, deadlineMs = 120_000): Promise<Agent> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAgentOnce(root, node, redisUrl, deadlineMs);
+    } catch (err) {
+      if (attempt >= 4 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startAgentOnce(root: string, node: string, redisUrl: string, deadlineMs: number): Promise<Agent> {
   const [httpPort, dnsPort, serfPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'scale-agent-'));
   const heapFile = join(dataDir, 'heap.json');
@@ -51,7 +61,7 @@ export async function startAgent(root: string, node: string, redisUrl: string, d
   const proc = spawn(join(root, 'bin/roster'), ['agent', '-dev', '-node', node, '-redis', redisUrl, '-http-port', String(httpPort), '-dns-port', String(dnsPort),
     '-serf-lan-port', String(serfPort), '-data-dir', dataDir, '-log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: `--import=${join(import.meta.dirname, 'heap-probe.mjs')}`, ROSTER_HEAP_PROBE: heapFile },
+    env: { ...process.env, NODE_OPTIONS: `--import=${join(import.meta.dirname, 'heap-probe.mjs')} ${process.env.SCALE_AGENT_NODE_OPTIONS ?? ''}`, ROSTER_HEAP_PROBE: heapFile },
   });
   let out = '';
   proc.stdout!.on('data', d => { if (out.length < 100_000) out += String(d); });

@@ -17,10 +17,10 @@ interface Run { label: string; root: string; date: string; machine: string; stag
 const runs: Run[] = ['before', 'after'].map(l => join(HERE, `results-${l}.json`)).filter(existsSync).map(f => JSON.parse(readFileSync(f, 'utf8')));
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : String(x));
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
-const k = (n: number) => `${n / 1000}k`;
+const k = (n: number) => n.toLocaleString('en-US');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const wakeCell = (rs: WakeRound[]) => rs.length ? `${rs.map(r => f0(r.allMs)).join(' / ')} ms${rs.some(r => r.bad) ? ` (${rs.reduce((a, r) => a + r.bad, 0)} bad)` : ''}` : '–';
-const rssCell = (rs: WakeRound[]) => rs.length ? `${f0(rs[0]!.rssIdleMb)} → ${rs.map(r => f0(r.rssParkedMb)).join(' / ')} (peak ${f0(Math.max(...rs.map(r => r.rssPeakMb)))})` : '–';
+const rssCell = (rs: WakeRound[]) => rs.length ? `${rs.map(r => `${f0(r.rssIdleMb)}→${f0(r.rssParkedMb)}`).join(', ')} (peak ${f0(Math.max(...rs.map(r => r.rssPeakMb)))})` : '–';
 
 function table(run: Run): string {
   const s = run.stages;
@@ -40,7 +40,9 @@ function table(run: Run): string {
     row('5,000 watchers: all answered after the change (rounds)', st => wakeCell(st.wake.w5k)),
     row('10,000 watchers: all answered after the change (rounds)', st => wakeCell(st.wake.w10k)),
     row('10,000 watchers: agent CPU per wake (s)', st => st.wake.w10k.map(r => f2(r.wakeCpuS)).join(' / ') || '–'),
-    row('agent RSS idle → parked 10,000, per round (MB)', st => rssCell(st.wake.w10k)),
+    row('agent RSS idle→parked 5,000, per round (MB)', st => rssCell(st.wake.w5k)),
+    row('agent RSS idle→parked 10,000, per round (MB)', st => rssCell(st.wake.w10k)),
+    row('agent RSS after each 10,000 round (MB)', st => st.wake.w10k.map(r => f0(r.rssAfterMb)).join(' / ') || '–'),
     row('agent heap after each 10,000 round (MB, after GC)', st => st.wake.w10k.map(r => f0(r.heapAfterMb)).join(' / ') || '–'),
     row('most watchers (open-file limit): held / all answered / fresh connection', st => st.wake.max ? `${st.wake.max.watchers - st.wake.max.bad} of ${st.wake.max.watchers} / ${f0(st.wake.max.allMs)} ms / ${st.wake.max.freshConnMs < 0 ? 'refused' : `${f2(st.wake.max.freshConnMs)} ms`}` : '–'),
     row('… agent RSS idle → parked (MB)', st => st.wake.max ? `${f0(st.wake.max.rssIdleMb)} → ${f0(st.wake.max.rssParkedMb)}` : '–'),
@@ -53,8 +55,11 @@ function compare(before: Run, after: Run): string {
   pair('10,000 watchers woken, median round (ms)', st => median(st.wake.w10k.map(r => r.allMs)));
   pair('5,000 watchers woken, median round (ms)', st => median(st.wake.w5k.map(r => r.allMs)));
   pair('agent CPU per 10,000-watcher wake (s)', st => median(st.wake.w10k.map(r => r.wakeCpuS)), f2);
+  pair('RSS growth with 5,000 parked, first round (MB; the agent\'s first watchers)', st => (st.wake.w5k[0]?.rssParkedMb ?? NaN) - (st.wake.w5k[0]?.rssIdleMb ?? NaN));
   pair('RSS growth with 10,000 parked, first round (MB)', st => (st.wake.w10k[0]?.rssParkedMb ?? NaN) - (st.wake.w10k[0]?.rssIdleMb ?? NaN));
+  pair('RSS peak during any wake (MB)', st => Math.max(...[...st.wake.w5k, ...st.wake.w10k].map(r => r.rssPeakMb)));
   pair('RSS after the last 10,000 round (MB)', st => st.wake.w10k.at(-1)?.rssAfterMb ?? NaN);
+  pair('instances reached (240 s cap per stage)', st => st.instances);
   pair('registrations/s', st => st.regPerS);
   pair('agent start (ms)', st => st.startMs);
   pair('DNS miss SRV/TCP p50 (ms)', st => st.dns.srvMissP50, f2);
