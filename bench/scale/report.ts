@@ -85,6 +85,12 @@ watcher has its whole answer (≈40 KB each). A watcher that answers before the 
 within 60 s counts as bad.
 `;
 if (runs.length === 2) md += `\n## Before → after\n\n${compare(runs[0]!, runs[1]!)}\n`;
+// bench/scale/park.ts: what 10,000 parked watchers cost a fresh agent (RSS, and JS heap after a full GC).
+const parks = ['before', 'after'].map(l => join(HERE, `park-${l}.json`)).filter(existsSync).map(f => JSON.parse(readFileSync(f, 'utf8')));
+if (parks.length) {
+  md += `\n## 10,000 parked watchers on a fresh agent (\`node bench/scale/park.ts\`)\n\nA 50-instance service (${parks[0].bodyBytes} bytes per answer), nothing else in the catalog; two rounds of 10,000 parked connections, closed after each.\n\n| run | idle RSS / heap | round 1 parked: RSS / heap | after closing | round 2 parked: RSS / heap | after closing |\n|---|---|---|---|---|---|\n`;
+  for (const p of parks) md += `| ${p.label} | ${f0(p.idle.rssMb)} / ${f0(p.idle.heapMb)} MB | ${p.rounds.map((r: { rssMb: number; heapMb: number; rssClosedMb: number }) => `**${f0(r.rssMb)}** / ${f0(r.heapMb)} MB | ${f0(r.rssClosedMb)} MB`).join(' | ')} |\n`;
+}
 for (const r of runs) md += `\n## ${r.label} (${r.date}, \`${r.root}\`)\n\nMachine: ${r.machine}.\n\n${table(r)}\n`;
 writeFileSync(join(HERE, 'RESULTS.md'), md);
 console.log(md);
