@@ -85,6 +85,9 @@ watcher has its whole answer (≈40 KB each). A watcher that answers before the 
 within 60 s counts as bad.
 `;
 if (runs.length === 2) md += `\n## Before → after\n\n${compare(runs[0]!, runs[1]!)}\n`;
+// A quick A/B at one size (SCALE_STAGES=50000 SCALE_MAX_WATCHERS=0 SCALE_LABEL=ab-after|ab-before node bench/scale/bench.ts), run back to back.
+const ab = ['ab-before', 'ab-after'].map(l => join(HERE, `results-${l}.json`)).filter(existsSync).map(f => JSON.parse(readFileSync(f, 'utf8')) as Run);
+if (ab.length === 2) md += `\n## A/B at one size, back to back (${ab[1]!.date}; ${ab[1]!.machine})\n\n\`SCALE_STAGES=50000 SCALE_MAX_WATCHERS=0 SCALE_LABEL=ab-after node bench/scale/bench.ts\`, then the same with \`SCALE_ROOT=/tmp/base-watch SCALE_LABEL=ab-before\`.\n\n${compare(ab[0]!, ab[1]!)}\n`;
 // bench/scale/park.ts: what 10,000 parked watchers cost a fresh agent (RSS, and JS heap after a full GC).
 const parks = ['before', 'after'].map(l => join(HERE, `park-${l}.json`)).filter(existsSync).map(f => JSON.parse(readFileSync(f, 'utf8')));
 if (parks.length) {
