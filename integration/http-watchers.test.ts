@@ -9,6 +9,7 @@ import { CatalogView } from '../src/catalog/view.ts';
 import type { CheckRec, NodeState, ServiceRec } from '../src/catalog/model.ts';
 import { Notifier } from '../src/http/blocking.ts';
 import { Router, listenHttp } from '../src/http/server.ts';
+import { defaultHttpLimits } from '../src/config/schema.ts';
 import { healthRoutes } from '../src/http/routes/health.ts';
 import { catalogRoutes } from '../src/http/routes/catalog.ts';
 import type { ApiDeps } from '../src/http/context.ts';
@@ -42,7 +43,8 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
   const router = new Router();
   healthRoutes(router, deps);
   catalogRoutes(router, deps);
-  const server = await listenHttp(router, '127.0.0.1', 0);
+  // Every watcher comes from 127.0.0.1: lift the per-client connection and blocking-query caps (issue 11).
+  const server = await listenHttp(router, '127.0.0.1', 0, { ...defaultHttpLimits(), maxConnsPerClient: 0, maxBlockingPerClient: 0 });
   t.teardown(() => { server.closeAllConnections(); server.close(); });
   return { view, notifier, port: (server.address() as AddressInfo).port, reads: () => reads };
 }

@@ -80,7 +80,7 @@ test('notifier: a fire wakes only the waiters of its topic and unparks them comp
 
 function ctxFor(url: string, signal = new AbortController().signal): Ctx {
   const u = new URL(url, 'http://x');
-  return { path: u.pathname, query: u.searchParams, has: (k: string) => u.searchParams.has(k), signal } as unknown as Ctx;
+  return { path: u.pathname, query: u.searchParams, has: (k: string) => u.searchParams.has(k), signal, enterBlocking: () => {} } as unknown as Ctx;
 }
 
 test('sharedBlocking: 500 watchers woken by one change render the body once and share the same bytes', async t => {
