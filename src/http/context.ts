@@ -37,7 +37,12 @@ export interface AgentHooks {
   /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
   local?: LocalStateHook;
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
+  /** Gauges the agent's parts report (check lateness, ...), read by /v1/agent/metrics. */
+  gauges?: () => Gauge[];
 }
+
+/** One gauge of /v1/agent/metrics (Consul's JSON shape). */
+export interface Gauge { Name: string; Value: number; Labels: Record<string, string> }
 
 /** What agent write routes tell the local state; `sync` runs anti-entropy now. */
 export interface LocalStateHook {

@@ -3,6 +3,7 @@ import type { Router } from '../server.ts';
 import type { ApiDeps } from '../context.ts';
 import { agentRoutes } from './agent.ts';
 import { selfRoutes } from './self.ts';
+import { metricsRoutes } from './metrics.ts';
 import { catalogRoutes } from './catalog.ts';
 import { healthRoutes } from './health.ts';
 import { statusRoutes } from './status.ts';
@@ -22,6 +23,7 @@ import { queryRoutes } from './query.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
+  metricsRoutes(r, deps);
   agentRoutes(r, deps);
   catalogRoutes(r, deps);
   healthRoutes(r, deps);
