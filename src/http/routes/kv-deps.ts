@@ -33,8 +33,9 @@ export const EVENTS_TOPIC = 'events';
 
 /** Wakes the watchers a change event names. */
 export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): void {
-  let ev: { i: number; k?: string[]; s?: number; e?: number };
+  let ev: { i: number; k?: string[]; s?: number; e?: number; a?: number };
   try { ev = JSON.parse(msg); } catch { return; }
+  if (ev.a) { fireAllKv(deps); return; } // a snapshot restore replaced every key
   for (const k of ev.k ?? []) deps.notifier.fireKey(k);
   if (ev.s) deps.notifier.fire(SESSIONS_TOPIC);
   if (ev.e) deps.notifier.fire(EVENTS_TOPIC);
