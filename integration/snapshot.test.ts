@@ -138,3 +138,62 @@ test('snapshot: Consul\'s method and datacenter rules', async t => {
   t.true(Number(stale.headers.get('x-consul-index')) > 0);
   t.is(stale.headers.get('x-consul-knownleader'), 'true');
 });
+
+test('snapshot: roster snapshot save / inspect / restore as Consul\'s CLI words them; a corrupt file is refused', async t => {
+  const { admin, a } = await setup(t);
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { ROSTER } = await import('./helpers/agent.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'roster-snap-'));
+  const run = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>(resolve => {
+    const p = spawn(ROSTER, args, { env: { ...process.env, ROSTER_HTTP_ADDR: `127.0.0.1:${a.httpPort}` } });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', d => { stdout += String(d); });
+    p.stderr.on('data', d => { stderr += String(d); });
+    p.on('close', code => resolve({ code, stdout, stderr }));
+  });
+  t.is((await a.req('PUT', '/v1/catalog/register', reg('ext1', '127.0.0.9', 'web'))).status, 200);
+  t.is((await a.req('PUT', '/v1/kv/k', 'v1')).status, 200);
+  const file = join(dir, 'backup.snap');
+  const saved = await run(['snapshot', 'save', file]);
+  t.is(saved.code, 0, saved.stderr);
+  const idx = Number(await admin.get(keysFor('dc1').index));
+  t.is(saved.stdout, `Saved and verified snapshot to index ${idx}\n`);
+  t.is(saved.stderr, '', 'no progress lines when stderr is not a terminal');
+  t.false(existsSync(`${file}.tmp`));
+
+  const insp = await run(['snapshot', 'inspect', file]);
+  t.is(insp.code, 0, insp.stderr);
+  t.regex(insp.stdout, new RegExp(`^ ID +dc1-${idx}-\\d+\\n Size +${readFileSync(file).length}\\n Index +${idx}\\n Version +1\\n Datacenter +dc1\\n`));
+  t.regex(insp.stdout, /\n Type +Count +Size\n/);
+  t.regex(insp.stdout, /\n Node +3 +\d/); // ext1, alpha, beta (counts from the header, sizes of the DUMPs)
+  t.notRegex(insp.stdout, /reconciler/, 'leases (keys with a TTL) are not saved');
+  t.regex(insp.stdout, /\n KV +1 +\d/);
+  t.regex(insp.stdout, /\n Total +\d/);
+  const json = JSON.parse((await run(['snapshot', 'inspect', '-format', 'json', file])).stdout);
+  t.is(json.Meta.Index, idx);
+  t.is(json.Counts.kv, 1);
+
+  t.is((await a.req('PUT', '/v1/kv/k', 'v2')).status, 200);
+  t.is((await a.req('DELETE', '/v1/catalog/deregister', { Node: 'ext1' })).status, 405); // PUT only, as Consul
+  t.is((await a.req('PUT', '/v1/catalog/deregister', { Node: 'ext1' })).status, 200);
+  const restored = await run(['snapshot', 'restore', file]);
+  t.is(restored.code, 0, restored.stderr);
+  t.is(restored.stdout, 'Restored snapshot\n');
+  t.is((await a.req('GET', '/v1/kv/k?raw')).text, 'v1');
+  t.deepEqual(await addrs(a, 'web'), ['127.0.0.9']);
+
+  const bad = join(dir, 'bad.snap');
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 12] ^= 0xff;
+  writeFileSync(bad, bytes);
+  const r1 = await run(['snapshot', 'restore', bad]);
+  t.is(r1.code, 1);
+  t.regex(r1.stderr, /^Error restoring snapshot: Unexpected response code: 400 \(Error restoring snapshot: /);
+  const r2 = await run(['snapshot', 'inspect', bad]);
+  t.is(r2.code, 1);
+  t.regex(r2.stderr, /^Error verifying snapshot: /);
+  t.is((await run(['snapshot', 'save'])).stderr, 'Missing FILE argument\n');
+});

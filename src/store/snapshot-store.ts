@@ -4,7 +4,9 @@
  * Save: one Lua script DUMPs every key of the datacenter (everything under `<prefix>:`, the DC's
  * hash tag) at one index — the script runs atomically, so the snapshot is one point in time. Not
  * saved: the index, crev and epoch counters (a restore sets its own), BullMQ's queue keys (check
- * schedules are rebuilt from the catalog), streams (a change log is not state) and staging keys.
+ * schedules are rebuilt from the catalog), streams (a change log is not state), keys with a TTL
+ * (leases, such as the gossip reconciler's: a restore deletes them and their holder takes them
+ * again) and staging keys.
  * Whatever Roster keeps under the prefix is included, so ACLs and prepared queries will be too
  * once they exist.
  *
@@ -54,7 +56,8 @@ const SAVE = COMMON + `
 local out = {tonumber(redis.call('GET', KEYS[1]) or '0'), nowMs(), redis.call('HLEN', KEYS[2]), 0, 0, redis.call('HLEN', KEYS[3]), redis.call('HLEN', KEYS[4])}
 local svcP, chkP = PREFIX .. ':svc:', PREFIX .. ':chk:'
 scan(esc(PREFIX) .. ':*', function(k)
-  if not isData(k) then return end
+  -- Keys with a TTL are leases (the gossip reconciler's), not state: a restore must not make them permanent.
+  if not isData(k) or redis.call('PTTL', k) ~= -1 then return end
   if string.sub(k, 1, #svcP) == svcP then out[4] = out[4] + redis.call('HLEN', k)
   elseif string.sub(k, 1, #chkP) == chkP then out[5] = out[5] + redis.call('HLEN', k) end
   out[#out + 1] = string.sub(k, #PREFIX + 2)
