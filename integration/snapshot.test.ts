@@ -196,4 +196,13 @@ test('snapshot: roster snapshot save / inspect / restore as Consul\'s CLI words 
   t.is(r2.code, 1);
   t.regex(r2.stderr, /^Error verifying snapshot: /);
   t.is((await run(['snapshot', 'save'])).stderr, 'Missing FILE argument\n');
+  // On a terminal (script(1) gives the command a pty), save shows its progress, then clears it.
+  const tty = await new Promise<string>(resolve => {
+    const p = spawn('script', ['-qec', `"${ROSTER}" snapshot save "${join(dir, 'tty.snap')}"`, '/dev/null'], { env: { ...process.env, ROSTER_HTTP_ADDR: `127.0.0.1:${a.httpPort}` } });
+    let out = '';
+    p.stdout.on('data', d => { out += String(d); });
+    p.on('close', () => resolve(out));
+  });
+  t.regex(tty, /\rSaving snapshot: \d+(\.\d)?[KM]?B\x1b\[K/);
+  t.regex(tty, /\r\x1b\[KSaved and verified snapshot to index \d+/);
 });
