@@ -206,3 +206,23 @@ test('snapshot: roster snapshot save / inspect / restore as Consul\'s CLI words 
   t.regex(tty, /\rSaving snapshot: \d+(\.\d)?[KM]?B\x1b\[K/);
   t.regex(tty, /\r\x1b\[KSaved and verified snapshot to index \d+/);
 });
+
+test('snapshot: one save or restore at a time per agent: a second one meanwhile gets 429 and the first completes', async t => {
+  const { a } = await setup(t);
+  t.is((await a.req('PUT', '/v1/kv/k', 'v')).status, 200);
+  const good = (await snapshot(a)).bytes;
+  const { request } = await import('node:http');
+  // A restore whose body is held half-sent keeps the agent's snapshot slot.
+  const put = request(`${a.http}/v1/snapshot`, { method: 'PUT', headers: { 'Content-Length': String(good.length) } });
+  const done = new Promise<number>((resolve, reject) => { put.on('response', res => { res.resume(); res.on('end', () => resolve(res.statusCode!)); }); put.on('error', reject); });
+  put.write(good.subarray(0, 10));
+  // The PUT must reach the agent first: wait for its connection, then give the agent time to read the headers.
+  await new Promise<void>(resolve => put.once('socket', so => so.once('connect', () => resolve())));
+  await new Promise(resolve => setTimeout(resolve, 300));
+  const refused = await a.req('GET', '/v1/snapshot');
+  t.is(refused.status, 429);
+  t.is(refused.text, 'Too many requests: a snapshot save or restore is already in progress on this agent');
+  put.end(good.subarray(10));
+  t.is(await done, 200);
+  t.is((await a.req('GET', '/v1/snapshot')).status, 200);
+});

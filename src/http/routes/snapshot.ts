@@ -3,7 +3,8 @@
  * src/store/snapshot-format.ts); PUT restores one atomically, and every agent reloads its view
  * through the epoch rule. A corrupt, truncated or foreign file is refused with 400 and changes nothing.
  */
-import type { Router } from '../server.ts';
+import { Readable } from 'node:stream';
+import type { Reply, Router } from '../server.ts';
 import { HttpError } from '../server.ts';
 import { checkDc, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
@@ -28,11 +29,26 @@ async function* limited(body: AsyncIterable<Buffer>, max: number): AsyncGenerato
 export function snapshotRoutes(r: Router, deps: ApiDeps): void {
   let store: SnapshotStore | null = null;
   const snapshots = () => (store ??= new SnapshotStore(deps.redis, deps.store.keys, deps.config.datacenter));
+  // One save or restore at a time per agent: each holds a whole snapshot's keys in memory or in staging.
+  let busy = false;
   r.add(['GET', 'PUT'], '/v1/snapshot', async ctx => {
     checkDc(ctx, deps);
     // Redis is the one "leader": a snapshot is always taken from it, ?stale or not.
     requireRedis(deps);
-    if (ctx.method === 'GET') {
+    if (busy) throw new HttpError(429, 'Too many requests: a snapshot save or restore is already in progress on this agent', ctx.method === 'PUT');
+    busy = true;
+    let streaming = false;
+    try {
+      const reply = await handle(ctx.method, ctx.req);
+      if (reply.body instanceof Readable) { streaming = true; reply.body.once('close', () => { busy = false; }); }
+      return reply;
+    } finally {
+      if (!streaming) busy = false;
+    }
+  });
+
+  async function handle(method: string, req: AsyncIterable<Buffer>): Promise<Reply> {
+    if (method === 'GET') {
       const snap = await snapshots().save();
       const { 'X-Consul-Effective-Consistency': _, ...meta } = metaHeaders(snap.header.index, null);
       log.info('snapshot saved', { index: snap.header.index, keys: snap.header.keys });
@@ -41,7 +57,7 @@ export function snapshotRoutes(r: Router, deps: ApiDeps): void {
     const floor = Math.max(deps.view.revision, deps.syncer.watermark, ...Object.values(deps.view.tableIndex));
     let res;
     try {
-      res = await snapshots().restore(limited(ctx.req, SNAPSHOT_MAX_BYTES), floor);
+      res = await snapshots().restore(limited(req, SNAPSHOT_MAX_BYTES), floor);
     } catch (err) {
       if (err instanceof SnapshotError) {
         log.warn('snapshot restore refused; nothing changed', { err: err.message });
@@ -52,5 +68,5 @@ export function snapshotRoutes(r: Router, deps: ApiDeps): void {
     log.info('snapshot restored', { from: res.header.index, index: res.index, epoch: res.epoch, keys: res.keys, replaced: res.replaced });
     await deps.syncer.waitFor(res.index, 10_000);
     return {};
-  });
+  }
 }
