@@ -42,6 +42,7 @@ test('snapshot-store: a save holds the DC\'s data, not its counters, leases, que
 
 test('snapshot-store: a restore sets the index above everything seen, bumps crev and the epoch, shifts deadlines, and leaves queues and streams alone', async t => {
   const { redis, store, snaps } = await setup(t);
+  await redis.hset(k.kv, 'cfg/a', '3\n4\n0\n0\n\nva\nlue');
   const s = await snaps.save();
   const ttlBefore = Number(await redis.zscore(k.ttl, 'n1\0ttl1'));
   // The snapshot was "taken" 60 s ago by Redis's clock: deadlines move forward by as much.
@@ -65,6 +66,7 @@ test('snapshot-store: a restore sets the index above everything seen, bumps crev
   t.deepEqual(await redis.hgetall(k.tables), { nodes: '501', services: '501', checks: '501', kv: '501', sessions: '501' });
   t.is(await redis.hget(k.serviceIndex, 'web'), '501');
   t.truthy(await store.loadNode('n1'));
+  t.is(await redis.hget(k.kv, 'cfg/a'), '3\n501\n0\n0\n\nva\nlue', 'KV entries are stamped modified at the restore');
   const shifted = Number(await redis.zscore(k.ttl, 'n1\0ttl1'));
   t.true(shifted - ttlBefore >= 60_000 && shifted - ttlBefore < 70_000, `TTL deadline shifted by ${shifted - ttlBefore} ms`);
   t.is(await redis.get(`${k.bullPrefix}:checks:meta`), 'queue');

@@ -60,6 +60,9 @@ test('snapshot: save → FLUSHALL → restore on live agents brings back both vi
   // A blocking query on beta, parked at the newest index it has seen.
   const blocked = b.req('GET', `/v1/catalog/services?index=${before}&wait=30s`);
   blocked.catch(() => {}); // awaited below; a failure earlier must not leave it unhandled
+  const kvIndex = Number((await a.req('GET', '/v1/kv/cfg/a')).headers.get('x-consul-index'));
+  const kvBlocked = a.req('GET', `/v1/kv/cfg/a?index=${kvIndex}&wait=30s`);
+  kvBlocked.catch(() => {});
 
   await admin.flushall();
   const epochBefore = Number(await admin.get(keysFor('dc1').epoch)) || 0;
@@ -77,6 +80,9 @@ test('snapshot: save → FLUSHALL → restore on live agents brings back both vi
     t.true(await index(agent, '/v1/catalog/services') > before);
     t.true(await index(agent, '/v1/catalog/service/web') > before);
   }
+  const kvWoke = await kvBlocked;
+  t.is(kvWoke.json?.[0]?.Value, Buffer.from('one').toString('base64'), 'a KV watcher sees the restored value');
+  t.true(Number(kvWoke.headers.get('x-consul-index')) > kvIndex, `with a newer index: ${kvWoke.headers.get('x-consul-index')} vs ${kvIndex} ${kvWoke.text}`);
   const woke = await blocked;
   t.is(woke.status, 200);
   t.true(Number(woke.headers.get('x-consul-index')) > before, 'the blocking query returns with a newer index');

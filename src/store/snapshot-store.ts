@@ -13,7 +13,8 @@
  * Restore: every key is RESTOREd under a staging name `<prefix>:restore:<token>:<name>` (with a
  * TTL, so an abandoned restore cleans itself up) while the file streams in; only once the file's
  * checksum has verified does one Lua script replace the live keys by the staged ones, set the index
- * to max(current, restored, what the caller has seen)+1, INCR the epoch (the epoch rule: every
+ * to max(current, restored, what the caller has seen)+1 (and stamps the table, service and KV entry
+ * modify indexes with it, so no blocking query sees an index go back), INCR the epoch (the epoch rule: every
  * agent then reloads its view authoritatively), shift the deadlines (TTL checks, sessions, deferred
  * outputs) by the time since the snapshot, and publish the restore to the agents.
  */
@@ -67,7 +68,7 @@ return out
 `;
 
 /**
- * KEYS: index, crev, epoch, events, kvEvents, tables, svcidx, ttl, sessexp, outq.
+ * KEYS: index, crev, epoch, events, kvEvents, tables, svcidx, ttl, sessexp, outq, kv.
  * ARGV: prefix, token, staged key count, restored index, snapshot's Redis time (ms), floor index.
  */
 const COMMIT = COMMON + `
@@ -91,6 +92,13 @@ local epoch = redis.call('INCR', KEYS[3])
 for _, t in ipairs({'nodes', 'services', 'checks', 'kv', 'sessions'}) do redis.call('HSET', KEYS[6], t, idx) end
 for _, t in ipairs(redis.call('HKEYS', KEYS[6])) do redis.call('HSET', KEYS[6], t, idx) end
 for _, s in ipairs(redis.call('HKEYS', KEYS[7])) do redis.call('HSET', KEYS[7], s, idx) end
+-- KV entries (lines C, M, L, F, S, then the value) are stamped modified at the restore's index: KV blocking queries
+-- (whose index is the entries' ModifyIndex) then see a newer index, and a CAS with a pre-restore index fails.
+local kv = redis.call('HGETALL', KEYS[11])
+for i = 1, #kv, 2 do
+  local c, rest = string.match(kv[i + 1], '^(%d+)\\n%d+\\n(.*)$')
+  if c then redis.call('HSET', KEYS[11], kv[i], c .. '\\n' .. idx .. '\\n' .. rest) end
+end
 local shift = nowMs() - RTIME
 if shift ~= 0 then
   for z = 8, 10 do
@@ -125,7 +133,7 @@ export class SnapshotStore {
     this.dc = dc;
     this.#save = defineScript(redis, 'rosterSnapshotSave', SAVE, [keys.index, keys.nodes, keys.kv, keys.sessions], keys.prefix, true);
     this.#commit = defineScript(redis, 'rosterSnapshotCommit', COMMIT,
-      [keys.index, keys.crev, keys.epoch, keys.events, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq], keys.prefix);
+      [keys.index, keys.crev, keys.epoch, keys.events, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], keys.prefix);
   }
 
   /** Takes a consistent snapshot (one Lua script, so one index). */

@@ -10,6 +10,7 @@ import { checkDc, metaHeaders, requireRedis, type ApiDeps } from '../context.ts'
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { encodeSnapshot, SnapshotError } from '../../store/snapshot-format.ts';
 import { logger } from '../../log.ts';
+import { kvDeps } from './kv-deps.ts';
 
 const log = logger('agent.snapshot');
 
@@ -54,7 +55,8 @@ export function snapshotRoutes(r: Router, deps: ApiDeps): void {
       log.info('snapshot saved', { index: snap.header.index, keys: snap.header.keys });
       return { body: encodeSnapshot(snap.header, snap.entries), headers: { ...meta, 'Content-Type': 'application/x-gzip' } };
     }
-    const floor = Math.max(deps.view.revision, deps.syncer.watermark, ...Object.values(deps.view.tableIndex));
+    // Every index this agent has served (catalog and KV): a restore into a flushed Redis still stays above them.
+    const floor = Math.max(deps.view.revision, deps.syncer.watermark, kvDeps(deps).indexSeen, ...Object.values(deps.view.tableIndex));
     let res;
     try {
       res = await snapshots().restore(limited(req, SNAPSHOT_MAX_BYTES), floor);
