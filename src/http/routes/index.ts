@@ -20,6 +20,7 @@ import { connectStubRoutes } from './connect-stub.ts';
 import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
+import { snapshotRoutes } from './snapshot.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -40,4 +41,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
+  snapshotRoutes(r, deps);
 }
