@@ -80,6 +80,26 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     if (change.nodes.size) this.emit('change', change);
   }
 
+  /**
+   * Replaces the whole view with `states`, authoritatively: no index merge, tombstones cleared,
+   * `revision` taken as it is (it may be lower). For a catalog replaced behind the view's back (a
+   * restored snapshot: the epoch changed; a flushed Redis) where the view's "newer" records are wrong.
+   */
+  resetAll(states: Iterable<NodeState>, revision: number): void {
+    const change: ViewChange = { all: true, services: new Set(this.#services.keys()), nodes: new Set(this.#nodes.keys()) };
+    this.#nodes = new Map();
+    this.#services = new Map();
+    this.#instCache.clear();
+    this.#tombs.clear();
+    this.#scratch = newTombs();
+    this.#pruneUpTo = 0;
+    for (const st of states) this.#index(st);
+    for (const k of this.#nodes.keys()) change.nodes.add(k);
+    for (const s of this.#services.keys()) change.services.add(s);
+    this.revision = revision;
+    this.emit('change', change);
+  }
+
   /** A merge wrote into the shared scratch tombstones: they become this node's. */
   #keepTombs(key: string, tombs: NodeTombs): void {
     if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }

@@ -36,7 +36,7 @@ export type UpdateCheckResult = 'written' | 'unchanged' | 'deferred' | 'unknown'
 /** What one write changed on one node: f=1 → the node record itself (re-read whole); else these service/check IDs. */
 export interface NodeDelta { n: string; f: 0 | 1; s: string[]; c: string[] }
 
-/** A catalog change event as published by the scripts. */
+/** A catalog change event as the scripts append it to the change stream (field `e`). */
 export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string; d?: NodeDelta[] }
 
 /** Services and checks re-read by ID; null = the record no longer exists. */
@@ -63,7 +63,7 @@ export class CatalogStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    const common = [keys.index, keys.crev, keys.nodes, keys.tables, keys.serviceIndex, keys.events, keys.ttl, keys.checkState, keys.outq];
+    const common = [keys.index, keys.crev, keys.nodes, keys.tables, keys.serviceIndex, keys.stream, keys.ttl, keys.checkState, keys.outq];
     const def = (name: string, lua: string) => defineScript(redis, name, lua, common, keys.prefix) as ScriptFn;
     this.#register = def('rosterRegister', REGISTER);
     this.#deregister = def('rosterDeregister', DEREGISTER);
@@ -115,6 +115,24 @@ export class CatalogStore {
   async catalogIndex(): Promise<number> {
     const vals = await this.redis.hvals(this.keys.tables);
     return Math.max(0, ...vals.map(Number).filter(Number.isFinite));
+  }
+
+  /**
+   * Where the change stream stands, atomically: the ID of its last entry ('0-0' when it is empty or
+   * absent), the catalog revision (the `r` of that entry) and the epoch (absent = 0).
+   */
+  async streamHead(): Promise<{ id: string; crev: number; epoch: number }> {
+    const res = await this.redis.multi().xrevrange(this.keys.stream, '+', '-', 'COUNT', 1).get(this.keys.crev).get(this.keys.epoch).exec();
+    if (!res) throw new Error('transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    const last = res[0]![1] as [string, string[]][];
+    return { id: last[0]?.[0] ?? '0-0', crev: Number(res[1]![1]) || 0, epoch: Number(res[2]![1]) || 0 };
+  }
+
+  /** The catalog revision and the epoch: what the periodic safety net compares (two small values). */
+  async revisionAndEpoch(): Promise<{ crev: number; epoch: number }> {
+    const [crev, epoch] = await this.redis.mget(this.keys.crev, this.keys.epoch);
+    return { crev: Number(crev) || 0, epoch: Number(epoch) || 0 };
   }
 
   /** Reads one node with its services and checks, atomically; null when the node does not exist. */

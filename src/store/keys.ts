@@ -28,8 +28,12 @@ export interface Keys {
   checkState: string;
   /** zset: `<node>\0<checkID>` → when a deferred output-only check update is due (ms). */
   outq: string;
-  /** pub/sub channel for catalog change events. */
+  /** pub/sub channel for catalog change events (no longer published; kept for old tools). */
   events: string;
+  /** stream: the catalog change log, one entry per change (field `e` = the event JSON), MAXLEN ~ 100k. */
+  stream: string;
+  /** string: bumped (INCR) by whatever replaces the catalog wholesale (snapshot restore); absent = 0. */
+  epoch: string;
   /** KV: hash key → entry, zset of keys (lexicographic), zset of tombstones key → delete index. */
   kv: string;
   kvKeys: string;
@@ -75,6 +79,8 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     checkState: `${p}:chkstate`,
     outq: `${p}:outq`,
     events: `${p}:events`,
+    stream: `${p}:changes`,
+    epoch: `${p}:epoch`,
     kv: `${p}:kv`,
     kvKeys: `${p}:kvkeys`,
     kvTombs: `${p}:kvtombs`,
