@@ -33,6 +33,9 @@ import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
 
+/** Nodes merged per event-loop turn when a reload is applied to a view that is serving. */
+const SLICE_NODES = 500;
+
 export interface SyncerEvents {
   /** After the view applied a change event (or a resync): the catalog index now reflected. */
   applied: [index: number];
@@ -167,7 +170,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           else {
             for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
             for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
-            this.#view.replaceAll(snap.states, snap.index, snap.readAt);
+            await this.#merge(snap);
           }
           this.#epoch = pos.epoch;
           this.#view.lastSync = Date.now();
@@ -186,6 +189,20 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       this.#resyncing = null;
     })();
     return this.#resyncing;
+  }
+
+  /**
+   * Merges a snapshot into the view: at once into an empty view (the first load, before DNS serves),
+   * else in slices of SLICE_NODES nodes, one per event-loop turn, so that no DNS answer waits for all of it.
+   */
+  async #merge(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): Promise<void> {
+    if (this.#view.nodeCount === 0 || snap.states.length <= SLICE_NODES) return this.#view.replaceAll(snap.states, snap.index, snap.readAt);
+    const seen = new Set<string>();
+    for (let i = 0; i < snap.states.length; i += SLICE_NODES) {
+      this.#view.mergeSlice(snap.states.slice(i, i + SLICE_NODES), snap.index, snap.readAt, seen);
+      await new Promise(resolve => setImmediate(resolve));
+    }
+    this.#view.finishSlices(seen, snap.index);
   }
 
   /** An authoritative reload: the view, its indexes and the watermark become the snapshot's, even if lower. */
