@@ -9,6 +9,8 @@
  *  - idle: bytes Redis sent during `idleSeconds` with one agent and nothing changing (per minute);
  *  - reconnect: the agent's Redis connections for changes killed, 100 changes while it is away:
  *    bytes Redis sent until it has them, and whether it reloaded everything;
+ *  - forced reload: the same with the log trimmed meanwhile (a full reload either way): bytes, and the
+ *    longest event-loop delay while the snapshot is applied to the serving view;
  *  - propagation: 50 registrations, one every 100 ms: time until each agent's view holds it (p50/p99);
  *  - concurrent writers: 2 processes flipping checks for 10 s: full reloads set off;
  *  - stalls: the longest event-loop delay in any agent during all of the above (DNS answers wait that long).
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
   const label = process.env.ROSTER_LABEL ?? SRC;
   const nodes = Math.ceil(instances / 5);
   const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+  const d = (x: number) => x.toFixed(1);
   const r = await startEmbeddedRedis(mkdtempSync(join(tmpdir(), 'roster-bench-')));
   const admin = new Redis(r.url);
   const writer = new CatalogStore(new Redis(r.url), keys);
@@ -132,6 +135,19 @@ async function main(): Promise<void> {
   const rcStats = await stats(first);
   const reconnectReloads = rcStats.loads - loadsBefore;
 
+  // A forced full reload: the same, and the log trimmed while the agent is away (before: any reconnect reloads).
+  const fr0 = await info('stats', 'total_net_output_bytes');
+  const list2 = String(await admin.call('CLIENT', 'LIST'));
+  for (const line of list2.split('\n')) if (/ name=roster-changes | sub=[1-9]/.test(line)) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+  for (let i = 0; i < 99; i++) await writer.updateCheck(`n${i}`, 'c', 'critical', 'reload');
+  await writer.register({ nodeName: 'n1', node: null, services: [{ ID: 'probe-reload', Service: 'probe-reload', Tags: [], Address: '', Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false }], checks: [] });
+  await admin.xtrim(keys.stream ?? 'none', 'MAXLEN', 1);
+  for (let i = 0; i < 1500 && !first.seen.has('probe-reload'); i++) await sleep(20);
+  await sleep(3000);
+  const reloadBytes = (await info('stats', 'total_net_output_bytes')) - fr0;
+  const frStats = await stats(first);
+  const forcedReloads = frStats.loads - rcStats.loads;
+
   const agents = [first];
   for (let i = 1; i < agentsN; i++) agents.push(await spawnAgent());
   // Propagation: one registration every 100 ms.
@@ -162,9 +178,8 @@ async function main(): Promise<void> {
   const end = await Promise.all(agents.map(stats));
   const writerReloads = end.map((s, i) => s.loads - loads0[i]!);
   const maxDelay = Math.max(...end.map(s => s.maxDelayMs));
-  const d = (x: number) => x.toFixed(1);
 
-  console.log(`| ${label} | ${instances} | ${agentsN} | start ${Math.max(...agents.map(a => a.readyIn))} ms | RSS ${(Math.max(...agents.map(a => a.rss)) / 1e6).toFixed(0)} MB (${(first.rss / instances / 1e3).toFixed(1)} KB/inst) | Redis ${(redisPerInstance / 1e3).toFixed(2)} KB/inst | idle ${(idleBytes / 1e6 * 60 / idleSeconds).toFixed(3)} MB/min | reconnect ${(reconnectBytes / 1e3).toFixed(0)} KB, ${reconnectReloads} reloads | propagation p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${lags.at(-1)} ms, ${missing} missing | writers ${Math.round((writes[0]! + writes[1]!) / 10)}/s: ${writerReloads.reduce((a, b) => a + b, 0)} reloads | max loop delay: idle+reconnect ${d(rcStats.maxDelayMs)}, propagation ${d(Math.max(...propStats.map(s => s.maxDelayMs)))}, writers ${d(maxDelay)} ms |`);
+  console.log(`| ${label} | ${instances} | ${agentsN} | start ${Math.max(...agents.map(a => a.readyIn))} ms | RSS ${(Math.max(...agents.map(a => a.rss)) / 1e6).toFixed(0)} MB (${(first.rss / instances / 1e3).toFixed(1)} KB/inst) | Redis ${(redisPerInstance / 1e3).toFixed(2)} KB/inst | idle ${(idleBytes / 1e6 * 60 / idleSeconds).toFixed(3)} MB/min | reconnect ${(reconnectBytes / 1e3).toFixed(0)} KB, ${reconnectReloads} reloads, loop delay max ${d(rcStats.maxDelayMs)} ms | forced reload ${(reloadBytes / 1e6).toFixed(1)} MB, ${forcedReloads} reloads, loop delay max ${d(frStats.maxDelayMs)} ms p99 ${d(frStats.p99DelayMs)} ms | propagation p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${lags.at(-1)} ms, ${missing} missing | writers ${Math.round((writes[0]! + writes[1]!) / 10)}/s: ${writerReloads.reduce((a, b) => a + b, 0)} reloads | max loop delay: propagation ${d(Math.max(...propStats.map(s => s.maxDelayMs)))}, writers ${d(maxDelay)} ms |`);
   for (const a of agents) a.proc.send({ type: 'stop' });
   await sleep(500);
   for (const a of agents) if (a.proc.exitCode === null) a.proc.kill();
