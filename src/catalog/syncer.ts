@@ -122,13 +122,15 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
    * view's. Reloads when the epoch changed or Redis went back; when the reader has stayed behind a
    * revision seen one check earlier, reloads too (the log did not bring what Redis has).
    */
-  async #check(reason: string): Promise<void> {
+  async #check(reason: string, attempt = 0): Promise<void> {
     if (this.#closed || this.#resyncing || this.#lastR < 0) return;
     let head: { crev: number; epoch: number };
     try {
       head = await withDeadline(this.#store.revisionAndEpoch(), this.#timeoutMs, 'catalog revision check');
     } catch (err) {
       log.debug('catalog revision check failed', { reason, err: (err as Error).message });
+      // After a reconnect the command connection may come back later than the reader: look again soon (bounded).
+      if (reason !== 'periodic' && attempt < 10 && !this.#closed) setTimeout(() => void this.#check(reason, attempt + 1), 1000).unref();
       return;
     }
     if (this.#resyncing || this.#stalled) return;
