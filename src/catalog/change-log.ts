@@ -31,8 +31,8 @@ export interface ChangeLogOptions {
   deadlineMs?: number;
   /** Entries per read (a catch-up after a long absence takes several reads). */
   count?: number;
-  /** Every entry, in stream order. */
-  onEntries(entries: ChangeEntry[]): void;
+  /** Every entry, in stream order; the next read waits until the returned promise settles (backpressure). */
+  onEntries(entries: ChangeEntry[]): void | Promise<void>;
   /** A read returned (entries or not): Redis was reachable just now. */
   onContact?(): void;
   /** The connection is ready again after having been lost. */
@@ -138,7 +138,7 @@ export class ChangeLogReader {
       });
       this.#pos = entries.at(-1)!.id;
       this.stats.entries += entries.length;
-      this.#opts.onEntries(entries);
+      await this.#opts.onEntries(entries);
     }
   }
 }

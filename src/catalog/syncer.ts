@@ -33,6 +33,9 @@ import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
 
+/** Log entries applied per event-loop turn. */
+const ENTRIES_PER_TURN = 32;
+
 /** Nodes merged per event-loop turn when a reload is applied to a view that is serving. */
 const SLICE_NODES = 500;
 
@@ -65,10 +68,13 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #epoch = 0;
   /** The log no longer follows on from the view: entries are ignored until a reload fixes a new position. */
   #stalled = false;
+  /** Log positions fixed by reloads so far. */
+  #seeks = 0;
   /** The next reload must be authoritative (resetAll). */
   #resetNext = false;
-  /** Redis's revision as the safety net last saw it, while the reader was behind it. */
+  /** Redis's revision as the safety net last saw it, while the reader was behind it, and where the reader was then. */
   #behind = 0;
+  #behindAt = -1;
   /** Full reloads done (start included), for tests and benchmarks. */
   reloads = 0;
   /** Events not yet applied, in arrival (= index) order; `#watermark`: every event up to it is applied. */
@@ -119,8 +125,8 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /**
    * The safety net (and the check after a reconnect): compares Redis's revision and epoch with the
-   * view's. Reloads when the epoch changed or Redis went back; when the reader has stayed behind a
-   * revision seen one check earlier, reloads too (the log did not bring what Redis has).
+   * view's. Reloads when the epoch changed or Redis went back; when the reader was behind Redis at the
+   * last check and has read nothing since, reloads too (the log did not bring what Redis has).
    */
   async #check(reason: string, attempt = 0): Promise<void> {
     if (this.#closed || this.#resyncing || this.#lastR < 0) return;
@@ -138,8 +144,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     if (head.epoch !== this.#epoch) return void this.#reload(`epoch changed (${this.#epoch} → ${head.epoch})`, true);
     if (head.crev < this.#lastR) return void this.#reload(`Redis's catalog revision went back (${this.#lastR} → ${head.crev})`, true);
     if (head.crev > this.#lastR) {
-      if (this.#behind > 0 && this.#lastR < this.#behind) return void this.#reload(`change log reader behind (at ${this.#lastR}, Redis at ${this.#behind})`, false);
+      // Behind Redis, and no entry read since the last check although there was one to read: the reader is stuck.
+      // A reader that is merely slow (a write storm on a busy machine) is left to catch up: a reload would cost more.
+      if (this.#behind > 0 && this.#lastR === this.#behindAt) return void this.#reload(`change log reader stuck (at ${this.#lastR}, Redis at ${this.#behind})`, false);
       this.#behind = head.crev;
+      this.#behindAt = this.#lastR;
     } else this.#behind = 0;
   }
 
@@ -163,6 +172,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           const reset = this.#resetNext || (this.#lastR >= 0 && pos.epoch !== this.#epoch);
           this.#resetNext = false;
           this.#reader.seek(pos.id);
+          this.#seeks++;
           this.#lastR = pos.crev;
           this.#stalled = false;
           this.#behind = 0;
@@ -217,10 +227,18 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#watermark = snap.index;
   }
 
-  /** Log entries, in order: each must follow on from the last (see the module comment). */
-  #onEntries(entries: ChangeEntry[]): void {
+  /**
+   * Log entries, in order: each must follow on from the last (see the module comment). A long batch
+   * (a catch-up, a write storm) is applied ENTRIES_PER_TURN at a time, one slice per event-loop turn,
+   * so that DNS answers are not held behind it; the next read waits for the batch.
+   */
+  async #onEntries(entries: ChangeEntry[]): Promise<void> {
+    let n = 0;
+    const seeks = this.#seeks;
     for (const { fields } of entries) {
       if (this.#stalled) return;
+      // A reload that fixed a new log position meanwhile makes the rest of this batch moot (it is read again from there).
+      if (++n % ENTRIES_PER_TURN === 0) { await new Promise(resolve => setImmediate(resolve)); if (this.#stalled || seeks !== this.#seeks) return; }
       if (fields.epoch !== undefined && Number(fields.epoch) !== this.#epoch) { void this.#reload(`epoch changed (${this.#epoch} → ${fields.epoch})`, true); return; }
       let ev: CatalogEvent;
       try { ev = JSON.parse(fields.e ?? '') as CatalogEvent; } catch { continue; }
