@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   interface Agent { proc: ChildProcess; readyIn: number; rss: number; seen: Map<string, number>; stats?: { loads: number; maxDelayMs: number; p99DelayMs: number; rss: number } }
   const spawnAgent = async (): Promise<Agent> => {
     const t0 = Date.now();
-    const proc = fork(import.meta.filename, ['agent', r.url], { env: process.env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const proc = fork(import.meta.filename, ['agent', r.url], { env: process.env, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit', 'ipc'] });
     const a: Agent = { proc, readyIn: 0, rss: 0, seen: new Map() };
     await new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error('agent did not load within 60 s')), 60_000);
