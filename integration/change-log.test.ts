@@ -122,3 +122,21 @@ test('change log: a log entry carrying a new epoch is acted on as it is read (no
   await until('the reload from the log entry', async () => syncer.reloads === 2);
   t.is(view.node('n4')!.checks.get('c4')!.Status, 'warning');
 });
+
+test('change log: concurrent writers never set off a full reload', async t => {
+  const { r, store, view, syncer } = await setup(t);
+  const writers = [new Redis(r.url), new Redis(r.url)];
+  t.teardown(() => { for (const w of writers) w.disconnect(); });
+  let last = 0;
+  await Promise.all(writers.map(async (w, k) => {
+    const s = new CatalogStore(w, keysFor('dc1'));
+    for (let round = 0; round < 10; round++) {
+      const res = await Promise.all(Array.from({ length: 20 }, (_, i) => s.updateCheck(`n${i}`, `c${i}`, (round + k) % 2 ? 'passing' : 'critical', `w${k} r${round}`)));
+      last = Math.max(last, ...res.map(x => x.index));
+    }
+  }));
+  t.true(await syncer.waitFor(last, 10_000));
+  const fresh = await store.loadAll();
+  for (const st of fresh.states) t.is(view.node(st.node.Node)!.checks.get(`c${st.node.Node.slice(1)}`)!.Output, st.checks.get(`c${st.node.Node.slice(1)}`)!.Output);
+  t.is(syncer.reloads, 1, 'only the initial load');
+});

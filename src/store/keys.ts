@@ -32,7 +32,11 @@ export interface Keys {
   events: string;
   /** stream: the catalog change log, one entry per change (field `e` = the event JSON), MAXLEN ~ 100k. */
   stream: string;
-  /** string: bumped (INCR) by whatever replaces the catalog wholesale (snapshot restore); absent = 0. */
+  /**
+   * string: bumped (INCR) by whatever replaces the catalog wholesale (snapshot restore), in the same atomic
+   * step; absent = 0. Agents reload authoritatively when it differs from their view's: at once when the
+   * step also appends a stream entry with a field `epoch` = the new value, else at their next revision check.
+   */
   epoch: string;
   /** KV: hash key → entry, zset of keys (lexicographic), zset of tombstones key → delete index. */
   kv: string;
