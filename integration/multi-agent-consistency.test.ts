@@ -1,8 +1,10 @@
 /**
- * Several real agents on one Redis, concurrent writers, and resyncs forced during the writes (a
- * full resync every 250 ms, and every subscriber connection killed every second, so each agent also
- * loses events and reloads while registrations keep landing): every acknowledged registration
- * becomes visible on every agent, and none disappears afterwards (issue 19 §1).
+ * Several real agents on one Redis, concurrent writers, and reloads forced during the writes (every
+ * change-log reader connection killed every 500 ms, so each agent reconnects and catches up; and
+ * every other time the log is trimmed to its last entry, so each agent finds entries gone and
+ * reloads the whole catalog while registrations keep landing; the safety net runs every 250 ms):
+ * every acknowledged registration becomes visible on every agent, and none disappears afterwards
+ * (issue 19 §1; the forcing adapted to the change log of issue 12 §3, which replaced pub/sub).
  */
 import test from 'ava';
 import { Redis } from 'ioredis';
@@ -11,13 +13,14 @@ import { startAgent, type TestAgent } from './helpers/agent.ts';
 import { sleep } from './helpers/wait.ts';
 import { CatalogStore } from '../src/store/catalog-store.ts';
 import { keysFor } from '../src/store/keys.ts';
+import { CHANGE_LOG_CLIENT } from '../src/catalog/change-log.ts';
 
 const AGENTS = 4;
 const WRITERS = 2;
 const PER_WRITER = 60;
 const PRELOAD_NODES = 1000; // 5,000 instances: a resync takes long enough for writes to land during it
-const RESYNC = '250ms'; // periodic full resyncs, far more often than the 30 s default
-const KILL_EVERY_MS = 1000; // and every second each agent's subscriber is dropped: events are lost, a reload follows
+const RESYNC = '250ms'; // the periodic safety net, far more often than the 30 s default
+const KILL_EVERY_MS = 500; // every 500 ms each agent's change-log reader is dropped; every other time the log is trimmed too
 
 test('views: every acknowledged registration reaches every agent and never disappears, with resyncs forced during the writes', async t => {
   const r = await testRedis();
@@ -38,14 +41,18 @@ test('views: every acknowledged registration reaches every agent and never disap
   const agents: TestAgent[] = [];
   for (let i = 0; i < AGENTS; i++) agents.push(await startAgent(t, { redis: r.url, node: `agent${i}`, args: ['-hcl', `catalog_resync_interval = "${RESYNC}"`] }));
 
-  // Resyncs during the writes: drop every pub/sub connection (each agent reconnects and reloads).
+  // Reloads during the writes: drop every change-log reader connection (each agent reconnects and
+  // catches up), and every other time trim the log first, so that what they missed is gone (a full reload).
   let stop = false;
   const admin = new Redis(r.url);
   t.teardown(() => admin.disconnect());
   let kills = 0;
   const killer = (async () => {
     while (!stop) {
-      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub').catch(() => 0);
+      const list = String(await admin.call('CLIENT', 'LIST'));
+      for (const line of list.split('\n')) if (line.includes(` name=${CHANGE_LOG_CLIENT} `)) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!).catch(() => 0);
+      // While the readers are away (they reconnect after ≥ 50 ms), writes land; trimming now takes them out of the log.
+      if (kills % 2 === 1) { await sleep(30); await admin.xtrim(keysFor('dc1').stream, 'MAXLEN', 1); }
       kills++;
       await sleep(KILL_EVERY_MS);
     }
@@ -95,6 +102,8 @@ test('views: every acknowledged registration reaches every agent and never disap
     t.deepEqual(missing, [], `agent${ai} is missing acknowledged registrations`);
   }
   t.deepEqual(vanished, [], 'a registration seen on an agent must never disappear from it');
+  const reloads = agents.map(a => (a.log().match(/catalog reload reason="change log entries trimmed/g) ?? []).length);
+  t.true(reloads.some(n => n > 0), `the trims forced full reloads during the writes (per agent: ${reloads.join(', ')})`);
   const lags = [...firstSeen].map(([key, at]) => at - acked.get(key.split('\0')[1]!)!).sort((a, b) => a - b);
   t.is(lags.length, acked.size * AGENTS);
   const p = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]!;

@@ -120,7 +120,7 @@ export class Agent {
       sync: () => this.antiEntropy!.trigger(),
     };
 
-    this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs });
+    this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs, redisTimeoutMs: cfg.redisTimeoutMs });
     this.view.on('change', ch => {
       for (const s of ch.services) this.notifier.fire(`svc:${s}`);
       for (const n of ch.nodes) this.notifier.fire(`node:${n}`);

@@ -1,31 +1,43 @@
 /**
  * @module Keeps a CatalogView in step with Redis.
  *
- * Change events (pub/sub) name the nodes a write touched; the syncer re-reads those nodes and
- * merges them into the view. Pub/sub is only a hint: it drops messages across reconnects, so the
- * syncer does a full resync on every subscriber (re)connect, whenever an event's catalog revision
- * skips one, and periodically as a safety net. While Redis is down the view keeps its last state.
+ * Every catalog write appends its change event to a Redis Stream in the same Lua script
+ * (src/store/lua.ts); the syncer reads that change log from its last position (src/catalog/change-log.ts),
+ * re-reads the nodes each event names and merges them into the view. After a dropped connection, a
+ * reconnect or a failover it goes on from its last position, so it reads only what it missed. It
+ * reloads the whole catalog only when the log no longer follows on from what the view holds:
+ *  - an entry's revision skips one (`r` runs 1, 2, 3... in the log): the entries in between were
+ *    trimmed (MAXLEN) while this agent was away → reload, merged by index;
+ *  - an entry's revision is not above the last one read, or Redis's revision is below it: the log
+ *    was recreated (a flushed Redis, a replica that lost the tail) → authoritative reload (resetAll);
+ *  - the epoch (`<prefix>:epoch`, bumped by a snapshot restore) differs from the one the view was
+ *    loaded under → authoritative reload (resetAll), as the epoch rule says.
+ * The periodic safety net compares the revision and the epoch (two small values), not the catalog.
+ * While Redis is down the view keeps its last state.
  *
  * Ordering rules (reads race with each other; see src/catalog/merge.ts for how the view merges):
- *  - every read carries the index it was taken at, and the view never moves backwards;
- *  - the catalog revision only moves forward: a resync covers every event up to the revision its
- *    head read saw; events that arrive while that head read is pending are judged once it is known,
- *    so events published during a resync are never mistaken for a gap;
+ *  - every read carries the index it was taken at, and the view never moves backwards (except by an
+ *    authoritative reload);
+ *  - a reload first fixes the log position (last entry ID and revision, atomically), then reads the
+ *    catalog: everything up to that position is in the snapshot, everything after it is read from
+ *    the log (entries the snapshot also covers are applied again, harmlessly: merges are by index);
  *  - `waitFor(i)` resolves once every event up to index i has been applied (a watermark), not when
  *    some later event happened to be applied first.
- *  - the epoch rule: a snapshot restore replaces the catalog wholesale and INCRs `keys.epoch` in the
- *    same step (its records may carry indexes older than the view's). A resync whose head read sees
- *    an epoch other than the one the view was loaded under replaces the view authoritatively
- *    (CatalogView.resetAll), and the restore's event (`x`: the new epoch) starts that resync at once;
- *    node reads begun under the old epoch are dropped.
  */
-import { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
+import { ChangeLogReader, compareIds, type ChangeEntry } from './change-log.ts';
+import { withDeadline } from '../util/deadline.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
+
+/** Log entries applied per event-loop turn. */
+const ENTRIES_PER_TURN = 32;
+
+/** Nodes merged per event-loop turn when a reload is applied to a view that is serving. */
+const SLICE_NODES = 500;
 
 export interface SyncerEvents {
   /** After the view applied a change event (or a resync): the catalog index now reflected. */
@@ -35,16 +47,36 @@ export interface SyncerEvents {
 /** One change event until every node it names has been re-read. */
 interface Token { index: number; left: number }
 
+export interface SyncerOptions {
+  /** How often the safety net compares Redis's revision and epoch with the view's (ms). */
+  resyncIntervalMs?: number;
+  /** Deadline of the syncer's own Redis reads (redis_timeout). */
+  redisTimeoutMs?: number;
+  /** How long one change-log read blocks on Redis (ms). */
+  blockMs?: number;
+}
+
 export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #store: CatalogStore;
   #view: CatalogView;
-  #sub: Redis;
-  /** Every catalog event with a revision ≤ crev is covered (applied, or read by a snapshot after it). */
+  #reader: ChangeLogReader;
+  /** The highest catalog revision the view covers (a reload's, or the last entry read). */
   #crev = 0;
-  /** A resync has started and its head read (which fixes the revision it covers) has not returned. */
-  #headPending = false;
-  /** Revisions that arrived out of sequence while a head read was pending; judged when it returns. */
-  #ahead: number[] = [];
+  /** The revision of the last log entry read (or of the log position a reload fixed); -1: none yet. */
+  #lastR = -1;
+  /** The epoch the view was loaded under. */
+  #epoch = 0;
+  /** The log no longer follows on from the view: entries are ignored until a reload fixes a new position. */
+  #stalled = false;
+  /** Log positions fixed by reloads so far. */
+  #seeks = 0;
+  /** The next reload must be authoritative (resetAll). */
+  #resetNext = false;
+  /** Redis's revision as the safety net last saw it, while the reader was behind it, and where the reader was then. */
+  #behind = 0;
+  #behindAt = -1;
+  /** Full reloads done (start included), for tests and benchmarks. */
+  reloads = 0;
   /** Events not yet applied, in arrival (= index) order; `#watermark`: every event up to it is applied. */
   #open: Token[] = [];
   #openHead = 0;
@@ -57,30 +89,30 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #inflight = new Set<string>();
   #closed = false;
   #intervalMs: number;
-  /** The epoch the view was loaded under (null: not loaded yet). */
-  #epoch: number | null = null;
-  /** Bumped by every authoritative reset: node reads begun before it are stale. */
-  #gen = 0;
+  #timeoutMs: number;
 
-  constructor(store: CatalogStore, view: CatalogView, opts: { resyncIntervalMs?: number } = {}) {
+  constructor(store: CatalogStore, view: CatalogView, opts: SyncerOptions = {}) {
     super();
     this.#store = store;
     this.#view = view;
     this.#intervalMs = opts.resyncIntervalMs ?? 30_000;
-    this.#sub = new Redis({ ...store.redis.options, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+    this.#timeoutMs = opts.redisTimeoutMs ?? 5_000;
+    this.#reader = new ChangeLogReader(store.redis, store.keys.stream, {
+      blockMs: opts.blockMs ?? 5_000, deadlineMs: this.#timeoutMs,
+      onEntries: e => this.#onEntries(e),
+      onContact: () => { if (!this.#stalled && !this.#resyncing) this.#view.lastSync = Date.now(); },
+      onReconnect: () => void this.#check('change log reader reconnected'),
+    });
   }
 
-  /** Subscribes, loads the whole catalog, and starts the periodic resync. */
+  /** The change-log reader (stats for tests and benchmarks). */
+  get reader(): ChangeLogReader { return this.#reader; }
+
+  /** Loads the whole catalog, then follows the change log; starts the periodic safety net. */
   async start(): Promise<void> {
-    this.#sub.on('message', (_ch, msg) => this.#onMessage(msg));
-    this.#sub.on('ready', () => { if (this.#crev > 0 || this.#view.lastSync > 0) void this.resync('subscriber reconnected'); });
-    this.#sub.on('error', err => log.debug('subscriber error', { err: err.message }));
-    // The command connection may come back after the subscriber: resync when it does, too.
-    this.#store.redis.on('ready', () => { if (this.#view.lastSync > 0) void this.resync('redis reconnected'); });
-    await this.#sub.connect();
-    await this.#sub.subscribe(this.#store.keys.events);
     await this.resync('start');
-    this.#timer = setInterval(() => void this.resync('periodic'), this.#intervalMs);
+    await this.#reader.start();
+    this.#timer = setInterval(() => void this.#check('periodic'), this.#intervalMs);
     this.#timer.unref();
   }
 
@@ -88,7 +120,44 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#retry);
-    this.#sub.disconnect();
+    await this.#reader.stop();
+  }
+
+  /**
+   * The safety net (and the check after a reconnect): compares Redis's revision and epoch with the
+   * view's. Reloads when the epoch changed or Redis went back; when the reader was behind Redis at the
+   * last check and has read nothing since, reloads too (the log did not bring what Redis has).
+   */
+  async #check(reason: string, attempt = 0): Promise<void> {
+    if (this.#closed || this.#resyncing || this.#lastR < 0) return;
+    let head: { crev: number; epoch: number };
+    try {
+      head = await withDeadline(this.#store.revisionAndEpoch(), this.#timeoutMs, 'catalog revision check');
+    } catch (err) {
+      log.debug('catalog revision check failed', { reason, err: (err as Error).message });
+      // After a reconnect the command connection may come back later than the reader: look again soon (bounded).
+      if (reason !== 'periodic' && attempt < 10 && !this.#closed) setTimeout(() => void this.#check(reason, attempt + 1), 1000).unref();
+      return;
+    }
+    if (this.#resyncing || this.#stalled) return;
+    this.#view.lastSync = Date.now();
+    if (head.epoch !== this.#epoch) return void this.#reload(`epoch changed (${this.#epoch} → ${head.epoch})`, true);
+    if (head.crev < this.#lastR) return void this.#reload(`Redis's catalog revision went back (${this.#lastR} → ${head.crev})`, true);
+    if (head.crev > this.#lastR) {
+      // Behind Redis, and no entry read since the last check although there was one to read: the reader is stuck.
+      // A reader that is merely slow (a write storm on a busy machine) is left to catch up: a reload would cost more.
+      if (this.#behind > 0 && this.#lastR === this.#behindAt) return void this.#reload(`change log reader stuck (at ${this.#lastR}, Redis at ${this.#behind})`, false);
+      this.#behind = head.crev;
+      this.#behindAt = this.#lastR;
+    } else this.#behind = 0;
+  }
+
+  /** Stops applying log entries and reloads (authoritatively with `reset`). */
+  #reload(reason: string, reset: boolean): Promise<void> {
+    log.info('catalog reload', { reason, authoritative: reset });
+    this.#stalled = true;
+    this.#resetNext ||= reset;
+    return this.resync(reason);
   }
 
   /** Reloads the whole catalog into the view. Concurrent calls coalesce into one more run. */
@@ -97,25 +166,32 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#resyncing = (async () => {
       do {
         this.#resyncAgain = false;
-        this.#headPending = true;
         try {
-          const snap = await this.#store.loadAll((_index, crev) => this.#headRead(crev));
-          for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
-          for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
-          if (this.#epoch !== null && snap.epoch !== this.#epoch) {
-            log.info('catalog epoch changed (snapshot restored): reloading the view authoritatively', { from: this.#epoch, to: snap.epoch, index: snap.index });
-            this.#gen++;
-            this.#view.resetAll(snap.states, snap.index);
-          } else this.#view.replaceAll(snap.states, snap.index, snap.readAt);
-          this.#epoch = snap.epoch;
+          // The log position first: everything up to it is in the snapshot read next, the rest comes from the log.
+          const pos = await withDeadline(this.#store.streamHead(), this.#timeoutMs, 'change log head read');
+          const reset = this.#resetNext || (this.#lastR >= 0 && pos.epoch !== this.#epoch);
+          this.#resetNext = false;
+          this.#reader.seek(pos.id);
+          this.#seeks++;
+          this.#lastR = pos.crev;
+          this.#stalled = false;
+          this.#behind = 0;
+          this.reloads++;
+          const snap = await this.#store.loadAll((_index, crev) => { if (crev > this.#crev) this.#crev = crev; });
+          if (reset) this.#resetTo(snap);
+          else {
+            for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
+            for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
+            await this.#merge(snap);
+          }
+          this.#epoch = pos.epoch;
           this.#view.lastSync = Date.now();
-          if (reason !== 'periodic') log.debug('catalog resynced', { reason, nodes: snap.states.length, index: snap.index });
+          log.debug('catalog reloaded', { reason, nodes: snap.states.length, index: snap.index, authoritative: reset });
           this.#covered(snap.index);
         } catch (err) {
-          this.#headPending = false;
-          this.#ahead = [];
           if (!this.#closed) {
-            log.warn('catalog resync failed; serving the last view and retrying', { reason, err: (err as Error).message });
+            this.#stalled = true;
+            log.warn('catalog reload failed; serving the last view and retrying', { reason, err: (err as Error).message });
             clearTimeout(this.#retry);
             this.#retry = setTimeout(() => void this.resync('retry'), 500);
             this.#retry.unref();
@@ -127,47 +203,62 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     return this.#resyncing;
   }
 
-  /** The head read of a resync returned: every event up to `crev` is covered; judge what came meanwhile. */
-  #headRead(crev: number): void {
-    this.#headPending = false;
-    if (crev > this.#crev) this.#crev = crev;
-    const ahead = this.#ahead.sort((a, b) => a - b);
-    this.#ahead = [];
-    for (const r of ahead) {
-      if (r <= this.#crev) continue;
-      if (r !== this.#crev + 1) {
-        // Pub/sub delivers in publish order, so a revision after the head read that never arrived was lost.
-        log.debug('catalog event gap during a resync; resyncing again', { have: this.#crev, got: r });
-        this.#resyncAgain = true;
-      }
-      this.#crev = r;
+  /**
+   * Merges a snapshot into the view: at once into an empty view (the first load, before DNS serves),
+   * else in slices of SLICE_NODES nodes, one per event-loop turn, so that no DNS answer waits for all of it.
+   */
+  async #merge(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): Promise<void> {
+    if (this.#view.nodeCount === 0 || snap.states.length <= SLICE_NODES) return this.#view.replaceAll(snap.states, snap.index, snap.readAt);
+    const seen = new Set<string>();
+    for (let i = 0; i < snap.states.length; i += SLICE_NODES) {
+      this.#view.mergeSlice(snap.states.slice(i, i + SLICE_NODES), snap.index, snap.readAt, seen);
+      await new Promise(resolve => setImmediate(resolve));
     }
+    this.#view.finishSlices(seen, snap.index);
   }
 
-  #onMessage(msg: string): void {
-    let ev: CatalogEvent;
-    try { ev = JSON.parse(msg) as CatalogEvent; } catch { return; }
-    if (typeof ev.r !== 'number' || typeof ev.i !== 'number') return;
-    if (typeof ev.x === 'number') { // a snapshot restore: reload authoritatively now (the epoch rule)
+  /** An authoritative reload: the view, its indexes and the watermark become the snapshot's, even if lower. */
+  #resetTo(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): void {
+    this.#view.tableIndex = { ...snap.tables };
+    this.#view.serviceIndex = new Map(Object.entries(snap.serviceIndex));
+    this.#view.resetAll(snap.states, snap.index);
+    this.#crev = snap.crev;
+    for (let i = this.#openHead; i < this.#open.length; i++) this.#open[i]!.left = 0;
+    this.#watermark = snap.index;
+  }
+
+  /**
+   * Log entries, in order: each must follow on from the last (see the module comment). A long batch
+   * (a catch-up, a write storm) is applied ENTRIES_PER_TURN at a time, one slice per event-loop turn,
+   * so that DNS answers are not held behind it; the next read waits for the batch.
+   */
+  async #onEntries(entries: ChangeEntry[]): Promise<void> {
+    let n = 0;
+    const seeks = this.#seeks;
+    for (const { fields } of entries) {
+      if (this.#stalled) return;
+      // A reload that fixed a new log position meanwhile makes the rest of this batch moot (it is read again from there).
+      if (++n % ENTRIES_PER_TURN === 0) { await new Promise(resolve => setImmediate(resolve)); if (this.#stalled || seeks !== this.#seeks) return; }
+      if (fields.epoch !== undefined && Number(fields.epoch) !== this.#epoch) { void this.#reload(`epoch changed (${this.#epoch} → ${fields.epoch})`, true); return; }
+      let ev: CatalogEvent;
+      try { ev = JSON.parse(fields.e ?? '') as CatalogEvent; } catch { continue; }
+      if (typeof ev.r !== 'number' || typeof ev.i !== 'number') continue;
+      if (ev.r <= this.#lastR) { void this.#reload(`the change log restarted (revision ${ev.r} after ${this.#lastR})`, true); return; }
+      if (ev.r > this.#lastR + 1) { void this.#reload(`change log entries trimmed (revision ${ev.r} after ${this.#lastR})`, false); return; }
+      this.#lastR = ev.r;
       if (ev.r > this.#crev) this.#crev = ev.r;
-      if (ev.x !== this.#epoch) void this.resync('epoch changed');
-      return;
+      this.#apply(ev);
     }
-    if (ev.r === this.#crev + 1) this.#crev = ev.r;
-    else if (ev.r > this.#crev + 1) {
-      if (this.#headPending) this.#ahead.push(ev.r);
-      else {
-        log.debug('catalog event gap; resyncing', { have: this.#crev, got: ev.r });
-        this.#crev = ev.r;
-        void this.resync('revision gap');
-      }
-    }
-    // The event is applied whatever its revision: reads are merged by index, so a late or repeated one is harmless.
+    this.#view.lastSync = Date.now();
+  }
+
+  #apply(ev: CatalogEvent): void {
+    // The event is applied whatever the view holds: reads are merged by index, so a covered one is harmless.
     const deltas: NodeDelta[] = Array.isArray(ev.d) ? ev.d : (Array.isArray(ev.n) ? ev.n : []).map(n => ({ n, f: 1 as const, s: [], c: [] }));
     const tok: Token = { index: ev.i, left: deltas.length };
     this.#open.push(tok);
     if (deltas.length === 0) { this.#tables(ev.t, ev.i); this.#view.revision = Math.max(this.#view.revision, ev.i); this.#advance(); return; }
-    for (const d of deltas) void this.#refreshNode(d, ev.i, ev.t, tok);
+    for (const d of deltas) this.#refreshNode(d, ev.i, ev.t, tok);
   }
 
   /** Marks tokens done and moves the watermark over every leading applied event. */
@@ -191,7 +282,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
    * Re-reads what a delta names on one node: the whole node when its record changed, else only the
    * listed services and checks. Deltas arriving while a read is in flight are merged and read next.
    */
-  async #refreshNode(d: NodeDelta, index: number, tables: string, tok: Token): Promise<void> {
+  #refreshNode(d: NodeDelta, index: number, tables: string, tok: Token): void {
     const name = d.n;
     let p = this.#pending.get(name);
     if (!p) this.#pending.set(name, (p = { full: false, s: new Set(), c: new Set(), index: 0, tables: '', tokens: [] }));
@@ -201,20 +292,34 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     for (const id of Array.isArray(d.s) ? d.s : []) p.s.add(id);
     for (const id of Array.isArray(d.c) ? d.c : []) p.c.add(id);
     p.index = Math.max(p.index, index);
+    void this.#drain(name);
+  }
+
+  /**
+   * Reads a node's pending deltas until none is left. A failed read (Redis away) keeps them pending
+   * and is retried after 500 ms: only that node is read again, the watermark waits for it.
+   */
+  async #drain(name: string): Promise<void> {
     if (this.#inflight.has(name)) return;
     this.#inflight.add(name);
     try {
-      for (let cur = this.#pending.get(name); cur; cur = this.#pending.get(name)) {
+      for (let cur = this.#pending.get(name); cur && !this.#closed; cur = this.#pending.get(name)) {
         this.#pending.delete(name);
         try {
           this.#tables(cur.tables, cur.index);
-          await this.#read(name, cur.full, cur.s, cur.c);
+          await withDeadline(this.#read(name, cur.full, cur.s, cur.c), this.#timeoutMs, 'node read');
           this.#view.lastSync = Date.now();
           for (const t of cur.tokens) t.left--;
           this.#advance();
         } catch (err) {
-          log.warn('node refresh failed; resyncing', { node: name, err: (err as Error).message });
-          void this.resync('node refresh failed');
+          log.warn('node refresh failed; retrying', { node: name, err: (err as Error).message });
+          const next = this.#pending.get(name);
+          if (next) { // merge what arrived meanwhile into what failed
+            next.full ||= cur.full; for (const id of next.s) cur.s.add(id); for (const id of next.c) cur.c.add(id);
+            next.s = cur.s; next.c = cur.c; next.tables = cur.tables + next.tables; next.tokens = [...cur.tokens, ...next.tokens];
+            next.index = Math.max(next.index, cur.index);
+          } else this.#pending.set(name, cur);
+          setTimeout(() => void this.#drain(name), 500).unref();
           break;
         }
       }
@@ -225,15 +330,12 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /** Reads a node (whole, or the named records) and merges it into the view at the index it was read at. */
   async #read(name: string, full: boolean, s: Set<string>, c: Set<string>): Promise<void> {
-    const gen = this.#gen;
     if (!full && this.#view.node(name)) {
       const patch = await this.#store.loadPartial(name, [...s], [...c]);
-      if (gen !== this.#gen) return; // read before an authoritative reset: the reset is newer
-      if (!patch) { const { at } = await this.#store.readNode(name); if (gen === this.#gen) this.#view.putNode(name, null, at); return; }
+      if (!patch) { this.#view.putNode(name, null, (await this.#store.readNode(name)).at); return; }
       if (this.#view.patchNode(name, patch.services, patch.checks, patch.at)) return;
     }
     const { state, at } = await this.#store.readNode(name);
-    if (gen !== this.#gen) return;
     this.#view.putNode(name, state, at);
   }
 

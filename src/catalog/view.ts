@@ -64,21 +64,40 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
       this.emit('change', { all: true, services: new Set(), nodes: new Set(this.#nodes.keys()) });
       return;
     }
-    // A resync (every 30 s, and after reconnects) usually finds nothing new. Nodes whose records carry
-    // the same indexes keep their objects (nothing is re-indexed or re-allocated), and the change names
-    // only what differs, so caches built from the view (encoded DNS answers, blocking queries) keep
-    // what is still true.
-    const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
     const seen = new Set<string>();
+    this.mergeSlice(states, revision, readAt, seen);
+    this.finishSlices(seen, revision);
+  }
+
+  /**
+   * Merges one slice of a snapshot as replaceAll does (a reload applies a big catalog in slices across
+   * event-loop turns, so a DNS answer never waits for the whole of it); `seen` collects the nodes merged.
+   * Each node is merged whole and by index, so a view between two slices is as valid as after both.
+   */
+  mergeSlice(states: Iterable<NodeState>, revision: number, readAt: ReadonlyMap<string, number> | undefined, seen: Set<string>): void {
+    this.revision = Math.max(this.revision, revision);
+    // A reload usually finds little new. Nodes whose records carry the same indexes keep their objects
+    // (nothing is re-indexed or re-allocated), and the change names only what differs, so caches built
+    // from the view (encoded DNS answers, blocking queries) keep what is still true.
+    const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
     for (const st of states) {
       const key = st.node.Node.toLowerCase();
       seen.add(key);
       this.#mergeInto(key, st, readAt?.get(key) ?? revision, change);
     }
+    if (change.nodes.size) this.emit('change', change);
+  }
+
+  /** Ends a snapshot merged in slices: nodes it lacked are merged as absent at `revision`; old tombstones pruned. */
+  finishSlices(seen: ReadonlySet<string>, revision: number): void {
+    const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
     for (const key of [...this.#nodes.keys()]) if (!seen.has(key)) this.#mergeInto(key, null, revision, change);
     if (revision > 0) { pruneTombs(this.#tombs, this.#pruneUpTo); this.#pruneUpTo = revision; }
     if (change.nodes.size) this.emit('change', change);
   }
+
+  /** Nodes in the view. */
+  get nodeCount(): number { return this.#nodes.size; }
 
   /**
    * Replaces the whole view authoritatively (after the catalog's epoch changed: a snapshot restore

@@ -36,8 +36,8 @@ export type UpdateCheckResult = 'written' | 'unchanged' | 'deferred' | 'unknown'
 /** What one write changed on one node: f=1 → the node record itself (re-read whole); else these service/check IDs. */
 export interface NodeDelta { n: string; f: 0 | 1; s: string[]; c: string[] }
 
-/** A catalog change event as published by the scripts. */
-export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string; d?: NodeDelta[]; /** The new epoch, on the event of a snapshot restore. */ x?: number }
+/** A catalog change event as the scripts append it to the change stream (field `e`). */
+export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string; d?: NodeDelta[] }
 
 /** Services and checks re-read by ID; null = the record no longer exists. */
 export interface NodePatch { services: Map<string, ServiceRec | null>; checks: Map<string, CheckRec | null> }
@@ -49,8 +49,6 @@ export interface CatalogSnapshot {
   /** The index the node list was read at. */
   index: number;
   crev: number;
-  /** The catalog's epoch (keys.epoch, absent = 0) read with the node list. */
-  epoch: number;
   tables: Record<string, number>;
   serviceIndex: Record<string, number>;
 }
@@ -65,7 +63,7 @@ export class CatalogStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    const common = [keys.index, keys.crev, keys.nodes, keys.tables, keys.serviceIndex, keys.events, keys.ttl, keys.checkState, keys.outq];
+    const common = [keys.index, keys.crev, keys.nodes, keys.tables, keys.serviceIndex, keys.stream, keys.ttl, keys.checkState, keys.outq];
     const def = (name: string, lua: string) => defineScript(redis, name, lua, common, keys.prefix) as ScriptFn;
     this.#register = def('rosterRegister', REGISTER);
     this.#deregister = def('rosterDeregister', DEREGISTER);
@@ -119,6 +117,24 @@ export class CatalogStore {
     return Math.max(0, ...vals.map(Number).filter(Number.isFinite));
   }
 
+  /**
+   * Where the change stream stands, atomically: the ID of its last entry ('0-0' when it is empty or
+   * absent), the catalog revision (the `r` of that entry) and the epoch (absent = 0).
+   */
+  async streamHead(): Promise<{ id: string; crev: number; epoch: number }> {
+    const res = await this.redis.multi().xrevrange(this.keys.stream, '+', '-', 'COUNT', 1).get(this.keys.crev).get(this.keys.epoch).exec();
+    if (!res) throw new Error('transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    const last = res[0]![1] as [string, string[]][];
+    return { id: last[0]?.[0] ?? '0-0', crev: Number(res[1]![1]) || 0, epoch: Number(res[2]![1]) || 0 };
+  }
+
+  /** The catalog revision and the epoch: what the periodic safety net compares (two small values). */
+  async revisionAndEpoch(): Promise<{ crev: number; epoch: number }> {
+    const [crev, epoch] = await this.redis.mget(this.keys.crev, this.keys.epoch);
+    return { crev: Number(crev) || 0, epoch: Number(epoch) || 0 };
+  }
+
   /** Reads one node with its services and checks, atomically; null when the node does not exist. */
   async loadNode(nodeName: string): Promise<NodeState | null> {
     return (await this.readNode(nodeName)).state;
@@ -170,10 +186,9 @@ export class CatalogStore {
    */
   async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
     const k = this.keys;
-    const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).get(k.epoch).exec();
+    const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).exec();
     if (!head) throw new Error('transaction aborted');
     for (const [err] of head) if (err) throw err;
-    const epoch = Number(head[5]![1]) || 0;
     onHead?.(Number(head[1]![1]) || 0, Number(head[2]![1]) || 0);
     const nodes = head[0]![1] as Record<string, string>;
     const names = Object.keys(nodes);
@@ -196,7 +211,7 @@ export class CatalogStore {
       }
     }
     const numMap = (o: Record<string, string>) => Object.fromEntries(Object.entries(o ?? {}).map(([a, b]) => [a, Number(b)]));
-    return { states, readAt, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, epoch, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
+    return { states, readAt, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
   }
 }
 

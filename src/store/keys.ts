@@ -12,12 +12,6 @@ export interface Keys {
   index: string;
   /** string: catalog revision, +1 per catalog change event (gap detection for subscribers). */
   crev: string;
-  /**
-   * string: the catalog's epoch (absent = 0). Anything that replaces the catalog wholesale behind the
-   * agents' backs (a snapshot restore) INCRs it in the same atomic step; an agent whose view was
-   * loaded under another epoch reloads authoritatively (CatalogView.resetAll).
-   */
-  epoch: string;
   /** hash: lower-cased node name → node record. */
   nodes: string;
   /** hash per node: service ID → service record. */
@@ -34,8 +28,16 @@ export interface Keys {
   checkState: string;
   /** zset: `<node>\0<checkID>` → when a deferred output-only check update is due (ms). */
   outq: string;
-  /** pub/sub channel for catalog change events. */
+  /** pub/sub channel for catalog change events (no longer published; kept for old tools). */
   events: string;
+  /** stream: the catalog change log, one entry per change (field `e` = the event JSON), MAXLEN ~ 100k. */
+  stream: string;
+  /**
+   * string: bumped (INCR) by whatever replaces the catalog wholesale (snapshot restore), in the same atomic
+   * step; absent = 0. Agents reload authoritatively when it differs from their view's: at once when the
+   * step also appends a stream entry with a field `epoch` = the new value, else at their next revision check.
+   */
+  epoch: string;
   /** KV: hash key → entry, zset of keys (lexicographic), zset of tombstones key → delete index. */
   kv: string;
   kvKeys: string;
@@ -72,7 +74,6 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     prefix: p,
     index: `${p}:index`,
     crev: `${p}:crev`,
-    epoch: `${p}:epoch`,
     nodes: `${p}:nodes`,
     services: n => `${p}:svc:${n}`,
     checks: n => `${p}:chk:${n}`,
@@ -82,6 +83,8 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     checkState: `${p}:chkstate`,
     outq: `${p}:outq`,
     events: `${p}:events`,
+    stream: `${p}:changes`,
+    epoch: `${p}:epoch`,
     kv: `${p}:kv`,
     kvKeys: `${p}:kvkeys`,
     kvTombs: `${p}:kvtombs`,

@@ -6,17 +6,23 @@
  * ModifyIndex and the body holds every other field. A write whose body (and status/output) is
  * unchanged is a no-op: it allocates no index and publishes nothing.
  *
- * Common KEYS (all scripts): 1 index, 2 crev, 3 nodes, 4 tables, 5 serviceIndex, 6 events,
+ * Common KEYS (all scripts): 1 index, 2 crev, 3 nodes, 4 tables, 5 serviceIndex, 6 change stream,
  * 7 ttl zset, 8 checkState hash, 9 output-flush zset. ARGV[1] is the key prefix; per-node keys
  * are `<prefix>:svc:<node>` and `<prefix>:chk:<node>` (same hash tag, so same slot).
  * Every script that changed something returns {index, 1}; otherwise {currentIndex, 0}.
  * Change events are JSON: {"i":index,"r":crev,"n":[nodes],"s":[service names],"t":"nsc",
  * "d":[{"n":node,"f":0|1,"s":[service IDs],"c":[check IDs]}]}: f=1 when the node record changed or
  * the node was removed (re-read it whole), else only the listed services and checks changed.
+ * Each is appended, in the same atomic step as the change, to the change stream (XADD, field `e`,
+ * MAXLEN ~ STREAM_MAXLEN): entries are in index order and their `r` runs 1, 2, 3... without a hole,
+ * which is how a reader tells a trimmed or recreated stream from a live one (src/catalog/syncer.ts).
  */
 
+/** Entries the change stream keeps (approximately: MAXLEN ~ trims whole macro-nodes). */
+export const STREAM_MAXLEN = 100_000;
+
 const COMMON = `
-local K_INDEX, K_CREV, K_NODES, K_TABLES, K_SVCIDX, K_EVENTS, K_TTL, K_CHKSTATE, K_OUTQ = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_INDEX, K_CREV, K_NODES, K_TABLES, K_SVCIDX, K_STREAM, K_TTL, K_CHKSTATE, K_OUTQ = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local PREFIX = ARGV[1]
 local idx = nil
 local touchedNodes, touchedSvcs, tables = {}, {}, {}
@@ -62,7 +68,7 @@ local function finish()
   for s in pairs(touchedSvcs) do svcs[#svcs + 1] = s; redis.call('HSET', K_SVCIDX, s, idx) end
   for tb in pairs(tables) do redis.call('HSET', K_TABLES, tb, idx); t = t .. string.sub(tb, 1, 1) end
   local ev = '{"i":' .. idx .. ',"r":' .. crev .. ',"n":' .. (#nodes > 0 and cjson.encode(nodes) or '[]') .. ',"s":' .. (#svcs > 0 and cjson.encode(svcs) or '[]') .. ',"t":"' .. t .. '","d":[' .. table.concat(deltas, ',') .. ']}'
-  redis.call('PUBLISH', K_EVENTS, ev)
+  redis.call('XADD', K_STREAM, 'MAXLEN', '~', '${STREAM_MAXLEN}', '*', 'e', ev)
   return {idx, 1}
 end
 local function serviceNameOf(body)

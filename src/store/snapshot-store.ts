@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
+import { STREAM_MAXLEN } from './lua.ts';
 import { defineScript } from './script.ts';
 import { decodeSnapshot, SnapshotError, FORMAT_VERSION, type SnapshotHeader } from './snapshot-format.ts';
 
@@ -68,7 +69,7 @@ return out
 `;
 
 /**
- * KEYS: index, crev, epoch, events, kvEvents, tables, svcidx, ttl, sessexp, outq, kv.
+ * KEYS: index, crev, epoch, stream (the catalog change log), kvEvents, tables, svcidx, ttl, sessexp, outq, kv.
  * ARGV: prefix, token, staged key count, restored index, snapshot's Redis time (ms), floor index.
  */
 const COMMIT = COMMON + `
@@ -106,7 +107,8 @@ if shift ~= 0 then
     for i = 1, #all, 2 do redis.call('ZADD', KEYS[z], tonumber(all[i + 1]) + shift, all[i]) end
   end
 end
-redis.call('PUBLISH', KEYS[4], '{"i":' .. idx .. ',"r":' .. crev .. ',"n":[],"s":[],"t":"nsc","d":[],"x":' .. epoch .. '}')
+-- The change log carries the new epoch: every agent's reader replaces its view authoritatively as it reads this.
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '${STREAM_MAXLEN}', '*', 'epoch', epoch, 'e', '{"i":' .. idx .. ',"r":' .. crev .. ',"n":[],"s":[],"t":"nsc","d":[]}')
 redis.call('PUBLISH', KEYS[5], '{"i":' .. idx .. ',"s":1,"e":1,"a":1}')
 return {idx, epoch, #staged, #live}
 `;
@@ -133,7 +135,7 @@ export class SnapshotStore {
     this.dc = dc;
     this.#save = defineScript(redis, 'rosterSnapshotSave', SAVE, [keys.index, keys.nodes, keys.kv, keys.sessions], keys.prefix, true);
     this.#commit = defineScript(redis, 'rosterSnapshotCommit', COMMIT,
-      [keys.index, keys.crev, keys.epoch, keys.events, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], keys.prefix);
+      [keys.index, keys.crev, keys.epoch, keys.stream, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], keys.prefix);
   }
 
   /** Takes a consistent snapshot (one Lua script, so one index). */

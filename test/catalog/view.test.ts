@@ -143,3 +143,42 @@ test('view: resetAll replaces everything authoritatively (older records win over
   v.putNode('a', at(state('a', [svc('w9')]), 62), 62);
   t.deepEqual(v.instances('web').map(i => i.service.ID), ['w9']);
 });
+
+test('view: a snapshot merged in slices ends as replaceAll would; a node absent from it goes only at the end', t => {
+  const at = (st: NodeState, i: number): NodeState => ({ node: { ...st.node, CreateIndex: i, ModifyIndex: i }, services: new Map([...st.services].map(([k, s]) => [k, { ...s, CreateIndex: i, ModifyIndex: i }])), checks: st.checks });
+  const base = [at(state('a', [svc('a1')]), 1), at(state('b', [svc('b1')]), 1), at(state('gone', [svc('g1')]), 1)];
+  const snap = [at(state('a', [svc('a1'), svc('a2')]), 5), at(state('b', [svc('b1', 'db')]), 6), at(state('c', [svc('c1')]), 7)];
+  const whole = new CatalogView();
+  whole.replaceAll(base, 1);
+  whole.replaceAll(snap, 10);
+  const sliced = new CatalogView();
+  sliced.replaceAll(base, 1);
+  const seen = new Set<string>();
+  sliced.mergeSlice(snap.slice(0, 2), 10, undefined, seen);
+  t.truthy(sliced.node('gone'), 'a node the snapshot lacks stays until the last slice is in');
+  t.is(sliced.instances('web').length, 3, 'between slices: a (2) and gone (1); c is not merged yet');
+  sliced.mergeSlice(snap.slice(2), 10, undefined, seen);
+  sliced.finishSlices(seen, 10);
+  const shape = (v: CatalogView) => [...v.nodes()].map(st => `${st.node.Node}:${[...st.services.keys()].join(',')}`).sort();
+  t.deepEqual(shape(sliced), shape(whole));
+  t.deepEqual(shape(sliced), ['a:a1,a2', 'b:b1', 'c:c1']);
+  t.is(sliced.revision, 10);
+});
+
+test('view: resetAll replaces everything, older records included (the revision stays), and names every service touched', t => {
+  const v = new CatalogView();
+  const newer = state('a', [{ ...svc('w1'), CreateIndex: 1, ModifyIndex: 9 }]);
+  v.replaceAll([newer, state('b', [svc('d1', 'db')])], 9);
+  const changes: ViewChange[] = [];
+  v.on('change', c => changes.push(c));
+  const older = state('a', [{ ...svc('w1'), Port: 1, CreateIndex: 1, ModifyIndex: 2 }]);
+  v.replaceAll([older, state('b', [svc('d1', 'db')])], 3);
+  t.is(v.node('a')!.services.get('w1')!.Port, 80, 'an index merge keeps the newer record');
+  v.resetAll([older], 3);
+  t.is(v.node('a')!.services.get('w1')!.Port, 1, 'resetAll takes the older one');
+  t.is(v.node('b'), undefined);
+  t.is(v.revision, 9, 'the revision (SOA serial source, blocking indexes) never goes back');
+  const last = changes.at(-1)!;
+  t.true(last.all);
+  t.deepEqual([...last.services].sort(), ['db', 'web']);
+});

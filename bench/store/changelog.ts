@@ -1,0 +1,190 @@
+/**
+ * The change log against the old pub/sub + periodic reload (issue 12 §3), one command:
+ *   node bench/store/changelog.ts [instances=20000] [agents=3] [idleSeconds=60]
+ *   ROSTER_SRC=/path/to/other/checkout/src ROSTER_LABEL=before node bench/store/changelog.ts ...
+ * Starts a redis-server, registers `instances` (5 per node, one TTL check per node), then runs
+ * `agents` agent processes, each with the real syncer + view of ROSTER_SRC (the part of an agent that
+ * talks to Redis for the catalog; DNS reads that view). Measures, on loopback:
+ *  - start: spawn → whole catalog in the view (ms), agent RSS after load, Redis memory per instance;
+ *  - idle: bytes Redis sent during `idleSeconds` with one agent and nothing changing (per minute);
+ *  - reconnect: the agent's Redis connections for changes killed, 100 changes while it is away:
+ *    bytes Redis sent until it has them, and whether it reloaded everything;
+ *  - forced reload: the same with the log trimmed meanwhile (a full reload either way): bytes, and the
+ *    longest event-loop delay while the snapshot is applied to the serving view;
+ *  - propagation: 50 registrations, one every 100 ms: time until each agent's view holds it (p50/p99);
+ *  - concurrent writers: 2 processes flipping checks for 10 s: full reloads set off;
+ *  - stalls: the longest event-loop delay in any agent during all of the above (DNS answers wait that long).
+ * Every phase is bounded in count and time; everything stops by itself.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+
+const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
+const { CatalogStore } = await import(join(SRC, 'store/catalog-store.ts'));
+const { keysFor } = await import(join(SRC, 'store/keys.ts'));
+const keys = keysFor('dc1');
+
+if (process.argv[2] === 'agent') {
+  // One agent: syncer + view; reports when probes appear, its reloads, RSS and worst event-loop delay.
+  const { CatalogView } = await import(join(SRC, 'catalog/view.ts'));
+  const { CatalogSyncer } = await import(join(SRC, 'catalog/syncer.ts'));
+  const redis = new Redis(process.argv[3]!, { connectionName: 'bench-agent' });
+  const store = new CatalogStore(redis, keys);
+  let loads = 0;
+  const orig = store.loadAll.bind(store);
+  store.loadAll = (...a: unknown[]) => { loads++; return orig(...a); };
+  const view = new CatalogView();
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const seen = new Set<string>();
+  view.on('change', (ch: { services: Set<string> }) => {
+    const now = Date.now();
+    for (const s of ch.services) if (s.startsWith('probe-') && !seen.has(s) && view.instances(s).length) { seen.add(s); process.send!({ type: 'seen', name: s, at: now }); }
+  });
+  const syncer = new CatalogSyncer(store, view, {});
+  await syncer.start();
+  let n = 0;
+  for (const st of view.nodes()) n += st.services.size;
+  h.enable();
+  process.send!({ type: 'ready', at: Date.now(), instances: n, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'stats') { process.send!({ type: 'stats', loads, maxDelayMs: h.max / 1e6, p99DelayMs: h.percentile(99) / 1e6, rss: process.memoryUsage().rss }); h.reset(); }
+    if (m.type === 'stop') { void syncer.stop().then(() => { redis.disconnect(); process.exit(0); }); }
+  });
+} else if (process.argv[2] === 'writer') {
+  const [url, nodesS, secondsS, seedS] = process.argv.slice(3);
+  const w = new CatalogStore(new Redis(url!), keys);
+  const until = Date.now() + Number(secondsS) * 1000;
+  let n = Number(seedS);
+  let writes = 0;
+  while (Date.now() < until) { await w.updateCheck(`n${n % Number(nodesS)}`, 'c', writes % 2 ? 'passing' : 'critical', ''); n += 7; writes++; }
+  process.stdout.write(String(writes));
+  process.exit(0);
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const { startEmbeddedRedis } = await import(join(SRC, 'store/embedded-redis.ts'));
+  const instances = Number(process.argv[2] ?? 20_000);
+  const agentsN = Number(process.argv[3] ?? 3);
+  const idleSeconds = Number(process.argv[4] ?? 60);
+  const label = process.env.ROSTER_LABEL ?? SRC;
+  const nodes = Math.ceil(instances / 5);
+  const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+  const d = (x: number) => x.toFixed(1);
+  const r = await startEmbeddedRedis(mkdtempSync(join(tmpdir(), 'roster-bench-')));
+  const admin = new Redis(r.url);
+  const writer = new CatalogStore(new Redis(r.url), keys);
+  const info = async (sec: string, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await admin.info(sec))![1]);
+  const mem0 = await info('memory', 'used_memory');
+  const batch: Promise<unknown>[] = [];
+  for (let i = 0; i < nodes; i++) {
+    batch.push(writer.register({
+      nodeName: `n${i}`, node: { ID: '', Node: `n${i}`, Address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
+      services: Array.from({ length: 5 }, (_, k) => ({ ID: `s${k}`, Service: `svc${(i * 5 + k) % 2000}`, Tags: ['a'], Address: '', Meta: {}, Port: 8000 + k, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false })),
+      checks: [{ check: { Node: `n${i}`, CheckID: 'c', Name: 'c', Notes: '', ServiceID: 's0', ServiceName: `svc${(i * 5) % 2000}`, ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: { TTL: '1h' } }, status: 'passing', output: '', keep: false, ttlMs: 0 }],
+    }));
+    if (batch.length >= 500) await Promise.all(batch.splice(0));
+  }
+  await Promise.all(batch);
+  const redisPerInstance = ((await info('memory', 'used_memory')) - mem0) / instances;
+
+  interface Agent { proc: ChildProcess; readyIn: number; rss: number; seen: Map<string, number>; stats?: { loads: number; maxDelayMs: number; p99DelayMs: number; rss: number } }
+  const spawnAgent = async (): Promise<Agent> => {
+    const t0 = Date.now();
+    const proc = fork(import.meta.filename, ['agent', r.url], { env: process.env, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit', 'ipc'] });
+    const a: Agent = { proc, readyIn: 0, rss: 0, seen: new Map() };
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error('agent did not load within 60 s')), 60_000);
+      proc.on('message', (m: { type: string; at: number; name: string; rss: number; instances: number; loads: number; maxDelayMs: number; p99DelayMs: number }) => {
+        if (m.type === 'ready') { clearTimeout(t); a.readyIn = m.at - t0; a.rss = m.rss; if (m.instances < instances) rej(new Error(`loaded ${m.instances}`)); res(); }
+        if (m.type === 'seen') a.seen.set(m.name, m.at);
+        if (m.type === 'stats') a.stats = m;
+      });
+    });
+    return a;
+  };
+  type Stats = NonNullable<Agent['stats']>;
+  const stats = async (a: Agent): Promise<Stats> => {
+    a.stats = undefined;
+    a.proc.send({ type: 'stats' });
+    for (let i = 0; i < 1000; i++) { const s = a.stats as Stats | undefined; if (s) return s; await sleep(10); }
+    throw new Error('agent did not answer stats');
+  };
+
+  const first = await spawnAgent();
+  // Idle: nothing changes; what does the agent read?
+  const idle0 = await info('stats', 'total_net_output_bytes');
+  await sleep(idleSeconds * 1000);
+  const idleBytes = (await info('stats', 'total_net_output_bytes')) - idle0;
+
+  // Reconnect: drop the agent's change connections (stream reader, or pub/sub subscriber), write 100 changes meanwhile.
+  const loadsBefore = (await stats(first)).loads;
+  const rc0 = await info('stats', 'total_net_output_bytes');
+  const list = String(await admin.call('CLIENT', 'LIST'));
+  for (const line of list.split('\n')) if (/ name=roster-changes | sub=[1-9]/.test(line)) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+  for (let i = 0; i < 99; i++) await writer.updateCheck(`n${i}`, 'c', 'warning', 'reconnect');
+  await writer.register({ nodeName: 'n0', node: null, services: [{ ID: 'probe-reconnect', Service: 'probe-reconnect', Tags: [], Address: '', Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false }], checks: [] });
+  for (let i = 0; i < 500 && !first.seen.has('probe-reconnect'); i++) await sleep(20);
+  await sleep(1000);
+  const reconnectBytes = (await info('stats', 'total_net_output_bytes')) - rc0;
+  const rcStats = await stats(first);
+  const reconnectReloads = rcStats.loads - loadsBefore;
+
+  // A forced full reload: the same, and the log trimmed while the agent is away (before: any reconnect reloads).
+  const fr0 = await info('stats', 'total_net_output_bytes');
+  const list2 = String(await admin.call('CLIENT', 'LIST'));
+  for (const line of list2.split('\n')) if (/ name=roster-changes | sub=[1-9]/.test(line)) await admin.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+  for (let i = 0; i < 99; i++) await writer.updateCheck(`n${i}`, 'c', 'critical', 'reload');
+  await writer.register({ nodeName: 'n1', node: null, services: [{ ID: 'probe-reload', Service: 'probe-reload', Tags: [], Address: '', Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false }], checks: [] });
+  await admin.xtrim(keys.stream ?? 'none', 'MAXLEN', 1);
+  for (let i = 0; i < 1500 && !first.seen.has('probe-reload'); i++) await sleep(20);
+  await sleep(3000);
+  const reloadBytes = (await info('stats', 'total_net_output_bytes')) - fr0;
+  const frStats = await stats(first);
+  const forcedReloads = frStats.loads - rcStats.loads;
+
+  const agents = [first];
+  for (let i = 1; i < agentsN; i++) agents.push(await spawnAgent());
+  // Propagation: one registration every 100 ms.
+  const sent = new Map<string, number>();
+  for (let j = 0; j < 50; j++) {
+    const name = `probe-${j}`;
+    sent.set(name, Date.now());
+    await writer.register({ nodeName: `n${j}`, node: null, services: [{ ID: name, Service: name, Tags: [], Address: '', Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false }], checks: [] });
+    await sleep(100);
+  }
+  await sleep(2000);
+  const lags: number[] = [];
+  let missing = 0;
+  for (const a of agents) for (const [name, at] of sent) { const s = a.seen.get(name); if (s === undefined) missing++; else lags.push(s - at); }
+  lags.sort((x, y) => x - y);
+  const pct = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? NaN;
+
+  // Concurrent writers: full reloads set off?
+  const propStats = await Promise.all(agents.map(stats));
+  const loads0 = propStats.map(s => s.loads);
+  const writes = await Promise.all([1, 2].map(seed => new Promise<number>((res, rej) => {
+    const p = fork(import.meta.filename, ['writer', r.url, String(nodes), '10', String(seed)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    p.stdout!.on('data', d => { out += String(d); });
+    p.on('exit', code => code === 0 ? res(Number(out)) : rej(new Error(`writer exited ${code}`)));
+  })));
+  await sleep(2000);
+  const end = await Promise.all(agents.map(stats));
+  const writerReloads = end.map((s, i) => s.loads - loads0[i]!);
+  const maxDelay = Math.max(...end.map(s => s.maxDelayMs));
+
+  console.log(`| ${label} | ${instances} | ${agentsN} | start ${Math.max(...agents.map(a => a.readyIn))} ms | RSS ${(Math.max(...agents.map(a => a.rss)) / 1e6).toFixed(0)} MB (${(first.rss / instances / 1e3).toFixed(1)} KB/inst) | Redis ${(redisPerInstance / 1e3).toFixed(2)} KB/inst | idle ${(idleBytes / 1e6 * 60 / idleSeconds).toFixed(3)} MB/min | reconnect ${(reconnectBytes / 1e3).toFixed(0)} KB, ${reconnectReloads} reloads, loop delay max ${d(rcStats.maxDelayMs)} ms | forced reload ${(reloadBytes / 1e6).toFixed(1)} MB, ${forcedReloads} reloads, loop delay max ${d(frStats.maxDelayMs)} ms p99 ${d(frStats.p99DelayMs)} ms | propagation p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${lags.at(-1)} ms, ${missing} missing | writers ${Math.round((writes[0]! + writes[1]!) / 10)}/s: ${writerReloads.reduce((a, b) => a + b, 0)} reloads | max loop delay: propagation ${d(Math.max(...propStats.map(s => s.maxDelayMs)))}, writers ${d(maxDelay)} ms |`);
+  for (const a of agents) a.proc.send({ type: 'stop' });
+  await sleep(500);
+  for (const a of agents) if (a.proc.exitCode === null) a.proc.kill();
+  admin.disconnect();
+  writer.redis.disconnect();
+  await r.stop();
+  process.exit(0);
+}

@@ -1,0 +1,144 @@
+/**
+ * @module Reads the catalog change stream (`XREAD BLOCK`) on a connection of its own.
+ *
+ * The reader keeps a position (the ID of the last entry handed on) and reads from it, in order,
+ * forever: after a dropped connection, a reconnect or a failover it simply goes on from there, so a
+ * reconnect costs reads proportional to the changes missed. Whether what it reads still follows on
+ * from what the view holds (a trimmed or recreated stream) is the syncer's judgement, not the
+ * reader's: it hands every entry on, and the syncer moves the position with `seek` when it reloads.
+ *
+ * Deadlines: a blocking read waits up to `blockMs` on Redis; the connection's own command timeout
+ * would cut it short, so the reader has none and puts its own deadline (`blockMs + deadlineMs`) on
+ * every read. A read past it (a frozen or partitioned Redis) drops the connection, which ioredis
+ * re-opens with backoff; nothing waits forever and nothing queues (one read in flight at a time).
+ */
+import type { Redis } from 'ioredis';
+import { withDeadline } from '../util/deadline.ts';
+import { logger } from '../log.ts';
+
+const log = logger('agent.catalog');
+
+/** The client name of the reader's connection (`CLIENT LIST` shows it; tests kill it by name). */
+export const CHANGE_LOG_CLIENT = 'roster-changes';
+
+/** One stream entry: its ID and fields. */
+export interface ChangeEntry { id: string; fields: Record<string, string> }
+
+export interface ChangeLogOptions {
+  /** How long one XREAD blocks on Redis (ms). */
+  blockMs?: number;
+  /** Extra time a read may take past blockMs before the connection is dropped (ms; redis_timeout). */
+  deadlineMs?: number;
+  /** Entries per read (a catch-up after a long absence takes several reads). */
+  count?: number;
+  /** Every entry, in stream order; the next read waits until the returned promise settles (backpressure). */
+  onEntries(entries: ChangeEntry[]): void | Promise<void>;
+  /** A read returned (entries or not): Redis was reachable just now. */
+  onContact?(): void;
+  /** The connection is ready again after having been lost. */
+  onReconnect?(): void;
+}
+
+/** Compares two stream IDs (`ms-seq`): negative when a < b. */
+export function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
+
+export class ChangeLogReader {
+  #conn: Redis;
+  #key: string;
+  #opts: Required<Omit<ChangeLogOptions, 'onContact' | 'onReconnect'>> & ChangeLogOptions;
+  #pos = '$';
+  /** Bumped by seek(): a read issued before it is discarded (it read from the old position). */
+  #gen = 0;
+  #closed = false;
+  #loop: Promise<void> | null = null;
+  #everReady = false;
+  #wake: (() => void) | null = null;
+  /** Reads answered, entries handed on, reads that hit the deadline (for tests and benchmarks). */
+  stats = { reads: 0, entries: 0, timeouts: 0 };
+
+  constructor(base: Redis, key: string, opts: ChangeLogOptions) {
+    this.#key = key;
+    this.#opts = { blockMs: 5_000, deadlineMs: 5_000, count: 1_000, ...opts };
+    this.#conn = base.duplicate({
+      lazyConnect: true, commandTimeout: undefined, enableOfflineQueue: false, maxRetriesPerRequest: 1,
+      connectionName: CHANGE_LOG_CLIENT, retryStrategy: (t: number) => Math.min(t * 50, 500),
+    });
+    this.#conn.on('error', err => log.debug('change log reader connection error', { err: err.message }));
+    this.#conn.on('ready', () => {
+      if (this.#everReady) this.#opts.onReconnect?.();
+      this.#everReady = true;
+      this.#wake?.();
+    });
+  }
+
+  /** The ID of the last entry handed on (or the position set by seek). */
+  get position(): string { return this.#pos; }
+
+  /** Reads from `id` on (exclusive) from now on; a read in flight from the old position is discarded. */
+  seek(id: string): void {
+    this.#pos = id;
+    this.#gen++;
+  }
+
+  async start(): Promise<void> {
+    await this.#conn.connect();
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#closed = true;
+    this.#wake?.();
+    this.#conn.disconnect();
+    await this.#loop;
+  }
+
+  /** Waits for the connection to be ready (or up to 500 ms, then the caller looks again). */
+  #ready(): Promise<void> {
+    return new Promise<void>(resolve => {
+      const t = setTimeout(done, 500);
+      function done(): void { clearTimeout(t); resolve(); }
+      this.#wake = done;
+    }).finally(() => { this.#wake = null; });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#conn.status !== 'ready') { await this.#ready(); continue; }
+      const gen = this.#gen;
+      const read = this.#conn.xread('COUNT', this.#opts.count, 'BLOCK', this.#opts.blockMs, 'STREAMS', this.#key, this.#pos) as Promise<[string, [string, string[]][]][] | null>;
+      let res: [string, [string, string[]][]][] | null;
+      try {
+        res = await withDeadline(read, this.#opts.blockMs + this.#opts.deadlineMs, 'change log read');
+      } catch (err) {
+        read.catch(() => undefined);
+        if (this.#closed) break;
+        const msg = (err as Error).message;
+        if (msg.includes('timed out')) {
+          this.stats.timeouts++;
+          log.warn('change log read timed out; reconnecting', { err: msg });
+          this.#conn.disconnect(true);
+        } else log.debug('change log read failed', { err: msg });
+        await this.#ready();
+        continue;
+      }
+      this.stats.reads++;
+      if (this.#closed) break;
+      this.#opts.onContact?.();
+      if (gen !== this.#gen || !res) continue;
+      const raw = res[0]?.[1] ?? [];
+      if (raw.length === 0) continue;
+      const entries: ChangeEntry[] = raw.map(([id, kv]) => {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i + 1 < kv.length; i += 2) fields[kv[i]!] = kv[i + 1]!;
+        return { id, fields };
+      });
+      this.#pos = entries.at(-1)!.id;
+      this.stats.entries += entries.length;
+      await this.#opts.onEntries(entries);
+    }
+  }
+}
