@@ -13,6 +13,7 @@ import { until } from './helpers/wait.ts';
 import { CatalogStore, type CatalogSnapshot } from '../src/store/catalog-store.ts';
 import { keysFor } from '../src/store/keys.ts';
 import { CatalogView } from '../src/catalog/view.ts';
+import { RedisConnector } from '../src/store/connect.ts';
 import { CatalogSyncer } from '../src/catalog/syncer.ts';
 import type { CheckBody } from '../src/store/codec.ts';
 
@@ -53,7 +54,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
   const redis = new Redis(r.url);
   const store = new GatedStore(redis, keysFor('dc1'));
   const view = new CatalogView();
-  const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: 3_600_000 });
+  const syncer = new CatalogSyncer(store, view, { subscriber: new RedisConnector(r.url, { timeoutMs: 5000 }).create('subscriber'), resyncIntervalMs: 3_600_000 });
   t.teardown(async () => { await syncer.stop(); redis.disconnect(); await r.stop(); });
   // A catalog with a few nodes, so a snapshot has several to read.
   for (let i = 0; i < 20; i++) await store.register({ nodeName: `n${i}`, node: nodeBody(`n${i}`), services: [svc(`w${i}`)], checks: [{ check: chk(`n${i}`, `c${i}`, `w${i}`), status: 'passing', output: '', keep: false, ttlMs: 0 }] });

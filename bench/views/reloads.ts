@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { RedisConnector } from '../../src/store/connect.ts';
 
 const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
 const { startEmbeddedRedis } = await import(join(SRC, 'store/embedded-redis.ts'));
@@ -54,7 +55,7 @@ let loads = 0;
 const orig = store.loadAll.bind(store);
 store.loadAll = (...a: unknown[]) => { loads++; return orig(...a); };
 const view = new CatalogView();
-const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: resyncEvery * 1000 });
+const syncer = new CatalogSyncer(store, view, { subscriber: new RedisConnector(r.url, { timeoutMs: 5000 }).create('subscriber'), resyncIntervalMs: resyncEvery * 1000 });
 await syncer.start();
 const loadsAtStart = loads;
 const outBytes = async () => Number(/total_net_output_bytes:(\d+)/.exec(await writerRedis.info('stats'))![1]);

@@ -2,7 +2,8 @@
  * @module The agent: builds every subsystem from a Config, starts them in dependency order
  * (Redis → catalog view → DNS → HTTP → checks) and stops them in reverse.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { RedisConnector } from '../store/connect.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +47,7 @@ export class Agent {
   readonly notifier = new Notifier();
   readonly hooks: AgentHooks = {};
   redis!: Redis;
+  connector!: RedisConnector;
   store!: CatalogStore;
   syncer!: CatalogSyncer;
   nodeId = '';
@@ -81,12 +83,11 @@ export class Agent {
       url = this.#embedded.url;
       registerSecret(this.#embedded.password);
     }
-    this.redis = new Redis(url, {
-      lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000,
-      // A frozen or partitioned Redis keeps the socket open and never answers: every command has a deadline.
-      commandTimeout: cfg.redisTimeoutMs,
-      retryStrategy: (t: number) => Math.min(t * 50, 500),
-    });
+    // One owner for every Redis connection of this process (command, subscribers, BullMQ): same URL,
+    // topology (standalone, Sentinel, Cluster), TLS, deadlines and retry rules.
+    this.connector = new RedisConnector(url, { timeoutMs: cfg.redisTimeoutMs, tls: cfg.redisTls, name: 'roster-agent' });
+    // A frozen or partitioned Redis keeps the socket open and never answers: every command has a deadline.
+    this.redis = this.connector.create('command');
     let lastErr = '';
     this.redis.on('error', err => { if (err.message !== lastErr) { lastErr = err.message; log.warn('redis connection error', { err: err.message }); } });
     this.redis.on('ready', () => { if (lastErr) log.info('redis connection restored'); lastErr = ''; });
@@ -109,7 +110,7 @@ export class Agent {
       sync: () => this.antiEntropy!.trigger(),
     };
 
-    this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs });
+    this.syncer = new CatalogSyncer(this.store, this.view, { subscriber: this.connector.create('subscriber'), resyncIntervalMs: cfg.resyncIntervalMs });
     this.view.on('change', ch => {
       for (const s of ch.services) this.notifier.fire(`svc:${s}`);
       for (const n of ch.nodes) this.notifier.fire(`node:${n}`);
@@ -128,7 +129,7 @@ export class Agent {
     {
       const { CheckEngine } = await import('../checks/engine.ts');
       const engine = new CheckEngine({
-        redisUrl: url, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
+        connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
         outputIntervalMs: cfg.checkUpdateIntervalMs,
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
@@ -153,7 +154,7 @@ export class Agent {
 
     const router = new Router();
     const deps: ApiDeps = {
-      config: cfg, store: this.store, redis: this.redis, view: this.view, syncer: this.syncer, notifier: this.notifier,
+      config: cfg, store: this.store, redis: this.redis, connector: this.connector, view: this.view, syncer: this.syncer, notifier: this.notifier,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     registerRoutes(router, deps);
@@ -167,7 +168,7 @@ export class Agent {
     const files = openFilesLimit();
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     const addr = this.httpServer.address() as { port: number };
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
@@ -211,7 +212,7 @@ export class Agent {
 
   async #connectRedis(): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${this.config.redisUrl || 'the embedded server'} within 30 s`)), 30_000);
+      const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${this.config.redisUrl ? this.connector.display : 'the embedded server'} within 30 s`)), 30_000);
       this.redis.once('ready', () => { clearTimeout(t); resolve(); });
     });
     this.redis.connect().catch(() => { /* ioredis keeps retrying per retryStrategy */ });

@@ -14,7 +14,7 @@
  *  - `waitFor(i)` resolves once every event up to index i has been applied (a watermark), not when
  *    some later event happened to be applied first.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
@@ -53,12 +53,16 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #closed = false;
   #intervalMs: number;
 
-  constructor(store: CatalogStore, view: CatalogView, opts: { resyncIntervalMs?: number } = {}) {
+  /**
+   * `subscriber` is a pub/sub connection of its own (src/store/connect.ts, role 'subscriber'): it
+   * follows failovers and resubscribes by itself; the syncer resyncs on each of its reconnects.
+   */
+  constructor(store: CatalogStore, view: CatalogView, opts: { subscriber: Redis; resyncIntervalMs?: number }) {
     super();
     this.#store = store;
     this.#view = view;
     this.#intervalMs = opts.resyncIntervalMs ?? 30_000;
-    this.#sub = new Redis({ ...store.redis.options, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+    this.#sub = opts.subscriber;
   }
 
   /** Subscribes, loads the whole catalog, and starts the periodic resync. */

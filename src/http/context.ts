@@ -3,6 +3,7 @@
  * consistency modes, the datacenter check, meta headers, Redis availability.
  */
 import type { Redis } from 'ioredis';
+import type { RedisConnector } from '../store/connect.ts';
 import type { CatalogView } from '../catalog/view.ts';
 import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
@@ -15,6 +16,8 @@ export interface ApiDeps {
   config: Config;
   store: CatalogStore;
   redis: Redis;
+  /** Creates this process's other Redis connections (subscribers), with the same URL and rules. */
+  connector: RedisConnector;
   view: CatalogView;
   syncer: CatalogSyncer;
   notifier: Notifier;
