@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { RedisConnector } from '../store/connect.ts';
+import { DurableAcks } from '../store/durable.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +49,7 @@ export class Agent {
   readonly hooks: AgentHooks = {};
   redis!: Redis;
   connector!: RedisConnector;
+  acks!: DurableAcks;
   store!: CatalogStore;
   syncer!: CatalogSyncer;
   nodeId = '';
@@ -92,6 +94,12 @@ export class Agent {
     this.redis.on('error', err => { if (err.message !== lastErr) { lastErr = err.message; log.warn('redis connection error', { err: err.message }); } });
     this.redis.on('ready', () => { if (lastErr) log.info('redis connection restored'); lastErr = ''; });
     await this.#connectRedis();
+    // Durable acknowledgements: a client's write is answered once redis_min_replicas_acked replicas hold it.
+    // One WAIT blocks the command connection, so it is kept short: at most 1 s, within redis_timeout.
+    this.acks = new DurableAcks(this.redis, { configured: cfg.redisMinReplicasAcked, waitMs: Math.min(1000, Math.floor(cfg.redisTimeoutMs / 2)) });
+    await this.acks.refresh().catch(() => undefined);
+    log.info('durable acknowledgements', { redis_min_replicas_acked: this.acks.required(), mode: cfg.redisMinReplicasAcked === undefined ? 'auto' : 'configured' });
+    this.acks.start(n => log.info('redis_min_replicas_acked changed (auto: 1 when the primary reports replicas)', { redis_min_replicas_acked: n }));
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
     const local = this.local = new LocalState(cfg.dataDir);
     await this.registerSelf();
@@ -154,7 +162,7 @@ export class Agent {
 
     const router = new Router();
     const deps: ApiDeps = {
-      config: cfg, store: this.store, redis: this.redis, connector: this.connector, view: this.view, syncer: this.syncer, notifier: this.notifier,
+      config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     registerRoutes(router, deps);
@@ -315,6 +323,7 @@ export class Agent {
     }
     await this.dns?.close().catch(() => {});
     await this.syncer?.stop();
+    this.acks?.stop();
     this.redis?.disconnect();
     await this.#embedded?.stop();
     log.info('agent stopped');
