@@ -134,7 +134,11 @@ export class RedisConnector {
     switch (role) {
       // Request path: fail fast. No offline queue, one retry, a deadline on every command (a frozen
       // Redis keeps the socket open and never answers).
-      case 'command': return { ...base, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: this.#opts.timeoutMs };
+      // A command sent but unanswered when the connection drops is failed (500, fate unknown), not resent
+      // to whatever primary comes next: ioredis's autoResendUnfulfilledCommands would run it a second time.
+      // (A repeat would be harmless for the catalog scripts, which compare bodies and bump nothing on an
+      // identical write, but not for a KV check-and-set, which would answer false for its own write.)
+      case 'command': return { ...base, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: this.#opts.timeoutMs, autoResendUnfulfilledCommands: false };
       // Pub/sub: resubscribes by itself after every reconnect; the owner resyncs on 'ready'.
       case 'subscriber': return { ...base, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null };
       // BullMQ requires maxRetriesPerRequest null (its blocking reads wait for jobs).

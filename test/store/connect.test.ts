@@ -51,6 +51,7 @@ test('connect: every role of one connector shares the URL, credentials and deadl
   t.is(cmd.commandTimeout, 1234);
   t.is(cmd.enableOfflineQueue, false);
   t.is(cmd.maxRetriesPerRequest, 1);
+  t.is(cmd.autoResendUnfulfilledCommands, false, 'a request-path command is never run twice after a reconnect');
   t.is(c.roleOptions('queue').maxRetriesPerRequest, null);
   t.is(c.roleOptions('subscriber').maxRetriesPerRequest, null);
   for (const role of ['command', 'subscriber', 'queue'] as const) {
