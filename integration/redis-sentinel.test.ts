@@ -1,12 +1,14 @@
 /**
  * Redis Sentinel (issue 12 §1): 1 primary + 2 replicas + 3 redis-sentinel, two agents started with
- * `-redis redis-sentinel://…/mymaster`, a continuous registration load on both, and the primary
+ * `-redis redis-sentinel://…/roster`, a continuous registration load on both, and the primary
  * SIGKILLed several times in one test. Throughout: DNS on both agents answers; after each failover
  * writes resume on both by themselves (no restart); afterwards every acknowledged registration is
  * present on both agents.
  */
 import test from 'ava';
 import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startSentinels } from './helpers/sentinel.ts';
 import { startAgent, type TestAgent } from './helpers/agent.ts';
 import { sleep, until } from './helpers/wait.ts';
@@ -31,11 +33,13 @@ function queryA(port: number, name: string): Promise<{ rcode: number; answers: n
 
 test('sentinel: SIGKILL of the primary under load, several times: DNS answers throughout, writes resume, no acknowledged registration is lost', async t => {
   const topo = await startSentinels(t, { replicas: 2 });
-  const env = { ROSTER_REDIS_PASSWORD: topo.password };
+  // As README's recipe: the password from a file (0600), never on the command line.
+  const pwFile = join(topo.nodes[0]!.dir, '..', 'redis-password');
+  writeFileSync(pwFile, topo.password + '\n', { mode: 0o600 });
   const agents: TestAgent[] = [];
-  for (let i = 0; i < 2; i++) agents.push(await startAgent(t, { redis: topo.url, env, args: ['-hcl', 'redis_timeout = "2s"'] }));
+  for (let i = 0; i < 2; i++) agents.push(await startAgent(t, { redis: topo.url, args: ['-redis-password-file', pwFile, '-hcl', 'redis_timeout = "2s"'] }));
   await until('the agent logs where its Redis is', async () => /Roster agent running version/.test(agents[0]!.log()), 5000);
-  t.regex(agents[0]!.log(), /redis=redis-sentinel:\/\/:\[redacted\]@127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/mymaster/);
+  t.regex(agents[0]!.log(), /redis=redis-sentinel:\/\/:\[redacted\]@127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/roster/);
   for (const [i, a] of agents.entries()) {
     t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'web', ID: `web${i}`, Port: 80, Address: `127.0.0.${10 + i}` })).status, 200);
   }

@@ -1,6 +1,7 @@
 /**
  * Test helper: a real Redis Cluster of 3 primaries on loopback (`cluster-enabled yes`, slots
- * assigned by `redis-cli --cluster create`), each process stopped by its PID in teardown.
+ * assigned by `redis-cli --cluster create`), each process stopped by its PID in teardown. Each node's
+ * configuration is README's redis-cluster-node recipe, read out of it by ./recipes.ts.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/store/embedded-redis.ts';
 import { until } from './wait.ts';
+import { redisRecipe } from './recipes.ts';
 
 const run = promisify(execFile);
 
@@ -25,10 +27,9 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
     const port = await freePort();
     const dir = join(root, String(port));
     mkdirSync(dir);
-    writeFileSync(join(dir, 'redis.conf'), [
-      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'save ""', 'appendonly no', 'cluster-enabled yes',
-      `cluster-config-file ${join(dir, 'nodes.conf')}`, 'cluster-node-timeout 2000', `requirepass ${password}`, `masterauth ${password}`, '',
-    ].join('\n'), { mode: 0o600 });
+    writeFileSync(join(dir, 'redis.conf'), redisRecipe('redis-cluster-node', {
+      port, dir, password, replace: [['cluster-node-timeout 5000', 'cluster-node-timeout 2000']], extra: ['save ""'],
+    }), { mode: 0o600 });
     procs.push(spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore' }));
     ports.push(port);
   }

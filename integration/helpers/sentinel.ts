@@ -1,8 +1,8 @@
 /**
  * Test helper: a real Redis Sentinel topology on loopback (1 primary + N replicas + 3
  * `redis-sentinel`, Debian package redis-sentinel), each process with its own directory and
- * config file, every one stopped by its PID in teardown. The recipe is README's "Running past one
- * machine" (`sentinel down-after-milliseconds` shortened to 1 s for tests).
+ * config file, every one stopped by its PID in teardown. The configuration files are README's
+ * recipes ("Running past one machine"), read out of it by ./recipes.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/store/embedded-redis.ts';
 import { until } from './wait.ts';
+import { redisRecipe } from './recipes.ts';
 
 export interface Proc { port: number; dir: string; proc: ChildProcess; alive(): boolean; kill(sig?: NodeJS.Signals): Promise<void> }
 
@@ -38,7 +39,7 @@ async function startProc(bin: string, dir: string, port: number, conf: string, p
 }
 
 export interface SentinelTopology {
-  /** `redis-sentinel://127.0.0.1:p1,…/mymaster` (no password: pass it by $ROSTER_REDIS_PASSWORD). */
+  /** `redis-sentinel://127.0.0.1:p1,…/roster` (no password: pass it by -redis-password-file). */
   url: string;
   password: string;
   master: string;
@@ -55,16 +56,16 @@ export interface SentinelTopology {
   stop(): Promise<void>;
 }
 
-const nodeConf = (port: number, dir: string, pw: string, replicaOf?: number) => [
-  `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'save ""', 'appendonly yes', 'appendfsync everysec',
-  `requirepass ${pw}`, `masterauth ${pw}`, 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0',
-  'repl-ping-replica-period 1', ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : []), '',
-].join('\n');
+/** README's redis-node recipe, plus what makes the test fast (immediate diskless sync, no RDB snapshots). */
+const nodeConf = (port: number, dir: string, pw: string, replicaOf?: number) => redisRecipe('redis-node', {
+  port, dir, password: pw,
+  extra: ['save ""', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0', ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : [])],
+});
 
 export async function startSentinels(t: { teardown(fn: () => unknown): void }, opts: { replicas?: number } = {}): Promise<SentinelTopology> {
   const root = mkdtempSync(join(tmpdir(), 'roster-sentinel-'));
   const password = 'sentinel-test-' + Math.random().toString(36).slice(2);
-  const master = 'mymaster';
+  const master = 'roster';
   const nodes: Proc[] = [];
   const sentinels: Proc[] = [];
   const clients = new Set<Redis>();
@@ -83,11 +84,10 @@ export async function startSentinels(t: { teardown(fn: () => unknown): void }, o
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
     const dir = join(root, `s${port}`);
-    sentinels.push(await startProc('redis-sentinel', dir, port, [
-      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
-      `sentinel monitor ${master} 127.0.0.1 ${primaryPort} 2`, `sentinel auth-pass ${master} ${password}`,
-      `sentinel down-after-milliseconds ${master} 1000`, `sentinel failover-timeout ${master} 5000`, `sentinel parallel-syncs ${master} 1`, '',
-    ].join('\n')));
+    sentinels.push(await startProc('redis-sentinel', dir, port, redisRecipe('redis-sentinel', {
+      port, dir, password, primaryPort,
+      replace: [['down-after-milliseconds roster 5000', 'down-after-milliseconds roster 1000'], ['failover-timeout roster 60000', 'failover-timeout roster 5000']],
+    })));
   }
   const client = (port: number) => {
     const c = new Redis({ port, password, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000, lazyConnect: true });
