@@ -30,7 +30,7 @@ export interface RedisEndpoint {
 export interface RedisTlsFiles { caFile?: string; certFile?: string; keyFile?: string; serverName?: string }
 
 /** What a connection is for; each role gets the retry and queueing rules that suit it. */
-export type RedisRole = 'command' | 'subscriber' | 'queue';
+export type RedisRole = 'command' | 'subscriber' | 'queue' | 'blocking';
 
 /** A connection to a standalone or Sentinel-managed Redis, or to a Redis Cluster (same command API). */
 export type RedisConn = Redis;
@@ -143,6 +143,8 @@ export class RedisConnector {
       case 'subscriber': return { ...base, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null };
       // BullMQ requires maxRetriesPerRequest null (its blocking reads wait for jobs).
       case 'queue': return { ...base, maxRetriesPerRequest: null, enableReadyCheck: true };
+      // Blocking reads (XREAD BLOCK, BLPOP): their owner bounds each read (block time + redis_timeout).
+      case 'blocking': return { ...base, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null };
     }
   }
 
