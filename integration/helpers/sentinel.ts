@@ -59,7 +59,7 @@ export interface SentinelTopology {
 /** README's redis-node recipe, plus what makes the test fast (immediate diskless sync, no RDB snapshots). */
 const nodeConf = (port: number, dir: string, pw: string, replicaOf?: number) => redisRecipe('redis-node', {
   port, dir, password: pw,
-  extra: ['save ""', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0', ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : [])],
+  extra: ['save ""', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0', `logfile ${dir}/redis.log`, ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : [])],
 });
 
 export async function startSentinels(t: { teardown(fn: () => unknown): void }, opts: { replicas?: number } = {}): Promise<SentinelTopology> {
@@ -86,7 +86,8 @@ export async function startSentinels(t: { teardown(fn: () => unknown): void }, o
     const dir = join(root, `s${port}`);
     sentinels.push(await startProc('redis-sentinel', dir, port, redisRecipe('redis-sentinel', {
       port, dir, password, primaryPort,
-      replace: [['down-after-milliseconds roster 5000', 'down-after-milliseconds roster 1000'], ['failover-timeout roster 60000', 'failover-timeout roster 5000']],
+      extra: [`logfile ${dir}/sentinel.log`],
+      replace: [['down-after-milliseconds roster 5000', 'down-after-milliseconds roster 2000'], ['failover-timeout roster 60000', 'failover-timeout roster 5000']],
     })));
   }
   const client = (port: number) => {

@@ -1,8 +1,11 @@
 /**
  * @module Durable acknowledgements: a write is acknowledged to the client only once
  * `redis_min_replicas_acked` replicas confirm it (`WAIT`), so that a failover to a replica cannot
- * lose it (Sentinel promotes the most up-to-date replica). Default: 1 when the primary reports
- * connected replicas, else 0 (read again on every reconnect and every 5 s).
+ * lose it (Sentinel promotes the most up-to-date replica). Default (auto): 1 when the primary reports
+ * connected replicas, else 0, read again on every reconnect and every 5 s. Auto goes back to 0 only
+ * after the primary has reported no replica for AUTO_HOLD_MS: right after a failover the new primary
+ * has none for a few seconds, and writes acknowledged then (on the primary alone) would be lost by
+ * the next failover; they get a 500 instead until a replica is attached.
  *
  * WAIT counts every write sent before it on the same connection, so one WAIT confirms every write
  * whose reply came before it was sent. Writers share WAITs: at most one is in flight and one more
@@ -13,17 +16,23 @@ import type { Redis } from 'ioredis';
 /** A write Redis applied whose replicas did not confirm it in time. */
 export class NotDurableError extends Error {}
 
+/** How long auto mode keeps requiring a replica after the primary last reported one. */
+export const AUTO_HOLD_MS = 60_000;
+
 export interface DurableOptions {
   /** `redis_min_replicas_acked`; undefined = auto (1 when the primary has replicas, else 0). */
   configured?: number;
   /** How long one WAIT may block (within the request deadline). */
   waitMs: number;
+  /** Clock (tests). */
+  now?: () => number;
 }
 
 export class DurableAcks {
   readonly #redis: Redis;
   readonly #o: DurableOptions;
   #auto = 0;
+  #lastReplicas = -Infinity;
   #inflight: Promise<number> | null = null;
   #next: Promise<number> | null = null;
   #timer?: NodeJS.Timeout;
@@ -56,7 +65,9 @@ export class DurableAcks {
   async refresh(): Promise<number | undefined> {
     if (this.#redis.status !== 'ready') return undefined;
     const info = await this.#redis.info('replication');
-    const n = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
+    const now = (this.#o.now ?? Date.now)();
+    if (Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0) this.#lastReplicas = now;
+    const n = now - this.#lastReplicas < AUTO_HOLD_MS ? 1 : 0;
     if (n === this.#auto) return undefined;
     this.#auto = n;
     return n;

@@ -1,14 +1,15 @@
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { DurableAcks, NotDurableError } from '../../src/store/durable.ts';
+import { AUTO_HOLD_MS, DurableAcks, NotDurableError } from '../../src/store/durable.ts';
 
 /** A stand-in connection whose WAIT replies are released by the test. */
 function fakeRedis(info = 'role:master\r\nconnected_slaves:2\r\n') {
   const waits: { args: [number, number]; resolve: (n: number) => void }[] = [];
   const r = {
     status: 'ready',
+    info: async () => r.infoText,
+    infoText: info,
     on() { return r; },
-    info: async () => info,
     wait: (n: number, ms: number) => new Promise<number>(resolve => { waits.push({ args: [n, ms], resolve }); }),
   };
   return { redis: r as unknown as Redis, waits };
@@ -28,6 +29,20 @@ test('durable: auto is 1 when the primary reports replicas, 0 when it reports no
   const b = new DurableAcks(fakeRedis('role:master\r\nconnected_slaves:0\r\n').redis, { waitMs: 1000 });
   t.is(await b.refresh(), undefined);
   t.is(b.required(), 0);
+});
+
+test('durable: after a failover to a primary without replicas yet, auto keeps requiring one (writes fail rather than being acknowledged unsafely) until the primary has reported none for AUTO_HOLD_MS', async t => {
+  const f = fakeRedis();
+  let now = 1_000_000;
+  const d = new DurableAcks(f.redis, { waitMs: 1000, now: () => now });
+  t.is(await d.refresh(), 1);
+  (f.redis as unknown as { infoText: string }).infoText = 'role:master\r\nconnected_slaves:0\r\n';
+  now += 5000;
+  t.is(await d.refresh(), undefined);
+  t.is(d.required(), 1, 'a new primary without replicas right after a failover');
+  now += AUTO_HOLD_MS;
+  t.is(await d.refresh(), 0, 'replicas removed for good');
+  t.is(d.required(), 0);
 });
 
 test('durable: writers share WAITs; a write finished while a WAIT is in flight waits for the next one', async t => {
