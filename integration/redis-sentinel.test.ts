@@ -3,14 +3,16 @@
  * `-redis redis-sentinel://…/roster`, a continuous registration load on both, and the primary
  * SIGKILLed several times in one test. Throughout: DNS on both agents answers; after each failover
  * writes resume on both by themselves (no restart); afterwards every acknowledged registration is
- * present on both agents.
+ * present on both agents, and a health check run by `roster worker` (also on Sentinel) still runs.
  */
 import test from 'ava';
 import { createSocket } from 'node:dgram';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSentinels } from './helpers/sentinel.ts';
-import { startAgent, type TestAgent } from './helpers/agent.ts';
+import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 import { sleep, until } from './helpers/wait.ts';
 
 const FAILOVERS = 3;
@@ -37,12 +39,23 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
   const pwFile = join(topo.nodes[0]!.dir, '..', 'redis-password');
   writeFileSync(pwFile, topo.password + '\n', { mode: 0o600 });
   const agents: TestAgent[] = [];
-  for (let i = 0; i < 2; i++) agents.push(await startAgent(t, { redis: topo.url, args: ['-redis-password-file', pwFile, '-hcl', 'redis_timeout = "2s"'] }));
+  // Checks are run by a `roster worker` on the same Sentinel URL: its BullMQ connections must follow the failovers too.
+  for (let i = 0; i < 2; i++) agents.push(await startAgent(t, { redis: topo.url, args: ['-redis-password-file', pwFile, '-hcl', 'redis_timeout = "2s"', '-checks-workers', '0'] }));
+  const worker = spawn(ROSTER, ['worker', '-redis', topo.url, '-redis-password-file', pwFile, '-concurrency', '5'], { stdio: 'ignore' });
+  t.teardown(() => { worker.kill('SIGKILL'); });
+  let healthy = true;
+  const target = createServer((_req, res) => { res.statusCode = healthy ? 200 : 500; res.end(); });
+  await new Promise<void>(r => target.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { target.close(); });
+  const hcPort = (target.address() as { port: number }).port;
+  const hcStatus = async () => ((await agents[0]!.req('GET', '/v1/health/checks/hc')).json as { Status: string }[])[0]?.Status;
   await until('the agent logs where its Redis is', async () => /Roster agent running version/.test(agents[0]!.log()), 5000);
   t.regex(agents[0]!.log(), /redis=redis-sentinel:\/\/:\[redacted\]@127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/roster/);
   for (const [i, a] of agents.entries()) {
     t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'web', ID: `web${i}`, Port: 80, Address: `127.0.0.${10 + i}` })).status, 200);
   }
+  t.is((await agents[0]!.req('PUT', '/v1/agent/service/register', { Name: 'hc', ID: 'hc1', Port: 1, Check: { HTTP: `http://127.0.0.1:${hcPort}/`, Interval: '1s', Timeout: '500ms' } })).status, 200);
+  await until('the worker runs the check', async () => (await hcStatus()) === 'passing', 15_000);
   for (const a of agents) await until('both web instances in DNS', async () => (await queryA(a.dnsPort, 'web.service.consul')).answers === 2, 10_000);
 
   // Load: each agent's writer registers one new instance after another; 200 = acknowledged.
@@ -117,6 +130,10 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
       t.fail(`agent ${a.node} lacks ${[...want].filter(id => !got.has(id)).slice(0, 20).join(', ')}`);
     }
   }
+  // The check schedule (agent's queue) and the worker (roster worker) survived the failovers: a failing target is seen.
+  healthy = false;
+  await until('the check turns critical after the failovers', async () => (await hcStatus()) === 'critical', 20_000);
+  t.is(worker.exitCode, null, 'roster worker stayed up');
   for (const a of agents) {
     t.is(a.proc.exitCode, null, 'the agent stayed up');
     t.false(a.log().includes(topo.password), 'the password never reaches a log line');
