@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseRedisUrl, redactRedisUrl, RedisConnector } from '../../src/store/connect.ts';
-import { redisUrlWithSecret } from '../../src/config/load.ts';
+import { applyFile, redisUrlWithSecret } from '../../src/config/load.ts';
+import { defaultConfig } from '../../src/config/schema.ts';
 
 test('connect: redis:// and rediss:// URLs', t => {
   t.deepEqual(parseRedisUrl('redis://10.0.0.5:6380/2'), { kind: 'redis', tls: false, hosts: [{ host: '10.0.0.5', port: 6380 }], db: 2 });
@@ -69,4 +70,16 @@ test('connect: the password file applies to Sentinel and Cluster URLs too', t =>
   t.is(redisUrlWithSecret('redis-sentinel://h1:1,h2:2/m', undefined, { ROSTER_REDIS_PASSWORD: 'p w' }), 'redis-sentinel://:p%20w@h1:1,h2:2/m');
   t.is(redisUrlWithSecret('redis-cluster://app@h1:1,h2:2', undefined, { REDISCLI_AUTH: 'x' }), 'redis-cluster://app:x@h1:1,h2:2');
   t.is(redisUrlWithSecret('redis-cluster://h1:1', undefined, {}), 'redis-cluster://h1:1');
+});
+
+test('connect: redis_min_replicas_acked and the TLS files are config keys; a bad count is refused', t => {
+  const cfg = defaultConfig();
+  t.is(cfg.redisMinReplicasAcked, undefined, 'auto by default');
+  applyFile(cfg, { redis_min_replicas_acked: 2, redis_tls_ca_file: '/ca.pem', redis_tls_cert_file: '/c.pem', redis_tls_key_file: '/k.pem', redis_tls_server_name: 'redis.internal' }, 'f.json');
+  t.is(cfg.redisMinReplicasAcked, 2);
+  t.deepEqual(cfg.redisTls, { caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', serverName: 'redis.internal' });
+  for (const bad of [-1, 1.5, '1']) {
+    t.throws(() => applyFile(defaultConfig(), { redis_min_replicas_acked: bad }, 'f.json'), { message: 'f.json: redis_min_replicas_acked must be a whole number >= 0' });
+  }
+  t.throws(() => new RedisConnector('rediss://h:1', { timeoutMs: 1, tls: { caFile: '/nonexistent/ca.pem' } }), { message: 'cannot read Redis TLS CA file /nonexistent/ca.pem: ENOENT' });
 });
