@@ -5,10 +5,10 @@ import { startAgent } from './helpers/agent.ts';
 
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
-test('agent heap: bin/roster starts the agent with --max-old-space-size=512 and --max-semi-space-size=8', async t => {
+test('agent heap: bin/roster starts the agent with --max-old-space-size=1536 and --max-semi-space-size=8', async t => {
   const a = await startAgent(t);
   const args = cmdline(a.proc.pid!);
-  t.true(args.includes('--max-old-space-size=512'), args.join(' '));
+  t.true(args.includes('--max-old-space-size=1536'), args.join(' '));
   t.true(args.includes('--max-semi-space-size=8'));
 });
 

@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config/schema.ts';
 import { CatalogView } from '../catalog/view.ts';
 import { CatalogSyncer } from '../catalog/syncer.ts';
+import { checkTimings } from '../checks/lateness.ts';
 import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
@@ -114,6 +115,16 @@ export class Agent {
       sync: () => this.#syncLocalState(), onError: err => log.warn('anti-entropy sync failed; retrying', { err: err.message }),
     });
     await this.#syncLocalState();
+    // Per-check run timing recorded by this process's check workers and the engine's watchdog (issue 11).
+    this.hooks.gauges = () => Object.entries(checkTimings.snapshot()).flatMap(([key, c]) => {
+      const [node, ...rest] = key.split('/');
+      const labels = { node: node!, check_id: rest.join('/') };
+      return [
+        { Name: 'roster.check.lateness_ms', Value: c.lastLatenessMs, Labels: labels },
+        { Name: 'roster.check.lateness_max_ms', Value: c.maxLatenessMs, Labels: labels },
+        { Name: 'roster.check.overdue_ms', Value: c.overdueMs, Labels: labels },
+      ];
+    });
     this.hooks.local = {
       adopt: req => local.adopt(req),
       track: ids => local.track(this.view.node(cfg.nodeName), ids),

@@ -13,6 +13,11 @@
  *    so events published during a resync are never mistaken for a gap;
  *  - `waitFor(i)` resolves once every event up to index i has been applied (a watermark), not when
  *    some later event happened to be applied first.
+ *  - the epoch rule: a snapshot restore replaces the catalog wholesale and INCRs `keys.epoch` in the
+ *    same step (its records may carry indexes older than the view's). A resync whose head read sees
+ *    an epoch other than the one the view was loaded under replaces the view authoritatively
+ *    (CatalogView.resetAll), and the restore's event (`x`: the new epoch) starts that resync at once;
+ *    node reads begun under the old epoch are dropped.
  */
 import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
@@ -52,6 +57,10 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #inflight = new Set<string>();
   #closed = false;
   #intervalMs: number;
+  /** The epoch the view was loaded under (null: not loaded yet). */
+  #epoch: number | null = null;
+  /** Bumped by every authoritative reset: node reads begun before it are stale. */
+  #gen = 0;
 
   /**
    * `subscriber` is a pub/sub connection of its own (src/store/connect.ts, role 'subscriber'): it
@@ -97,7 +106,12 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           const snap = await this.#store.loadAll((_index, crev) => this.#headRead(crev));
           for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
           for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
-          this.#view.replaceAll(snap.states, snap.index, snap.readAt);
+          if (this.#epoch !== null && snap.epoch !== this.#epoch) {
+            log.info('catalog epoch changed (snapshot restored): reloading the view authoritatively', { from: this.#epoch, to: snap.epoch, index: snap.index });
+            this.#gen++;
+            this.#view.resetAll(snap.states, snap.index);
+          } else this.#view.replaceAll(snap.states, snap.index, snap.readAt);
+          this.#epoch = snap.epoch;
           this.#view.lastSync = Date.now();
           if (reason !== 'periodic') log.debug('catalog resynced', { reason, nodes: snap.states.length, index: snap.index });
           this.#covered(snap.index);
@@ -138,6 +152,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     let ev: CatalogEvent;
     try { ev = JSON.parse(msg) as CatalogEvent; } catch { return; }
     if (typeof ev.r !== 'number' || typeof ev.i !== 'number') return;
+    if (typeof ev.x === 'number') { // a snapshot restore: reload authoritatively now (the epoch rule)
+      if (ev.r > this.#crev) this.#crev = ev.r;
+      if (ev.x !== this.#epoch) void this.resync('epoch changed');
+      return;
+    }
     if (ev.r === this.#crev + 1) this.#crev = ev.r;
     else if (ev.r > this.#crev + 1) {
       if (this.#headPending) this.#ahead.push(ev.r);
@@ -210,12 +229,15 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /** Reads a node (whole, or the named records) and merges it into the view at the index it was read at. */
   async #read(name: string, full: boolean, s: Set<string>, c: Set<string>): Promise<void> {
+    const gen = this.#gen;
     if (!full && this.#view.node(name)) {
       const patch = await this.#store.loadPartial(name, [...s], [...c]);
-      if (!patch) { this.#view.putNode(name, null, (await this.#store.readNode(name)).at); return; }
+      if (gen !== this.#gen) return; // read before an authoritative reset: the reset is newer
+      if (!patch) { const { at } = await this.#store.readNode(name); if (gen === this.#gen) this.#view.putNode(name, null, at); return; }
       if (this.#view.patchNode(name, patch.services, patch.checks, patch.at)) return;
     }
     const { state, at } = await this.#store.readNode(name);
+    if (gen !== this.#gen) return;
     this.#view.putNode(name, state, at);
   }
 

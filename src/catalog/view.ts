@@ -80,6 +80,32 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     if (change.nodes.size) this.emit('change', change);
   }
 
+  /**
+   * Replaces the whole view authoritatively (after the catalog's epoch changed: a snapshot restore
+   * replaced Redis's catalog behind the view's back, so its records may carry indexes older than the
+   * view's and an index merge would keep the view's). Tombstones are cleared; every service and node
+   * that was or is in the view is reported changed, and their indexes move to `revision` (never back),
+   * so blocking queries on them return.
+   */
+  resetAll(states: Iterable<NodeState>, revision: number): void {
+    const change: ViewChange = { all: true, services: new Set(this.#services.keys()), nodes: new Set(this.#nodes.keys()) };
+    this.#nodes.clear();
+    this.#services = new Map();
+    this.#instCache.clear();
+    this.#tombs.clear();
+    this.#scratch = newTombs();
+    for (const st of states) {
+      this.#index(st);
+      change.nodes.add(st.node.Node.toLowerCase());
+      for (const svc of st.services.values()) change.services.add(svc.Service.toLowerCase());
+    }
+    this.#pruneUpTo = revision;
+    for (const t of ['nodes', 'services', 'checks']) this.tableIndex[t] = Math.max(this.tableIndex[t] ?? 0, revision);
+    for (const s of change.services) if ((this.serviceIndex.get(s) ?? 0) < revision) this.serviceIndex.set(s, revision);
+    if (revision > this.revision) this.revision = revision;
+    this.emit('change', change);
+  }
+
   /** A merge wrote into the shared scratch tombstones: they become this node's. */
   #keepTombs(key: string, tombs: NodeTombs): void {
     if (tombs === this.#scratch && (tombs.node || tombs.svc.size || tombs.chk.size)) { this.#tombs.set(key, tombs); this.#scratch = newTombs(); }

@@ -16,3 +16,4 @@ registerCommand('run', async () => (await import('./run.ts')).runCommand);
 registerCommand('router', async () => (await import('./router.ts')).routerCommand);
 registerCommand('worker', async () => (await import('./worker.ts')).workerCommand);
 registerCommand('query', async () => (await import('./query.ts')).queryCommand);
+registerCommand('snapshot', async () => (await import('./snapshot.ts')).snapshotCommand);

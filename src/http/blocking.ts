@@ -4,55 +4,144 @@
  * A query names the topics its data depends on (`svc:web`, `node:n1`, `table:services`,
  * `kv:key`, `kvprefix:` ...). It re-runs only when one of its topics fires, so a watch on one
  * KV key is never woken by another key. Topics fire after the in-memory state reflects the change.
+ *
+ * Parked queries are cheap: a parked query holds one small Waiter (no closure, no timer of its own,
+ * not the response it last computed); deadlines sit in one timer wheel of TICK_MS buckets. Catalog
+ * and health reads render through `sharedBlocking`, so every watcher woken by one change shares
+ * one rendered body (see render-cache.ts).
  */
-import { HttpError, type Ctx } from './server.ts';
+import { HttpError, toJson, type Ctx } from './server.ts';
 import { parseDurationNs } from '../util/duration.ts';
+import { RenderCache, type Rendered } from './render-cache.ts';
 
-type Waker = () => void;
+/** The time source of the notifier's deadlines (injected by tests). */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: h => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Width of a timer-wheel bucket: a wait ends at most this much after its deadline. */
+export const TICK_MS = 50;
+
+/** One parked query. Its own abort listener (handleEvent), so no closure per waiter. */
+class Waiter {
+  readonly owner: Notifier;
+  readonly topics: readonly string[];
+  readonly prefixes: readonly string[];
+  readonly signal: AbortSignal | undefined;
+  readonly tick: number;
+  resolve: (() => void) | null;
+
+  constructor(owner: Notifier, topics: readonly string[], prefixes: readonly string[], tick: number, signal: AbortSignal | undefined, resolve: () => void) {
+    this.owner = owner;
+    this.topics = topics;
+    this.prefixes = prefixes;
+    this.tick = tick;
+    this.signal = signal;
+    this.resolve = resolve;
+  }
+
+  /** Called on abort (EventTarget listener object). */
+  handleEvent(): void { this.owner.release(this); }
+}
 
 export class Notifier {
-  #topics = new Map<string, Set<Waker>>();
-  /** KV prefix watchers: prefix → wakers (woken by any key under the prefix). */
-  #prefixes = new Map<string, Set<Waker>>();
+  #topics = new Map<string, Set<Waiter>>();
+  /** KV prefix watchers: prefix → waiters (woken by any key under the prefix). */
+  #prefixes = new Map<string, Set<Waiter>>();
+  /** Timer wheel: bucket number (deadline / TICK_MS, rounded up) → waiters; `#ticks` lists the buckets in order. */
+  #buckets = new Map<number, Set<Waiter>>();
+  #ticks: number[] = [];
+  #timer: unknown = null;
+  #armedTick = Infinity;
+  #count = 0;
+  readonly clock: Clock;
+  /** Rendered catalog/health responses; entries drop when one of their topics fires. */
+  readonly renders: RenderCache;
+
+  constructor(opts: { clock?: Clock; renders?: RenderCache } = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.renders = opts.renders ?? new RenderCache();
+  }
+
+  now(): number { return this.clock.now(); }
 
   /** Resolves when any topic fires (or a key under a watched prefix changes), on timeout, or on abort. */
   wait(topics: string[], prefixes: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
     return new Promise(resolve => {
-      let done = false;
-      const wake = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(t);
-        signal?.removeEventListener('abort', wake);
-        for (const tp of topics) this.#topics.get(tp)?.delete(wake);
-        for (const p of prefixes) this.#prefixes.get(p)?.delete(wake);
-        resolve();
-      };
-      const t = setTimeout(wake, timeoutMs);
-      signal?.addEventListener('abort', wake);
-      for (const tp of topics) {
-        let s = this.#topics.get(tp);
-        if (!s) this.#topics.set(tp, (s = new Set()));
-        s.add(wake);
+      const tick = Math.ceil((this.clock.now() + Math.max(0, timeoutMs)) / TICK_MS);
+      const w = new Waiter(this, topics, prefixes, tick, signal, resolve);
+      signal?.addEventListener('abort', w);
+      for (const tp of topics) add(this.#topics, tp, w);
+      for (const p of prefixes) add(this.#prefixes, p, w);
+      let b = this.#buckets.get(tick);
+      if (!b) {
+        this.#buckets.set(tick, (b = new Set()));
+        let lo = 0, hi = this.#ticks.length;
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (this.#ticks[mid]! < tick) lo = mid + 1; else hi = mid; }
+        this.#ticks.splice(lo, 0, tick);
       }
-      for (const p of prefixes) {
-        let s = this.#prefixes.get(p);
-        if (!s) this.#prefixes.set(p, (s = new Set()));
-        s.add(wake);
-      }
+      b.add(w);
+      this.#count++;
+      if (tick < this.#armedTick) this.#arm();
     });
+  }
+
+  /** Unparks a waiter (fire, timeout or abort) and resolves its promise; idempotent. */
+  release(w: Waiter): void {
+    const resolve = w.resolve;
+    if (!resolve) return;
+    w.resolve = null;
+    this.#count--;
+    w.signal?.removeEventListener('abort', w);
+    for (const tp of w.topics) remove(this.#topics, tp, w);
+    for (const p of w.prefixes) remove(this.#prefixes, p, w);
+    this.#buckets.get(w.tick)?.delete(w);
+    resolve();
+  }
+
+  #arm(): void {
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    // Buckets emptied by fires stay listed until their time; skip them.
+    while (this.#ticks.length && this.#buckets.get(this.#ticks[0]!)?.size === 0) this.#buckets.delete(this.#ticks.shift()!);
+    const first = this.#ticks[0];
+    this.#armedTick = first ?? Infinity;
+    if (first === undefined) return;
+    this.#timer = this.clock.setTimeout(() => this.#onTick(), Math.max(0, first * TICK_MS - this.clock.now()));
+  }
+
+  #onTick(): void {
+    this.#timer = null;
+    const now = this.clock.now();
+    while (this.#ticks.length && this.#ticks[0]! * TICK_MS <= now) {
+      const t = this.#ticks.shift()!;
+      const b = this.#buckets.get(t);
+      this.#buckets.delete(t);
+      if (b) for (const w of b) this.release(w);
+    }
+    this.#arm();
   }
 
   /** Incremented on every fire: a query that saw it change while it ran re-runs instead of parking. */
   seq = 0;
 
-  /** Wakes every waiter on a topic. */
+  /** Wakes every waiter on a topic and drops the rendered responses that depend on it. */
   fire(topic: string): void {
     this.seq++;
+    this.renders.invalidate(topic);
     const s = this.#topics.get(topic);
     if (!s) return;
     this.#topics.delete(topic);
-    for (const w of s) w();
+    for (const w of s) this.release(w);
   }
 
   /** Wakes waiters on `kv:<key>` and on every watched prefix of key. */
@@ -62,18 +151,33 @@ export class Notifier {
     for (const [p, s] of this.#prefixes) {
       if (key.startsWith(p)) {
         this.#prefixes.delete(p);
-        for (const w of s) w();
+        for (const w of s) this.release(w);
       }
     }
   }
 
   /** Number of parked waiters (for stats and benchmarks). */
   get waiting(): number {
-    let n = 0;
-    for (const s of this.#topics.values()) n += s.size;
-    for (const s of this.#prefixes.values()) n += s.size;
-    return n;
+    return this.#count;
   }
+
+  /** Number of timer-wheel buckets holding deadlines (for tests: one timer serves them all). */
+  get wheelBuckets(): number {
+    return this.#ticks.length;
+  }
+}
+
+function add(m: Map<string, Set<Waiter>>, k: string, w: Waiter): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(w);
+}
+
+function remove(m: Map<string, Set<Waiter>>, k: string, w: Waiter): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(w);
+  if (s.size === 0) m.delete(k);
 }
 
 export interface BlockingParams { index: number; waitMs: number }
@@ -103,25 +207,63 @@ export function blockingParams(ctx: Ctx): BlockingParams {
   return { index, waitMs };
 }
 
+/** Consul adds up to wait/16 of jitter so that many watchers do not return together. */
+function deadlineOf(notifier: Notifier, waitMs: number): number {
+  return notifier.now() + waitMs + Math.random() * (waitMs / 16);
+}
+
 /**
  * Runs a query, blocking while its index is not greater than `?index`. `run` returns the data
- * and its index; `topics` are re-evaluated each round (what the query read).
+ * and its index; `topics` are re-evaluated each round (what the query read). While parked, only
+ * the index is kept (the data is dropped and computed again when the wait ends).
  */
 export async function blocking<T>(ctx: Ctx, notifier: Notifier, deps: { topics: string[]; prefixes?: string[] }, run: () => Promise<{ index: number; data: T }> | { index: number; data: T }): Promise<{ index: number; data: T }> {
   const { index: min, waitMs } = blockingParams(ctx);
   let seq = notifier.seq;
-  let r = await run();
-  if (min <= 0) return r;
+  let r: { index: number; data: T } | null = await run();
+  if (min <= 0 || r.index > min) return r;
   // The wait starts here: it holds one of the client's blocking-query slots until the answer (429 past the cap).
-  if (r.index <= min) ctx.enterBlocking();
-  // Consul adds up to wait/16 of jitter so that many watchers do not return together.
-  const deadline = Date.now() + waitMs + Math.random() * (waitMs / 16);
-  while (r.index <= min && !ctx.signal.aborted) {
-    const left = deadline - Date.now();
-    if (left <= 0) break;
+  ctx.enterBlocking();
+  const deadline = deadlineOf(notifier, waitMs);
+  for (;;) {
+    r = null;
+    const left = deadline - notifier.now();
+    if (left <= 0 || ctx.signal.aborted) break;
     if (notifier.seq === seq) await notifier.wait(deps.topics, deps.prefixes ?? [], left, ctx.signal);
     seq = notifier.seq;
     r = await run();
+    if (r.index > min) return r;
   }
-  return r;
+  return r ?? await run();
+}
+
+/**
+ * A blocking read whose answer is a pure function of (endpoint, query, view): `index()` is cheap
+ * and is all a parked query evaluates; `render()` builds the body, at most once per (path, query
+ * without index/wait, index) as long as none of `topics` fired, and the serialised bytes are
+ * shared by every request that asks for them. `index()` and `render()` run in the same turn, so
+ * the body always belongs to the index returned with it.
+ */
+export async function sharedBlocking(ctx: Ctx, notifier: Notifier, spec: { topics: string[]; index: () => number; render: () => unknown }): Promise<Rendered> {
+  const { index: min, waitMs } = blockingParams(ctx);
+  let idx = spec.index();
+  if (min > 0 && idx <= min) {
+    ctx.enterBlocking(); // one of the client's blocking-query slots until the answer (429 past the cap)
+    const deadline = deadlineOf(notifier, waitMs);
+    for (;;) {
+      const left = deadline - notifier.now();
+      if (left <= 0 || ctx.signal.aborted) break;
+      await notifier.wait(spec.topics, [], left, ctx.signal);
+      idx = spec.index();
+      if (idx > min) break;
+    }
+  }
+  return notifier.renders.get(renderKey(ctx), idx, spec.topics, () => Buffer.from(toJson(spec.render(), ctx.has('pretty'))));
+}
+
+/** The path and every query parameter except `index` and `wait`, in request order (percent-encoded: unambiguous). */
+export function renderKey(ctx: Ctx): string {
+  let k = encodeURIComponent(ctx.path);
+  for (const [n, v] of ctx.query) if (n !== 'index' && n !== 'wait') k += `&${encodeURIComponent(n)}=${encodeURIComponent(v)}`;
+  return k;
 }

@@ -10,7 +10,8 @@ import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { Notifier } from './blocking.ts';
-import { HttpError, type Ctx } from './server.ts';
+import type { Rendered } from './render-cache.ts';
+import { HttpError, type Ctx, type Reply } from './server.ts';
 
 /** The agent's parts, as the HTTP routes see them. */
 export interface ApiDeps {
@@ -42,7 +43,12 @@ export interface AgentHooks {
   /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
   local?: LocalStateHook;
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
+  /** Gauges the agent's parts report (check lateness, ...), read by /v1/agent/metrics. */
+  gauges?: () => Gauge[];
 }
+
+/** One gauge of /v1/agent/metrics (Consul's JSON shape). */
+export interface Gauge { Name: string; Value: number; Labels: Record<string, string> }
 
 /** What agent write routes tell the local state; `sync` runs anti-entropy now. */
 export interface LocalStateHook {
@@ -117,6 +123,11 @@ export function metaHeaders(index: number, mode: Consistency | null, lastSyncMs 
   };
   if (mode) h['X-Consul-Effective-Consistency'] = mode;
   return h;
+}
+
+/** A shared rendered body (sharedBlocking) as a reply: the same headers, in the same order, as a JSON body of the same value. */
+export function renderedReply(r: Rendered, mode: Consistency | null, lastSyncMs = 0): Reply {
+  return { body: r.body, headers: { ...metaHeaders(r.index, mode, lastSyncMs), 'Content-Type': 'application/json' } };
 }
 
 /** After a write at `index`, wait until the view shows it, so the next read sees the write. */

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
@@ -38,7 +39,10 @@ export const DEFAULT_BODY_LIMIT: BodyLimit = { max: 512 * 1024, message: () => `
 
 export interface Reply {
   status?: number;
-  /** A value is sent as JSON; a string or Buffer as-is (text/plain unless headers say otherwise); undefined = empty body. */
+  /**
+   * A value is sent as JSON; a string or Buffer as-is (text/plain unless headers say otherwise); a
+   * Readable is streamed with backpressure (the connection is cut if it fails midway); undefined = empty body.
+   */
   body?: unknown;
   headers?: Record<string, string>;
   /** Send `body` as raw text/bytes even when it is a string that looks like JSON. */
@@ -264,6 +268,12 @@ function readBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
 function send(res: ServerResponse, r: Reply, pretty: boolean): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string> = { ...r.headers };
+  if (r.body instanceof Readable) {
+    headers['Content-Type'] ??= 'application/octet-stream';
+    res.writeHead(r.status ?? 200, headers);
+    pipeline(r.body, res, err => { if (err) res.destroy(); });
+    return;
+  }
   let payload: string | Buffer = '';
   if (r.body === undefined) payload = '';
   else if (Buffer.isBuffer(r.body)) payload = r.body;

@@ -37,7 +37,7 @@ export type UpdateCheckResult = 'written' | 'unchanged' | 'deferred' | 'unknown'
 export interface NodeDelta { n: string; f: 0 | 1; s: string[]; c: string[] }
 
 /** A catalog change event as published by the scripts. */
-export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string; d?: NodeDelta[] }
+export interface CatalogEvent { i: number; r: number; n: string[]; s: string[]; t: string; d?: NodeDelta[]; /** The new epoch, on the event of a snapshot restore. */ x?: number }
 
 /** Services and checks re-read by ID; null = the record no longer exists. */
 export interface NodePatch { services: Map<string, ServiceRec | null>; checks: Map<string, CheckRec | null> }
@@ -49,6 +49,8 @@ export interface CatalogSnapshot {
   /** The index the node list was read at. */
   index: number;
   crev: number;
+  /** The catalog's epoch (keys.epoch, absent = 0) read with the node list. */
+  epoch: number;
   tables: Record<string, number>;
   serviceIndex: Record<string, number>;
 }
@@ -168,9 +170,10 @@ export class CatalogStore {
    */
   async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
     const k = this.keys;
-    const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).exec();
+    const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).get(k.epoch).exec();
     if (!head) throw new Error('transaction aborted');
     for (const [err] of head) if (err) throw err;
+    const epoch = Number(head[5]![1]) || 0;
     onHead?.(Number(head[1]![1]) || 0, Number(head[2]![1]) || 0);
     const nodes = head[0]![1] as Record<string, string>;
     const names = Object.keys(nodes);
@@ -193,7 +196,7 @@ export class CatalogStore {
       }
     }
     const numMap = (o: Record<string, string>) => Object.fromEntries(Object.entries(o ?? {}).map(([a, b]) => [a, Number(b)]));
-    return { states, readAt, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
+    return { states, readAt, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, epoch, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
   }
 }
 

@@ -12,6 +12,12 @@ export interface Keys {
   index: string;
   /** string: catalog revision, +1 per catalog change event (gap detection for subscribers). */
   crev: string;
+  /**
+   * string: the catalog's epoch (absent = 0). Anything that replaces the catalog wholesale behind the
+   * agents' backs (a snapshot restore) INCRs it in the same atomic step; an agent whose view was
+   * loaded under another epoch reloads authoritatively (CatalogView.resetAll).
+   */
+  epoch: string;
   /** hash: lower-cased node name → node record. */
   nodes: string;
   /** hash per node: service ID → service record. */
@@ -66,6 +72,7 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     prefix: p,
     index: `${p}:index`,
     crev: `${p}:crev`,
+    epoch: `${p}:epoch`,
     nodes: `${p}:nodes`,
     services: n => `${p}:svc:${n}`,
     checks: n => `${p}:chk:${n}`,

@@ -112,3 +112,34 @@ test('view: a resync (replaceAll) names only what differs from the view it repla
   t.is(v.instances('web')[0]!.checks.find(c => c.CheckID === 'c1')!.ModifyIndex, 5);
   t.is(seen.length, 5);
 });
+
+test('view: resetAll replaces everything authoritatively (older records win over the view\'s newer ones, tombstones cleared) and moves indexes forward only', t => {
+  const v = new CatalogView();
+  const at = (s: NodeState, i: number): NodeState => ({ node: { ...s.node, CreateIndex: i, ModifyIndex: i }, services: new Map([...s.services].map(([k, r]) => [k, { ...r, CreateIndex: i, ModifyIndex: i }])), checks: s.checks });
+  v.replaceAll([at(state('a', [svc('w1')]), 40), at(state('b', [svc('d1', 'db')]), 41), at(state('c', [svc('c1', 'cache')]), 42)], 50);
+  v.putNode('c', null, 60); // leaves a tombstone for c at 60
+  v.tableIndex = { nodes: 60, services: 60, checks: 60 };
+  // What a restored snapshot taken at index 30 holds: older incarnations of a and c, no b.
+  const restored = [at(state('a', [svc('w0')]), 10), at(state('c', [svc('c1', 'cache')]), 12)];
+  v.replaceAll(restored, 61); // the index merge keeps the view's newer records: why resetAll exists
+  t.deepEqual(v.instances('web').map(i => i.service.ID), ['w1']);
+  t.is(v.node('c'), undefined); // the tombstone stops the restored incarnation of c
+  t.is(v.node('b'), undefined); // b was registered before index 61 and is missing: dropped
+  const changes: ViewChange[] = [];
+  v.on('change', c => changes.push(c));
+  v.resetAll(restored, 61);
+  t.deepEqual(v.instances('web').map(i => i.service.ID), ['w0']);
+  t.is(v.instances('db').length, 0);
+  t.is(v.node('b'), undefined);
+  t.deepEqual(v.instances('cache').map(i => i.node.Node), ['c']);
+  t.is(changes.length, 1);
+  t.true(changes[0]!.all);
+  t.deepEqual([...changes[0]!.services].sort(), ['cache', 'web']);
+  t.deepEqual([...changes[0]!.nodes].sort(), ['a', 'c']);
+  t.deepEqual(v.tableIndex, { nodes: 61, services: 61, checks: 61 });
+  for (const s of ['web', 'cache']) t.is(v.serviceIndex.get(s), 61);
+  t.is(v.revision, 61);
+  // Later reads merge normally again: a write after the restore replaces the restored record.
+  v.putNode('a', at(state('a', [svc('w9')]), 62), 62);
+  t.deepEqual(v.instances('web').map(i => i.service.ID), ['w9']);
+});

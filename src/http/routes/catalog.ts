@@ -1,7 +1,7 @@
 /** @module /v1/catalog/*, read from the in-memory view with Consul's indexes and ordering. */
 import type { Router } from '../server.ts';
-import { blocking } from '../blocking.ts';
-import { checkDc, metaHeaders, readMode, type ApiDeps } from '../context.ts';
+import { blocking, sharedBlocking } from '../blocking.ts';
+import { checkDc, metaHeaders, readMode, renderedReply, type ApiDeps } from '../context.ts';
 import { wireNode, wireNodeService, wireServiceNode } from '../../consul/convert.ts';
 import type { Instance, NodeState } from '../../catalog/model.ts';
 import { applyFilter, applyFilterMap, requestFilter } from './filter-hook.ts';
@@ -37,7 +37,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
     const mode = await readMode(ctx, deps);
     const meta = nodeMetaFilter(ctx.query);
     const filter = requestFilter(ctx);
-    const res = await blocking(ctx, deps.notifier, { topics: ['table:services', 'table:nodes'] }, () => {
+    const res = await sharedBlocking(ctx, deps.notifier, { topics: ['table:services', 'table:nodes'], index: () => Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0), render: () => {
       const out: Record<string, string[]> = {};
       const names: [string, Set<string>][] = [];
       const byName = new Map<string, Set<string>>();
@@ -52,29 +52,31 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       }
       names.sort((a, b) => (a[0] < b[0] ? -1 : 1));
       for (const [n, set] of names) out[n] = [...set];
-      return { index: Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0), data: out };
-    });
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+      return out;
+    } });
+    return renderedReply(res, mode, v.lastSync);
   });
 
   r.add(['GET'], '/v1/catalog/service/', async ctx => {
     const mode = await readMode(ctx, deps);
     const name = ctx.param;
-    const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name.toLowerCase()}`] }, () => ({
-      index: v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
-      data: applyFilter(ctx, serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service))),
-    }));
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    const res = await sharedBlocking(ctx, deps.notifier, {
+      topics: [`svc:${name.toLowerCase()}`],
+      index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
+      render: () => applyFilter(ctx, serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service))),
+    });
+    return renderedReply(res, mode, v.lastSync);
   });
 
   r.add(['GET'], '/v1/catalog/nodes', async ctx => {
     const mode = await readMode(ctx, deps);
     const meta = nodeMetaFilter(ctx.query);
-    const res = await blocking(ctx, deps.notifier, { topics: ['table:nodes', 'table:services'] }, () => ({
-      index: Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0),
-      data: applyFilter(ctx, sortedNodes(deps).filter(meta).map(st => wireNode(st.node))),
-    }));
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    const res = await sharedBlocking(ctx, deps.notifier, {
+      topics: ['table:nodes', 'table:services'],
+      index: () => Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0),
+      render: () => applyFilter(ctx, sortedNodes(deps).filter(meta).map(st => wireNode(st.node))),
+    });
+    return renderedReply(res, mode, v.lastSync);
   });
 
   r.add(['GET'], '/v1/catalog/node/', async ctx => {

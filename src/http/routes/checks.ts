@@ -4,8 +4,8 @@
  */
 import { HttpError, type Router } from '../server.ts';
 import { decode, CHECK_FIELDS, CHECK_ALIASES, type Schema } from '../decode.ts';
-import { blocking } from '../blocking.ts';
-import { agentRegister, metaHeaders, readMode, requireRedis, type ApiDeps } from '../context.ts';
+import { blocking, sharedBlocking } from '../blocking.ts';
+import { agentRegister, metaHeaders, readMode, renderedReply, requireRedis, type ApiDeps } from '../context.ts';
 import { buildCheck } from '../../agent/registration.ts';
 import { wireCheck } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus } from '../../catalog/model.ts';
@@ -65,15 +65,19 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
     const mode = await readMode(ctx, deps);
     const name = ctx.param.toLowerCase();
     const meta = nodeMetaFilter(ctx.query);
-    const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name}`] }, () => {
-      const out: CheckRec[] = [];
-      for (const inst of v.instances(name)) {
-        if (!meta(inst)) continue;
-        for (const c of inst.checks) if (c.ServiceID === inst.service.ID) out.push(c);
-      }
-      return { index: v.serviceIndex.get(name) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0), data: applyFilter(ctx, out.sort(byNodeThenId).map(wireCheck)) };
+    const res = await sharedBlocking(ctx, deps.notifier, {
+      topics: [`svc:${name}`],
+      index: () => v.serviceIndex.get(name) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
+      render: () => {
+        const out: CheckRec[] = [];
+        for (const inst of v.instances(name)) {
+          if (!meta(inst)) continue;
+          for (const c of inst.checks) if (c.ServiceID === inst.service.ID) out.push(c);
+        }
+        return applyFilter(ctx, out.sort(byNodeThenId).map(wireCheck));
+      },
     });
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    return renderedReply(res, mode, v.lastSync);
   });
 
   r.add(['GET'], '/v1/health/node/', async ctx => {

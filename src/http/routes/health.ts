@@ -1,7 +1,7 @@
 /** @module /v1/health/*: service entries and checks with Consul's filtering. */
 import { HttpError, type Router } from '../server.ts';
-import { blocking } from '../blocking.ts';
-import { metaHeaders, parseBool, readMode, type ApiDeps } from '../context.ts';
+import { sharedBlocking } from '../blocking.ts';
+import { parseBool, readMode, renderedReply, type ApiDeps } from '../context.ts';
 import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
 import { isVisible } from '../../catalog/model.ts';
 import { serviceInstances } from './catalog.ts';
@@ -20,13 +20,14 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
     }
     const name = ctx.param;
     const filter = requestFilter(ctx);
-    const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name.toLowerCase()}`] }, () => ({
-      index: v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
-      data: serviceInstances(deps, name, ctx.query)
+    const res = await sharedBlocking(ctx, deps.notifier, {
+      topics: [`svc:${name.toLowerCase()}`],
+      index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
+      render: () => serviceInstances(deps, name, ctx.query)
         .filter(i => !passing || isVisible(i, true))
         .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) }))
         .filter(filter ?? (() => true)),
-    }));
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    });
+    return renderedReply(res, mode, v.lastSync);
   });
 }

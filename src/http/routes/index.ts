@@ -3,6 +3,7 @@ import type { Router } from '../server.ts';
 import type { ApiDeps } from '../context.ts';
 import { agentRoutes } from './agent.ts';
 import { selfRoutes } from './self.ts';
+import { metricsRoutes } from './metrics.ts';
 import { catalogRoutes } from './catalog.ts';
 import { healthRoutes } from './health.ts';
 import { statusRoutes } from './status.ts';
@@ -19,9 +20,11 @@ import { connectStubRoutes } from './connect-stub.ts';
 import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
+import { snapshotRoutes } from './snapshot.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
+  metricsRoutes(r, deps);
   agentRoutes(r, deps);
   catalogRoutes(r, deps);
   healthRoutes(r, deps);
@@ -38,4 +41,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   checkRoutes(r, deps);
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
+  snapshotRoutes(r, deps);
 }

@@ -9,7 +9,11 @@ import { logger } from '../../log.ts';
 
 const log = logger('agent.kv');
 
-export interface KvDeps { kv: KvStore; sessions: SessionStore }
+export interface KvDeps {
+  kv: KvStore; sessions: SessionStore;
+  /** The highest index of a KV, session or event change this agent has heard of (a snapshot restore stays above it). */
+  indexSeen: number;
+}
 
 const cache = new WeakMap<object, KvDeps>();
 
@@ -17,7 +21,7 @@ const cache = new WeakMap<object, KvDeps>();
 export function kvDeps(deps: Pick<ApiDeps, 'redis' | 'store'>): KvDeps {
   let d = cache.get(deps.redis);
   if (!d) {
-    d = { kv: new KvStore(deps.redis, deps.store.keys), sessions: new SessionStore(deps.redis, deps.store.keys) };
+    d = { kv: new KvStore(deps.redis, deps.store.keys), sessions: new SessionStore(deps.redis, deps.store.keys), indexSeen: 0 };
     cache.set(deps.redis, d);
   }
   return d;
@@ -32,8 +36,9 @@ export const EVENTS_TOPIC = 'events';
 
 /** Wakes the watchers a change event names. */
 export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): void {
-  let ev: { i: number; k?: string[]; s?: number; e?: number };
+  let ev: { i: number; k?: string[]; s?: number; e?: number; a?: number };
   try { ev = JSON.parse(msg); } catch { return; }
+  if (ev.a) { fireAllKv(deps); return; } // a snapshot restore replaced every key
   for (const k of ev.k ?? []) deps.notifier.fireKey(k);
   if (ev.s) deps.notifier.fire(SESSIONS_TOPIC);
   if (ev.e) deps.notifier.fire(EVENTS_TOPIC);
@@ -55,7 +60,11 @@ export async function startKvBackground(deps: ApiDeps): Promise<() => Promise<vo
   const { sessions } = kvDeps(deps);
   const sub = deps.connector.create('subscriber');
   let connectedOnce = false;
-  sub.on('message', (_ch, msg) => applyKvEvent(deps, msg));
+  sub.on('message', (_ch, msg) => {
+    applyKvEvent(deps, msg);
+    const i = Number(/^\{"i":(\d+)/.exec(msg)?.[1]);
+    if (i > kvDeps(deps).indexSeen) kvDeps(deps).indexSeen = i;
+  });
   sub.on('ready', () => {
     if (connectedOnce) { log.debug('kv subscriber reconnected; waking every watcher'); fireAllKv(deps); }
     connectedOnce = true;
