@@ -18,6 +18,7 @@ import { startEmbeddedRedis, freePort } from '../../src/store/embedded-redis.ts'
 import { CatalogStore } from '../../src/store/catalog-store.ts';
 import { keysFor } from '../../src/store/keys.ts';
 import { buildService, buildServiceChecks } from '../../src/agent/registration.ts';
+import { RedisConnector } from '../../src/store/connect.ts';
 import { CheckWorker } from '../../src/checks/worker.ts';
 const N = Number(process.argv[2] ?? 10000), CONC = Number(process.argv[3] ?? 100);
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -44,7 +45,7 @@ const q = new Queue('checks', { connection: conn, prefix: keysFor('dc1').bullPre
 for (;;) { if (await q.getJobSchedulersCount() >= N) break; await sleep(250); }
 const samples: [number, number][] = [];
 const wconn = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-const w = new CheckWorker({ redisUrl: redis.url, store: new CatalogStore(wconn, keysFor('dc1')), prefix: keysFor('dc1').bullPrefix, concurrency: CONC, onRun: (_d, _s, l) => samples.push([Date.now(), l]) });
+const w = new CheckWorker({ connector: new RedisConnector(redis.url, { timeoutMs: 5000 }), store: new CatalogStore(wconn, keysFor('dc1')), prefix: keysFor('dc1').bullPrefix, concurrency: CONC, onRun: (_d, _s, l) => samples.push([Date.now(), l]) });
 await sleep(15000);
 const from = Date.now();
 samples.length = 0;

@@ -2,7 +2,9 @@
  * @module The agent: builds every subsystem from a Config, starts them in dependency order
  * (Redis → catalog view → DNS → HTTP → checks) and stops them in reverse.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { RedisConnector } from '../store/connect.ts';
+import { DurableAcks } from '../store/durable.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +49,8 @@ export class Agent {
   readonly notifier = new Notifier();
   readonly hooks: AgentHooks = {};
   redis!: Redis;
+  connector!: RedisConnector;
+  acks!: DurableAcks;
   store!: CatalogStore;
   syncer!: CatalogSyncer;
   nodeId = '';
@@ -82,16 +86,25 @@ export class Agent {
       url = this.#embedded.url;
       registerSecret(this.#embedded.password);
     }
-    this.redis = new Redis(url, {
-      lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000,
-      // A frozen or partitioned Redis keeps the socket open and never answers: every command has a deadline.
-      commandTimeout: cfg.redisTimeoutMs,
-      retryStrategy: (t: number) => Math.min(t * 50, 500),
-    });
+    // One owner for every Redis connection of this process (command, subscribers, BullMQ): same URL,
+    // topology (standalone, Sentinel, Cluster), TLS, deadlines and retry rules.
+    this.connector = new RedisConnector(url, { timeoutMs: cfg.redisTimeoutMs, tls: cfg.redisTls, name: 'roster-agent' });
+    // A frozen or partitioned Redis keeps the socket open and never answers: every command has a deadline.
+    this.redis = this.connector.create('command');
     let lastErr = '';
     this.redis.on('error', err => { if (err.message !== lastErr) { lastErr = err.message; log.warn('redis connection error', { err: err.message }); } });
     this.redis.on('ready', () => { if (lastErr) log.info('redis connection restored'); lastErr = ''; });
     await this.#connectRedis();
+    // Durable acknowledgements: a client's write is answered once redis_min_replicas_acked replicas hold it.
+    // One WAIT blocks the command connection, so it is kept short: at most 1 s, within redis_timeout.
+    // On a Cluster, WAIT and INFO are keyless and ioredis sends them to any node, not the {dc} slot's
+    // primary: durable acknowledgements are not offered there (yet), and asking for them is an error.
+    const cluster = this.connector.endpoint.kind === 'cluster';
+    if (cluster && (cfg.redisMinReplicasAcked ?? 0) > 0) throw new Error('redis_min_replicas_acked is not supported with redis-cluster:// (WAIT cannot be routed to the datacenter\'s shard); use Sentinel for acknowledged-durable writes');
+    this.acks = new DurableAcks(this.redis, { configured: cluster ? 0 : cfg.redisMinReplicasAcked, waitMs: Math.min(1000, Math.floor(cfg.redisTimeoutMs / 2)) });
+    await this.acks.refresh().catch(() => undefined);
+    log.info('durable acknowledgements', { redis_min_replicas_acked: this.acks.required(), mode: cluster ? 'off on redis-cluster' : cfg.redisMinReplicasAcked === undefined ? 'auto' : 'configured' });
+    this.acks.start(n => log.info('redis_min_replicas_acked changed (auto: 1 when the primary reports replicas)', { redis_min_replicas_acked: n }));
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
     const local = this.local = new LocalState(cfg.dataDir);
     await this.registerSelf();
@@ -120,7 +133,7 @@ export class Agent {
       sync: () => this.antiEntropy!.trigger(),
     };
 
-    this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs, redisTimeoutMs: cfg.redisTimeoutMs });
+    this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs, redisTimeoutMs: cfg.redisTimeoutMs, logConnection: this.connector.create('blocking') });
     this.view.on('change', ch => {
       for (const s of ch.services) this.notifier.fire(`svc:${s}`);
       for (const n of ch.nodes) this.notifier.fire(`node:${n}`);
@@ -139,7 +152,7 @@ export class Agent {
     {
       const { CheckEngine } = await import('../checks/engine.ts');
       const engine = new CheckEngine({
-        redisUrl: url, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
+        connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
         outputIntervalMs: cfg.checkUpdateIntervalMs,
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
@@ -164,7 +177,7 @@ export class Agent {
 
     const router = new Router();
     const deps: ApiDeps = {
-      config: cfg, store: this.store, redis: this.redis, view: this.view, syncer: this.syncer, notifier: this.notifier,
+      config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     registerRoutes(router, deps);
@@ -178,7 +191,7 @@ export class Agent {
     const files = openFilesLimit();
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     const addr = this.httpServer.address() as { port: number };
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: url, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
@@ -222,7 +235,7 @@ export class Agent {
 
   async #connectRedis(): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${this.config.redisUrl || 'the embedded server'} within 30 s`)), 30_000);
+      const t = setTimeout(() => reject(new Error(`cannot reach Redis at ${this.config.redisUrl ? this.connector.display : 'the embedded server'} within 30 s`)), 30_000);
       this.redis.once('ready', () => { clearTimeout(t); resolve(); });
     });
     this.redis.connect().catch(() => { /* ioredis keeps retrying per retryStrategy */ });
@@ -325,6 +338,7 @@ export class Agent {
     }
     await this.dns?.close().catch(() => {});
     await this.syncer?.stop();
+    this.acks?.stop();
     this.redis?.disconnect();
     await this.#embedded?.stop();
     log.info('agent stopped');

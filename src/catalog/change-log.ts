@@ -37,6 +37,11 @@ export interface ChangeLogOptions {
   onContact?(): void;
   /** The connection is ready again after having been lost. */
   onReconnect?(): void;
+  /**
+   * The connection to read on (lazy, no command deadline: src/store/connect.ts's 'blocking' role, which
+   * follows Sentinel and Cluster failovers). Without it the reader duplicates `base`.
+   */
+  conn?: Redis;
 }
 
 /** Compares two stream IDs (`ms-seq`): negative when a < b. */
@@ -49,7 +54,7 @@ export function compareIds(a: string, b: string): number {
 export class ChangeLogReader {
   #conn: Redis;
   #key: string;
-  #opts: Required<Omit<ChangeLogOptions, 'onContact' | 'onReconnect'>> & ChangeLogOptions;
+  #opts: Required<Omit<ChangeLogOptions, 'onContact' | 'onReconnect' | 'conn'>> & ChangeLogOptions;
   #pos = '$';
   /** Bumped by seek(): a read issued before it is discarded (it read from the old position). */
   #gen = 0;
@@ -63,12 +68,15 @@ export class ChangeLogReader {
   constructor(base: Redis, key: string, opts: ChangeLogOptions) {
     this.#key = key;
     this.#opts = { blockMs: 5_000, deadlineMs: 5_000, count: 1_000, ...opts };
-    this.#conn = base.duplicate({
+    const given = opts.conn;
+    this.#conn = given ?? base.duplicate({
       lazyConnect: true, commandTimeout: undefined, enableOfflineQueue: false, maxRetriesPerRequest: 1,
       connectionName: CHANGE_LOG_CLIENT, retryStrategy: (t: number) => Math.min(t * 50, 500),
     });
     this.#conn.on('error', err => log.debug('change log reader connection error', { err: err.message }));
     this.#conn.on('ready', () => {
+      // A connection made elsewhere is named here, so operators (and tests) can find the reader in CLIENT LIST.
+      if (given) void this.#conn.call('CLIENT', 'SETNAME', CHANGE_LOG_CLIENT).catch(() => undefined);
       if (this.#everReady) this.#opts.onReconnect?.();
       this.#everReady = true;
       this.#wake?.();

@@ -24,6 +24,7 @@
  *  - `waitFor(i)` resolves once every event up to index i has been applied (a watermark), not when
  *    some later event happened to be applied first.
  */
+import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
@@ -54,6 +55,8 @@ export interface SyncerOptions {
   redisTimeoutMs?: number;
   /** How long one change-log read blocks on Redis (ms). */
   blockMs?: number;
+  /** The change-log reader's own connection (role 'blocking' of src/store/connect.ts); default: a duplicate of the store's. */
+  logConnection?: Redis;
 }
 
 export class CatalogSyncer extends EventEmitter<SyncerEvents> {
@@ -102,6 +105,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       onEntries: e => this.#onEntries(e),
       onContact: () => { if (!this.#stalled && !this.#resyncing) this.#view.lastSync = Date.now(); },
       onReconnect: () => void this.#check('change log reader reconnected'),
+      conn: opts.logConnection,
     });
   }
 

@@ -9,7 +9,8 @@
  * `<node>/<checkID>`, both URI-encoded), so they never touch each other's schedulers.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { RedisConnector } from '../store/connect.ts';
 import type { CatalogView } from '../catalog/view.ts';
 import type { CatalogStore } from '../store/catalog-store.ts';
 import type { CheckRec } from '../catalog/model.ts';
@@ -25,7 +26,8 @@ import { withDeadline } from '../util/deadline.ts';
 const log = logger('agent.checks');
 
 export interface EngineOptions {
-  redisUrl: string;
+  /** Creates the queue's and workers' connections (src/store/connect.ts). */
+  connector: RedisConnector;
   store: CatalogStore;
   view: CatalogView;
   nodeName: string;
@@ -98,7 +100,7 @@ export class CheckEngine {
   }
 
   async start(): Promise<void> {
-    this.#qconn = new Redis(this.o.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+    this.#qconn = this.o.connector.create('queue');
     this.#qconn.on('error', err => log.debug('queue redis error', { err: err.message }));
     this.queue = new Queue(QUEUE, { connection: this.#qconn, prefix: this.o.store.keys.bullPrefix });
     this.queue.on('error', err => log.debug('queue error', { err: (err as Error).message }));
@@ -109,7 +111,7 @@ export class CheckEngine {
       if (page.length < 1000) break;
     }
     for (let i = 0; i < this.o.workers; i++) {
-      this.workers.push(new CheckWorker({ redisUrl: this.o.redisUrl, store: this.o.store, prefix: this.o.store.keys.bullPrefix, concurrency: this.o.concurrency }));
+      this.workers.push(new CheckWorker({ connector: this.o.connector, store: this.o.store, prefix: this.o.store.keys.bullPrefix, concurrency: this.o.concurrency }));
     }
     this.o.view.on('change', this.#onChange);
     await this.reconcile();

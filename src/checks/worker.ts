@@ -16,7 +16,8 @@
  * it, dispatching waits.
  */
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { RedisConnector } from '../store/connect.ts';
 import { randomUUID } from 'node:crypto';
 import type { CatalogStore } from '../store/catalog-store.ts';
 import { StatusHandler, thresholdsOf } from './status-handler.ts';
@@ -58,7 +59,8 @@ export interface WorkerStats {
 }
 
 export interface CheckWorkerOptions {
-  redisUrl: string;
+  /** Creates the BullMQ workers' connection (src/store/connect.ts). */
+  connector: RedisConnector;
   store: CatalogStore;
   prefix: string;
   concurrency: number;
@@ -113,7 +115,7 @@ export class CheckWorker {
     beat();
     this.#hb = setInterval(beat, HEARTBEAT_MS);
     setTimeout(() => void this.#handler.pruneWorkers().catch(() => {}), 3 * HEARTBEAT_TTL_MS).unref();
-    this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+    this.#conn = o.connector.create('queue');
     this.#conn.on('error', err => log.debug('worker redis error', { err: err.message }));
     // BullMQ fetches a worker's jobs one at a time (two Redis round trips each: move to active, schedule
     // the next iteration), which caps one Worker near 1,000 jobs/s on loopback whatever its concurrency.

@@ -5,7 +5,7 @@
  * none (each iteration is claimed once in Redis). `-stats-interval 10s` prints one JSON line of
  * throughput and lateness per interval (benchmarks).
  */
-import { Redis } from 'ioredis';
+import { RedisConnector } from '../store/connect.ts';
 import { parseFlags } from './flags.ts';
 import { redisUrlWithSecret } from '../config/load.ts';
 import { CatalogStore } from '../store/catalog-store.ts';
@@ -14,7 +14,7 @@ import { CheckWorker } from '../checks/worker.ts';
 import { setLogLevel, logger } from '../log.ts';
 import { parseDurationNs } from '../util/duration.ts';
 
-const FLAGS = { redis: 'string', 'redis-password-file': 'string', concurrency: 'int', datacenter: 'string', 'log-level': 'string', 'log-json': 'bool', 'stats-interval': 'string' } as const;
+const FLAGS = { redis: 'string', 'redis-password-file': 'string', 'redis-tls-ca-file': 'string', 'redis-tls-cert-file': 'string', 'redis-tls-key-file': 'string', 'redis-tls-server-name': 'string', 'redis-timeout': 'string', concurrency: 'int', datacenter: 'string', 'log-level': 'string', 'log-json': 'bool', 'stats-interval': 'string' } as const;
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -31,11 +31,17 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const log = logger('worker');
   const dc = (flags.datacenter as string | undefined) || 'dc1';
   const concurrency = (flags.concurrency as number | undefined) ?? 50;
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+  const str = (k: string) => flags[k] as string | undefined;
+  const connector = new RedisConnector(url, {
+    timeoutMs: str('redis-timeout') ? parseDurationNs(str('redis-timeout')!) / 1e6 : 5000, name: 'roster-worker',
+    tls: { caFile: str('redis-tls-ca-file'), certFile: str('redis-tls-cert-file'), keyFile: str('redis-tls-key-file'), serverName: str('redis-tls-server-name') },
+  });
+  const redis = connector.create('command');
   redis.on('error', err => log.debug('redis error', { err: err.message }));
+  redis.connect().catch(() => { /* reconnects by itself (retryStrategy) */ });
   const store = new CatalogStore(redis, keysFor(dc));
-  const worker = new CheckWorker({ redisUrl: url, store, prefix: store.keys.bullPrefix, concurrency });
-  log.info('Roster check worker running', { redis: url, datacenter: dc, concurrency, pid: process.pid });
+  const worker = new CheckWorker({ connector, store, prefix: store.keys.bullPrefix, concurrency });
+  log.info('Roster check worker running', { redis: connector.display, datacenter: dc, concurrency, pid: process.pid });
   let statsTimer: NodeJS.Timeout | undefined;
   const si = flags['stats-interval'] as string | undefined;
   if (si) {

@@ -18,6 +18,7 @@ export const AGENT_FLAGS = {
   join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
   'redis-password-file': 'string', 'encrypt-file': 'string',
+  'redis-tls-ca-file': 'string', 'redis-tls-cert-file': 'string', 'redis-tls-key-file': 'string', 'redis-tls-server-name': 'string',
 } as const;
 
 /** Reads a secret from a file (trimmed); the error names the file, never the content. */
@@ -36,11 +37,17 @@ export function readSecretFile(path: string, what: string): string {
 export function redisUrlWithSecret(url: string, passwordFile: string | undefined, env: NodeJS.ProcessEnv): string {
   const pw = passwordFile ? readSecretFile(passwordFile, 'Redis password') : env.ROSTER_REDIS_PASSWORD || env.REDISCLI_AUTH || '';
   if (!url) return url;
-  let u: URL;
-  try { u = new URL(url); } catch { throw new Error(`invalid Redis URL ${redact(url)}`); }
-  if (pw) u.password = encodeURIComponent(pw);
-  if (u.password) registerSecret(decodeURIComponent(u.password));
-  return pw ? u.toString().replace(/\/$/, '') : url;
+  // Not WHATWG URL: redis-sentinel:// and redis-cluster:// carry several hosts (h1:p1,h2:p2).
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^@/]*)@)?(.*)$/is.exec(url);
+  if (!m) throw new Error(`invalid Redis URL ${redact(url)}`);
+  let auth = m[2];
+  if (pw) {
+    const user = auth === undefined ? '' : auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : auth;
+    auth = `${user}:${encodeURIComponent(pw)}`;
+  }
+  const secret = auth?.includes(':') ? auth.slice(auth.indexOf(':') + 1) : '';
+  if (secret) registerSecret(decodeURIComponent(secret));
+  return pw ? `${m[1]}${auth}@${m[3]}` : url;
 }
 
 const ms = (v: unknown): number => (typeof v === 'number' ? v * 1000 : parseDurationNs(String(v)) / 1e6);
@@ -58,6 +65,10 @@ const STRING_SETTINGS: readonly (readonly [string, string, (c: Config, v: string
   ['data_dir', 'data-dir', (c, v) => { c.dataDir = v; }],
   ['log_level', 'log-level', (c, v) => { c.logLevel = v.toLowerCase() as Config['logLevel']; }],
   ['redis', 'redis', (c, v) => { c.redisUrl = v; }],
+  ['redis_tls_ca_file', 'redis-tls-ca-file', (c, v) => { c.redisTls.caFile = v; }],
+  ['redis_tls_cert_file', 'redis-tls-cert-file', (c, v) => { c.redisTls.certFile = v; }],
+  ['redis_tls_key_file', 'redis-tls-key-file', (c, v) => { c.redisTls.keyFile = v; }],
+  ['redis_tls_server_name', 'redis-tls-server-name', (c, v) => { c.redisTls.serverName = v; }],
   ['encrypt', 'encrypt', (c, v) => { c.encrypt = v; }],
 ];
 
@@ -77,6 +88,11 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
   if (f.catalog_resync_interval !== undefined) cfg.resyncIntervalMs = ms(f.catalog_resync_interval);
   if (f.redis_timeout !== undefined) cfg.redisTimeoutMs = ms(f.redis_timeout);
+  if (f.redis_min_replicas_acked !== undefined) {
+    const n = f.redis_min_replicas_acked;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0)) throw new Error(`${source}: redis_min_replicas_acked must be a whole number >= 0`);
+    cfg.redisMinReplicasAcked = n;
+  }
   if (typeof f.checks_workers === 'number') cfg.checksWorkers = f.checks_workers;
   if (f.retry_interval !== undefined) cfg.retryIntervalMs = ms(f.retry_interval);
   if (typeof f.leave_on_terminate === 'boolean') cfg.leaveOnTerminate = f.leave_on_terminate;

@@ -130,6 +130,13 @@ export interface Config {
   resyncIntervalMs: number;
   /** Deadline of every command on the agent's Redis connection (Consul's RPC hold is 7 s). */
   redisTimeoutMs: number;
+  /** TLS files for a `rediss://` URL (config keys `redis_tls_*_file`, `redis_tls_server_name`). */
+  redisTls: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
+  /**
+   * Replicas that must confirm an acknowledged write (`WAIT`) before the client gets its answer.
+   * `undefined` = 1 when the primary reports connected replicas, else 0 (re-read on every reconnect).
+   */
+  redisMinReplicasAcked?: number;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
 }
@@ -150,6 +157,6 @@ export function defaultConfig(): Config {
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, aeIntervalMs: 60e3,
+    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3,
   };
 }

@@ -3,6 +3,8 @@
  * consistency modes, the datacenter check, meta headers, Redis availability.
  */
 import type { Redis } from 'ioredis';
+import type { RedisConnector } from '../store/connect.ts';
+import { NotDurableError, type DurableAcks } from '../store/durable.ts';
 import type { CatalogView } from '../catalog/view.ts';
 import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
@@ -16,6 +18,10 @@ export interface ApiDeps {
   config: Config;
   store: CatalogStore;
   redis: Redis;
+  /** Creates this process's other Redis connections (subscribers), with the same URL and rules. */
+  connector: RedisConnector;
+  /** Durable acknowledgements: WAIT for `redis_min_replicas_acked` replicas after each write. */
+  acks?: DurableAcks;
   view: CatalogView;
   syncer: CatalogSyncer;
   notifier: Notifier;
@@ -126,6 +132,7 @@ export function renderedReply(r: Rendered, mode: Consistency | null, lastSyncMs 
 
 /** After a write at `index`, wait until the view shows it, so the next read sees the write. */
 export async function afterWrite(deps: ApiDeps, index: number, changed: boolean): Promise<void> {
+  await durable(deps);
   if (changed) await deps.syncer.waitFor(index, 2000);
 }
 
@@ -135,4 +142,17 @@ export function parseBool(v: string | null): boolean | null {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
   return null;
+}
+
+/**
+ * Before a write is acknowledged: waits until `redis_min_replicas_acked` replicas hold it (WAIT);
+ * 500 with the write's fate when they do not confirm in time (src/store/durable.ts).
+ */
+export async function durable(deps: Pick<ApiDeps, 'acks'>): Promise<void> {
+  try {
+    await deps.acks?.confirm();
+  } catch (err) {
+    if (err instanceof NotDurableError) throw new HttpError(500, err.message);
+    throw err;
+  }
 }

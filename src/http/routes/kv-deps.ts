@@ -2,7 +2,6 @@
  * @module The KV and session stores for a set of ApiDeps (created once per agent, on first use),
  * and the change subscriber + session sweeper the agent runs.
  */
-import { Redis } from 'ioredis';
 import type { ApiDeps } from '../context.ts';
 import { KvStore } from '../../store/kv-store.ts';
 import { SessionStore } from '../../store/session-store.ts';
@@ -59,7 +58,7 @@ export function fireAllKv(deps: Pick<ApiDeps, 'notifier'>): void {
  */
 export async function startKvBackground(deps: ApiDeps): Promise<() => Promise<void>> {
   const { sessions } = kvDeps(deps);
-  const sub = new Redis({ ...deps.redis.options, lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 50, 500) });
+  const sub = deps.connector.create('subscriber');
   let connectedOnce = false;
   sub.on('message', (_ch, msg) => {
     applyKvEvent(deps, msg);

@@ -4,7 +4,7 @@
  */
 import { HttpError, type BodyLimit, type Ctx, type Router } from '../server.ts';
 import { blockingParams } from '../blocking.ts';
-import { checkDc, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
+import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
 import { kvDeps, KV_RESYNC_TOPIC } from './kv-deps.ts';
 import type { KvEntry, KvSetMode } from '../../store/kv-store.ts';
 
@@ -148,6 +148,7 @@ export function kvRoutes(r: Router, deps: ApiDeps): void {
       if (m.includes('invalid session')) throw new HttpError(500, m.slice(m.indexOf('invalid session')));
       throw err;
     }
+    await durable(deps);
     if (res.ok) deps.notifier.fireKey(key);
     return { body: res.ok };
   }
@@ -157,6 +158,7 @@ export function kvRoutes(r: Router, deps: ApiDeps): void {
     if (recurse && ctx.has('cas')) throw new HttpError(400, 'Conflicting flags: ' + (() => { const q = new URLSearchParams(ctx.query); q.sort(); return q.toString(); })());
     if (!recurse && key === '') throw new HttpError(400, 'Missing key name');
     const res = recurse ? await kv.delete(key, 'recurse') : ctx.has('cas') ? await kv.delete(key, 'cas', Number(parseU64(ctx.query.get('cas')!))) : await kv.delete(key, 'one');
+    await durable(deps);
     if (!recurse) deps.notifier.fireKey(key);
     return { body: res.ok };
   }

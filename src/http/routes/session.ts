@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpError, type Ctx, type Router } from '../server.ts';
 import { blocking } from '../blocking.ts';
 import { decode, type Schema } from '../decode.ts';
-import { checkDc, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
+import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
 import { kvDeps, SESSIONS_TOPIC } from './kv-deps.ts';
 import type { SessionRec, SessionWrite } from '../../store/session-store.ts';
 import { formatDurationNs, parseDurationNs } from '../../util/duration.ts';
@@ -86,6 +86,7 @@ export function sessionRoutes(r: Router, deps: ApiDeps): void {
     requireRedis(deps);
     const s = buildSession(await ctx.json(), deps);
     try { await sessions.create(s); } catch (err) { redisError(err); }
+    await durable(deps);
     return { body: { ID: s.ID } };
   });
 
@@ -93,6 +94,7 @@ export function sessionRoutes(r: Router, deps: ApiDeps): void {
     checkDc(ctx, deps);
     requireRedis(deps);
     await sessions.destroy(ctx.param);
+    await durable(deps);
     return { body: true };
   });
 

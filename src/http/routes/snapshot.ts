@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { Reply, Router } from '../server.ts';
 import { HttpError } from '../server.ts';
-import { checkDc, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
+import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { encodeSnapshot, SnapshotError } from '../../store/snapshot-format.ts';
 import { logger } from '../../log.ts';
@@ -68,6 +68,7 @@ export function snapshotRoutes(r: Router, deps: ApiDeps): void {
       throw err;
     }
     log.info('snapshot restored', { from: res.header.index, index: res.index, epoch: res.epoch, keys: res.keys, replaced: res.replaced });
+    await durable(deps); // acknowledged once redis_min_replicas_acked replicas hold the restore
     await deps.syncer.waitFor(res.index, 10_000);
     return {};
   }

@@ -5,7 +5,7 @@
  */
 import { HttpError, type BodyLimit, type Reply, type Router } from '../server.ts';
 import { decode, type Schema } from '../decode.ts';
-import { checkDc, requireRedis, type ApiDeps } from '../context.ts';
+import { checkDc, durable, requireRedis, type ApiDeps } from '../context.ts';
 import { kvDeps } from './kv-deps.ts';
 import { KV_MAX_VALUE_SIZE, wireDirEntry } from './kv.ts';
 import type { KvTxnOp } from '../../store/kv-store.ts';
@@ -49,6 +49,7 @@ export function txnRoutes(r: Router, deps: ApiDeps): void {
     if (!res.ok) {
       return { status: 409, body: JSON.stringify({ Results: null, Errors: [{ OpIndex: res.opIndex, What: res.what }] }), raw: true, headers: { 'Content-Type': 'application/json' } };
     }
+    if (ops.some(op => !op.verb.startsWith('get') && !op.verb.startsWith('check'))) await durable(deps);
     for (const op of ops) if (!op.verb.startsWith('get') && !op.verb.startsWith('check')) deps.notifier.fireKey(op.key);
     return {
       body: { Results: res.results.map(x => ({ KV: { ...wireDirEntry(x.withValue ? x.entry : { ...x.entry, Value: Buffer.alloc(0) }) } })), Errors: null },

@@ -1,0 +1,53 @@
+/**
+ * Test helper: a real Redis Cluster of 3 primaries on loopback (`cluster-enabled yes`, slots
+ * assigned by `redis-cli --cluster create`), each process stopped by its PID in teardown. Each node's
+ * configuration is README's redis-cluster-node recipe, read out of it by ./recipes.ts.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from '../../src/store/embedded-redis.ts';
+import { until } from './wait.ts';
+import { redisRecipe } from './recipes.ts';
+
+const run = promisify(execFile);
+
+export interface TestCluster { url: string; password: string; ports: number[]; procs: ChildProcess[] }
+
+export async function startCluster(t: { teardown(fn: () => unknown): void }, primaries = 3): Promise<TestCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'roster-cluster-'));
+  const password = 'cluster-test-' + Math.random().toString(36).slice(2);
+  const ports: number[] = [];
+  const procs: ChildProcess[] = [];
+  t.teardown(() => { for (const p of procs) p.kill('SIGKILL'); });
+  for (let i = 0; i < primaries; i++) {
+    const port = await freePort();
+    const dir = join(root, String(port));
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'redis.conf'), redisRecipe('redis-cluster-node', {
+      port, dir, password, replace: [['cluster-node-timeout 5000', 'cluster-node-timeout 2000']], extra: ['save ""'],
+    }), { mode: 0o600 });
+    procs.push(spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore' }));
+    ports.push(port);
+  }
+  for (const port of ports) {
+    await until(`cluster node ${port} up`, async () => {
+      const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      c.on('error', () => {});
+      try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
+    }, 10_000);
+  }
+  await run('redis-cli', ['--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: 30_000 });
+  await until('cluster state ok on every node', async () => {
+    for (const port of ports) {
+      const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      c.on('error', () => {});
+      try { await c.connect(); if (!/cluster_state:ok/.test(await c.call('CLUSTER', 'INFO') as string)) return false; } finally { c.disconnect(); }
+    }
+    return true;
+  }, 20_000);
+  return { url: `redis-cluster://${ports.map(p => `127.0.0.1:${p}`).join(',')}`, password, ports, procs };
+}

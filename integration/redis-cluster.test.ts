@@ -1,0 +1,77 @@
+/**
+ * Redis Cluster (issue 12 §1): agents and a `roster worker` run on a cluster of 3 primaries. A
+ * datacenter's keys (catalog, KV, sessions and the BullMQ check queue) share one hash slot, `{dc}`,
+ * so every multi-key script runs on one shard: registrations, KV, DNS, blocking reads and checks work
+ * as on one Redis.
+ */
+import test from 'ava';
+import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
+import { Cluster } from 'ioredis';
+import { startCluster } from './helpers/cluster.ts';
+import { startAgent, ROSTER } from './helpers/agent.ts';
+import { dig } from './helpers/dig.ts';
+import { until } from './helpers/wait.ts';
+
+test('cluster: two agents and a roster worker on a 3-primary Redis Cluster: writes, KV, DNS and health checks work; every key is in the {dc1} slot', async t => {
+  const c = await startCluster(t, 3);
+  const env = { ROSTER_REDIS_PASSWORD: c.password };
+  // The agents run no check workers: the checks are run by `roster worker`, on the cluster too.
+  const a = await startAgent(t, { redis: c.url, env, args: ['-checks-workers', '0'] });
+  const b = await startAgent(t, { redis: c.url, env, args: ['-checks-workers', '0'] });
+  const worker = spawn(ROSTER, ['worker', '-redis', c.url, '-concurrency', '5'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let wlog = '';
+  worker.stdout!.on('data', d => { wlog += String(d); });
+  worker.stderr!.on('data', d => { wlog += String(d); });
+  t.teardown(() => { worker.kill('SIGKILL'); });
+
+  let healthy = true;
+  const target = createServer((_req, res) => { res.statusCode = healthy ? 200 : 500; res.end(healthy ? 'ok' : 'down'); });
+  await new Promise<void>(r => target.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => { target.close(); });
+  const port = (target.address() as { port: number }).port;
+
+  t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'web', ID: 'web1', Port: 80, Address: '127.0.0.21', Check: { HTTP: `http://127.0.0.1:${port}/`, Interval: '1s', Timeout: '500ms' } })).status, 200);
+  t.is((await b.req('PUT', '/v1/agent/service/register', { Name: 'web', ID: 'web2', Port: 80, Address: '127.0.0.22' })).status, 200);
+  // Both instances on both agents, through DNS; the check is run by the worker and turns passing.
+  for (const ag of [a, b]) {
+    await until('check passing, both instances in DNS', async () => {
+      const r = await dig(ag.dnsPort, 'web.service.consul', 'A');
+      return r.answer.map(x => x.data).sort().join(',') === '127.0.0.21,127.0.0.22';
+    }, 20_000);
+  }
+  const checks = (await a.req('GET', '/v1/health/checks/web')).json as { Status: string; Output: string }[];
+  t.is(checks[0]!.Status, 'passing');
+  t.regex(checks[0]!.Output, /HTTP GET .*: 200 OK/);
+  healthy = false;
+  await until('the failing check takes web1 out of DNS on the other agent', async () => {
+    const r = await dig(b.dnsPort, 'web.service.consul', 'A');
+    return r.answer.map(x => x.data).join(',') === '127.0.0.22';
+  }, 20_000);
+
+  // KV: a write on one agent, a blocking read on the other woken by it.
+  t.is((await a.req('PUT', '/v1/kv/cfg/x', 'one')).status, 200);
+  const first = await b.req('GET', '/v1/kv/cfg/x');
+  t.is(first.status, 200);
+  const idx = first.headers.get('x-consul-index')!;
+  const blocked = b.req('GET', `/v1/kv/cfg/x?index=${idx}&wait=10s`);
+  await new Promise(r => setTimeout(r, 200));
+  t.is((await a.req('PUT', '/v1/kv/cfg/x', 'two')).status, 200);
+  const woke = await blocked;
+  t.is(Buffer.from(woke.json[0].Value, 'base64').toString(), 'two');
+
+  // Every key the agents and the worker wrote hashes to the slot of {dc1}: one shard holds the datacenter.
+  const cl = new Cluster(c.ports.map(p => ({ host: '127.0.0.1', port: p })), { redisOptions: { password: c.password } });
+  t.teardown(() => cl.disconnect());
+  const slot = Number(await cl.call('CLUSTER', 'KEYSLOT', '{dc1}'));
+  const keys: string[] = [];
+  for (const node of cl.nodes('master')) keys.push(...await node.keys('*'));
+  t.true(keys.length > 10, keys.join(' '));
+  t.true(keys.some(k => k.includes(':bull:')), 'the check queue lives in the cluster too');
+  for (const k of keys) t.is(Number(await cl.call('CLUSTER', 'KEYSLOT', k)), slot, k);
+  t.false(wlog.includes(c.password));
+  t.is(worker.exitCode, null);
+  // Durable acknowledgements are Sentinel's: on a Cluster, asking for them is refused at start.
+  const err = await t.throwsAsync(startAgent(t, { redis: c.url, env, args: ['-hcl', 'redis_min_replicas_acked = 1'] }));
+  t.regex(err!.message, /redis_min_replicas_acked is not supported with redis-cluster:\/\//);
+});
