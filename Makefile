@@ -25,7 +25,7 @@ all: build
 	@.node/bin/node -v
 
 node_modules/.stamp: package.json package-lock.json $(NODE_DEP)
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: node_modules/.stamp
