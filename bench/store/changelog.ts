@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { fillCatalog } from './fill-catalog.ts';
 
 const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
 const { CatalogStore } = await import(join(SRC, 'store/catalog-store.ts'));
@@ -81,16 +82,7 @@ async function main(): Promise<void> {
   const writer = new CatalogStore(new Redis(r.url), keys);
   const info = async (sec: string, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await admin.info(sec))![1]);
   const mem0 = await info('memory', 'used_memory');
-  const batch: Promise<unknown>[] = [];
-  for (let i = 0; i < nodes; i++) {
-    batch.push(writer.register({
-      nodeName: `n${i}`, node: { ID: '', Node: `n${i}`, Address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
-      services: Array.from({ length: 5 }, (_, k) => ({ ID: `s${k}`, Service: `svc${(i * 5 + k) % 2000}`, Tags: ['a'], Address: '', Meta: {}, Port: 8000 + k, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false })),
-      checks: [{ check: { Node: `n${i}`, CheckID: 'c', Name: 'c', Notes: '', ServiceID: 's0', ServiceName: `svc${(i * 5) % 2000}`, ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: { TTL: '1h' } }, status: 'passing', output: '', keep: false, ttlMs: 0 }],
-    }));
-    if (batch.length >= 500) await Promise.all(batch.splice(0));
-  }
-  await Promise.all(batch);
+  await fillCatalog(writer, nodes);
   const redisPerInstance = ((await info('memory', 'used_memory')) - mem0) / instances;
 
   interface Agent { proc: ChildProcess; readyIn: number; rss: number; seen: Map<string, number>; stats?: { loads: number; maxDelayMs: number; p99DelayMs: number; rss: number } }

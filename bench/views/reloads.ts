@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { fillCatalog } from '../store/fill-catalog.ts';
 
 const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
 const { startEmbeddedRedis } = await import(join(SRC, 'store/embedded-redis.ts'));
@@ -39,16 +40,7 @@ const writerRedis = new Redis(r.url);
 const keys = keysFor('dc1');
 const store = new CatalogStore(redis, keys);
 const writer = new CatalogStore(writerRedis, keys);
-const batch: Promise<unknown>[] = [];
-for (let i = 0; i < nodes; i++) {
-  batch.push(writer.register({
-    nodeName: `n${i}`, node: { ID: '', Node: `n${i}`, Address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
-    services: Array.from({ length: 5 }, (_, k) => ({ ID: `s${k}`, Service: `svc${(i * 5 + k) % 2000}`, Tags: ['a'], Address: '', Meta: {}, Port: 8000 + k, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false })),
-    checks: [{ check: { Node: `n${i}`, CheckID: 'c', Name: 'c', Notes: '', ServiceID: 's0', ServiceName: `svc${(i * 5) % 2000}`, ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: { TTL: '1h' } }, status: 'passing', output: '', keep: false, ttlMs: 0 }],
-  }));
-  if (batch.length >= 500) await Promise.all(batch.splice(0));
-}
-await Promise.all(batch);
+await fillCatalog(writer, nodes);
 
 let loads = 0;
 const orig = store.loadAll.bind(store);
