@@ -29,6 +29,7 @@ import { AntiEntropy } from './anti-entropy.ts';
 import { withDeadline } from '../util/deadline.ts';
 import type { NodeState } from '../catalog/model.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
+import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 
 const log = logger('agent');
 
@@ -278,7 +279,7 @@ export class Agent {
       TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { 'consul-network-segment': '', 'consul-version': VERSION },
     };
     const services = cfg.registerConsulService
-      ? [{ ID: 'consul', Service: 'consul', Tags: [], Address: '', Meta: { raft_version: '3', serf_protocol_current: '2', serf_protocol_max: '5', serf_protocol_min: '1', version: VERSION }, Port: cfg.ports.server, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false }]
+      ? [{ ID: 'consul', Service: 'consul', Tags: [], Address: '', Meta: { raft_version: '3', serf_protocol_current: '2', serf_protocol_max: '5', serf_protocol_min: '1', version: VERSION }, Port: cfg.ports.server, Weights: { ...DEFAULT_WEIGHTS }, EnableTagOverride: false }]
       : [];
     const checks = [{
       check: { Node: cfg.nodeName, CheckID: 'serfHealth', Name: 'Serf Health Status', Notes: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} },

@@ -8,6 +8,7 @@ import { HttpError } from '../http/server.ts';
 import { decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
 import { formatDurationNs, parseDurationNs } from '../util/duration.ts';
 import { logger } from '../log.ts';
+import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 
 const log = logger('agent');
 
@@ -109,7 +110,7 @@ export function buildService(d: Record<string, unknown>): Omit<ServiceRec, 'Crea
   const tags = (d.Tags as string[] | undefined) ?? [];
   for (const t of tags) if (!DNS_SAFE.test(t)) log.debug('Service tag will not be discoverable via DNS due to invalid characters.', { service: name, tag: t });
   const w = d.Weights as { Passing?: number; Warning?: number } | undefined;
-  const weights = w ? { Passing: w.Passing ?? 1, Warning: w.Warning ?? 1 } : { Passing: 1, Warning: 1 };
+  const weights = w ? { Passing: w.Passing ?? 1, Warning: w.Warning ?? 1 } : { ...DEFAULT_WEIGHTS };
   // Consul's ValidateWeights, with the agent endpoint's prefix.
   if (weights.Passing < 1) throw new HttpError(400, 'Invalid Weights: Passing must be greater than 0');
   if (weights.Warning < 0) throw new HttpError(400, 'Invalid Weights: Warning must be greater or equal than 0');

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
+import { agentAddr } from '../util/agent-addr.ts';
 
 /** Flags every API command takes (Consul's names). */
 export const HTTP_FLAGS: FlagSpec = { 'http-addr': 'string', token: 'string', 'token-file': 'string', datacenter: 'string', stale: 'bool', 'ca-file': 'string', 'tls-server-name': 'string' };
@@ -21,7 +22,7 @@ export interface Api {
 
 /** The agent address: -http-addr, then ROSTER_HTTP_ADDR, then CONSUL_HTTP_ADDR, then 127.0.0.1:8500. */
 export function httpBase(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  let a = flag || env.ROSTER_HTTP_ADDR || env.CONSUL_HTTP_ADDR || '127.0.0.1:8500';
+  let a = agentAddr(flag, env);
   if (a.startsWith('unix://')) throw new Error('unix socket addresses are not supported');
   if (!/^https?:\/\//.test(a)) a = `${env.CONSUL_HTTP_SSL === 'true' ? 'https' : 'http'}://${a}`;
   return a.replace(/\/+$/, '');

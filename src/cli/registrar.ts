@@ -4,6 +4,7 @@ import { AgentApi } from '../client/api.ts';
 import { Registrar } from '../registrar/registrar.ts';
 import { logger, setLogLevel, type Level } from '../log.ts';
 import { parseDurationMs } from '../util/duration.ts';
+import { agentAddr } from '../util/agent-addr.ts';
 
 const FLAGS = { 'config-dir': 'string', 'http-addr': 'string', token: 'string', 'resync': 'string', 'debounce-ms': 'int', 'log-level': 'string', 'log-json': 'bool', once: 'bool', 'deregister-on-exit': 'bool' } as const;
 
@@ -13,7 +14,7 @@ export async function registrarCommand(argv: string[]): Promise<number> {
   const log = logger('registrar');
   const dir = flags['config-dir'] as string | undefined;
   if (!dir) throw new Error('-config-dir is required');
-  const addr = (flags['http-addr'] as string) || process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500';
+  const addr = agentAddr(flags['http-addr'] as string | undefined);
   const reg = new Registrar({
     api: new AgentApi(addr, (flags.token as string) ?? process.env.CONSUL_HTTP_TOKEN ?? ''), dir,
     debounceMs: flags['debounce-ms'] as number | undefined, resyncMs: flags.resync ? parseDurationMs(flags.resync as string) : undefined,

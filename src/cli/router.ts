@@ -6,6 +6,7 @@ import { ServiceRouter } from '../router/proxy.ts';
 import { STRATEGIES } from '../client/strategies.ts';
 import type { StrategyName } from '../client/types.ts';
 import { logger, setLogLevel, type Level } from '../log.ts';
+import { agentAddr } from '../util/agent-addr.ts';
 
 const FLAGS = {
   listen: 'string', 'http-addr': 'string', 'dns-addr': 'string', token: 'string', domain: 'string', suffix: 'list', strategy: 'string', retries: 'int',
@@ -43,7 +44,7 @@ export async function routerCommand(argv: string[]): Promise<number> {
     accessLog: flags['access-log'] === false ? null : process.stdout, pathRouting: flags['path-routing'] as boolean | undefined,
   });
   const addr = await router.listen(port, host);
-  log.info('router listening', { addr: `${host}:${addr.port}`, agent: flags['http-addr'] || process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500', strategy });
+  log.info('router listening', { addr: `${host}:${addr.port}`, agent: agentAddr(flags['http-addr'] as string | undefined), strategy });
   const stop = async (sig: string) => {
     log.info('stopping router', { signal: sig });
     const t = setTimeout(() => process.exit(0), 5000);

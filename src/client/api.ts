@@ -69,12 +69,6 @@ export class AgentApi {
   }
 }
 
-/** True for errors that mean "could not talk to the agent at all" (vs. an HTTP error answer). */
-export function isConnectionError(err: unknown): boolean {
-  if (err instanceof ApiError) return false;
-  return true;
-}
-
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise(resolve => {
     if (signal?.aborted) return resolve();

@@ -7,9 +7,10 @@ import { AgentApi } from './api.ts';
 import { Registration } from './registration.ts';
 import { Discovery, NoInstancesError, type DiscoverOptions } from './discovery.ts';
 import type { Instance, RegisterOptions } from './types.ts';
+import { agentAddr } from '../util/agent-addr.ts';
 
 export interface ConnectOptions {
-  /** Agent HTTP address. @defaultValue $CONSUL_HTTP_ADDR, then 127.0.0.1:8500 */
+  /** Agent HTTP address. @defaultValue $ROSTER_HTTP_ADDR, then $CONSUL_HTTP_ADDR, then 127.0.0.1:8500 */
   httpAddr?: string;
   /** ACL token (X-Consul-Token). @defaultValue $CONSUL_HTTP_TOKEN */
   token?: string;
@@ -52,7 +53,7 @@ export class RosterClient {
   #closed = false;
 
   constructor(o: ConnectOptions = {}) {
-    this.api = new AgentApi(o.httpAddr || process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500', o.token ?? process.env.CONSUL_HTTP_TOKEN ?? '');
+    this.api = new AgentApi(agentAddr(o.httpAddr), o.token ?? process.env.CONSUL_HTTP_TOKEN ?? '');
     this.dnsAddr = o.dnsAddr || '127.0.0.1:8600';
     this.domain = o.domain || 'consul';
   }
@@ -167,7 +168,7 @@ export class RosterClient {
   }
 }
 
-/** Creates a client for the agent at `httpAddr` (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500). */
+/** Creates a client for the agent at `httpAddr` (default $ROSTER_HTTP_ADDR, then $CONSUL_HTTP_ADDR, then 127.0.0.1:8500). */
 export function connect(o: ConnectOptions = {}): RosterClient {
   return new RosterClient(o);
 }

@@ -12,7 +12,7 @@
  */
 import type { CatalogView } from '../catalog/view.ts';
 import type { Instance, NodeRec, ServiceRec } from '../catalog/model.ts';
-import { aggregateStatus, isVisible } from '../catalog/model.ts';
+import { aggregateStatus, DEFAULT_WEIGHTS, isVisible } from '../catalog/model.ts';
 import type { DnsRuntime } from './runtime.ts';
 import { parseName, splitLabels } from './parse-name.ts';
 import type { ParsedName } from './parse-name.ts';
@@ -240,7 +240,7 @@ export function nodeFqdn(node: string, lk: Lookup): string {
 
 /** SRV weight: Weights.Passing when the instance is passing, Weights.Warning when warning (Consul's findWeight). */
 export function findWeight(inst: Instance): number {
-  const w = inst.service.Weights ?? { Passing: 1, Warning: 1 };
+  const w = inst.service.Weights ?? DEFAULT_WEIGHTS;
   const s = aggregateStatus(inst.checks);
   return s === 'passing' ? w.Passing : s === 'warning' ? w.Warning : 0;
 }

@@ -346,8 +346,3 @@ export function checkMessage(msg: Buffer): number {
   } catch { return -1; }
   return msg[3]! & 0xf;
 }
-
-/** Lower-cased name of a query, for handler matching. */
-export function qnameLower(q: Query): string {
-  return lowerName(q.qname);
-}

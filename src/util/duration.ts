@@ -52,8 +52,3 @@ export function formatDurationNs(ns: number): string {
 function trim(x: number): string {
   return Number(x.toFixed(9)).toString();
 }
-
-/** Formats milliseconds as a Go duration string. */
-export function formatDurationMs(ms: number): string {
-  return formatDurationNs(ms * 1e6);
-}
