@@ -30,19 +30,12 @@ import { withDeadline } from '../util/deadline.ts';
 import type { NodeState } from '../catalog/model.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
+import { DnsServer } from '../dns/server.ts';
 
 const log = logger('agent');
 
 /** Deadline of the agent's own Redis calls (node registration, anti-entropy). */
 const REDIS_DEADLINE_MS = 5_000;
-
-/** What the DNS server module provides (src/dns/server.ts). */
-interface DnsServerLike {
-  listen(): Promise<{ udpPort: number; tcpPort: number }>;
-  close(): Promise<void>;
-  reload?(config: Config): void;
-  reloadZones?(): Promise<{ zones: string[]; errors: string[] }>;
-}
 
 export class Agent {
   readonly config: Config;
@@ -56,7 +49,7 @@ export class Agent {
   syncer!: CatalogSyncer;
   nodeId = '';
   httpServer?: Server;
-  dns?: DnsServerLike;
+  dns?: DnsServer;
   gossip?: Gossip;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
@@ -226,10 +219,10 @@ export class Agent {
   async reload(next: Config): Promise<void> {
     this.config.dns = next.dns;
     this.config.recursors = next.recursors;
-    this.dns?.reload?.(this.config);
+    this.dns?.reload(this.config);
     await this.#syncConfigServices(next.services);
     for (const r of this.#dirRegistrars) await r.sync(true).catch(err => log.warn('config dir sync failed', { err: (err as Error).message }));
-    const z = await this.dns?.reloadZones?.();
+    const z = await this.dns?.reloadZones();
     if (z) log.info('zones reloaded', { zones: z.zones.length, errors: z.errors.length });
     for (const e of z?.errors ?? []) log.error('zone file not loaded', { err: e });
   }
@@ -243,16 +236,9 @@ export class Agent {
     await ready;
   }
 
+  /** The DNS server: one that cannot start is a start-up error, like the HTTP server. */
   async #startDns(): Promise<void> {
-    const spec = '../dns/server.ts';
-    let mod: { DnsServer: new (o: unknown) => DnsServerLike };
-    try {
-      mod = await import(spec);
-    } catch (err) {
-      log.error('DNS server module unavailable', { err: (err as Error).message });
-      return;
-    }
-    this.dns = new mod.DnsServer({ view: this.view, config: this.config, log: logger('agent.dns') });
+    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns') });
     const ports = await this.dns.listen();
     log.info('DNS server listening', { addr: this.config.clientAddr, udp: ports.udpPort, tcp: ports.tcpPort });
   }
