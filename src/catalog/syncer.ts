@@ -30,7 +30,7 @@ import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
 import { ChangeLogReader, compareIds, type ChangeEntry } from './change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
-import { runSliced } from '../util/slices.ts';
+import { runSliced, runSteps } from '../util/slices.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
@@ -220,8 +220,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   async #merge(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): Promise<void> {
     if (this.#view.nodeCount === 0 || snap.states.length <= SMALL_RELOAD) return this.#view.replaceAll(snap.states, snap.index, snap.readAt);
     const seen = new Set<string>();
-    await runSliced(snap.states.length, (a, b) => this.#view.mergeSlice(snap.states.slice(a, b), snap.index, snap.readAt, seen), { budgetMs: SLICE_BUDGET_MS });
-    this.#view.finishSlices(seen, snap.index);
+    const view = this.#view;
+    await runSliced(snap.states.length, (a, b) => view.mergeSlice(snap.states.slice(a, b), snap.index, snap.readAt, seen), { budgetMs: SLICE_BUDGET_MS });
+    const keys = view.nodeKeys();
+    await runSteps(() => view.dropUnseen(keys, seen, snap.index, 256), { budgetMs: SLICE_BUDGET_MS });
+    view.pruneAfterSlices(snap.index);
   }
 
   /**

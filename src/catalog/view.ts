@@ -92,10 +92,32 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
 
   /** Ends a snapshot merged in slices: nodes it lacked are merged as absent at `revision`; old tombstones pruned. */
   finishSlices(seen: ReadonlySet<string>, revision: number): void {
+    this.dropUnseen(this.nodeKeys(), seen, revision, Infinity);
+    this.pruneAfterSlices(revision);
+  }
+
+  /** The view's node keys, live (a Map iterator: nodes added or removed meanwhile are followed), for dropUnseen. */
+  nodeKeys(): Iterator<string> { return this.#nodes.keys(); }
+
+  /**
+   * The first part of finishSlices, in slices: merges as absent at `revision` up to `max` of the nodes
+   * `keys` yields that the snapshot lacked (`seen`); returns true once `keys` is exhausted.
+   */
+  dropUnseen(keys: Iterator<string>, seen: ReadonlySet<string>, revision: number, max: number): boolean {
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
-    for (const key of [...this.#nodes.keys()]) if (!seen.has(key)) this.#mergeInto(key, null, revision, change);
-    if (revision > 0) { pruneTombs(this.#tombs, this.#pruneUpTo); this.#pruneUpTo = revision; }
+    let done = false;
+    for (let n = 0; n < max; n++) {
+      const k = keys.next();
+      if (k.done) { done = true; break; }
+      if (!seen.has(k.value)) this.#mergeInto(k.value, null, revision, change);
+    }
     if (change.nodes.size) this.emit('change', change);
+    return done;
+  }
+
+  /** The last part of finishSlices: tombstones older than the previous snapshot are pruned. */
+  pruneAfterSlices(revision: number): void {
+    if (revision > 0) { pruneTombs(this.#tombs, this.#pruneUpTo); this.#pruneUpTo = revision; }
   }
 
   /** Nodes in the view. */

@@ -18,26 +18,31 @@ export interface SliceOptions {
 export const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve));
 
 /**
- * Calls `run(from, to)` over [0, total) in steps; after each step, once the slice has used its
- * budget, yields one event-loop turn. A slice always makes progress (at least one step), so the
- * whole job ends whatever the clock says. Returns the number of slices.
+ * Calls `step()` until it returns true (done); once a slice has used its budget, yields one
+ * event-loop turn. A slice always makes progress (at least one step). Returns the number of slices.
  */
-export async function runSliced(total: number, run: (from: number, to: number) => void, opts: SliceOptions = {}): Promise<number> {
+export async function runSteps(step: () => boolean, opts: SliceOptions = {}): Promise<number> {
   const budget = opts.budgetMs ?? 2;
   const now = opts.now ?? (() => performance.now());
   const yieldTurn = opts.yieldTurn ?? nextTurn;
-  const step = Math.max(1, opts.step ?? 64);
   let slices = 0;
-  let i = 0;
-  while (i < total) {
+  for (;;) {
     const start = now();
     slices++;
-    do {
-      const to = Math.min(total, i + step);
-      run(i, to);
-      i = to;
-    } while (i < total && now() - start < budget);
-    if (i < total) await yieldTurn();
+    let done: boolean;
+    do done = step(); while (!done && now() - start < budget);
+    if (done) return slices;
+    await yieldTurn();
   }
-  return slices;
+}
+
+/**
+ * Calls `run(from, to)` over [0, total) in steps of `step` items, in time-bounded slices (runSteps).
+ * Returns the number of slices.
+ */
+export async function runSliced(total: number, run: (from: number, to: number) => void, opts: SliceOptions = {}): Promise<number> {
+  const step = Math.max(1, opts.step ?? 64);
+  let i = 0;
+  if (total <= 0) return 0;
+  return runSteps(() => { const to = Math.min(total, i + step); run(i, to); i = to; return i >= total; }, opts);
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CatalogView, type ViewChange } from '../../src/catalog/view.ts';
 import type { NodeState, ServiceRec } from '../../src/catalog/model.ts';
-import { runSliced } from '../../src/util/slices.ts';
+import { runSliced, runSteps } from '../../src/util/slices.ts';
 
 const node = (name: string, c: number) => ({ ID: `id-${name}`, Node: name, Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {}, CreateIndex: c, ModifyIndex: c });
 const svc = (id: string, c: number, name = 'web'): ServiceRec => ({ ID: id, Service: name, Tags: [], Address: '', Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, CreateIndex: c, ModifyIndex: c });
@@ -73,4 +73,26 @@ test('view: a node put during a sliced reset is served at once and survives the 
   t.is(v.revision, 12);
   t.is(v.serviceIndex.get('probe'), 11);
   t.false(v.resetting);
+});
+
+test('view: a merged reload in slices (mergeSlice, then dropUnseen a few nodes at a time) ends equal to replaceAll', async t => {
+  const before = world(400, 3);
+  // The snapshot: nodes 0..299 only (100 gone), every third one re-registered later.
+  const snap = world(300, 3).map((s, i) => (i % 3 ? s : st(s.node.Node, 8, [svc(`w${i}`, 8), svc(`x${i}`, 8, 'extra')])));
+  const a = new CatalogView();
+  a.replaceAll(before, 5);
+  a.replaceAll(snap, 9);
+  const b = new CatalogView();
+  b.replaceAll(before, 5);
+  const seen = new Set<string>();
+  const opts = { budgetMs: 2, step: 16, now: fakeClock(1), yieldTurn: async () => {} };
+  await runSliced(snap.length, (x, y) => b.mergeSlice(snap.slice(x, y), 9, undefined, seen), opts);
+  const keys = b.nodeKeys();
+  let calls = 0;
+  await runSteps(() => { calls++; return b.dropUnseen(keys, seen, 9, 7); }, opts);
+  b.pruneAfterSlices(9);
+  t.true(calls > 10, 'the nodes the snapshot lacked are dropped a few at a time');
+  t.deepEqual(dump(b), dump(a));
+  t.is(b.instances('web').length, 300, 'the 100 nodes the snapshot lacked are gone');
+  t.is(b.instances('extra').length, 100);
 });
