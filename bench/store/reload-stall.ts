@@ -7,7 +7,10 @@
  *    records all differ; "before" = view.resetAll at once + one topic fired per node and service,
  *    "after" = built beside the view in ~2 ms slices (util/slices.ts) and swapped + fireAllPrefixed;
  *  - merge: a forced merged reload where 10 % of the nodes changed; "before" = 500 nodes per turn,
- *    "after" = ~2 ms of work per turn (the syncer's code paths, without the Redis read).
+ *    then the nodes it lacked at once (finishSlices); "after" = ~2 ms of work per turn for both
+ *    (the syncer's code paths, without the Redis read).
+ * Node flags as the agent runs (bin/roster): pass them, e.g.
+ *   node --max-old-space-size=1536 --max-semi-space-size=8 --expose-gc bench/store/reload-stall.ts 100000 3
  * Measures monitorEventLoopDelay (1 ms resolution) p99 and max while each runs, and its wall time.
  * Bounded: `runs` repetitions of 4 phases; stops by itself.
  */
@@ -17,7 +20,7 @@ import { join, resolve } from 'node:path';
 const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
 const { CatalogView } = await import(join(SRC, 'catalog/view.ts'));
 const { Notifier } = await import(join(SRC, 'http/blocking.ts'));
-const { runSliced } = await import(join(SRC, 'util/slices.ts'));
+const { runSliced, runSteps } = await import(join(SRC, 'util/slices.ts'));
 import type { NodeState, ServiceRec, CheckRec } from '../../src/catalog/model.ts';
 import type { ViewChange } from '../../src/catalog/view.ts';
 
@@ -90,12 +93,15 @@ for (let r = 0; r < runs; r++) {
       const seen = new Set<string>();
       if (m === 'before') {
         for (let i = 0; i < snap.length; i += 500) { view.mergeSlice(snap.slice(i, i + 500), rev, undefined, seen); await turn(); }
+        const f0 = performance.now();
+        view.finishSlices(seen, rev);
+        if (r === 0) console.log(`  (finishSlices alone: ${(performance.now() - f0).toFixed(1)} ms)`);
       } else {
         await runSliced(snap.length, (a: number, b: number) => view.mergeSlice(snap.slice(a, b), rev, undefined, seen), { budgetMs: 2 });
+        const keys = view.nodeKeys();
+        await runSteps(() => view.dropUnseen(keys, seen, rev, 256), { budgetMs: 2 });
+        view.pruneAfterSlices(rev);
       }
-      const f0 = performance.now();
-      view.finishSlices(seen, rev);
-      if (r === 0) console.log(`  (finishSlices alone: ${(performance.now() - f0).toFixed(1)} ms)`);
     });
   }
 }

@@ -30,7 +30,7 @@ import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
 import { ChangeLogReader, compareIds, type ChangeEntry } from './change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
-import { runSliced, runSteps } from '../util/slices.ts';
+import { runSliced, runSteps, type SliceOptions } from '../util/slices.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
@@ -59,6 +59,8 @@ export interface SyncerOptions {
   redisTimeoutMs?: number;
   /** How long one change-log read blocks on Redis (ms). */
   blockMs?: number;
+  /** How a reload applied to a serving view is sliced (src/util/slices.ts): default ~2 ms per event-loop turn. Tests inject turns. */
+  slices?: SliceOptions;
   /** The change-log reader's own connection (role 'blocking' of src/store/connect.ts); default: a duplicate of the store's. */
   logConnection?: Redis;
 }
@@ -99,6 +101,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #closed = false;
   #intervalMs: number;
   #timeoutMs: number;
+  #slices: SliceOptions;
 
   constructor(store: CatalogStore, view: CatalogView, opts: SyncerOptions = {}) {
     super();
@@ -106,6 +109,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#view = view;
     this.#intervalMs = opts.resyncIntervalMs ?? 30_000;
     this.#timeoutMs = opts.redisTimeoutMs ?? 5_000;
+    this.#slices = { budgetMs: SLICE_BUDGET_MS, ...opts.slices };
     this.#reader = new ChangeLogReader(store.redis, store.keys.stream, {
       blockMs: opts.blockMs ?? 5_000, deadlineMs: this.#timeoutMs,
       onEntries: e => this.#onEntries(e),
@@ -221,9 +225,9 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     if (this.#view.nodeCount === 0 || snap.states.length <= SMALL_RELOAD) return this.#view.replaceAll(snap.states, snap.index, snap.readAt);
     const seen = new Set<string>();
     const view = this.#view;
-    await runSliced(snap.states.length, (a, b) => view.mergeSlice(snap.states.slice(a, b), snap.index, snap.readAt, seen), { budgetMs: SLICE_BUDGET_MS });
+    await runSliced(snap.states.length, (a, b) => view.mergeSlice(snap.states.slice(a, b), snap.index, snap.readAt, seen), this.#slices);
     const keys = view.nodeKeys();
-    await runSteps(() => view.dropUnseen(keys, seen, snap.index, 256), { budgetMs: SLICE_BUDGET_MS });
+    await runSteps(() => view.dropUnseen(keys, seen, snap.index, 256), this.#slices);
     view.pruneAfterSlices(snap.index);
   }
 
@@ -237,7 +241,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     view.beginReset();
     this.#staged = { tables: {}, max: 0 };
     try {
-      await runSliced(snap.states.length, (a, b) => view.stageStates(snap.states.slice(a, b)), { budgetMs: SLICE_BUDGET_MS });
+      await runSliced(snap.states.length, (a, b) => view.stageStates(snap.states.slice(a, b)), this.#slices);
     } finally {
       const staged = this.#staged;
       this.#staged = null;
