@@ -84,7 +84,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   /** Redis's revision as the safety net last saw it, while the reader was behind it, and where the reader was then. */
   #behind = 0;
   #behindAt = -1;
-  /** Full reloads done (start included), for tests and benchmarks. */
+  /** Full reloads done (applied to the view; start included), for tests and benchmarks. */
   reloads = 0;
   /** Events not yet applied, in arrival (= index) order; `#watermark`: every event up to it is applied. */
   #open: Token[] = [];
@@ -190,7 +190,6 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           this.#lastR = pos.crev;
           this.#stalled = false;
           this.#behind = 0;
-          this.reloads++;
           const snap = await this.#store.loadAll((_index, crev) => { if (crev > this.#crev) this.#crev = crev; });
           if (reset) await this.#resetTo(snap);
           else {
@@ -199,6 +198,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
             await this.#merge(snap);
           }
           this.#epoch = pos.epoch;
+          this.reloads++; // counted once applied: a sliced reload serves the old view until then
           this.#view.lastSync = Date.now();
           log.debug('catalog reloaded', { reason, nodes: snap.states.length, index: snap.index, authoritative: reset });
           this.#covered(snap.index);
