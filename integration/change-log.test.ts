@@ -13,19 +13,20 @@ import { CatalogView } from '../src/catalog/view.ts';
 import { CatalogSyncer } from '../src/catalog/syncer.ts';
 import { CHANGE_LOG_CLIENT } from '../src/catalog/change-log.ts';
 import type { CheckBody } from '../src/store/codec.ts';
+import type { SliceOptions } from '../src/util/slices.ts';
 
 const nodeBody = (name: string) => ({ ID: '', Node: name, Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} });
 const svc = (id: string, name = 'web') => ({ ID: id, Service: name, Tags: [], Address: '', Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false });
 const chk = (node: string, id: string, sid: string): CheckBody => ({ Node: node, CheckID: id, Name: id, Notes: '', ServiceID: sid, ServiceName: sid ? 'web' : '', ServiceTags: [], Type: 'ttl', Interval: '', Timeout: '', ExposedPort: 0, Definition: { TTL: '1m' } });
 
-async function setup(t: { teardown(fn: () => unknown): void }, opts: { resyncIntervalMs?: number } = {}) {
+async function setup(t: { teardown(fn: () => unknown): void }, opts: { resyncIntervalMs?: number; slices?: SliceOptions } = {}) {
   const r = await testRedis();
   const redis = new Redis(r.url);
   const admin = new Redis(r.url);
   const keys = keysFor('dc1');
   const store = new CatalogStore(redis, keys);
   const view = new CatalogView();
-  const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: opts.resyncIntervalMs ?? 3_600_000, blockMs: 1000 });
+  const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: opts.resyncIntervalMs ?? 3_600_000, blockMs: 1000, slices: opts.slices });
   t.teardown(async () => { await syncer.stop(); redis.disconnect(); admin.disconnect(); await r.stop(); });
   for (let i = 0; i < 20; i++) await store.register({ nodeName: `n${i}`, node: nodeBody(`n${i}`), services: [svc(`w${i}`)], checks: [{ check: chk(`n${i}`, `c${i}`, `w${i}`), status: 'passing', output: '', keep: false, ttlMs: 0 }] });
   await syncer.start();
@@ -121,6 +122,32 @@ test('change log: a log entry carrying a new epoch is acted on as it is read (no
   await redis.multi().incr(keys.epoch).xadd(keys.stream, '*', 'epoch', '1').exec();
   await until('the reload from the log entry', async () => syncer.reloads === 2);
   t.is(view.node('n4')!.checks.get('c4')!.Status, 'warning');
+});
+
+test('change log: writes applied while an authoritative reload is built beside the view are served at once and survive the swap', async t => {
+  let during: (() => Promise<void>) | null = null;
+  // Slices of 5 nodes, one per turn; the first turn of the reset waits until two writes made then are applied.
+  const yieldTurn = async () => { const f = during; during = null; if (f) await f(); await new Promise<void>(r => setImmediate(r)); };
+  const { redis, keys, store, view, syncer } = await setup(t, { slices: { budgetMs: 0, step: 5, yieldTurn } });
+  let index = 0;
+  during = async () => {
+    t.true(view.resetting, 'the reset is being built');
+    const a = await store.register({ nodeName: 'late', node: nodeBody('late'), services: [svc('p1', 'probe')], checks: [] });
+    const b = await store.updateCheck('n3', 'c3', 'critical', 'during the reset');
+    index = Math.max(a.index, b.index);
+    t.true(await syncer.waitFor(index, 5000), 'the watermark covers them while the reset is built');
+    t.is(view.instances('probe').length, 1, 'the serving view has the new node at once');
+  };
+  const changes: boolean[] = [];
+  view.on('change', c => changes.push(c.all));
+  await redis.multi().incr(keys.epoch).xadd(keys.stream, '*', 'epoch', '1').exec();
+  await until('the authoritative reload', async () => syncer.reloads === 2 && !view.resetting);
+  t.is(during as unknown, null, 'the reset was sliced');
+  t.is(view.instances('probe').length, 1, 'a registration made during the reset survives the swap');
+  t.is(view.node('n3')!.checks.get('c3')!.Status, 'critical', 'a check update made during the reset survives the swap');
+  t.is(view.nodeCount, 21);
+  t.true(syncer.watermark >= index);
+  t.is(changes.filter(all => all).length, 1, 'the swap emits one change naming everything');
 });
 
 test('change log: concurrent writers never set off a full reload', async t => {

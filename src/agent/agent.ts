@@ -129,9 +129,12 @@ export class Agent {
 
     this.syncer = new CatalogSyncer(this.store, this.view, { resyncIntervalMs: cfg.resyncIntervalMs, redisTimeoutMs: cfg.redisTimeoutMs, logConnection: this.connector.create('blocking') });
     this.view.on('change', ch => {
-      for (const s of ch.services) this.notifier.fire(`svc:${s}`);
-      for (const n of ch.nodes) this.notifier.fire(`node:${n}`);
-      if (ch.all) for (const s of this.view.serviceNames()) this.notifier.fire(`svc:${s}`);
+      // A reset names every node and service: firing the topics that are watched costs what is watched, not the catalog's size.
+      if (ch.all) this.notifier.fireAllPrefixed(['svc:', 'node:']);
+      else {
+        for (const s of ch.services) this.notifier.fire(`svc:${s}`);
+        for (const n of ch.nodes) this.notifier.fire(`node:${n}`);
+      }
       for (const t of ['nodes', 'services', 'checks']) this.notifier.fire(`table:${t}`);
       if (ch.all || ch.nodes.has(cfg.nodeName.toLowerCase())) {
         const st = this.view.node(cfg.nodeName);

@@ -30,6 +30,7 @@ import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
 import { ChangeLogReader, compareIds, type ChangeEntry } from './change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
+import { runSliced, runSteps, type SliceOptions } from '../util/slices.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
@@ -37,8 +38,11 @@ const log = logger('agent.catalog');
 /** Log entries applied per event-loop turn. */
 const ENTRIES_PER_TURN = 32;
 
-/** Nodes merged per event-loop turn when a reload is applied to a view that is serving. */
-const SLICE_NODES = 500;
+/** Work per event-loop turn (ms) when a reload is applied to a view that is serving (src/util/slices.ts). */
+const SLICE_BUDGET_MS = 2;
+
+/** Reloads of at most this many nodes are applied at once. */
+const SMALL_RELOAD = 200;
 
 export interface SyncerEvents {
   /** After the view applied a change event (or a resync): the catalog index now reflected. */
@@ -55,6 +59,8 @@ export interface SyncerOptions {
   redisTimeoutMs?: number;
   /** How long one change-log read blocks on Redis (ms). */
   blockMs?: number;
+  /** How a reload applied to a serving view is sliced (src/util/slices.ts): default ~2 ms per event-loop turn. Tests inject turns. */
+  slices?: SliceOptions;
   /** The change-log reader's own connection (role 'blocking' of src/store/connect.ts); default: a duplicate of the store's. */
   logConnection?: Redis;
 }
@@ -78,7 +84,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   /** Redis's revision as the safety net last saw it, while the reader was behind it, and where the reader was then. */
   #behind = 0;
   #behindAt = -1;
-  /** Full reloads done (start included), for tests and benchmarks. */
+  /** Full reloads done (applied to the view; start included), for tests and benchmarks. */
   reloads = 0;
   /** Events not yet applied, in arrival (= index) order; `#watermark`: every event up to it is applied. */
   #open: Token[] = [];
@@ -88,11 +94,14 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #retry?: NodeJS.Timeout;
   #resyncing: Promise<void> | null = null;
   #resyncAgain = false;
+  /** While an authoritative reset is being built: table indexes set and the highest event applied meanwhile. */
+  #staged: { tables: Record<string, number>; max: number } | null = null;
   #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number; tables: string; tokens: Token[] }>();
   #inflight = new Set<string>();
   #closed = false;
   #intervalMs: number;
   #timeoutMs: number;
+  #slices: SliceOptions;
 
   constructor(store: CatalogStore, view: CatalogView, opts: SyncerOptions = {}) {
     super();
@@ -100,6 +109,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#view = view;
     this.#intervalMs = opts.resyncIntervalMs ?? 30_000;
     this.#timeoutMs = opts.redisTimeoutMs ?? 5_000;
+    this.#slices = { budgetMs: SLICE_BUDGET_MS, ...opts.slices };
     this.#reader = new ChangeLogReader(store.redis, store.keys.stream, {
       blockMs: opts.blockMs ?? 5_000, deadlineMs: this.#timeoutMs,
       onEntries: e => this.#onEntries(e),
@@ -180,15 +190,15 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           this.#lastR = pos.crev;
           this.#stalled = false;
           this.#behind = 0;
-          this.reloads++;
           const snap = await this.#store.loadAll((_index, crev) => { if (crev > this.#crev) this.#crev = crev; });
-          if (reset) this.#resetTo(snap);
+          if (reset) await this.#resetTo(snap);
           else {
             for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
             for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
             await this.#merge(snap);
           }
           this.#epoch = pos.epoch;
+          this.reloads++; // counted once applied: a sliced reload serves the old view until then
           this.#view.lastSync = Date.now();
           log.debug('catalog reloaded', { reason, nodes: snap.states.length, index: snap.index, authoritative: reset });
           this.#covered(snap.index);
@@ -209,26 +219,41 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /**
    * Merges a snapshot into the view: at once into an empty view (the first load, before DNS serves),
-   * else in slices of SLICE_NODES nodes, one per event-loop turn, so that no DNS answer waits for all of it.
+   * else in slices of about SLICE_BUDGET_MS of work, one per event-loop turn, so that no DNS answer waits for all of it.
    */
   async #merge(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): Promise<void> {
-    if (this.#view.nodeCount === 0 || snap.states.length <= SLICE_NODES) return this.#view.replaceAll(snap.states, snap.index, snap.readAt);
+    if (this.#view.nodeCount === 0 || snap.states.length <= SMALL_RELOAD) return this.#view.replaceAll(snap.states, snap.index, snap.readAt);
     const seen = new Set<string>();
-    for (let i = 0; i < snap.states.length; i += SLICE_NODES) {
-      this.#view.mergeSlice(snap.states.slice(i, i + SLICE_NODES), snap.index, snap.readAt, seen);
-      await new Promise(resolve => setImmediate(resolve));
-    }
-    this.#view.finishSlices(seen, snap.index);
+    const view = this.#view;
+    await runSliced(snap.states.length, (a, b) => view.mergeSlice(snap.states.slice(a, b), snap.index, snap.readAt, seen), this.#slices);
+    const keys = view.nodeKeys();
+    await runSteps(() => view.dropUnseen(keys, seen, snap.index, 256), this.#slices);
+    view.pruneAfterSlices(snap.index);
   }
 
-  /** An authoritative reload: the view, its indexes and the watermark become the snapshot's, even if lower. */
-  #resetTo(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): void {
-    this.#view.tableIndex = { ...snap.tables };
-    this.#view.serviceIndex = new Map(Object.entries(snap.serviceIndex));
-    this.#view.resetAll(snap.states, snap.index);
-    this.#crev = snap.crev;
-    for (let i = this.#openHead; i < this.#open.length; i++) this.#open[i]!.left = 0;
-    this.#watermark = snap.index;
+  /**
+   * An authoritative reload: the view, its indexes and the watermark become the snapshot's, even if lower.
+   * The new view is built beside the serving one in time-bounded slices and swapped in at once; nodes
+   * re-read from the log meanwhile are applied to both (view.beginReset), and so are their table indexes.
+   */
+  async #resetTo(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): Promise<void> {
+    const view = this.#view;
+    view.beginReset();
+    this.#staged = { tables: {}, max: 0 };
+    try {
+      await runSliced(snap.states.length, (a, b) => view.stageStates(snap.states.slice(a, b)), this.#slices);
+    } finally {
+      const staged = this.#staged;
+      this.#staged = null;
+      view.tableIndex = { ...snap.tables };
+      for (const [t, i] of Object.entries(staged.tables)) view.tableIndex[t] = Math.max(view.tableIndex[t] ?? 0, i);
+      view.serviceIndex = new Map(Object.entries(snap.serviceIndex));
+      view.commitReset(snap.index);
+      this.#crev = Math.max(snap.crev, this.#lastR);
+      // Events up to the snapshot are in it; those applied meanwhile (re-applied by the swap) stay applied.
+      for (let i = this.#openHead; i < this.#open.length && this.#open[i]!.index <= snap.index; i++) this.#open[i]!.left = 0;
+      this.#watermark = Math.max(snap.index, staged.max);
+    }
   }
 
   /**
@@ -269,7 +294,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #advance(): void {
     const open = this.#open;
     let h = this.#openHead;
-    while (h < open.length && open[h]!.left <= 0) { if (open[h]!.index > this.#watermark) this.#watermark = open[h]!.index; h++; }
+    while (h < open.length && open[h]!.left <= 0) {
+      if (open[h]!.index > this.#watermark) this.#watermark = open[h]!.index;
+      if (this.#staged && open[h]!.index > this.#staged.max) this.#staged.max = open[h]!.index;
+      h++;
+    }
     if (h === open.length) { open.length = 0; h = 0; } else if (h > 1024 && h * 2 > open.length) { open.splice(0, h); h = 0; }
     this.#openHead = h;
     this.emit('applied', this.#watermark);
@@ -345,7 +374,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /** Table indexes move with the data: set just before the view applies the change that bumped them. */
   #tables(flags: string, index: number): void {
-    for (const t of ['nodes', 'services', 'checks']) if (flags.includes(t[0]!)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, index);
+    for (const t of ['nodes', 'services', 'checks']) {
+      if (!flags.includes(t[0]!)) continue;
+      this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, index);
+      if (this.#staged) this.#staged.tables[t] = Math.max(this.#staged.tables[t] ?? 0, index);
+    }
   }
 
   /** Every catalog event up to this index has been applied to the view. */

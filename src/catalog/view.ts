@@ -49,6 +49,8 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #tombs = new Map<string, NodeTombs>();
   #scratch = newTombs();
   #pruneUpTo = 0;
+  /** An authoritative reset being built beside the view (beginReset → commitReset): its indexes, its change, the puts made meanwhile. */
+  #stage: { nodes: Map<string, NodeState>; services: Map<string, Map<string, Instance>>; change: ViewChange; puts: [string, NodeState | null, number][]; oldNodes: Iterator<string>; oldServices: Iterator<string> } | null = null;
 
   /**
    * Merges a snapshot of the whole catalog (initial load and resync). `revision` is the index the
@@ -90,10 +92,32 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
 
   /** Ends a snapshot merged in slices: nodes it lacked are merged as absent at `revision`; old tombstones pruned. */
   finishSlices(seen: ReadonlySet<string>, revision: number): void {
+    this.dropUnseen(this.nodeKeys(), seen, revision, Infinity);
+    this.pruneAfterSlices(revision);
+  }
+
+  /** The view's node keys, live (a Map iterator: nodes added or removed meanwhile are followed), for dropUnseen. */
+  nodeKeys(): Iterator<string> { return this.#nodes.keys(); }
+
+  /**
+   * The first part of finishSlices, in slices: merges as absent at `revision` up to `max` of the nodes
+   * `keys` yields that the snapshot lacked (`seen`); returns true once `keys` is exhausted.
+   */
+  dropUnseen(keys: Iterator<string>, seen: ReadonlySet<string>, revision: number, max: number): boolean {
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
-    for (const key of [...this.#nodes.keys()]) if (!seen.has(key)) this.#mergeInto(key, null, revision, change);
-    if (revision > 0) { pruneTombs(this.#tombs, this.#pruneUpTo); this.#pruneUpTo = revision; }
+    let done = false;
+    for (let n = 0; n < max; n++) {
+      const k = keys.next();
+      if (k.done) { done = true; break; }
+      if (!seen.has(k.value)) this.#mergeInto(k.value, null, revision, change);
+    }
     if (change.nodes.size) this.emit('change', change);
+    return done;
+  }
+
+  /** The last part of finishSlices: tombstones older than the previous snapshot are pruned. */
+  pruneAfterSlices(revision: number): void {
+    if (revision > 0) { pruneTombs(this.#tombs, this.#pruneUpTo); this.#pruneUpTo = revision; }
   }
 
   /** Nodes in the view. */
@@ -104,25 +128,75 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
    * replaced Redis's catalog behind the view's back, so its records may carry indexes older than the
    * view's and an index merge would keep the view's). Tombstones are cleared; every service and node
    * that was or is in the view is reported changed, and their indexes move to `revision` (never back),
-   * so blocking queries on them return.
+   * so blocking queries on them return. At once: beginReset + stageStates + commitReset.
    */
   resetAll(states: Iterable<NodeState>, revision: number): void {
-    const change: ViewChange = { all: true, services: new Set(this.#services.keys()), nodes: new Set(this.#nodes.keys()) };
-    this.#nodes.clear();
-    this.#services = new Map();
+    this.beginReset();
+    this.stageStates(states);
+    this.commitReset(revision);
+  }
+
+  /**
+   * Starts an authoritative reset built beside the serving view (stageStates, in as many slices as the
+   * caller likes), swapped in by commitReset. Meanwhile reads see the old view, putNode applies to it
+   * and is kept to be applied again after the swap, and patchNode returns null (the caller reads the
+   * node whole and calls putNode), so that no change arriving during the reset is lost.
+   */
+  beginReset(): void {
+    this.#stage = { nodes: new Map(), services: new Map(), change: { all: true, services: new Set(), nodes: new Set() }, puts: [], oldNodes: this.#nodes.keys(), oldServices: this.#services.keys() };
+  }
+
+  /** True between beginReset and commitReset. */
+  get resetting(): boolean { return this.#stage !== null; }
+
+  /** Indexes states into the reset being built (not visible to reads until commitReset). */
+  stageStates(states: Iterable<NodeState>): void {
+    const g = this.#stage;
+    if (!g) throw new Error('stageStates without beginReset');
+    for (const st of states) {
+      const key = st.node.Node.toLowerCase();
+      this.#index(st, g.nodes, g.services);
+      g.change.nodes.add(key);
+      for (const svc of st.services.values()) g.change.services.add(svc.Service.toLowerCase());
+      // The old view's names join the change as the new one is built, so that the swap has little left to do.
+      for (let i = 0; i < 2; i++) { const o = g.oldNodes.next(); if (!o.done) g.change.nodes.add(o.value); }
+      const o = g.oldServices.next(); if (!o.done) g.change.services.add(o.value);
+    }
+  }
+
+  /**
+   * Swaps the staged reset in (O(1) apart from the nodes put meanwhile, which are merged again into
+   * it by index) and emits one change naming every node and service that was or is in the view.
+   */
+  commitReset(revision: number): ViewChange {
+    const g = this.#stage;
+    if (!g) throw new Error('commitReset without beginReset');
+    this.#stage = null;
+    const change = g.change;
+    for (let o = g.oldNodes.next(); !o.done; o = g.oldNodes.next()) change.nodes.add(o.value);
+    for (let o = g.oldServices.next(); !o.done; o = g.oldServices.next()) change.services.add(o.value);
+    this.#nodes = g.nodes;
+    this.#services = g.services;
     this.#instCache.clear();
     this.#tombs.clear();
     this.#scratch = newTombs();
-    for (const st of states) {
-      this.#index(st);
-      change.nodes.add(st.node.Node.toLowerCase());
-      for (const svc of st.services.values()) change.services.add(svc.Service.toLowerCase());
-    }
     this.#pruneUpTo = revision;
     for (const t of ['nodes', 'services', 'checks']) this.tableIndex[t] = Math.max(this.tableIndex[t] ?? 0, revision);
     for (const s of change.services) if ((this.serviceIndex.get(s) ?? 0) < revision) this.serviceIndex.set(s, revision);
     if (revision > this.revision) this.revision = revision;
+    for (const [key, state, at] of g.puts) {
+      const cur = this.#nodes.get(key);
+      const tombs = this.#tombs.get(key) ?? this.#scratch;
+      const merged = mergeNode(cur, state, at, tombs);
+      this.#keepTombs(key, tombs);
+      change.nodes.add(key);
+      const touched = new Set<string>();
+      if (merged !== cur) this.#replaceNode(key, merged, touched);
+      for (const s of touched) { change.services.add(s); if (at > 0 && (this.serviceIndex.get(s) ?? 0) < at) this.serviceIndex.set(s, at); }
+      if (at > this.revision) this.revision = at;
+    }
     this.emit('change', change);
+    return change;
   }
 
   /** A merge wrote into the shared scratch tombstones: they become this node's. */
@@ -149,6 +223,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   putNode(name: string, state: NodeState | null, revision = 0): ViewChange {
     const key = name.toLowerCase();
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
+    this.#stage?.puts.push([key, state, revision]);
     const cur = this.#nodes.get(key);
     const tombs = this.#tombs.get(key) ?? this.#scratch;
     const merged = mergeNode(cur, state, revision, tombs);
@@ -187,9 +262,9 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     this.emit('change', change);
   }
 
-  #index(st: NodeState): void {
+  #index(st: NodeState, nodes = this.#nodes, services = this.#services): void {
     const key = st.node.Node.toLowerCase();
-    this.#nodes.set(key, st);
+    nodes.set(key, st);
     const by = new Map<string, Map<string, CheckRec>>();
     for (const c of st.checks.values()) {
       let m = by.get(c.ServiceID);
@@ -198,13 +273,13 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     }
     this.#checksBy.set(st, by);
     const nodeChecks = [...(by.get('')?.values() ?? [])];
-    for (const svc of st.services.values()) this.#setInstance(st, svc, by, nodeChecks);
+    for (const svc of st.services.values()) this.#setInstance(st, svc, by, nodeChecks, services);
   }
 
-  #setInstance(st: NodeState, svc: ServiceRec, by: Map<string, Map<string, CheckRec>>, nodeChecks: CheckRec[]): string {
+  #setInstance(st: NodeState, svc: ServiceRec, by: Map<string, Map<string, CheckRec>>, nodeChecks: CheckRec[], services = this.#services): string {
     const lname = svc.Service.toLowerCase();
-    let m = this.#services.get(lname);
-    if (!m) this.#services.set(lname, (m = new Map()));
+    let m = services.get(lname);
+    if (!m) services.set(lname, (m = new Map()));
     m.set(instKey(st.node.Node, svc.ID), { node: st.node, service: svc, checks: [...(by.get(svc.ID)?.values() ?? []), ...nodeChecks] });
     this.#instCache.delete(lname);
     return lname;
@@ -229,7 +304,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   patchNode(name: string, services: Map<string, ServiceRec | null>, checks: Map<string, CheckRec | null>, revision = 0): ViewChange | null {
     const key = name.toLowerCase();
     const st = this.#nodes.get(key);
-    if (!st) return null;
+    if (!st || this.#stage) return null; // during a reset the caller reads the node whole (putNode is kept for the swap)
     const tombs = this.#tombs.get(key) ?? this.#scratch;
     services = effective(st.services, services, revision, tombs.svc);
     checks = effective(st.checks, checks, revision, tombs.chk);

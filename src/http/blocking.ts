@@ -144,6 +144,17 @@ export class Notifier {
     for (const w of s) this.release(w);
   }
 
+  /**
+   * Fires every topic starting with one of `prefixes` (a catalog reset touched everything): wakes the
+   * waiters parked on them and drops the renders that read them. The work is bounded by the parked
+   * waiters and cached renders, not by how many nodes and services the catalog holds.
+   */
+  fireAllPrefixed(prefixes: readonly string[]): void {
+    this.seq++;
+    this.renders.invalidatePrefixed(prefixes);
+    for (const t of [...this.#topics.keys()]) if (prefixes.some(p => t.startsWith(p))) this.fire(t);
+  }
+
   /** Wakes waiters on `kv:<key>` and on every watched prefix of key. */
   fireKey(key: string): void {
     this.seq++;

@@ -74,6 +74,11 @@ export class RenderCache {
     for (const k of s) this.#drop(k);
   }
 
+  /** Drops every entry that depends on a topic starting with one of `prefixes` (work bounded by the cache, not the catalog). */
+  invalidatePrefixed(prefixes: readonly string[]): void {
+    for (const t of [...this.#byTopic.keys()]) if (prefixes.some(p => t.startsWith(p))) this.invalidate(t);
+  }
+
   /** Drops everything. */
   clear(): void {
     this.#entries.clear();

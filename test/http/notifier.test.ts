@@ -171,3 +171,19 @@ test('blocking: a parked query keeps only its index, not the data it last comput
   t.is(r.index, 6);
   t.is(r.data.big.length, 10_000);
 });
+
+test('notifier: fireAllPrefixed wakes every waiter and drops every render on the named kinds of topic, and nothing else', async t => {
+  const clock = manualClock();
+  const n = new Notifier({ clock });
+  const woke: string[] = [];
+  const waits = ['svc:web', 'node:a', 'kv:x', 'table:nodes'].map(tp => n.wait([tp], [], 60_000, undefined).then(() => { woke.push(tp); }));
+  const buf = Buffer.from('x');
+  for (const tp of ['svc:db', 'node:b', 'kv:y']) n.renders.get(tp, 1, [tp], () => buf);
+  n.fireAllPrefixed(['svc:', 'node:']);
+  await new Promise(r => setImmediate(r));
+  t.deepEqual(woke.sort(), ['node:a', 'svc:web']);
+  t.is(n.waiting, 2, 'kv and table waiters stay parked');
+  t.is(n.renders.size, 1, 'only the kv render is kept');
+  n.fire('kv:x'); n.fire('table:nodes');
+  await Promise.all(waits);
+});
