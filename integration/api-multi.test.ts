@@ -103,6 +103,7 @@ test('store: user events are deduplicated by ID and the newest 256 kept; concurr
   const mk = (id: string) => s.create({ ID: id, Name: '', Node: 'n1', LockDelay: 0, Behavior: 'release', TTL: '10s', NodeChecks: null, ServiceChecks: null, _node: 'n1', _ttlMs: 10_000, _lockDelayMs: 0, _checks: [] });
   await mk('s1');
   await mk('s2');
+  await s.sweep(); // the first sweep ever restarts TTL timers (no record of a last sweep: session grace)
   await redis.zadd(keys.sessionExpiry, 1, 's1', 1, 's2');
   const [x, y] = await Promise.all([s.sweep(), s.sweep()]);
   t.is(x.invalidated + y.invalidated, 2);

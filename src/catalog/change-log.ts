@@ -64,6 +64,8 @@ export class ChangeLogReader {
   #wake: (() => void) | null = null;
   /** Reads answered, entries handed on, reads that hit the deadline (for tests and benchmarks). */
   stats = { reads: 0, entries: 0, timeouts: 0 };
+  /** When the read in flight was issued (wall-clock ms); 0 while none is (src/catalog/freshness.ts). */
+  readingSince = 0;
 
   constructor(base: Redis, key: string, opts: ChangeLogOptions) {
     this.#key = key;
@@ -85,6 +87,9 @@ export class ChangeLogReader {
 
   /** The ID of the last entry handed on (or the position set by seek). */
   get position(): string { return this.#pos; }
+
+  /** How long one read blocks on Redis (ms). */
+  get blockMs(): number { return this.#opts.blockMs; }
 
   /** Reads from `id` on (exclusive) from now on; a read in flight from the old position is discarded. */
   seek(id: string): void {
@@ -119,9 +124,11 @@ export class ChangeLogReader {
       const gen = this.#gen;
       const read = this.#conn.xread('COUNT', this.#opts.count, 'BLOCK', this.#opts.blockMs, 'STREAMS', this.#key, this.#pos) as Promise<[string, [string, string[]][]][] | null>;
       let res: [string, [string, string[]][]][] | null;
+      this.readingSince = Date.now();
       try {
         res = await withDeadline(read, this.#opts.blockMs + this.#opts.deadlineMs, 'change log read');
       } catch (err) {
+        this.readingSince = 0;
         read.catch(() => undefined);
         if (this.#closed) break;
         const msg = (err as Error).message;
@@ -133,6 +140,7 @@ export class ChangeLogReader {
         await this.#ready();
         continue;
       }
+      this.readingSince = 0;
       this.stats.reads++;
       if (this.#closed) break;
       this.#opts.onContact?.();

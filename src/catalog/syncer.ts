@@ -31,6 +31,7 @@ import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-sto
 import { ChangeLogReader, compareIds, type ChangeEntry } from './change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { runSliced, runSteps, type SliceOptions } from '../util/slices.ts';
+import { freshness, type Freshness } from './freshness.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.catalog');
@@ -116,6 +117,15 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       onContact: () => { if (!this.#stalled && !this.#resyncing) this.#view.lastSync = Date.now(); },
       onReconnect: () => void this.#check('change log reader reconnected'),
       conn: opts.logConnection,
+    });
+    view.freshness = () => this.freshness();
+  }
+
+  /** How old the view is now: X-Consul-LastContact and X-Consul-KnownLeader of reads served from it. */
+  freshness(now = Date.now()): Freshness {
+    return freshness({
+      now, lastContact: this.#view.lastSync, readingSince: this.#reader.readingSince, blockMs: this.#reader.blockMs,
+      following: !this.#stalled && !this.#resyncing && this.#lastR >= 0, timeoutMs: this.#timeoutMs,
     });
   }
 

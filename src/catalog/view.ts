@@ -11,6 +11,7 @@
  * naming the services and nodes it touched, so that caches of encoded answers can be invalidated
  * precisely.
  */
+import type { Freshness } from './freshness.ts';
 import { EventEmitter } from 'node:events';
 import type { Instance, NodeState, CheckRec, ServiceRec } from './model.ts';
 import { mergeNode, mergeRecord, newTombs, pruneTombs, type NodeTombs } from './merge.ts';
@@ -41,6 +42,8 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   revision = 0;
   /** Wall-clock ms of the last successful sync with Redis. */
   lastSync = 0;
+  /** How old the view is (X-Consul-LastContact); the syncer supplies it (src/catalog/freshness.ts). */
+  freshness: () => Freshness = () => ({ lastContactMs: 0, knownLeader: true });
   /** Last index per table (nodes, services, checks), for X-Consul-Index of catalog reads. */
   tableIndex: Record<string, number> = {};
   /** Last index per lower-cased service name (instances, their nodes and checks). */

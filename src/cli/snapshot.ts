@@ -66,7 +66,7 @@ function kindOf(name: string): string {
   const map: Record<string, string> = {
     nodes: 'Node', svc: 'Service', chk: 'Check', chkstate: 'CheckState', ttl: 'CheckTTL', outq: 'CheckOutput', tables: 'Index', svcidx: 'Index',
     kv: 'KV', kvkeys: 'KV', kvtombs: 'Tombstone', kvtombidx: 'Tombstone', lockdelay: 'KV', sess: 'Session', sessexp: 'Session', slocks: 'Session',
-    snode: 'Session', uevents: 'Event', ueventids: 'Event', ueventltime: 'Event',
+    snode: 'Session', sesssweep: 'Session', uevents: 'Event', ueventids: 'Event', ueventltime: 'Event',
   };
   return map[head] ?? head;
 }

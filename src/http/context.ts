@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { RedisConnector } from '../store/connect.ts';
 import { NotDurableError, type DurableAcks } from '../store/durable.ts';
 import type { CatalogView } from '../catalog/view.ts';
+import type { Freshness } from '../catalog/freshness.ts';
 import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
 import type { Config } from '../config/schema.ts';
@@ -114,20 +115,26 @@ export function requireRedis(deps: ApiDeps): void {
   }
 }
 
-/** Meta headers of catalog, health, KV and session reads. */
-export function metaHeaders(index: number, mode: Consistency | null, lastSyncMs = 0): Record<string, string> {
+/**
+ * Meta headers of catalog, health, KV and session reads. `fresh` is the view's age (CatalogView.freshness)
+ * for reads served from the view: default and `?stale` reads report it as X-Consul-LastContact and
+ * X-Consul-KnownLeader (false once Redis was not heard from for redis_timeout). `?consistent` reads
+ * waited for Redis's index, and reads without `fresh` read Redis itself: 0 and true, as Consul's leader.
+ */
+export function metaHeaders(index: number, mode: Consistency | null, fresh?: Freshness): Record<string, string> {
+  const f = mode !== 'consistent' && fresh ? fresh : { lastContactMs: 0, knownLeader: true };
   const h: Record<string, string> = {
     'X-Consul-Index': String(Math.max(1, index)),
-    'X-Consul-KnownLeader': 'true',
-    'X-Consul-LastContact': mode === 'stale' && lastSyncMs > 0 ? String(Math.max(0, Date.now() - lastSyncMs)) : '0',
+    'X-Consul-KnownLeader': String(f.knownLeader),
+    'X-Consul-LastContact': String(Math.round(f.lastContactMs)),
   };
   if (mode) h['X-Consul-Effective-Consistency'] = mode;
   return h;
 }
 
 /** A shared rendered body (sharedBlocking) as a reply: the same headers, in the same order, as a JSON body of the same value. */
-export function renderedReply(r: Rendered, mode: Consistency | null, lastSyncMs = 0): Reply {
-  return { body: r.body, headers: { ...metaHeaders(r.index, mode, lastSyncMs), 'Content-Type': 'application/json' } };
+export function renderedReply(r: Rendered, mode: Consistency | null, fresh?: Freshness): Reply {
+  return { body: r.body, headers: { ...metaHeaders(r.index, mode, fresh), 'Content-Type': 'application/json' } };
 }
 
 /** After a write at `index`, wait until the view shows it, so the next read sees the write. */

@@ -45,6 +45,8 @@ export interface Keys {
   /** sessions: hash id → session, zset id → expiry deadline (ms). */
   sessions: string;
   sessionExpiry: string;
+  /** Redis time (ms) of the last session sweep: a longer gap means an outage, and TTL timers restart (session-lua.ts). */
+  sessionSweptAt: string;
   /** KV lock-delay: hash key → deadline (ms). */
   lockDelay: string;
   /** user events: list of the newest 256. */
@@ -90,6 +92,7 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     kvTombs: `${p}:kvtombs`,
     sessions: `${p}:sess`,
     sessionExpiry: `${p}:sessexp`,
+    sessionSweptAt: `${p}:sesssweep`,
     lockDelay: `${p}:lockdelay`,
     userEvents: `${p}:uevents`,
     bullPrefix: `${namespace}:{${dc}}:bull`,

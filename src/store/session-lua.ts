@@ -59,14 +59,36 @@ return finish() or curIdx()
 
 /**
  * sessionSweep: invalidates sessions whose TTL deadline passed (at most ARGV[2]), and the sessions
- * on the nodes ARGV[3..] whose node is gone or whose linked checks are critical or gone.
- * Safe to run from any number of agents at once. Returns {index, invalidated}.
+ * on the nodes ARGV[5..] whose node is gone or whose linked checks are critical or gone.
+ * Grace after an outage (Consul's rule: a new leader resets every session's TTL timer): ARGV[3] is
+ * the key holding Redis's time of the last sweep; when more than ARGV[4] ms passed since (Redis was
+ * frozen, unreachable or failed over, so holders could not renew either), every TTL deadline is first
+ * moved to at least now + 2×TTL. Redis's own clock measures the gap, so a sweep queued before a freeze
+ * and run after it grants the grace before it expires anything. No record of a last sweep while sessions
+ * exist (a failover or restore that lost it, an upgrade) counts as a gap too.
+ * Safe to run from any number of agents at once. Returns {index, invalidated, graced}.
  */
 export const SESSION_SWEEP = KV_COMMON + CHECK_STATUS + `
-local n = 0
-local expired = redis.call('ZRANGEBYSCORE', K_SEXP, '-inf', nowMs(), 'LIMIT', 0, tonumber(ARGV[2]))
+local n, graced = 0, 0
+local now = nowMs()
+local last = tonumber(redis.call('GET', ARGV[3]) or '0') or 0
+redis.call('SET', ARGV[3], now)
+if (last == 0 and redis.call('ZCARD', K_SEXP) > 0) or (last > 0 and now - last > tonumber(ARGV[4])) then
+  for _, sid in ipairs(redis.call('ZRANGE', K_SEXP, 0, -1)) do
+    local raw = redis.call('HGET', K_SESS, sid)
+    if raw then
+      local nl = string.find(raw, '\\n', 1, true)
+      local d = cjson.decode(string.sub(raw, nl + 1))
+      local dl = now + 2 * (tonumber(d._ttlMs or 0) or 0)
+      if dl > now and (tonumber(redis.call('ZSCORE', K_SEXP, sid)) or 0) < dl then
+        redis.call('ZADD', K_SEXP, dl, sid); graced = graced + 1
+      end
+    end
+  end
+end
+local expired = redis.call('ZRANGEBYSCORE', K_SEXP, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 for _, sid in ipairs(expired) do invalidate(sid); n = n + 1 end
-for a = 3, #ARGV do
+for a = 5, #ARGV do
   local node = ARGV[a]
   local gone = redis.call('HEXISTS', K_NODES, node) == 0
   for _, sid in ipairs(redis.call('SMEMBERS', snode(node))) do
@@ -86,7 +108,7 @@ for a = 3, #ARGV do
     end
   end
 end
-return {finish() or curIdx(), n}
+return {finish() or curIdx(), n, graced}
 `;
 
 /**

@@ -44,6 +44,13 @@ export function decodeSession(raw: string): SessionRec {
   };
 }
 
+/**
+ * A gap between two session sweeps longer than this (Redis's clock) is an outage: TTL timers restart.
+ * Agents sweep every 500 ms, so 3 s is six missed sweeps: a busy event loop does not trigger it, a
+ * frozen, partitioned or failed-over Redis does.
+ */
+export const SWEEP_GAP_GRACE_MS = 3000;
+
 export class SessionStore {
   readonly redis: Redis;
   readonly keys: Keys;
@@ -75,10 +82,13 @@ export class SessionStore {
     return Number(await this.#destroy(id));
   }
 
-  /** Expires due sessions and checks the sessions on `nodes` (lower-cased). */
-  async sweep(nodes: string[] = [], max = 1000): Promise<{ index: number; invalidated: number }> {
-    const [index, n] = (await this.#sweep(max, ...nodes)) as [number, number];
-    return { index, invalidated: n };
+  /**
+   * Expires due sessions and checks the sessions on `nodes` (lower-cased). When no sweep ran for more
+   * than `graceAfterMs` (by Redis's clock), every TTL timer first restarts at 2×TTL (session-lua.ts).
+   */
+  async sweep(nodes: string[] = [], max = 1000, graceAfterMs = SWEEP_GAP_GRACE_MS): Promise<{ index: number; invalidated: number; graced: number }> {
+    const [index, n, graced] = (await this.#sweep(max, this.keys.sessionSweptAt, graceAfterMs, ...nodes)) as [number, number, number];
+    return { index, invalidated: n, graced };
   }
 
   async get(id: string): Promise<SessionRec | null> {

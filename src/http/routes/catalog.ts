@@ -54,7 +54,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       for (const [n, set] of names) out[n] = [...set];
       return out;
     } });
-    return renderedReply(res, mode, v.lastSync);
+    return renderedReply(res, mode, v.freshness());
   });
 
   r.add(['GET'], '/v1/catalog/service/', async ctx => {
@@ -65,7 +65,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       render: () => applyFilter(ctx, serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service))),
     });
-    return renderedReply(res, mode, v.lastSync);
+    return renderedReply(res, mode, v.freshness());
   });
 
   r.add(['GET'], '/v1/catalog/nodes', async ctx => {
@@ -76,7 +76,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       index: () => Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0),
       render: () => applyFilter(ctx, sortedNodes(deps).filter(meta).map(st => wireNode(st.node))),
     });
-    return renderedReply(res, mode, v.lastSync);
+    return renderedReply(res, mode, v.freshness());
   });
 
   r.add(['GET'], '/v1/catalog/node/', async ctx => {
@@ -86,6 +86,6 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       const data = st ? { Node: wireNode(st.node), Services: applyFilterMap(ctx, Object.fromEntries([...st.services.values()].sort((a, b) => (a.ID < b.ID ? -1 : 1)).map(s => [s.ID, wireNodeService(s)]))) } : null;
       return { index: Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0), data };
     });
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
   });
 }

@@ -77,7 +77,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
         return applyFilter(ctx, out.sort(byNodeThenId).map(wireCheck));
       },
     });
-    return renderedReply(res, mode, v.lastSync);
+    return renderedReply(res, mode, v.freshness());
   });
 
   r.add(['GET'], '/v1/health/node/', async ctx => {
@@ -87,7 +87,7 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
       const st = v.node(node);
       return { index: v.tableIndex.checks ?? 0, data: st ? applyFilter(ctx, [...st.checks.values()].sort(byNodeThenId).map(wireCheck)) : [] };
     });
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
   });
 
   r.add(['GET'], '/v1/health/state/', async ctx => {
@@ -103,6 +103,6 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
       }
       return { index: v.tableIndex.checks ?? 0, data: applyFilter(ctx, out.sort(byNodeThenId).map(wireCheck)) };
     });
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
   });
 }

@@ -15,7 +15,7 @@ export function connectStubRoutes(r: Router, deps: ApiDeps): void {
       const res = await blocking(ctx, deps.notifier, { topics: [`svc:${name}`] }, () => ({
         index: v.serviceIndex.get(name) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0), data: [] as unknown[],
       }));
-      return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+      return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
     });
   }
 }

@@ -20,13 +20,13 @@ export function coordinateRoutes(r: Router, deps: ApiDeps): void {
   r.add(['GET'], '/v1/coordinate/nodes', async ctx => {
     const mode = await readMode(ctx, deps);
     const res = await blocking(ctx, deps.notifier, { topics: ['table:nodes'] }, () => ({ index: v.tableIndex.nodes ?? 0, data: entries() }));
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
   });
   r.add(['GET'], '/v1/coordinate/node/', async ctx => {
     const mode = await readMode(ctx, deps);
     const res = await blocking(ctx, deps.notifier, { topics: ['table:nodes'] }, () => ({ index: v.tableIndex.nodes ?? 0, data: entries().filter(e => e.Node.toLowerCase() === ctx.param.toLowerCase()) }));
-    if (res.data.length === 0) return { status: 404, body: '', headers: metaHeaders(res.index, mode, v.lastSync) };
-    return { body: res.data, headers: metaHeaders(res.index, mode, v.lastSync) };
+    if (res.data.length === 0) return { status: 404, body: '', headers: metaHeaders(res.index, mode, v.freshness()) };
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
   });
   r.add(['PUT'], '/v1/coordinate/update', () => ({ body: true }));
 }

@@ -81,7 +81,8 @@ export async function startKvBackground(deps: ApiDeps): Promise<() => Promise<vo
     try {
       const all = [...new Set([...nodes, ...pending])];
       pending.clear();
-      await sessions.sweep(all);
+      const res = await sessions.sweep(all);
+      if (res.graced) log.info('sessions swept after a Redis outage: TTL timers restarted', { sessions: res.graced });
     } catch (err) {
       log.debug('session sweep failed', { err: (err as Error).message });
     } finally {
