@@ -44,13 +44,6 @@ export interface ChangeLogOptions {
   conn?: Redis;
 }
 
-/** Compares two stream IDs (`ms-seq`): negative when a < b. */
-export function compareIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am - bm : as - bs;
-}
-
 export class ChangeLogReader {
   #conn: Redis;
   #key: string;

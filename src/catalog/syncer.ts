@@ -28,9 +28,9 @@ import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
-import { ChangeLogReader, compareIds, type ChangeEntry } from './change-log.ts';
+import { ChangeLogReader, type ChangeEntry } from './change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
-import { runSliced, runSteps, type SliceOptions } from '../util/slices.ts';
+import { runSliced, runSteps, type SliceOptions, nextTurn } from '../util/slices.ts';
 import { freshness, type Freshness } from './freshness.ts';
 import { logger } from '../log.ts';
 
@@ -277,7 +277,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     for (const { fields } of entries) {
       if (this.#stalled) return;
       // A reload that fixed a new log position meanwhile makes the rest of this batch moot (it is read again from there).
-      if (++n % ENTRIES_PER_TURN === 0) { await new Promise(resolve => setImmediate(resolve)); if (this.#stalled || seeks !== this.#seeks) return; }
+      if (++n % ENTRIES_PER_TURN === 0) { await nextTurn(); if (this.#stalled || seeks !== this.#seeks) return; }
       if (fields.epoch !== undefined && Number(fields.epoch) !== this.#epoch) { void this.#reload(`epoch changed (${this.#epoch} → ${fields.epoch})`, true); return; }
       let ev: CatalogEvent;
       try { ev = JSON.parse(fields.e ?? '') as CatalogEvent; } catch { continue; }
@@ -375,7 +375,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   async #read(name: string, full: boolean, s: Set<string>, c: Set<string>): Promise<void> {
     if (!full && this.#view.node(name)) {
       const patch = await this.#store.loadPartial(name, [...s], [...c]);
-      if (!patch) { this.#view.putNode(name, null, (await this.#store.readNode(name)).at); return; }
+      if (patch.gone) { this.#view.putNode(name, null, patch.at); return; }
       if (this.#view.patchNode(name, patch.services, patch.checks, patch.at)) return;
     }
     const { state, at } = await this.#store.readNode(name);

@@ -20,6 +20,7 @@ import { shuffle } from './records.ts';
 import type { ServiceQuestion } from './records.ts';
 import type { DnsRuntime } from './runtime.ts';
 import { T } from './wire.ts';
+import { udpMaxSize } from './truncate.ts';
 
 const VARIANTS_MAX = 8;
 /** The qtypes a service answers with records (A/AAAA, both for ANY and TXT, SRV); this bounds the shapes cached per instance. */
@@ -73,11 +74,16 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
     }
     return { variants, partial };
   };
+  // Trimming stops at one answer; one that is still too big (a node with large meta TXT records) is left to the
+  // general path, which applies the size ceiling (truncate.ts capSize): additional section first, then TC=1.
+  const max = d.udp ? udpMaxSize(d.ednsSize) : 0xffff;
+  const fits = (vs: Variant[]): boolean => vs.every(v => v.buf.length + d.optLen <= max);
   const first = build();
+  if (!fits(first.variants)) return null;
   const e: Entry = {
     variants: first.variants, next: 0, deps: ['s:' + sq.service], uses: 0,
     refreshAfter: first.partial && visible.length > 1 ? REFRESH_PARTIAL_AFTER * first.variants.length : 0,
-    rotate: () => { e.variants = build().variants; e.uses = 0; },
+    rotate: () => { const next = build().variants; if (fits(next)) e.variants = next; e.uses = 0; },
   };
   return e;
 }

@@ -113,7 +113,8 @@ export class CatalogStore {
 
   /** The index of the catalog's last change (KV and session writes share the counter but not this). */
   async catalogIndex(): Promise<number> {
-    const vals = await this.redis.hvals(this.keys.tables);
+    // Only the catalog's tables: KV and session writes record their own fields in the same hash.
+    const vals = await this.redis.hmget(this.keys.tables, 'nodes', 'services', 'checks');
     return Math.max(0, ...vals.map(Number).filter(Number.isFinite));
   }
 
@@ -154,9 +155,9 @@ export class CatalogStore {
 
   /**
    * Reads some services and checks of a node in one transaction, with the index it was read at;
-   * null when the node itself is gone.
+   * `gone` when the node itself no longer exists (at that index).
    */
-  async loadPartial(nodeName: string, serviceIds: string[], checkIds: string[]): Promise<(NodePatch & { at: number }) | null> {
+  async loadPartial(nodeName: string, serviceIds: string[], checkIds: string[]): Promise<(NodePatch & { at: number; gone: false }) | { at: number; gone: true }> {
     const n = nodeName.toLowerCase();
     const m = this.redis.multi().hexists(this.keys.nodes, n).get(this.keys.index);
     if (serviceIds.length) m.hmget(this.keys.services(n), ...serviceIds);
@@ -164,8 +165,8 @@ export class CatalogStore {
     const res = await m.exec();
     if (!res) throw new Error('transaction aborted');
     for (const [err] of res) if (err) throw err;
-    if (Number(res[0]![1]) !== 1) return null;
     const at = Number(res[1]![1]) || 0;
+    if (Number(res[0]![1]) !== 1) return { at, gone: true };
     let k = 2;
     const services = new Map<string, ServiceRec | null>();
     if (serviceIds.length) {
@@ -177,7 +178,7 @@ export class CatalogStore {
       const vals = res[k++]![1] as (string | null)[];
       checkIds.forEach((id, i) => checks.set(id, vals[i] ? decodeCheck(vals[i]!) : null));
     }
-    return { services, checks, at };
+    return { services, checks, at, gone: false };
   }
 
   /**

@@ -7,7 +7,7 @@ import test from 'ava';
 import { ResponseRateLimiter, rateLimitOn, slipReply } from '../../src/dns/rrl.ts';
 import { defaultDnsConfig } from '../../src/config/schema.ts';
 import type { RateLimitConfig } from '../../src/config/schema.ts';
-import { makeServer, ask, node, state, query } from './helpers.ts';
+import { makeServer, ask, node, state, svc, query } from './helpers.ts';
 
 const cfg = (p: Partial<RateLimitConfig> = {}): RateLimitConfig => ({ ...defaultDnsConfig().rateLimit, exemptLoopback: false, ...p });
 
@@ -97,4 +97,13 @@ test('udp cap: an EDNS 65,535 query for a node with 600 meta pairs is answered i
   }
   const tcp = await ask(server, 'big.node.consul', 'TXT', { edns: 65535, transport: 'tcp' });
   t.true(tcp.raw.length > 50_000, 'TCP still carries the whole answer');
+});
+
+test('udp cap: a one-instance SRV answer whose node meta fills the additional section stays within 4,096 bytes', async t => {
+  const meta: Record<string, string> = {};
+  for (let i = 0; i < 64; i++) meta[`key${i}`] = 'v'.repeat(100);
+  const { server } = makeServer([state(node('big', '10.0.0.9', { meta }), [svc('web', { port: 80 })])], { dns: { ...defaultDnsConfig(), enableAdditionalNodeMetaTxt: true } });
+  const r = await ask(server, 'web.service.consul', 'SRV', { edns: 65535 });
+  t.true(r.raw.length <= 4096, `${r.raw.length} bytes`);
+  t.is(r.rcode, 'NOERROR');
 });
