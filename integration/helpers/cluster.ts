@@ -23,23 +23,34 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
   const ports: number[] = [];
   const procs: ChildProcess[] = [];
   t.teardown(() => { for (const p of procs) p.kill('SIGKILL'); });
-  for (let i = 0; i < primaries; i++) {
-    const port = await freePort();
-    const dir = join(root, String(port));
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'redis.conf'), redisRecipe('redis-cluster-node', {
-      port, dir, password, replace: [['cluster-node-timeout 5000', 'cluster-node-timeout 2000']], extra: ['save ""'],
-    }), { mode: 0o600 });
-    procs.push(spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore' }));
-    ports.push(port);
-  }
-  for (const port of ports) {
-    await until(`cluster node ${port} up`, async () => {
-      const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      c.on('error', () => {});
-      try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
-    }, 10_000);
-  }
+  // A node whose port (or cluster bus port, port + 10000) was taken meanwhile by another test exits at once:
+  // start it again on other ports.
+  const startNode = async (): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const dir = join(root, String(port));
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'redis.conf'), redisRecipe('redis-cluster-node', {
+        port, dir, password, replace: [['cluster-node-timeout 5000', 'cluster-node-timeout 2000']], extra: ['save ""'],
+      }), { mode: 0o600 });
+      const proc = spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore' });
+      procs.push(proc);
+      let exited = false;
+      proc.once('exit', () => { exited = true; });
+      try {
+        await until(`cluster node ${port} up`, async () => {
+          if (exited) throw Object.assign(new Error('exited'), { fatal: true });
+          const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+          c.on('error', () => {});
+          try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
+        }, 10_000);
+        return port;
+      } catch (err) {
+        if (!exited || attempt >= 3) throw err;
+      }
+    }
+  };
+  for (let i = 0; i < primaries; i++) ports.push(await startNode());
   await run('redis-cli', ['--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: 30_000 });
   await until('cluster state ok on every node', async () => {
     for (const port of ports) {

@@ -26,16 +26,14 @@ import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
 import { AntiEntropy } from './anti-entropy.ts';
-import { withDeadline } from '../util/deadline.ts';
 import type { NodeState } from '../catalog/model.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
+import { openFilesLimit } from '../util/open-files.ts';
 
 const log = logger('agent');
 
-/** Deadline of the agent's own Redis calls (node registration, anti-entropy). */
-const REDIS_DEADLINE_MS = 5_000;
 
 export class Agent {
   readonly config: Config;
@@ -185,7 +183,8 @@ export class Agent {
     }
     // --- end KV / sessions / events ---
     // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
-    const files = openFilesLimit();
+    const lim = openFilesLimit();
+    const files = { soft: Number.isFinite(lim.soft) ? lim.soft : 0, hard: Number.isFinite(lim.hard) ? lim.hard : 0 }; // 0: unknown or unlimited
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     const addr = this.httpServer.address() as { port: number };
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
@@ -279,7 +278,7 @@ export class Agent {
 
   /** Registers this agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
   async registerSelf(): Promise<void> {
-    await withDeadline(this.store.register(this.#selfRecords()), REDIS_DEADLINE_MS, 'register this node');
+    await this.store.register(this.#selfRecords());
   }
 
   /** Whether the catalog holds this node as registerSelf writes it (node record, serfHealth, `consul`). */
@@ -296,7 +295,7 @@ export class Agent {
   async #syncLocalState(): Promise<void> {
     const cfg = this.config;
     if (this.redis.status !== 'ready') throw new Error(`Redis is unreachable (connection ${this.redis.status})`);
-    let st = await withDeadline(this.store.loadNode(cfg.nodeName), REDIS_DEADLINE_MS, 'read this node');
+    let st = await this.store.loadNode(cfg.nodeName);
     if (!st || !this.#selfInSync(st)) {
       await this.registerSelf();
       log.info('Synced node info', { node: cfg.nodeName });
@@ -304,7 +303,7 @@ export class Agent {
     }
     const req = this.local!.diff(st, cfg.nodeName);
     if (!req) return;
-    await withDeadline(this.store.register(req), REDIS_DEADLINE_MS, 'sync local state');
+    await this.store.register(req);
     for (const s of req.services) log.info('Synced service', { service: s.ID });
     for (const c of req.checks) log.info('Synced check', { check: c.check.CheckID });
   }
@@ -338,13 +337,3 @@ export class Agent {
 /** Descriptors kept out of reach of HTTP clients (Redis connections, DNS over TCP, check probes, logs). */
 const FD_RESERVE = 1024;
 
-/** The process's open-file limit (bin/roster raises soft to hard before starting node), from /proc; 0 when unknown or unlimited. */
-function openFilesLimit(): { soft: number; hard: number } {
-  try {
-    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    const n = (x: string | undefined) => (x && /^\d+$/.test(x) ? Number(x) : 0);
-    return { soft: n(m?.[1]), hard: n(m?.[2]) };
-  } catch {
-    return { soft: 0, hard: 0 };
-  }
-}

@@ -21,7 +21,6 @@ import { aliasResult } from './alias.ts';
 import { DEFAULT_TIMEOUT_MS, type CheckJobData } from './types.ts';
 import { logger } from '../log.ts';
 import { checkTimings, overdueBy } from './lateness.ts';
-import { withDeadline } from '../util/deadline.ts';
 
 const log = logger('agent.checks');
 
@@ -234,7 +233,7 @@ export class CheckEngine {
       const marked: string[] = [];
       for (let i = 0; i < entries.length; i += 1000) {
         const part = entries.slice(i, i + 1000);
-        const slots = await withDeadline(this.o.store.redis.hmget(this.o.store.keys.checkState, ...part.map(([id]) => `${memberOf(this.o.nodeName, id)}|r`)), 5000, 'read check runs');
+        const slots = await this.o.store.redis.hmget(this.o.store.keys.checkState, ...part.map(([id]) => `${memberOf(this.o.nodeName, id)}|r`)); // bounded by the connection's redis_timeout
         for (let j = 0; j < part.length; j++) {
           const [id, e] = part[j]!;
           const by = overdueBy(now, Number(slots[j] ?? 0), this.#since.get(id) ?? now, e.job.intervalMs, e.job.timeoutMs);
@@ -247,9 +246,9 @@ export class CheckEngine {
           const last = Number(slots[j] ?? 0);
           const output = `Check is overdue: ${last ? `no run started since ${sec(now - last)} ago` : `not run since it was scheduled ${sec(now - (this.#since.get(id) ?? now))} ago`} (interval ${sec(e.job.intervalMs)}, timeout ${sec(e.job.timeoutMs)}); are the check workers running?`;
           log.warn('check is overdue; marking it critical', { check: id, overdue_ms: by });
-          await withDeadline(this.o.store.updateCheck(this.o.nodeName, id, 'critical', output), 5000, 'mark check overdue');
+          await this.o.store.updateCheck(this.o.nodeName, id, 'critical', output);
           // The next real result is written at once, not held back as an output-only change.
-          await withDeadline(this.o.store.redis.hdel(this.o.store.keys.checkState, `${memberOf(this.o.nodeName, id)}|w`), 5000, 'mark check overdue');
+          await this.o.store.redis.hdel(this.o.store.keys.checkState, `${memberOf(this.o.nodeName, id)}|w`);
         }
       }
       return marked;

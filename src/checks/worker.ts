@@ -25,7 +25,7 @@ import { runOnce } from './runners/index.ts';
 import type { CheckJobData } from './types.ts';
 import { logger } from '../log.ts';
 import { checkTimings } from './lateness.ts';
-import { readFileSync } from 'node:fs';
+import { openFilesLimit } from '../util/open-files.ts';
 
 const log = logger('checks.worker');
 
@@ -84,11 +84,8 @@ export function slotOf(job: Job): number {
  * socket), between 64 and 4,096.
  */
 export function defaultMaxInFlight(): number {
-  let soft = 1024;
-  try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m) soft = m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
-  } catch { /* not Linux */ }
+  const { soft: limit } = openFilesLimit();
+  const soft = limit === 0 ? 1024 : Math.min(limit, 1 << 20);
   return Math.max(64, Math.min(4096, Math.floor(soft / 2)));
 }
 

@@ -2,9 +2,8 @@
  * @module The CLI's HTTP client: the shared flags (`-http-addr`, `-token`, `-datacenter`, ...),
  * requests to the agent, and Consul's error wording (`Unexpected response code: 500 (...)`).
  */
-import { readFileSync } from 'node:fs';
 import { parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
-import { agentAddr } from '../util/agent-addr.ts';
+import { agentAddr, agentToken, readTokenFile } from '../util/agent-addr.ts';
 
 /** Flags every API command takes (Consul's names). */
 export const HTTP_FLAGS: FlagSpec = { 'http-addr': 'string', token: 'string', 'token-file': 'string', datacenter: 'string', stale: 'bool', 'ca-file': 'string', 'tls-server-name': 'string' };
@@ -38,12 +37,9 @@ export function encPath(p: string): string {
  * `$CONSUL_HTTP_TOKEN`, `$CONSUL_HTTP_TOKEN_FILE` (files and the environment keep it out of `ps`).
  */
 export function httpToken(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): string {
-  const file = (p: string) => { try { return readFileSync(p, 'utf8').trim(); } catch (err) { throw new Error(`Error loading token file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); } };
   if (flags.token) return flags.token as string;
-  if (flags['token-file']) return file(flags['token-file'] as string);
-  if (env.ROSTER_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN) return (env.ROSTER_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN)!;
-  if (env.CONSUL_HTTP_TOKEN_FILE) return file(env.CONSUL_HTTP_TOKEN_FILE);
-  return '';
+  if (flags['token-file']) return readTokenFile(flags['token-file'] as string);
+  return agentToken(undefined, env);
 }
 
 export function makeApi(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): Api {

@@ -4,7 +4,7 @@ import { AgentApi } from '../client/api.ts';
 import { Registrar } from '../registrar/registrar.ts';
 import { logger, setLogLevel, type Level } from '../log.ts';
 import { parseDurationMs } from '../util/duration.ts';
-import { agentAddr } from '../util/agent-addr.ts';
+import { agentAddr, agentToken } from '../util/agent-addr.ts';
 
 const FLAGS = { 'config-dir': 'string', 'http-addr': 'string', token: 'string', 'resync': 'string', 'debounce-ms': 'int', 'log-level': 'string', 'log-json': 'bool', once: 'bool', 'deregister-on-exit': 'bool' } as const;
 
@@ -16,7 +16,7 @@ export async function registrarCommand(argv: string[]): Promise<number> {
   if (!dir) throw new Error('-config-dir is required');
   const addr = agentAddr(flags['http-addr'] as string | undefined);
   const reg = new Registrar({
-    api: new AgentApi(addr, (flags.token as string) ?? process.env.CONSUL_HTTP_TOKEN ?? ''), dir,
+    api: new AgentApi(addr, agentToken(flags.token as string | undefined)), dir,
     debounceMs: flags['debounce-ms'] as number | undefined, resyncMs: flags.resync ? parseDurationMs(flags.resync as string) : undefined,
   });
   reg.on('sync', r => {

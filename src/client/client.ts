@@ -7,12 +7,12 @@ import { AgentApi } from './api.ts';
 import { Registration } from './registration.ts';
 import { Discovery, NoInstancesError, type DiscoverOptions } from './discovery.ts';
 import type { Instance, RegisterOptions } from './types.ts';
-import { agentAddr } from '../util/agent-addr.ts';
+import { agentAddr, agentToken } from '../util/agent-addr.ts';
 
 export interface ConnectOptions {
   /** Agent HTTP address. @defaultValue $ROSTER_HTTP_ADDR, then $CONSUL_HTTP_ADDR, then 127.0.0.1:8500 */
   httpAddr?: string;
-  /** ACL token (X-Consul-Token). @defaultValue $CONSUL_HTTP_TOKEN */
+  /** ACL token (X-Consul-Token). @defaultValue $ROSTER_HTTP_TOKEN, then $CONSUL_HTTP_TOKEN, then $CONSUL_HTTP_TOKEN_FILE */
   token?: string;
   /** Agent DNS address for the SRV fallback. @defaultValue 127.0.0.1:8600 */
   dnsAddr?: string;
@@ -53,7 +53,7 @@ export class RosterClient {
   #closed = false;
 
   constructor(o: ConnectOptions = {}) {
-    this.api = new AgentApi(agentAddr(o.httpAddr), o.token ?? process.env.CONSUL_HTTP_TOKEN ?? '');
+    this.api = new AgentApi(agentAddr(o.httpAddr), agentToken(o.token));
     this.dnsAddr = o.dnsAddr || '127.0.0.1:8600';
     this.domain = o.domain || 'consul';
   }

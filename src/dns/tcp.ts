@@ -15,6 +15,7 @@
 import net from 'node:net';
 import type { DnsHandler } from './handler.ts';
 import type { LogThrottle } from './log-throttle.ts';
+import { PerClient } from '../util/per-client.ts';
 
 export interface TcpOptions {
   /** Time a connection may sit with no message in progress. */
@@ -53,11 +54,10 @@ function victimOf(conns: Set<Conn>, now: number): Conn | undefined {
 /** Binds a TCP server on host:port serving `handler`; resolves when listening. */
 export function listenTCP(handler: DnsHandler, host: string, port: number, opts: TcpOptions, errs: LogThrottle): Promise<net.Server> {
   const conns = new Set<Conn>();
-  const perClient = new Map<string, number>();
+  const perClient = new PerClient(opts.maxPerClient);
   const srv = net.createServer(sock => {
     const addr = sock.remoteAddress ?? '';
-    const mine = perClient.get(addr) ?? 0;
-    if (mine >= opts.maxPerClient) {
+    if (perClient.count(addr) >= opts.maxPerClient) {
       errs.note('warn', 'dns: tcp connection refused: per-client limit reached', { client: addr, limit: opts.maxPerClient });
       sock.destroy(); return;
     }
@@ -73,11 +73,10 @@ export function listenTCP(handler: DnsHandler, host: string, port: number, opts:
     }
     const c: Conn = { sock, idle: false, since: performance.now() };
     conns.add(c);
-    perClient.set(addr, mine + 1);
+    perClient.enter(addr);
     sock.once('close', () => {
       conns.delete(c);
-      const n = (perClient.get(addr) ?? 1) - 1;
-      if (n <= 0) perClient.delete(addr); else perClient.set(addr, n);
+      perClient.leave(addr);
     });
     serveConn(handler, c, opts, errs);
   });

@@ -138,6 +138,11 @@ export class Notifier {
   fire(topic: string): void {
     this.seq++;
     this.renders.invalidate(topic);
+    this.#wake(topic);
+  }
+
+  /** Releases every waiter parked on `topic`. */
+  #wake(topic: string): void {
     const s = this.#topics.get(topic);
     if (!s) return;
     this.#topics.delete(topic);
@@ -152,7 +157,7 @@ export class Notifier {
   fireAllPrefixed(prefixes: readonly string[]): void {
     this.seq++;
     this.renders.invalidatePrefixed(prefixes);
-    for (const t of [...this.#topics.keys()]) if (prefixes.some(p => t.startsWith(p))) this.fire(t);
+    for (const t of [...this.#topics.keys()]) if (prefixes.some(p => t.startsWith(p))) this.#wake(t);
   }
 
   /** Wakes waiters on `kv:<key>` and on every watched prefix of key. */
@@ -237,15 +242,14 @@ export async function blocking<T>(ctx: Ctx, notifier: Notifier, deps: { topics: 
   ctx.enterBlocking();
   const deadline = deadlineOf(notifier, waitMs);
   for (;;) {
-    r = null;
     const left = deadline - notifier.now();
-    if (left <= 0 || ctx.signal.aborted) break;
+    if (left <= 0 || ctx.signal.aborted) return r; // the last result: nothing changed since it was read
+    r = null; // parked: keep only the index
     if (notifier.seq === seq) await notifier.wait(deps.topics, deps.prefixes ?? [], left, ctx.signal);
     seq = notifier.seq;
     r = await run();
     if (r.index > min) return r;
   }
-  return r ?? await run();
 }
 
 /**

@@ -40,9 +40,9 @@ export interface AgentHooks {
   leave?: () => Promise<void>;
   forceLeave?: (node: string, prune: boolean) => Promise<void>;
   fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
-  /** Sends a Serf query and collects acks and responses until its timeout. */
   /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
   local?: LocalStateHook;
+  /** Sends a Serf query and collects acks and responses until its timeout. */
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
   /** Gauges the agent's parts report (check lateness, ...), read by /v1/agent/metrics. */
   gauges?: () => Gauge[];

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { logger } from '../log.ts';
 import { HttpError } from './server.ts';
 import type { HttpLimits } from '../config/schema.ts';
+import { PerClient } from '../util/per-client.ts';
 
 const log = logger('agent.http');
 
@@ -34,23 +35,7 @@ export function logLimit(kind: string, msg: string, fields: Record<string, unkno
   lastLog.set(kind, { at: now, suppressed: 0 });
 }
 
-/** Counts per client key; `enter` refuses past the limit (0 = unlimited). */
-export class PerClient {
-  #n = new Map<string, number>();
-  readonly max: number;
-  constructor(max: number) { this.max = max; }
-  enter(key: string): boolean {
-    const n = this.#n.get(key) ?? 0;
-    if (this.max > 0 && n >= this.max) return false;
-    this.#n.set(key, n + 1);
-    return true;
-  }
-  leave(key: string): void {
-    const n = (this.#n.get(key) ?? 0) - 1;
-    if (n <= 0) this.#n.delete(key); else this.#n.set(key, n);
-  }
-  count(key: string): number { return this.#n.get(key) ?? 0; }
-}
+export { PerClient } from '../util/per-client.ts';
 
 /**
  * Puts the per-client connection limit in front of node's HTTP connection handling: a connection

@@ -15,7 +15,7 @@ import type { Instance, StrategyName } from '../client/types.ts';
 import { compileRouteOptions, parseRoute, type CompiledRouteOptions, type Route } from './route.ts';
 import { ServiceSet } from './services.ts';
 import { AccessLog } from './access-log.ts';
-import { agentAddr } from '../util/agent-addr.ts';
+import { agentAddr, agentToken } from '../util/agent-addr.ts';
 
 export interface RouterOptions {
   httpAddr?: string;
@@ -130,7 +130,7 @@ export class ServiceRouter {
       headersTimeout: upstreamTimeout, bodyTimeout: upstreamTimeout,
     });
     this.services = new ServiceSet({
-      api: new AgentApi(agentAddr(o.httpAddr), o.token ?? process.env.CONSUL_HTTP_TOKEN ?? ''),
+      api: new AgentApi(agentAddr(o.httpAddr), agentToken(o.token)),
       dnsAddr: o.dnsAddr, domain: o.domain,
       discover: { strategy: o.strategy ?? 'round-robin', ejectBaseMs: o.ejectBaseMs, ejectMaxMs: o.ejectMaxMs, passingOnly: true },
     });

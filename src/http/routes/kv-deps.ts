@@ -34,14 +34,15 @@ export const SESSIONS_TOPIC = 'table:sessions';
 /** Topic of /v1/event/list. */
 export const EVENTS_TOPIC = 'events';
 
-/** Wakes the watchers a change event names. */
-export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): void {
+/** Wakes the watchers a KV change event names; returns its index (0 for a malformed message). */
+export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): number {
   let ev: { i: number; k?: string[]; s?: number; e?: number; a?: number };
-  try { ev = JSON.parse(msg); } catch { return; }
-  if (ev.a) { fireAllKv(deps); return; } // a snapshot restore replaced every key
+  try { ev = JSON.parse(msg); } catch { return 0; }
+  if (ev.a) { fireAllKv(deps); return Number(ev.i) || 0; } // a snapshot restore replaced every key
   for (const k of ev.k ?? []) deps.notifier.fireKey(k);
   if (ev.s) deps.notifier.fire(SESSIONS_TOPIC);
   if (ev.e) deps.notifier.fire(EVENTS_TOPIC);
+  return Number(ev.i) || 0;
 }
 
 /** Wakes every KV, session and event watcher (they re-read Redis and return only if something changed). */
@@ -60,10 +61,10 @@ export async function startKvBackground(deps: ApiDeps): Promise<() => Promise<vo
   const { sessions } = kvDeps(deps);
   const sub = deps.connector.create('subscriber');
   let connectedOnce = false;
+  const kd = kvDeps(deps);
   sub.on('message', (_ch, msg) => {
-    applyKvEvent(deps, msg);
-    const i = Number(/^\{"i":(\d+)/.exec(msg)?.[1]);
-    if (i > kvDeps(deps).indexSeen) kvDeps(deps).indexSeen = i;
+    const i = applyKvEvent(deps, msg);
+    if (i > kd.indexSeen) kd.indexSeen = i;
   });
   sub.on('ready', () => {
     if (connectedOnce) { log.debug('kv subscriber reconnected; waking every watcher'); fireAllKv(deps); }
