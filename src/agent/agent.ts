@@ -264,7 +264,7 @@ export class Agent {
     const a = cfg.advertiseAddr;
     const node = {
       ID: this.nodeId, Node: cfg.nodeName, Address: a, Datacenter: cfg.datacenter,
-      TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { 'consul-network-segment': '', 'consul-version': VERSION },
+      TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { ...cfg.nodeMeta, 'consul-network-segment': '', 'consul-version': VERSION },
     };
     const services = cfg.registerConsulService
       ? [{ ID: 'consul', Service: 'consul', Tags: [], Address: '', Meta: { raft_version: '3', serf_protocol_current: '2', serf_protocol_max: '5', serf_protocol_min: '1', version: VERSION }, Port: cfg.ports.server, Weights: { ...DEFAULT_WEIGHTS }, EnableTagOverride: false }]

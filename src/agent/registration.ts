@@ -5,7 +5,7 @@
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../catalog/model.ts';
 import type { CheckWrite } from '../store/catalog-store.ts';
 import { HttpError } from '../http/server.ts';
-import { decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
+import { decodeLocality, decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
 import { formatDurationNs, parseDurationNs } from '../util/duration.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
@@ -123,6 +123,9 @@ export function buildService(d: Record<string, unknown>): Omit<ServiceRec, 'Crea
   if (d.Kind) rec.Kind = d.Kind as string;
   const ta = decodeTaggedAddresses(d.TaggedAddresses);
   if (Object.keys(ta).length) rec.TaggedAddresses = ta;
+  if (d.SocketPath) rec.SocketPath = d.SocketPath as string;
+  const loc = decodeLocality(d.Locality);
+  if (loc) rec.Locality = loc;
   return rec;
 }
 

@@ -32,6 +32,10 @@ export interface ServiceRec {
   TaggedAddresses?: Record<string, { Address: string; Port: number }>;
   Meta: Record<string, string>;
   Port: number;
+  /** A Unix socket the service listens on instead of Address:Port. */
+  SocketPath?: string;
+  /** Where the instance runs (Consul 1.17's Locality). */
+  Locality?: { Region?: string; Zone?: string };
   Weights: Weights;
   EnableTagOverride: boolean;
   CreateIndex: number;

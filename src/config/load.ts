@@ -17,7 +17,7 @@ export const AGENT_FLAGS = {
   'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
   join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
-  'redis-password-file': 'string', 'encrypt-file': 'string',
+  'redis-password-file': 'string', 'encrypt-file': 'string', 'node-meta': 'list',
   'redis-tls-ca-file': 'string', 'redis-tls-cert-file': 'string', 'redis-tls-key-file': 'string', 'redis-tls-server-name': 'string',
 } as const;
 
@@ -107,6 +107,11 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
     }
   }
   if (f.ae_interval !== undefined) cfg.aeIntervalMs = ms(f.ae_interval);
+  if (f.node_meta !== undefined) {
+    const m = f.node_meta;
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.values(m).some(v => typeof v !== 'string')) throw new Error(`${source}: node_meta must be a map of strings`);
+    Object.assign(cfg.nodeMeta, m);
+  }
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
   applyHttpLimits(cfg, f, source);
   const ports = f.ports as Record<string, number> | undefined;
@@ -199,6 +204,21 @@ function applyDnsLimits(d: DnsConfig, c: Record<string, unknown>, source: string
   }
 }
 
+/** Consul's limits on node meta (agent/structs ValidateNodeMetadata), applied at start-up. */
+function validateNodeMeta(m: Record<string, string>): void {
+  const keys = Object.keys(m);
+  if (keys.length > 64) throw new Error('Failed to parse node metadata: Node metadata cannot contain more than 64 key/value pairs');
+  for (const k of keys) {
+    let why = '';
+    if (k === '') why = 'Key cannot be blank';
+    else if (!/^[a-zA-Z0-9_-]+$/.test(k)) why = 'Key contains invalid characters';
+    else if (k.length > 128) why = 'Key is too long (limit: 128 characters)';
+    else if (k.startsWith('consul-')) why = "Key prefix 'consul-' is reserved for internal use";
+    else if (Buffer.byteLength(m[k]!) > 512) why = 'Value is too long (limit: 512 characters)';
+    if (why) throw new Error(`Failed to parse node metadata: Couldn't load metadata pair ('${k}', '${m[k]}'): ${why}`);
+  }
+}
+
 /** Reads a config file: JSON, or HCL when the name ends in `.hcl` (as Consul decides by extension). */
 export function readConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
@@ -240,6 +260,12 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (s('encrypt-file')) cfg.encrypt = readSecretFile(s('encrypt-file')!, 'gossip encryption key');
   else if (!cfg.encrypt && (env.CONSUL_ENCRYPT || env.ROSTER_ENCRYPT)) cfg.encrypt = (env.CONSUL_ENCRYPT || env.ROSTER_ENCRYPT)!;
   registerSecret(cfg.encrypt);
+  for (const kv of (flags['node-meta'] as string[] | undefined) ?? []) {
+    // Consul's parseMetaPair: "key:value", or "key" with an empty value.
+    const i = kv.indexOf(':');
+    cfg.nodeMeta[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? '' : kv.slice(i + 1);
+  }
+  validateNodeMeta(cfg.nodeMeta);
   if (flags.recursor) cfg.recursors = flags.recursor as string[];
   if (flags['zone-dir']) cfg.zoneDirs = flags['zone-dir'] as string[];
   if (flags.join) cfg.startJoin.push(...(flags.join as string[]));

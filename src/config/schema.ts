@@ -137,6 +137,8 @@ export interface Config {
    * `undefined` = 1 when the primary reports connected replicas, else 0 (re-read on every reconnect).
    */
   redisMinReplicasAcked?: number;
+  /** The agent's own node meta (`node_meta` in a config file, `-node-meta key:value`). @defaultValue {} */
+  nodeMeta: Record<string, string>;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
 }
@@ -157,6 +159,6 @@ export function defaultConfig(): Config {
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3,
+    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {},
   };
 }

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
+import { parseExact } from '../util/json.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 
@@ -218,7 +219,7 @@ export function parseJson(b: Buffer): unknown {
   if (b.length === 0) return undefined;
   let v: unknown;
   try {
-    v = JSON.parse(b.toString('utf8'));
+    v = parseExact(b.toString('utf8'));
   } catch (err) {
     throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
   }

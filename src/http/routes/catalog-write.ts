@@ -3,7 +3,7 @@
  * anti-entropy, catalog checks are not executed), through the same atomic store scripts.
  */
 import { HttpError, type Ctx, type Router } from '../server.ts';
-import { decode, decodeTaggedAddresses, validateMeta, type Schema } from '../decode.ts';
+import { decode, decodeLocality, decodeTaggedAddresses, validateMeta, type Schema } from '../decode.ts';
 import { afterWrite, checkDc, requireRedis, type ApiDeps } from '../context.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../../catalog/model.ts';
@@ -86,6 +86,9 @@ export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
       if (sd.Kind) svc.Kind = sd.Kind as string;
       const ta = decodeTaggedAddresses(sd.TaggedAddresses);
       if (Object.keys(ta).length) svc.TaggedAddresses = ta;
+      if (sd.SocketPath) svc.SocketPath = sd.SocketPath as string;
+      const loc = decodeLocality(sd.Locality);
+      if (loc) svc.Locality = loc;
       services.push(svc);
     }
     const defs: Record<string, unknown>[] = [];

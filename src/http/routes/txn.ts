@@ -21,6 +21,7 @@ const OP: Schema = { fields: { KV: { object: KV_OP }, Node: 'any', Service: 'any
 function u64(v: unknown, what: string): string {
   if (v === undefined || v === null) return '0';
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return String(v);
+  if (typeof v === 'bigint' && v >= 0n && v <= 0xffffffffffffffffn) return v.toString();
   throw new HttpError(400, `Request decode failed: json: cannot unmarshal ${typeof v} into Go struct field .${what} of type uint64`);
 }
 
