@@ -13,9 +13,9 @@ let threshold = ORDER.info;
 let json = false;
 
 /** Sets the global level (and optionally JSON lines) for every logger. */
-export function setLogLevel(level: Level, asJson = false): void {
+export function setLogLevel(level: Level, asJson?: boolean): void {
   threshold = ORDER[level] ?? ORDER.info;
-  json = asJson;
+  if (asJson !== undefined) json = asJson;
 }
 
 const REDACTED = '[redacted]';

@@ -20,7 +20,7 @@ import { Notifier } from '../http/blocking.ts';
 import { Router, listenHttp } from '../http/server.ts';
 import type { AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
-import { logger, registerSecret } from '../log.ts';
+import { logger, registerSecret, setLogLevel } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
@@ -58,9 +58,23 @@ export class Agent {
   #dirRegistrars: { sync(force?: boolean): Promise<unknown>; close(): void }[] = [];
   #leave = false;
   #onStop: (() => Promise<void>)[] = [];
+  /** Re-reads the configuration (files and flags); set by `roster agent`, used by SIGHUP and PUT /v1/agent/reload. */
+  configLoader?: () => Config;
 
   constructor(config: Config) {
     this.config = config;
+  }
+
+  /** Re-reads the configuration and applies it (a file that fails to parse leaves the running configuration alone). */
+  async reloadFromFiles(): Promise<void> {
+    if (!this.configLoader) throw new Error('no configuration loader');
+    await this.reload(this.configLoader());
+  }
+
+  #onReload: ((next: Config) => Promise<void>)[] = [];
+  /** Registers a step run on every reload (e.g. re-reading TLS certificates). */
+  onReload(fn: (next: Config) => Promise<void>): void {
+    this.#onReload.push(fn);
   }
 
   /** Registers a cleanup step, run (in reverse order) by stop(). */
@@ -175,6 +189,7 @@ export class Agent {
       config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
+    this.hooks.reload = () => this.reloadFromFiles();
     registerRoutes(router, deps);
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
@@ -219,6 +234,11 @@ export class Agent {
    * recursors, and reloads zone files. Other settings (ports, addresses, Redis) need a restart.
    */
   async reload(next: Config): Promise<void> {
+    const metaChanged = JSON.stringify(next.nodeMeta) !== JSON.stringify(this.config.nodeMeta);
+    this.config.nodeMeta = next.nodeMeta;
+    if (next.logLevel !== this.config.logLevel) { this.config.logLevel = next.logLevel; setLogLevel(next.logLevel); }
+    for (const fn of this.#onReload) await fn(next);
+    if (metaChanged) await this.registerSelf().catch(err => log.warn('node meta not synced; anti-entropy retries', { err: (err as Error).message }));
     this.config.dns = next.dns;
     this.config.recursors = next.recursors;
     this.dns?.reload(this.config);

@@ -17,7 +17,7 @@ export const AGENT_FLAGS = {
   'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
   join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
-  'redis-password-file': 'string', 'encrypt-file': 'string', 'node-meta': 'list',
+  'redis-password-file': 'string', 'encrypt-file': 'string', 'node-meta': 'list', 'https-port': 'int', 'enable-local-script-checks': 'bool',
   'redis-tls-ca-file': 'string', 'redis-tls-cert-file': 'string', 'redis-tls-key-file': 'string', 'redis-tls-server-name': 'string',
 } as const;
 
@@ -74,7 +74,7 @@ const STRING_SETTINGS: readonly (readonly [string, string, (c: Config, v: string
 
 /** Ports: [key under `ports` in a config file, flag, Config.ports field]. */
 const PORTS: readonly (readonly [string, string, keyof Config['ports']])[] = [
-  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['server', 'server-port', 'server'],
+  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['server', 'server-port', 'server'], ['https', 'https-port', 'https'],
 ];
 
 /** Applies one parsed config-file object (Consul's snake_case keys) onto cfg. */
@@ -107,6 +107,9 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
     }
   }
   if (f.ae_interval !== undefined) cfg.aeIntervalMs = ms(f.ae_interval);
+  if (typeof f.enable_script_checks === 'boolean') cfg.enableScriptChecks = f.enable_script_checks;
+  if (typeof f.enable_local_script_checks === 'boolean') cfg.enableLocalScriptChecks = f.enable_local_script_checks;
+  applyTls(cfg, f, source);
   if (f.node_meta !== undefined) {
     const m = f.node_meta;
     if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.values(m).some(v => typeof v !== 'string')) throw new Error(`${source}: node_meta must be a map of strings`);
@@ -120,6 +123,33 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   for (const k of ['service', 'services']) {
     const v = f[k];
     if (v && withServices) cfg.services.push(...(Array.isArray(v) ? v : [v]));
+  }
+}
+
+/**
+ * `tls { defaults { ca_file, cert_file, key_file, verify_incoming } }` (Consul 1.12+), `tls { https { ... } }`
+ * over it, and the older top-level `ca_file`, `cert_file`, `key_file`, `verify_incoming` (`verify_incoming_https`).
+ */
+function applyTls(cfg: Config, f: Record<string, unknown>, source: string): void {
+  const apply = (o: Record<string, unknown> | undefined, block: string) => {
+    if (!o) return;
+    if (typeof o !== 'object' || Array.isArray(o)) throw new Error(`${source}: ${block} must be an object`);
+    for (const [k, field] of [['ca_file', 'caFile'], ['cert_file', 'certFile'], ['key_file', 'keyFile']] as const) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] !== 'string') throw new Error(`${source}: ${block}${k} must be a string`);
+      cfg.tls[field] = o[k] as string;
+    }
+    for (const k of ['verify_incoming', 'verify_incoming_https']) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] !== 'boolean') throw new Error(`${source}: ${block}${k} must be a boolean`);
+      cfg.tls.verifyIncoming = o[k] as boolean;
+    }
+  };
+  apply(f, '');
+  const t = f.tls as Record<string, unknown> | undefined;
+  if (t) {
+    apply(t.defaults as Record<string, unknown> | undefined, 'tls.defaults.');
+    apply(t.https as Record<string, unknown> | undefined, 'tls.https.');
   }
 }
 
@@ -222,6 +252,7 @@ function validateNodeMeta(m: Record<string, string>): void {
 /** Reads a config file: JSON, or HCL when the name ends in `.hcl` (as Consul decides by extension). */
 export function readConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
+  if (text.trim() === '') return {}; // an empty file is skipped, as Consul does
   const wrap = (err: unknown, what: string) => new Error(`Error parsing ${what}${(err as Error).message}`);
   if (path.endsWith('.hcl')) {
     try { return parseHcl(text, path); } catch (err) { throw wrap(err, ''); } // parseHcl's messages start with the path
@@ -278,7 +309,12 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (env.ROSTER_CHECK_REAP_INTERVAL) cfg.checkReapIntervalMs = ms(env.ROSTER_CHECK_REAP_INTERVAL);
   if (env.ROSTER_CHECK_DEREGISTER_MIN) cfg.checkDeregisterMinMs = ms(env.ROSTER_CHECK_DEREGISTER_MIN);
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(cfg.logLevel)) throw new Error(`invalid -log-level "${cfg.logLevel}"`);
-  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  if (flags['enable-script-checks'] !== undefined) cfg.enableScriptChecks = flags['enable-script-checks'] as boolean;
+  if (flags['enable-local-script-checks'] !== undefined) cfg.enableLocalScriptChecks = flags['enable-local-script-checks'] as boolean;
+  // -1 turns the HTTP or HTTPS listener off (Consul's rule); HTTPS needs a certificate and key.
+  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < ((k === 'http' || k === 'https') ? -1 : 0) || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  if (cfg.ports.https >= 0 && (!cfg.tls.certFile || !cfg.tls.keyFile)) throw new Error('ports.https needs tls cert_file and key_file');
+  if (cfg.tls.verifyIncoming && cfg.ports.https >= 0 && !cfg.tls.caFile) throw new Error('tls verify_incoming needs ca_file (the CA that signs client certificates)');
   // Defaults that depend on other settings.
   if (!cfg.nodeName) cfg.nodeName = env.HOSTNAME || (cfg.dev ? 'roster-dev' : 'roster');
   if (!cfg.bindAddr) cfg.bindAddr = cfg.dev ? '127.0.0.1' : '0.0.0.0';

@@ -66,6 +66,16 @@ export interface Ports {
   /** @defaultValue 8600 */ dns: number;
   /** @defaultValue 8301 */ serfLan: number;
   /** Advertised in /v1/status/leader. @defaultValue 8300 */ server: number;
+  /** HTTPS API (needs tls cert_file and key_file); -1 = off. @defaultValue -1 */ https: number;
+}
+
+/** `tls { defaults { ... } }` (and Consul's older top-level keys): the HTTPS listener's files. */
+export interface TlsConfig {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Require a client certificate signed by the CA. @defaultValue false */
+  verifyIncoming: boolean;
 }
 
 export interface Config {
@@ -137,6 +147,12 @@ export interface Config {
    * `undefined` = 1 when the primary reports connected replicas, else 0 (re-read on every reconnect).
    */
   redisMinReplicasAcked?: number;
+  /** Script checks (`Args`) registered through any endpoint may run (Consul's enable_script_checks). @defaultValue false */
+  enableScriptChecks: boolean;
+  /** Script checks may come from config files and from loopback clients of the agent API only. @defaultValue false */
+  enableLocalScriptChecks: boolean;
+  /** TLS for the HTTPS listener. */
+  tls: TlsConfig;
   /** The agent's own node meta (`node_meta` in a config file, `-node-meta key:value`). @defaultValue {} */
   nodeMeta: Record<string, string>;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
@@ -156,9 +172,9 @@ export function defaultDnsConfig(): DnsConfig {
 export function defaultConfig(): Config {
   return {
     dev: false, nodeName: '', nodeId: '', datacenter: 'dc1', domain: 'consul', altDomain: '', clientAddr: '127.0.0.1',
-    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
+    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300, https: -1 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {},
+    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {}, enableScriptChecks: false, enableLocalScriptChecks: false, tls: { verifyIncoming: false },
   };
 }

@@ -46,6 +46,8 @@ export interface AgentHooks {
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
   /** Gauges the agent's parts report (check lateness, ...), read by /v1/agent/metrics. */
   gauges?: () => Gauge[];
+  /** Re-reads the configuration files and applies what can change live (PUT /v1/agent/reload, SIGHUP). */
+  reload?: () => Promise<void>;
 }
 
 /** One gauge of /v1/agent/metrics (Consul's JSON shape). */
@@ -133,8 +135,14 @@ export function metaHeaders(index: number, mode: Consistency | null, fresh?: Fre
 }
 
 /** A shared rendered body (sharedBlocking) as a reply: the same headers, in the same order, as a JSON body of the same value. */
-export function renderedReply(r: Rendered, mode: Consistency | null, fresh?: Freshness): Reply {
-  return { body: r.body, headers: { ...metaHeaders(r.index, mode, fresh), 'Content-Type': 'application/json' } };
+export function renderedReply(r: Rendered, mode: Consistency | null, fresh?: Freshness, cached = false): Reply {
+  const headers: Record<string, string> = { ...metaHeaders(r.index, mode, fresh), 'Content-Type': 'application/json' };
+  // `?cached` (Consul's agent cache): HIT when the answer came from the rendered-response cache, with its age in seconds.
+  if (cached) {
+    headers['X-Cache'] = r.cached ? 'HIT' : 'MISS';
+    if (r.cached) headers.Age = String(Math.max(0, Math.floor((Date.now() - (r.renderedAt ?? Date.now())) / 1000)));
+  }
+  return { body: r.body, headers };
 }
 
 /** After a write at `index`, wait until the view shows it, so the next read sees the write. */

@@ -28,6 +28,6 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
         .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) }))
         .filter(filter ?? (() => true)),
     });
-    return renderedReply(res, mode, v.freshness());
+    return renderedReply(res, mode, v.freshness(), ctx.has('cached'));
   });
 }

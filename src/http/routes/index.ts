@@ -21,6 +21,7 @@ import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
+import { agentHostRoutes } from './agent-host.ts';
 
 /**
  * The router for endpoints that take `?dc`: every route added through it first answers 500 `No path
@@ -60,4 +61,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
   snapshotRoutes(r, deps);
+  agentHostRoutes(r, deps);
 }
