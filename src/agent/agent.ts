@@ -166,6 +166,7 @@ export class Agent {
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
         onReap: sid => local.forget('service', sid),
+        scripts: cfg.enableScriptChecks || cfg.enableLocalScriptChecks,
       });
       await engine.start();
       this.onStop(() => engine.stop());

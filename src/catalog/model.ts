@@ -55,6 +55,8 @@ export interface CheckDefinition {
   TTL?: string;
   AliasNode?: string;
   AliasService?: string;
+  /** A script check's command line (Consul's Args / ScriptArgs). */
+  Args?: string[];
   Interval?: string;
   Timeout?: string;
   DeregisterCriticalServiceAfter?: string;

@@ -110,6 +110,18 @@ export function checkDc(ctx: Ctx, deps: ApiDeps): void {
   }
 }
 
+/**
+ * Whether this request may register a script check: `enable_script_checks`, or
+ * `enable_local_script_checks` and a client on a loopback address (config files reach the agent
+ * through its own loopback API).
+ */
+export function scriptsAllowed(ctx: Ctx, deps: Pick<ApiDeps, 'config'>): boolean {
+  if (deps.config.enableScriptChecks) return true;
+  if (!deps.config.enableLocalScriptChecks) return false;
+  const a = ctx.req.socket.remoteAddress ?? '';
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
 /** Throws a clear 500 while Redis, the system of record, is unreachable. */
 export function requireRedis(deps: ApiDeps): void {
   if (deps.redis.status !== 'ready') {

@@ -1,7 +1,7 @@
 /** @module /v1/agent/*: this agent's own services and checks. */
 import { HttpError, type Router } from '../server.ts';
 import { decode, SERVICE_SCHEMA } from '../decode.ts';
-import { afterWrite, agentRegister, requireRedis, type ApiDeps } from '../context.ts';
+import { afterWrite, agentRegister, requireRedis, scriptsAllowed, type ApiDeps } from '../context.ts';
 import { buildService, buildServiceChecks } from '../../agent/registration.ts';
 import { wireAgentService, wireCheck } from '../../consul/convert.ts';
 import type { HealthStatus } from '../../catalog/model.ts';
@@ -72,7 +72,7 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     requireRedis(deps);
     const def = decode(await ctx.json(), SERVICE_SCHEMA);
     const svc = buildService(def);
-    const checks = buildServiceChecks(def, svc, deps.nodeName);
+    const checks = buildServiceChecks(def, svc, deps.nodeName, scriptsAllowed(ctx, deps));
     const replace = ctx.has('replace-existing-checks') && ctx.query.get('replace-existing-checks') !== 'false';
     if (replace) deps.hooks.local?.forgetChecksOf(svc.ID, checks.map(c => c.check.CheckID));
     await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });
