@@ -17,7 +17,7 @@ import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
-import { Router, listenHttp } from '../http/server.ts';
+import { Router, listenHttp, secureContextOptions } from '../http/server.ts';
 import type { AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
 import { logger, registerSecret, setLogLevel } from '../log.ts';
@@ -47,6 +47,9 @@ export class Agent {
   syncer!: CatalogSyncer;
   nodeId = '';
   httpServer?: Server;
+  httpsServer?: Server;
+  /** TLS material for the agent's calls to its own API when only HTTPS is on. */
+  #selfTls?: { cert: Buffer; key: Buffer; ca?: Buffer };
   dns?: DnsServer;
   gossip?: Gossip;
   local?: LocalState;
@@ -201,19 +204,36 @@ export class Agent {
     // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
     const lim = openFilesLimit();
     const files = { soft: Number.isFinite(lim.soft) ? lim.soft : 0, hard: Number.isFinite(lim.hard) ? lim.hard : 0 }; // 0: unknown or unlimited
-    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
-    const addr = this.httpServer.address() as { port: number };
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
+    const maxConns = files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0;
+    // Plain HTTP unless ports.http is -1; HTTPS beside (or instead of) it when ports.https is set.
+    if (cfg.ports.http >= 0) this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, maxConns);
+    if (cfg.ports.https >= 0) {
+      const tlsFiles = () => ({ certFile: this.config.tls.certFile!, keyFile: this.config.tls.keyFile!, caFile: this.config.tls.caFile, verifyIncoming: this.config.tls.verifyIncoming });
+      const https = this.httpsServer = await listenHttp(router, cfg.clientAddr, cfg.ports.https, cfg.http, maxConns, tlsFiles());
+      // Reload (SIGHUP, PUT /v1/agent/reload): the certificate, key and CA are read again; new connections use them.
+      this.onReload(async next => {
+        if (!next.tls.certFile || !next.tls.keyFile) throw new Error('tls cert_file and key_file cannot be removed while HTTPS is on');
+        const files = { ...tlsFiles(), certFile: next.tls.certFile, keyFile: next.tls.keyFile, caFile: next.tls.caFile };
+        (https as unknown as { setSecureContext(o: object): void }).setSecureContext(secureContextOptions(files));
+        Object.assign(this.config.tls, { certFile: files.certFile, keyFile: files.keyFile, caFile: files.caFile });
+        log.info('TLS certificates reloaded', { cert_file: files.certFile });
+      });
+    }
+    const addrOf = (s?: Server) => (s ? (s.address() as { port: number }).port : -1);
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
       const { Registrar } = await import('../registrar/registrar.ts');
       const { AgentApi } = await import('../client/api.ts');
       const h = cfg.clientAddr === '0.0.0.0' || cfg.clientAddr === '::' ? '127.0.0.1' : cfg.clientAddr;
-      this.#selfAddr = `${h.includes(':') ? `[${h}]` : h}:${addr.port}`;
+      // Config services go through the agent's own API: plain HTTP, or HTTPS with the agent's certificate as client certificate.
+      const hp = `${h.includes(':') ? `[${h}]` : h}`;
+      this.#selfAddr = this.httpServer ? `${hp}:${addrOf(this.httpServer)}` : `https://${hp}:${addrOf(this.httpsServer)}`;
+      if (!this.httpServer) this.#selfTls = secureContextOptions({ certFile: cfg.tls.certFile!, keyFile: cfg.tls.keyFile!, caFile: cfg.tls.caFile, verifyIncoming: false });
       await this.#syncConfigServices(cfg.services);
       for (const dir of cfg.configDirs) {
-        const r = new Registrar({ api: new AgentApi(this.#selfAddr), dir });
+        const r = new Registrar({ api: new AgentApi(this.#selfAddr, '', this.#selfTls), dir });
         r.on('error', err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         await r.start().catch(err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         this.#dirRegistrars.push(r);
@@ -225,20 +245,21 @@ export class Agent {
 
   async #syncConfigServices(services: unknown[]): Promise<void> {
     const { registerConfigServices } = await import('../registrar/registrar.ts');
-    const r = await registerConfigServices(this.#selfAddr, services).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
+    const r = await registerConfigServices(this.#selfAddr, services, 'config', this.#selfTls).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
     for (const e of r.errors) log.warn('config service not registered', { err: e });
     if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
   }
 
   /**
-   * SIGHUP: re-reads -config-file services and every -config-dir, applies the new dns_config and
-   * recursors, and reloads zone files. Other settings (ports, addresses, Redis) need a restart.
+   * SIGHUP and PUT /v1/agent/reload: re-reads the HTTPS certificate files, node_meta, log_level,
+   * -config-file services and every -config-dir, applies the new dns_config and recursors, and
+   * reloads zone files. Other settings (ports, addresses, Redis) need a restart.
    */
   async reload(next: Config): Promise<void> {
+    for (const fn of this.#onReload) await fn(next); // first: a failure (unreadable certificate) changes nothing else
     const metaChanged = JSON.stringify(next.nodeMeta) !== JSON.stringify(this.config.nodeMeta);
     this.config.nodeMeta = next.nodeMeta;
     if (next.logLevel !== this.config.logLevel) { this.config.logLevel = next.logLevel; setLogLevel(next.logLevel); }
-    for (const fn of this.#onReload) await fn(next);
     if (metaChanged) await this.registerSelf().catch(err => log.warn('node meta not synced; anti-entropy retries', { err: (err as Error).message }));
     this.config.dns = next.dns;
     this.config.recursors = next.recursors;
@@ -342,9 +363,10 @@ export class Agent {
     this.antiEntropy?.stop();
     clearInterval(this.#sweepTimer);
     for (const fn of this.#onStop.reverse()) await fn().catch(err => log.warn('stop step failed', { err: (err as Error).message }));
-    if (this.httpServer) {
-      this.httpServer.closeAllConnections?.();
-      await new Promise<void>(r => this.httpServer!.close(() => r()));
+    for (const srv of [this.httpServer, this.httpsServer]) {
+      if (!srv) continue;
+      srv.closeAllConnections?.();
+      await new Promise<void>(r => srv.close(() => r()));
     }
     await this.dns?.close().catch(() => {});
     await this.syncer?.stop();

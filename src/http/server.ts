@@ -7,6 +7,8 @@
  * Handlers return a Reply; JSON bodies are `application/json`, errors `text/plain`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
@@ -106,6 +108,17 @@ export class Router {
     for (const [p, r] of this.#prefix) if (path === p.slice(0, -1)) return { route: r, param: '' };
     return null;
   }
+}
+
+/** The HTTPS listener's files (read at start and again on reload). */
+export interface TlsServerFiles { certFile: string; keyFile: string; caFile?: string; verifyIncoming: boolean }
+
+/** Reads the certificate, key and CA files (a missing or unreadable file is an error naming the file). */
+export function secureContextOptions(tls: TlsServerFiles): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  const read = (f: string, what: string) => {
+    try { return readFileSync(f); } catch (err) { throw new Error(`cannot read TLS ${what} ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+  };
+  return { cert: read(tls.certFile, 'cert_file'), key: read(tls.keyFile, 'key_file'), ...(tls.caFile ? { ca: read(tls.caFile, 'ca_file') } : {}) };
 }
 
 /** Serialises a value as Consul does: compact JSON, or 4-space indented + newline with ?pretty. */
@@ -294,13 +307,18 @@ function send(res: ServerResponse, r: Reply, pretty: boolean): void {
  * src/http/limits.ts. `maxConns` (0 = none) caps all clients together: past it, node closes new
  * connections at once, so that clients cannot take the descriptors the agent needs for itself.
  */
-export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits(), maxConns = 0): Promise<Server> {
+export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits(), maxConns = 0, tls?: TlsServerFiles): Promise<Server> {
   const blocking = new PerClient(limits.maxBlockingPerClient);
   // Deadlines are checked every second (node's default is every 30 s, which would let a 10 s deadline run to 40 s).
-  const server = createServer({
+  const opts = {
     keepAliveTimeout: 65_000, requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headerTimeoutMs, maxHeaderSize: limits.maxHeaderBytes,
     connectionsCheckingInterval: 1000,
-  }, makeHandler(router, { blocking }));
+  };
+  // HTTPS: the same handler and limits; with verifyIncoming the TLS handshake itself refuses a client
+  // without a certificate signed by the CA (Consul's verify_incoming).
+  const server: Server = tls
+    ? createHttpsServer({ ...opts, ...secureContextOptions(tls), requestCert: tls.verifyIncoming, rejectUnauthorized: tls.verifyIncoming }, makeHandler(router, { blocking })) as unknown as Server
+    : createServer(opts, makeHandler(router, { blocking }));
   limitConnections(server, limits.maxConnsPerClient);
   if (maxConns > 0) {
     server.maxConnections = maxConns;
