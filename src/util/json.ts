@@ -24,9 +24,18 @@ export function exactIntegers(_k: string, v: unknown, ctx?: { source?: string })
   return v;
 }
 
-/** JSON.parse keeping integers past 2^53 exact (as BigInts). */
+/**
+ * JSON.parse keeping integers past 2^53 exact (as BigInts). The reviver (recursive in V8) runs
+ * only when the text holds a 16-digit run; nesting too deep for it falls back to plain parsing.
+ */
 export function parseExact(text: string): unknown {
-  return J.parse(text, exactIntegers);
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  try {
+    return J.parse(text, exactIntegers);
+  } catch (err) {
+    if (err instanceof RangeError) return JSON.parse(text);
+    throw err;
+  }
 }
 
 // A BigInt anywhere in a value (e.g. a big integer inside a service's Proxy config) serialises as its
