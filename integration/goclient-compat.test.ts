@@ -142,7 +142,8 @@ test.serial('?dc= an unknown datacenter: 500 No path to datacenter on every endp
 // 6. sessions
 test.serial('a session with only ServiceChecks still gets NodeChecks serfHealth', async t => {
   await agent.req('PUT', '/v1/agent/service/register', { Name: 'sc', Check: { TTL: '60s', Status: 'passing' } });
-  const { ID } = (await agent.req('PUT', '/v1/session/create', { ServiceChecks: [{ ID: 'service:sc' }] })).json;
+  // The Go client's SessionEntry body: unset fields marshalled as null / zero values.
+  const { ID } = (await agent.req('PUT', '/v1/session/create', { CreateIndex: 0, ID: '', Name: 'go', Node: '', LockDelay: 0, Behavior: '', TTL: '', Checks: null, NodeChecks: null, ServiceChecks: [{ ID: 'service:sc', Namespace: '' }] })).json;
   const info = (await agent.req('GET', `/v1/session/info/${ID}`)).json[0];
   t.deepEqual(info.NodeChecks, ['serfHealth']);
   t.is(info.ServiceChecks[0].ID, 'service:sc');

@@ -43,6 +43,9 @@ test('session: only ServiceChecks keeps the default NodeChecks serfHealth (issue
   const s = buildSession({ ServiceChecks: [{ ID: 'service:web' }] }, deps);
   t.deepEqual(s.NodeChecks, ['serfHealth']);
   t.deepEqual(s._checks, ['serfHealth', 'service:web']);
+  // The Go client's SessionEntry marshals unset slices as null.
+  const g = buildSession({ Name: '', Node: '', LockDelay: 0, Behavior: '', TTL: '', Checks: null, NodeChecks: null, ServiceChecks: [{ ID: 'service:web', Namespace: '' }] }, deps);
+  t.deepEqual(g.NodeChecks, ['serfHealth']);
   const n = buildSession({ NodeChecks: [], ServiceChecks: [{ ID: 'service:web' }] }, deps);
   t.deepEqual(n.NodeChecks, []);
   t.deepEqual(n._checks, ['service:web']);
