@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type TestAgent } from './helpers/agent.ts';
 import { sleep, until } from './helpers/wait.ts';
@@ -81,4 +81,21 @@ test('a deregistered script check stops running', async t => {
   const n = readFileSync(f, 'utf8').length;
   await sleep(2500);
   t.is(readFileSync(f, 'utf8').length, n);
+});
+
+test('enable_local_script_checks: a loopback client may register a script check, a client on another address may not', async t => {
+  const ip = Object.values(networkInterfaces()).flat().find(i => i && i.family === 'IPv4' && !i.internal)?.address;
+  if (!ip) throw new Error('this test needs a non-loopback IPv4 address on the machine');
+  const local = await startAgent(null, { args: ['-enable-local-script-checks', '-client', '0.0.0.0'] });
+  try {
+    const body = JSON.stringify({ Name: 'loc', Args: ['/bin/true'], Interval: '10s' });
+    const remote = await fetch(`http://${ip}:${local.httpPort}/v1/agent/check/register`, { method: 'PUT', body });
+    t.is(remote.status, 400);
+    t.regex(await remote.text(), /Scripts are disabled on this agent/);
+    const ok = await fetch(`http://127.0.0.1:${local.httpPort}/v1/agent/check/register`, { method: 'PUT', body });
+    t.is(ok.status, 200);
+    t.is((await local.req('GET', '/v1/agent/checks')).json.loc.Type, 'script');
+  } finally {
+    await local.stop();
+  }
 });

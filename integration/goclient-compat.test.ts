@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startAgent, type TestAgent } from './helpers/agent.ts';
+import { ROOT, ROSTER, startAgent, type TestAgent } from './helpers/agent.ts';
 import { until } from './helpers/wait.ts';
 
 const require = createRequire(import.meta.url);
@@ -71,6 +71,17 @@ test.serial('KV flags: the largest uint64 is exact through PUT ?flags, txn JSON,
   const txOver = await raw('PUT', '/v1/txn', `[{"KV":{"Verb":"set","Key":"flags/o","Flags":18446744073709551616}}]`);
   t.is(txOver.status, 400);
   t.is((await raw('GET', '/v1/kv/flags/o')).status, 404);
+});
+
+test.serial('roster kv put -flags / kv get -detailed keep a 64-bit flag exact', async t => {
+  const run = (args: string[]) => new Promise<{ code: number; out: string; err: string }>(resolve => {
+    execFile(ROSTER, ['kv', args[0]!, '-http-addr', `127.0.0.1:${agent.httpPort}`, ...args.slice(1)], { timeout: 20_000 }, (e, out, err) => resolve({ code: e ? 1 : 0, out, err }));
+  });
+  const put = await run(['put', '-flags', '16210313421097356768', 'flags/cli', 'v']);
+  t.is(put.code, 0, put.err);
+  t.regex((await run(['get', '-detailed', 'flags/cli'])).out, /^Flags\s+16210313421097356768$/m);
+  t.regex((await run(['get', '-format=json', 'flags/cli'])).out, /"Flags": 16210313421097356768,/);
+  t.is((await run(['put', '-flags', '18446744073709551616', 'flags/cli', 'v'])).code, 1);
 });
 
 // 2. node_meta
