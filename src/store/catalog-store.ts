@@ -207,7 +207,7 @@ export class CatalogStore {
       const at = Number(res[0]![1]) || 0;
       for (let j = 0; j < batch.length; j++) {
         const nodeV = res[1 + j * 3]![1] as string | null;
-        readAt.set(batch[j]!, at);
+        readAt.set(batch[j]!.toLowerCase(), at); // the view looks nodes up by lower-cased name
         if (nodeV) states.push(toState(nodeV, res[2 + j * 3]![1] as Record<string, string>, res[3 + j * 3]![1] as Record<string, string>));
       }
     }
