@@ -124,6 +124,31 @@ test.serial('ui: the service list renders (first render < 1 s), filters by name 
   await shot(page, 'services');
 });
 
+test.serial('ui: /v1/internal/ui/services, nodes and node/:node answer Consul\'s shapes and block on the catalog', async t => {
+  const r = await agent.req('GET', '/v1/internal/ui/services');
+  const web = r.json.find((s: { Name: string }) => s.Name === 'web');
+  t.like(web, { Name: 'web', Datacenter: 'dc1', Tags: ['blue', 'v1'], Nodes: [agent.node], InstanceCount: 1, ChecksPassing: 2, ChecksWarning: 0, ChecksCritical: 0, ExternalSources: null });
+  t.is(r.json.find((s: { Name: string }) => s.Name === 'consul').Tags, null, 'no tags: null');
+  const index = Number(r.headers.get('x-consul-index'));
+  t.true(index > 0);
+  const nodes = await agent.req('GET', '/v1/internal/ui/nodes');
+  t.is(nodes.json[0].Node, agent.node);
+  t.true(Array.isArray(nodes.json[0].Services) && Array.isArray(nodes.json[0].Checks));
+  t.is((await agent.req('GET', `/v1/internal/ui/node/${agent.node}`)).json.Node, agent.node);
+  const missing = await agent.req('GET', '/v1/internal/ui/node/nope');
+  t.is(missing.status, 404);
+  t.is(missing.text, '');
+  t.is((await agent.req('GET', '/v1/internal/ui/node/')).status, 400);
+  // A blocking read returns when a registration changes the catalog, not at its wait.
+  const t0 = Date.now();
+  const blocked = agent.req('GET', `/v1/internal/ui/services?index=${index}&wait=20s`);
+  await new Promise(res => setTimeout(res, 200));
+  await ok(agent.req('PUT', '/v1/agent/service/register', { Name: 'wakes-the-watch', Port: 1 }));
+  const woke = await blocked;
+  t.true(Date.now() - t0 < 10_000);
+  t.true(woke.json.some((s: { Name: string }) => s.Name === 'wakes-the-watch'));
+});
+
 test.serial('ui: a TTL check failed through the API turns red on the service page within 2 s', async t => {
   await ok(agent.req('PUT', '/v1/agent/service/register', { Name: 'pay', ID: 'pay-1', Port: 7000, Meta: { version: '2.1' }, Check: { CheckID: 'pay-ttl', Name: 'pay heartbeat', TTL: '60s' } }));
   await ok(agent.req('PUT', '/v1/agent/check/pass/pay-ttl?note=all+good', ''));
@@ -191,6 +216,7 @@ test.serial('ui: a KV edit is refused when the key changed through the API after
   t.regex(await page.textContent('[data-testid="kv-conflict"]') ?? '', /Conflict: not saved/);
   t.is(await ok(agent.req('GET', '/v1/kv/race/key?raw')), 'theirs', 'never a silent overwrite');
   t.is(await page.inputValue('textarea[aria-label="Value"]'), 'mine', 'the edit is kept in the editor');
+  await page.waitForSelector('[data-testid="kv-theirs"]:has-text("theirs")');
   await shot(page, 'kv-conflict');
 });
 

@@ -115,6 +115,7 @@ export function KvKey({ keyName }: { keyName: string }) {
         <div class="conflict" role="alert" data-testid="kv-conflict">
           <strong>Conflict: not saved.</strong> This key changed since you started editing (you started from index {conflict.mine}
           {cur ? `, it is now at ${cur.ModifyIndex}` : ', it has been deleted'}). Your text is still in the editor.
+          {cur && <><div class="small muted">Their value:</div><pre class="value" data-testid="kv-theirs">{text ?? cur.Value}</pre></>}
           <div class="row">
             <button type="button" onClick={() => { setDraft(null); setConflict(null); }}>Discard mine, show theirs</button>
             {cur && <button type="button" class="danger" onClick={() => { setDraft(d => d && { ...d, index: cur.ModifyIndex }); setConflict(null); }}>Edit on top of theirs</button>}
