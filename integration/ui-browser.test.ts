@@ -41,7 +41,7 @@ async function ok(p: Promise<{ status: number; text: string }>): Promise<string>
 }
 
 async function newPage(t: { teardown(fn: () => unknown): void }): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 240 } });
   t.teardown(() => ctx.close());
   const page = await ctx.newPage();
   // Anything the page asks of another host is recorded, and fails the test: the UI must work air-gapped.
@@ -171,6 +171,8 @@ test.serial('ui: a TTL check failed through the API turns red on the service pag
 
   await page.goto(`${agent.http}/ui/#/services`);
   await page.waitForSelector('tr[data-service="pay"][data-status="critical"]', { timeout: 5000 });
+  t.regex(await page.textContent('[data-testid="status-counts"]') ?? '', /1 critical/);
+  await shot(page, 'services-critical');
 });
 
 test.serial('ui: a KV value edited in the browser reads back through the API; create and delete too', async t => {
