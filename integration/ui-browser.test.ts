@@ -232,6 +232,8 @@ test.serial('ui: nodes with gossip status, sessions with their locks; the token 
   await shot(page, 'nodes');
   await page.click(`a[href="#/nodes/${agent.node}"]`);
   await page.waitForSelector('tr[data-check-id="serfHealth"]');
+  await page.waitForSelector('[data-gossip="alive"]');
+  await shot(page, 'node');
 
   const sid = JSON.parse(await ok(agent.req('PUT', '/v1/session/create', { Name: 'leader-election', TTL: '60s' }))).ID as string;
   t.is(await ok(agent.req('PUT', `/v1/kv/service/leader?acquire=${sid}`, 'me')), 'true');

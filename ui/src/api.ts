@@ -64,14 +64,28 @@ function headers(extra?: Record<string, string>): Record<string, string> {
   return h;
 }
 
-/** One request; network failures mark the connection lost, any answer marks it back. */
-export async function api(method: string, path: string, body?: string, signal?: AbortSignal): Promise<Response> {
+/**
+ * One request; network failures mark the connection lost, any answer marks it back. An agent that does not
+ * answer within `timeoutMs` (a frozen process, a dropped network) counts as lost too.
+ */
+export async function api(method: string, path: string, body?: string, signal?: AbortSignal, timeoutMs = 10_000): Promise<Response> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
   let res: Response;
   try {
-    res = await fetch(path, { method, body, headers: headers(), signal, cache: 'no-store' });
+    res = await fetch(path, { method, body, headers: headers(), signal: ac.signal, cache: 'no-store' });
   } catch (err) {
-    if (!signal?.aborted) connectionLost((err as Error).message, Date.now());
+    if (!signal?.aborted) {
+      const why = ac.signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : (err as Error).message;
+      connectionLost(why, Date.now());
+      throw new Error(why);
+    }
     throw err;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
   connectionOk();
   if (!res.ok && res.status !== 404) throw new ApiError(res.status, (await res.text()).trim() || res.statusText);
@@ -109,7 +123,7 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>(r => {
  * restored or Redis replaced) starts over from 0, as Consul's docs advise. Failures back off and retry
  * for as long as the page shows the data. `path` null = nothing to follow.
  */
-export function useBlocking<T>(path: string | null, wait = '30s'): Blocking<T> {
+export function useBlocking<T>(path: string | null, waitSec = 30): Blocking<T> {
   const [state, setState] = useState<Blocking<T>>({ data: undefined, missing: false, error: '', index: 0 });
   useConn(); // a new token restarts the query with it
   const token = getToken();
@@ -122,9 +136,10 @@ export function useBlocking<T>(path: string | null, wait = '30s'): Blocking<T> {
       let failures = 0;
       while (!ac.signal.aborted) {
         const sep = path.includes('?') ? '&' : '?';
-        const url = index > 0 ? `${path}${sep}index=${index}&wait=${wait}` : path;
+        const url = index > 0 ? `${path}${sep}index=${index}&wait=${waitSec}s` : path;
         try {
-          const res = await api('GET', url, undefined, ac.signal);
+          // The agent answers a blocking read by wait + wait/16 (jitter); give it 5 s more before calling it lost.
+          const res = await api('GET', url, undefined, ac.signal, index > 0 ? waitSec * 1000 * 17 / 16 + 5000 : 10_000);
           failures = 0;
           const idx = Number(res.headers.get('X-Consul-Index') ?? 0);
           if (res.status === 404) {
@@ -150,7 +165,7 @@ export function useBlocking<T>(path: string | null, wait = '30s'): Blocking<T> {
       }
     })();
     return () => ac.abort();
-  }, [path, wait, token]);
+  }, [path, waitSec, token]);
   return state;
 }
 
