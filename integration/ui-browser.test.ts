@@ -210,6 +210,8 @@ test.serial('ui: a KV edit is refused when the key changed through the API after
   const page = await newPage(t);
   await page.goto(`${agent.http}/ui/#/kv/race/key`);
   await page.waitForSelector('[data-testid="kv-value"]:has-text("original")', { timeout: 10_000 });
+  await ok(agent.req('PUT', '/v1/kv/race/key', 'original, changed live'));
+  await page.waitForSelector('[data-testid="kv-value"]:has-text("original, changed live")', { timeout: 5000 });
   await page.click('button:has-text("Edit")');
   await page.fill('textarea[aria-label="Value"]', 'mine');
   await ok(agent.req('PUT', '/v1/kv/race/key', 'theirs'));
@@ -240,6 +242,10 @@ test.serial('ui: nodes with gossip status, sessions with their locks; the token 
   await page.goto(`${agent.http}/ui/#/sessions`);
   await page.waitForSelector(`tr[data-session="${sid}"] a[data-lock="service/leader"]`, { timeout: 10_000 });
   await shot(page, 'sessions');
+  const other = JSON.parse(await ok(agent.req('PUT', '/v1/session/create', { Name: 'short-lived' }))).ID as string;
+  await page.waitForSelector(`tr[data-session="${other}"]`, { timeout: 5000 });
+  await ok(agent.req('PUT', `/v1/session/destroy/${other}`, ''));
+  await page.waitForSelector(`tr[data-session="${other}"]`, { state: 'detached', timeout: 5000 });
 
   t.is(tokens.size, 0, 'no token until one is given');
   await page.click('[data-testid="token-open"]');
