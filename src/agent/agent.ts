@@ -31,6 +31,7 @@ import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
+import { startEureka, type EurekaHandle } from '../eureka/index.ts';
 
 const log = logger('agent');
 
@@ -51,6 +52,7 @@ export class Agent {
   gossip?: Gossip;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
+  eureka?: EurekaHandle | null;
   #embedded?: EmbeddedRedis;
   #sweepTimer?: NodeJS.Timeout;
   #stopping = false;
@@ -152,6 +154,8 @@ export class Agent {
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
         onReap: sid => local.forget('service', sid),
+        // self_preservation_scope = "all": Eureka's self-preservation also holds DeregisterCriticalServiceAfter reaping.
+        reapPaused: () => this.eureka?.evictor.guardsConsul ?? false,
       });
       await engine.start();
       this.onStop(() => engine.stop());
@@ -160,6 +164,8 @@ export class Agent {
 
     // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
     this.#sweepTimer = setInterval(() => {
+      // self_preservation_scope = "all": TTL checks do not expire while Eureka's self-preservation is on.
+      if (this.eureka?.evictor.guardsConsul) return;
       if (this.redis.status === 'ready') this.store.sweep().catch(err => log.debug('ttl sweep failed', { err: (err as Error).message }));
     }, 200);
 
@@ -176,6 +182,16 @@ export class Agent {
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     registerRoutes(router, deps);
+    // --- Eureka (src/eureka): /eureka/apps and /eureka/v2/apps, leases, eviction, self-preservation ---
+    this.eureka = startEureka(router, deps);
+    if (this.eureka) {
+      const e = this.eureka;
+      const base = this.hooks.gauges;
+      this.hooks.gauges = () => [...(base?.() ?? []), ...e.gauges()];
+      this.hooks.eureka = () => e.status();
+      this.onStop(async () => e.stop());
+    }
+    // --- end Eureka ---
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');

@@ -42,6 +42,8 @@ export interface EngineOptions {
   overdueCheckMs?: number;
   /** Called before a reaped service is deregistered (the agent drops it from its local state). */
   onReap?: (serviceId: string) => void;
+  /** While true, nothing is reaped (Eureka's self-preservation with self_preservation_scope = "all"). */
+  reapPaused?: () => boolean;
 }
 
 const SCHEDULED = new Set(['http', 'tcp', 'udp']);
@@ -267,7 +269,7 @@ export class CheckEngine {
   /** Deregisters services with a check critical for longer than its DeregisterCriticalServiceAfter. */
   async reap(): Promise<string[]> {
     const st = this.o.view.node(this.o.nodeName);
-    if (!st) return [];
+    if (!st || this.o.reapPaused?.()) return [];
     const now = Date.now();
     const reaped: string[] = [];
     for (const [id, since] of this.#criticalSince) {

@@ -46,6 +46,8 @@ export interface AgentHooks {
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
   /** Gauges the agent's parts report (check lateness, ...), read by /v1/agent/metrics. */
   gauges?: () => Gauge[];
+  /** Eureka's self-preservation state (src/eureka), reported in /v1/agent/self under Stats.eureka. */
+  eureka?: () => { selfPreservation: boolean; leases: number; renewsThreshold: number; renewsLastMin: number; evicted: number };
 }
 
 /** One gauge of /v1/agent/metrics (Consul's JSON shape). */
