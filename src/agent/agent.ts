@@ -32,6 +32,7 @@ import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
 import { startEureka, type EurekaHandle } from '../eureka/index.ts';
+import { protectionStats } from '../catalog/protection.ts';
 
 const log = logger('agent');
 
@@ -192,6 +193,13 @@ export class Agent {
       this.onStop(async () => e.stop());
     }
     // --- end Eureka ---
+    {
+      // dns_config.service_protection_threshold: answers widened to all instances (src/catalog/protection.ts).
+      const base = this.hooks.gauges;
+      this.hooks.gauges = () => [...(base?.() ?? []),
+        { Name: 'roster.dns.service_protection_applied', Value: protectionStats.total, Labels: {} },
+        ...[...protectionStats.byService].map(([service, n]) => ({ Name: 'roster.dns.service_protection_applied', Value: n, Labels: { service } }))];
+    }
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');
