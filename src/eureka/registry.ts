@@ -19,7 +19,7 @@ export const MAX_DELTA = 100_000;
 export type ActionType = 'ADDED' | 'MODIFIED' | 'DELETED';
 interface Tracked { fp: string; wire: WireInstance }
 interface DeltaEntry { at: number; action: ActionType; wire: WireInstance }
-interface Full { apps: Applications; byId: Map<string, WireInstance>; hash: string }
+interface Full { apps: Applications; hash: string }
 
 /** Eureka's Applications object (JSON shape; `application` always an array). */
 export interface Applications {
@@ -38,6 +38,8 @@ export class EurekaRegistry {
   readonly #retentionMs: number;
   /** service → instance key (node\0id) → fingerprint and wire copy. */
   #tracked = new Map<string, Map<string, Tracked>>();
+  /** instanceId → where it is tracked (kept incrementally: writes look instances up without re-grouping the registry). */
+  #ids = new Map<string, { service: string; key: string }>();
   #delta: DeltaEntry[] = [];
   #deltaVersion = 0;
   #full: Full | null = null;
@@ -73,12 +75,15 @@ export class EurekaRegistry {
       if (prev && prev.fp === fp) { next.set(key, prev); continue; }
       const t = { fp, wire: toWire(inst) };
       next.set(key, t);
+      this.#ids.set(t.wire.instanceId as string, { service, key });
       changed = true;
       if (record) this.#push({ at: now, action: prev ? 'MODIFIED' : 'ADDED', wire: t.wire });
     }
     for (const [key, t] of old) {
       if (next.has(key)) continue;
       changed = true;
+      const id = t.wire.instanceId as string;
+      if (this.#ids.get(id)?.key === key) this.#ids.delete(id);
       if (record) this.#push({ at: now, action: 'DELETED', wire: t.wire });
     }
     if (next.size) this.#tracked.set(service, next); else this.#tracked.delete(service);
@@ -103,19 +108,17 @@ export class EurekaRegistry {
   #build(): Full {
     if (this.#full) return this.#full;
     const apps = new Map<string, WireInstance[]>();
-    const byId = new Map<string, WireInstance>();
     const statuses: string[] = [];
     for (const m of this.#tracked.values()) for (const t of m.values()) {
       const app = t.wire.app as string;
       let l = apps.get(app);
       if (!l) apps.set(app, l = []);
       l.push(t.wire);
-      byId.set(t.wire.instanceId as string, t.wire);
       statuses.push(t.wire.status as string);
     }
     const hash = hashcode(statuses);
     const application = [...apps.keys()].sort().map(name => ({ name, instance: apps.get(name)! }));
-    this.#full = { apps: { applications: { versions__delta: '1', apps__hashcode: hash, application } }, byId, hash };
+    this.#full = { apps: { applications: { versions__delta: '1', apps__hashcode: hash, application } }, hash };
     return this.#full;
   }
 
@@ -132,18 +135,17 @@ export class EurekaRegistry {
   }
 
   /** One instance by id (GET /instances/{id}, /apps/{app}/{id}). */
-  instance(id: string): WireInstance | null { return this.#build().byId.get(id) ?? null; }
+  instance(id: string): WireInstance | null {
+    const at = this.#ids.get(id);
+    return (at && this.#tracked.get(at.service)?.get(at.key)?.wire) ?? null;
+  }
 
   /** The catalog instance behind an Eureka instance of `app` (for writes); undefined when unknown. */
   catalogInstance(app: string, id: string): Instance | undefined {
     const up = app.toUpperCase();
-    const svc = (this.#build().byId.get(id)?.app === up) ? this.#serviceOf(id) : undefined;
-    return svc === undefined ? undefined : this.#view.instances(svc).find(i => instanceIdOf(i) === id && appOf(i) === up);
-  }
-
-  #serviceOf(id: string): string | undefined {
-    for (const [svc, m] of this.#tracked) for (const t of m.values()) if (t.wire.instanceId === id) return svc;
-    return undefined;
+    const at = this.#ids.get(id);
+    if (!at) return undefined;
+    return this.#view.instances(at.service).find(i => instanceIdOf(i) === id && appOf(i) === up);
   }
 
   /** Apps filtered by vip (`secure` = secureVipAddress), as Eureka's /vips and /svips: comma lists match per entry. */
