@@ -111,6 +111,9 @@ async function register(ctx: Ctx, d: EurekaDeps, app: string): Promise<Reply> {
   const existing = d.registry.catalogInstance(probe.app, probe.id);
   const nodeSt = api.view.node(probe.node);
   const ours = !nodeSt || nodeSt.node.Meta[SOURCE_KEY] === SOURCE;
+  // A Consul registration is never replaced through Eureka (same node and service ID).
+  const clash = nodeSt?.services.get(probe.id);
+  if (clash && clash.Meta[SOURCE_KEY] !== SOURCE) throw new HttpError(400, `instanceId ${probe.id} is registered on node ${probe.node} through Consul`);
   const reg = toRegistration(body, app, api.config.datacenter, Date.now(), existing && isEureka(existing) ? existing : undefined, ours);
   // The same instance re-registered from another host: it moves.
   if (existing && isEureka(existing) && existing.node.Node.toLowerCase() !== reg.node.toLowerCase()) await removeInstance(api, existing);
