@@ -46,6 +46,7 @@ test('protection: wildcard keys as service_ttl (exact, longest prefix*, *) and c
   const json = join(dir, 'b.json');
   writeFileSync(json, JSON.stringify({ eureka: { enable_self_preservation: false, renewal_rate_window: '30s' } }));
   t.like(loadAgentConfig({ dev: true, 'config-file': [json] }).eureka, { enableSelfPreservation: false, renewalRateWindowMs: 30_000 });
+  t.like(loadAgentConfig({ dev: true, hcl: ['eureka { enable_self_preservation = false \n eviction_interval = "2s" }'] }).eureka, { enableSelfPreservation: false, evictionIntervalMs: 2000 }, '-hcl on the command line');
   const bad = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return () => loadAgentConfig({ dev: true, 'config-file': [p] }); };
   t.throws(bad('c.json', '{"eureka":{"renewal_percent_threshold":1.5}}'), { message: /renewal_percent_threshold must be a number between 0 and 1/ });
   t.throws(bad('d.json', '{"eureka":{"self_preservation_scope":"some"}}'), { message: /self_preservation_scope must be "eureka" or "all"/ });
