@@ -85,6 +85,9 @@ test.serial('eureka-js-client: two apps on two agents and both base paths find e
     t.is(cat[0]!.ServiceMeta['management.port'], '8081');
     t.deepEqual(cat[0]!.ServiceTags, ['orders.vip']);
     t.is(((await a.req('GET', '/v1/health/service/orders?passing')).json as unknown[]).length, 1);
+    // One registry: orders-1 registered on agent a renews on agent b (leases are in the shared Redis).
+    t.is((await b.req('PUT', '/eureka/apps/ORDERS/orders-1')).status, 200);
+    t.is((await b.req('PUT', '/eureka/apps/ORDERS/nobody')).status, 404);
   } finally {
     await stop(orders);
   }
