@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
+import { Redis } from 'ioredis';
 import { startAgent, type TestAgent } from './helpers/agent.ts';
+import { testRedis } from './helpers/redis.ts';
 import { dig } from './helpers/dig.ts';
 import { sleep, until } from './helpers/wait.ts';
 
@@ -188,7 +190,9 @@ test.serial('eureka api: self-preservation — of 20 leases 1 lapses and is evic
 });
 
 test.serial('eureka api: a lapsed lease is evicted (self-preservation off) and its renew 404s, then the client registers again', async t => {
-  const b = await startAgent(t, { args: ['-config-file', configFile({ eureka: { eviction_interval: '1s', enable_self_preservation: false } })] });
+  const r = await testRedis();
+  t.teardown(() => r.stop());
+  const b = await startAgent(t, { redis: r.url, args: ['-config-file', configFile({ eureka: { eviction_interval: '1s', enable_self_preservation: false } })] });
   t.is((await post(b, '/eureka/v2', 'LAPSE', inst('LAPSE', 'l-1', '127.0.0.95', { leaseInfo: { durationInSecs: 2 } }))).status, 204);
   t.deepEqual((await dig(b.dnsPort, 'lapse.service.consul', 'A')).answer.map(r => r.data), ['127.0.0.95']);
   await until('evicted', async () => ((await b.req('GET', '/v1/catalog/service/lapse')).json as unknown[]).length === 0, 15_000);
@@ -199,6 +203,14 @@ test.serial('eureka api: a lapsed lease is evicted (self-preservation off) and i
   t.is((await raw(b, 'PUT', '/eureka/v2/apps/LAPSE/l-1')).status, 200);
   const delta = await getJson(b, '/eureka/v2/apps/delta');
   t.deepEqual(delta.applications.application[0].instance.map((i: { actionType: string }) => i.actionType), ['ADDED', 'DELETED', 'ADDED']);
+  // An instance whose lease is lost (a restore, a crash between the two writes) gets a lease again and lapses.
+  t.is((await post(b, '/eureka/v2', 'LAPSE', inst('LAPSE', 'l-2', '127.0.0.96', { leaseInfo: { durationInSecs: 2 } }))).status, 204);
+  const redis = new Redis(r.url);
+  t.teardown(() => redis.disconnect());
+  t.is(await redis.zrem('roster:{dc1}:eureka:leases', 'l-2'), 1);
+  t.is((await raw(b, 'PUT', '/eureka/v2/apps/LAPSE/l-2')).status, 404, 'no lease: renew answers 404');
+  await until('l-2 adopted and evicted', async () => ((await b.req('GET', '/v1/catalog/service/lapse')).json as { ServiceID: string }[]).map(x => x.ServiceID).join() === 'l-1', 20_000);
+  t.regex(b.log(), /Eureka instance without a lease: lease granted.*l-2/);
 });
 
 test.serial('protection threshold: below it DNS and ?passing answer with all instances; at it only the passing; counted', async t => {

@@ -41,6 +41,22 @@ export function startEureka(router: Router, api: ApiDeps): EurekaHandle | null {
   evictor.start();
   const prune = setInterval(() => registry.prune(), 30_000);
   prune.unref();
+  // An Eureka instance without a lease (a snapshot restore, a lease lost between the catalog write and the lease write)
+  // would never be evicted: it gets a fresh lease, so that it lapses unless its client renews.
+  const adopt = setInterval(() => {
+    if (api.redis.status !== 'ready') return;
+    void (async () => {
+      const all = [...registry.eurekaLeases()];
+      if (!all.length) return;
+      const by = new Map(all.map(l => [l.id, l]));
+      for (const id of await leases.missing(all.map(l => l.id))) {
+        const l = by.get(id)!;
+        await leases.grant(id, l.node, l.ms);
+        log.info('Eureka instance without a lease: lease granted', { instance: id, node: l.node });
+      }
+    })().catch(err => log.debug('lease adoption failed', { err: (err as Error).message }));
+  }, Math.max(cfg.evictionIntervalMs, 5000));
+  adopt.unref();
   return {
     registry, evictor,
     status: () => evictor.status,
@@ -53,6 +69,6 @@ export function startEureka(router: Router, api: ApiDeps): EurekaHandle | null {
         { Name: 'roster.eureka.leases', Value: s.leases, Labels: {} },
       ];
     },
-    stop: () => { evictor.stop(); clearInterval(prune); },
+    stop: () => { evictor.stop(); clearInterval(prune); clearInterval(adopt); },
   };
 }

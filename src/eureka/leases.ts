@@ -20,7 +20,7 @@ return now`;
 /** ARGV: id. 1 = renewed, 0 = no lease. Counts the renewal in this second's bucket. */
 const RENEW = `${NOW}
 local d = redis.call('HGET', KEYS[2], ARGV[2])
-if not d then return 0 end
+if not d or not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
 local ms = tonumber(string.match(d, '^(%d+)'))
 redis.call('ZADD', KEYS[1], now + ms, ARGV[2])
 redis.call('HINCRBY', KEYS[3], tostring(math.floor(now / 1000)), 1)
@@ -77,8 +77,12 @@ export interface LeaseOps {
 
 export class LeaseStore implements LeaseOps {
   #grant: ScriptFn; #renew: ScriptFn; #drop: ScriptFn; #state: ScriptFn; #hold: ScriptFn;
+  readonly redis: Redis;
+  readonly keys: Keys;
 
   constructor(redis: Redis, keys: Keys) {
+    this.redis = redis;
+    this.keys = keys;
     const k = [keys.eurekaLeases, keys.eurekaLeaseDur, keys.eurekaRenews, keys.eurekaEvictor];
     const def = (name: string, lua: string) => defineScript(redis, name, lua, k, keys.prefix);
     this.#grant = def('rosterEurekaGrant', GRANT);
@@ -103,6 +107,17 @@ export class LeaseStore implements LeaseOps {
     const expired = new Map<string, string>();
     for (let i = 0; i < exp.length; i += 2) expired.set(exp[i]!, exp[i + 1]!);
     return { now: Number(now), leases: Number(leases), buckets, expired };
+  }
+
+  /** Of these instance ids, those with no lease (ZMSCORE in batches). */
+  async missing(ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const batch = ids.slice(i, i + 1000);
+      const scores = await this.redis.zmscore(this.keys.eurekaLeases, ...batch);
+      scores.forEach((sc, j) => { if (sc === null) out.push(batch[j]!); });
+    }
+    return out;
   }
 
   /** Takes or keeps the evictor lease for `ms`; true when this agent holds it. */

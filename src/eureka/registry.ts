@@ -11,13 +11,13 @@
  */
 import type { CatalogView, ViewChange } from '../catalog/view.ts';
 import type { Instance } from '../catalog/model.ts';
-import { appOf, hashcode, instanceIdOf, toWire, type WireInstance } from './mapping.ts';
+import { appOf, hashcode, instanceIdOf, isEureka, toWire, type WireInstance } from './mapping.ts';
 
 /** Most entries the delta queue keeps, whatever their age. */
 export const MAX_DELTA = 100_000;
 
 export type ActionType = 'ADDED' | 'MODIFIED' | 'DELETED';
-interface Tracked { fp: string; wire: WireInstance }
+interface Tracked { fp: string; wire: WireInstance; lease?: { node: string; ms: number } }
 interface DeltaEntry { at: number; action: ActionType; wire: WireInstance }
 interface Full { apps: Applications; hash: string }
 
@@ -73,7 +73,8 @@ export class EurekaRegistry {
       const fp = fingerprint(inst);
       const prev = old.get(key);
       if (prev && prev.fp === fp) { next.set(key, prev); continue; }
-      const t = { fp, wire: toWire(inst) };
+      const t: Tracked = { fp, wire: toWire(inst) };
+      if (isEureka(inst)) t.lease = { node: inst.node.Node, ms: Number((t.wire.leaseInfo as { durationInSecs: number }).durationInSecs) * 1000 };
       next.set(key, t);
       this.#ids.set(t.wire.instanceId as string, { service, key });
       changed = true;
@@ -173,6 +174,11 @@ export class EurekaRegistry {
 
   /** Rendered delta bodies, dropped on every new entry or prune. */
   get deltaRendered(): Map<string, Buffer | string> { this.prune(); return this.#deltaRendered; }
+
+  /** Every Eureka-registered instance with its node and lease duration (to find instances that lost their lease). */
+  *eurekaLeases(): IterableIterator<{ id: string; node: string; ms: number }> {
+    for (const m of this.#tracked.values()) for (const t of m.values()) if (t.lease) yield { id: t.wire.instanceId as string, ...t.lease };
+  }
 
   /** Entries in the delta queue (for tests and stats). */
   get deltaSize(): number { return this.#delta.length; }
