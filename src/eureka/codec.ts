@@ -41,16 +41,20 @@ export function encode(v: unknown, f: Format): string {
  */
 export function reply(v: unknown | (() => unknown), f: Format, gzip: boolean, cache?: Map<string, Buffer | string>, status = 200): Reply {
   const key = f + (gzip ? '+gz' : '');
-  let body = cache?.get(key);
+  let body = cache?.get(key) as Buffer | undefined;
   if (body === undefined) {
-    const text = cache?.get(f) as string | undefined ?? encode(typeof v === 'function' ? (v as () => unknown)() : v, f);
-    cache?.set(f, text);
-    body = gzip && text.length >= GZIP_MIN ? gzipSync(Buffer.from(text), { level: 1 }) : text;
+    let plain = cache?.get(f) as Buffer | undefined;
+    if (plain === undefined) {
+      plain = Buffer.from(encode(typeof v === 'function' ? (v as () => unknown)() : v, f));
+      cache?.set(f, plain);
+    }
+    body = gzip && plain.length >= GZIP_MIN ? gzipSync(plain, { level: 1 }) : plain;
     cache?.set(key, body);
   }
   const headers: Record<string, string> = { 'Content-Type': f === 'json' ? 'application/json' : 'application/xml' };
-  if (Buffer.isBuffer(body)) headers['Content-Encoding'] = 'gzip';
-  return { status, body: Buffer.isBuffer(body) ? body : Buffer.from(body), headers };
+  // JSON and XML never start with gzip's magic bytes.
+  if (body.length > 1 && body[0] === 0x1f && body[1] === 0x8b) headers['Content-Encoding'] = 'gzip';
+  return { status, body, headers };
 }
 
 /** Parses a request body by its Content-Type: XML into the JSON shape (`<instance>` → `{instance: {...}}`), else JSON. */
