@@ -37,15 +37,15 @@ export function encode(v: unknown, f: Format): string {
 
 /**
  * The reply for a body, rendered once per format/encoding when `cache` is given (the registry
- * drops its cache on every change).
+ * drops its cache on every change). `json`, when given, produces the JSON text itself (the registry's per-app cache).
  */
-export function reply(v: unknown | (() => unknown), f: Format, gzip: boolean, cache?: Map<string, Buffer | string>, status = 200): Reply {
+export function reply(v: unknown | (() => unknown), f: Format, gzip: boolean, cache?: Map<string, Buffer | string>, status = 200, json?: () => string): Reply {
   const key = f + (gzip ? '+gz' : '');
   let body = cache?.get(key) as Buffer | undefined;
   if (body === undefined) {
     let plain = cache?.get(f) as Buffer | undefined;
     if (plain === undefined) {
-      plain = Buffer.from(encode(typeof v === 'function' ? (v as () => unknown)() : v, f));
+      plain = Buffer.from(f === 'json' && json ? json() : encode(typeof v === 'function' ? (v as () => unknown)() : v, f));
       cache?.set(f, plain);
     }
     body = gzip && plain.length >= GZIP_MIN ? gzipSync(plain, { level: 1 }) : plain;

@@ -43,6 +43,8 @@ export class EurekaRegistry {
   #delta: DeltaEntry[] = [];
   #deltaVersion = 0;
   #full: Full | null = null;
+  /** Each app's JSON, kept until one of its instances changes: a full fetch after a change re-encodes only that app. */
+  #appJson = new Map<string, string>();
   /** Rendered bodies of the current registry (JSON, XML, gzip), dropped on change. */
   readonly rendered = new Map<string, Buffer | string>();
   #deltaRendered = new Map<string, Buffer | string>();
@@ -59,6 +61,7 @@ export class EurekaRegistry {
     const names = ch.all ? new Set([...this.#tracked.keys(), ...this.#view.serviceNames()]) : ch.services;
     let changed = false;
     for (const s of names) changed = this.#track(s, true) || changed;
+    if (ch.all) this.#appJson.clear();
     if (changed || ch.all) { this.#full = null; this.rendered.clear(); }
   }
 
@@ -78,11 +81,14 @@ export class EurekaRegistry {
       next.set(key, t);
       this.#ids.set(t.wire.instanceId as string, { service, key });
       changed = true;
+      this.#appJson.delete(t.wire.app as string);
+      if (prev) this.#appJson.delete(prev.wire.app as string);
       if (record) this.#push({ at: now, action: prev ? 'MODIFIED' : 'ADDED', wire: t.wire });
     }
     for (const [key, t] of old) {
       if (next.has(key)) continue;
       changed = true;
+      this.#appJson.delete(t.wire.app as string);
       const id = t.wire.instanceId as string;
       if (this.#ids.get(id)?.key === key) this.#ids.delete(id);
       if (record) this.#push({ at: now, action: 'DELETED', wire: t.wire });
@@ -125,6 +131,18 @@ export class EurekaRegistry {
 
   /** The whole registry (GET /apps). */
   all(): Applications { return this.#build().apps; }
+
+  /** GET /apps as JSON text, from the per-app cache (same text as JSON.stringify(all())). */
+  allJson(): string {
+    const f = this.#build();
+    const parts: string[] = [];
+    for (const a of f.apps.applications.application) {
+      let j = this.#appJson.get(a.name);
+      if (j === undefined) { j = JSON.stringify(a); this.#appJson.set(a.name, j); }
+      parts.push(j);
+    }
+    return `{"applications":{"versions__delta":"1","apps__hashcode":${JSON.stringify(f.hash)},"application":[${parts.join(',')}]}}`;
+  }
 
   /** The registry's apps__hashcode. */
   hash(): string { return this.#build().hash; }

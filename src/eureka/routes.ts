@@ -53,8 +53,8 @@ export function eurekaRoutes(r: Router, d: EurekaDeps): void {
 }
 
 /** A read answered in the format and encoding the client asked for. */
-function read(ctx: Ctx, v: () => unknown, cache?: Map<string, Buffer | string>): Reply {
-  return reply(v, wants(ctx.req.headers.accept), acceptsGzip(ctx.req.headers['accept-encoding'] as string | undefined), cache);
+function read(ctx: Ctx, v: () => unknown, cache?: Map<string, Buffer | string>, json?: () => string): Reply {
+  return reply(v, wants(ctx.req.headers.accept), acceptsGzip(ctx.req.headers['accept-encoding'] as string | undefined), cache, 200, json);
 }
 
 async function appsRoute(ctx: Ctx, d: EurekaDeps): Promise<Reply> {
@@ -64,7 +64,7 @@ async function appsRoute(ctx: Ctx, d: EurekaDeps): Promise<Reply> {
   try {
     if (p.length === 0) {
       if (m !== 'GET') throw new HttpError(405, `method ${m} not allowed`);
-      return read(ctx, () => reg.all(), reg.rendered);
+      return read(ctx, () => reg.all(), reg.rendered, () => reg.allJson());
     }
     const [app, id, sub] = p as [string, string | undefined, string | undefined];
     if (p.length === 1) {
