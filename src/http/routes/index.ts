@@ -21,6 +21,8 @@ import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
+import { uiInternalRoutes } from './ui-internal.ts';
+import { uiRoutes } from './ui.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -42,4 +44,6 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
   snapshotRoutes(r, deps);
+  uiInternalRoutes(r, deps);
+  uiRoutes(r);
 }
