@@ -31,6 +31,8 @@ import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
+import { startEureka, type EurekaHandle } from '../eureka/index.ts';
+import { protectionStats } from '../catalog/protection.ts';
 
 const log = logger('agent');
 
@@ -54,6 +56,7 @@ export class Agent {
   gossip?: Gossip;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
+  eureka?: EurekaHandle | null;
   #embedded?: EmbeddedRedis;
   #sweepTimer?: NodeJS.Timeout;
   #stopping = false;
@@ -168,6 +171,8 @@ export class Agent {
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
         onReap: sid => local.forget('service', sid),
         scripts: cfg.enableScriptChecks || cfg.enableLocalScriptChecks,
+        // self_preservation_scope = "all": Eureka's self-preservation also holds DeregisterCriticalServiceAfter reaping.
+        reapPaused: () => this.eureka?.evictor.guardsConsul ?? false,
       });
       await engine.start();
       this.onStop(() => engine.stop());
@@ -176,6 +181,8 @@ export class Agent {
 
     // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
     this.#sweepTimer = setInterval(() => {
+      // self_preservation_scope = "all": TTL checks do not expire while Eureka's self-preservation is on.
+      if (this.eureka?.evictor.guardsConsul) return;
       if (this.redis.status === 'ready') this.store.sweep().catch(err => log.debug('ttl sweep failed', { err: (err as Error).message }));
     }, 200);
 
@@ -193,6 +200,23 @@ export class Agent {
     };
     this.hooks.reload = () => this.reloadFromFiles();
     registerRoutes(router, deps);
+    // --- Eureka (src/eureka): /eureka/apps and /eureka/v2/apps, leases, eviction, self-preservation ---
+    this.eureka = startEureka(router, deps);
+    if (this.eureka) {
+      const e = this.eureka;
+      const base = this.hooks.gauges;
+      this.hooks.gauges = () => [...(base?.() ?? []), ...e.gauges()];
+      this.hooks.eureka = () => e.status();
+      this.onStop(async () => e.stop());
+    }
+    // --- end Eureka ---
+    {
+      // dns_config.service_protection_threshold: answers widened to all instances (src/catalog/protection.ts).
+      const base = this.hooks.gauges;
+      this.hooks.gauges = () => [...(base?.() ?? []),
+        { Name: 'roster.dns.service_protection_applied', Value: protectionStats.total, Labels: {} },
+        ...[...protectionStats.byService].map(([service, n]) => ({ Name: 'roster.dns.service_protection_applied', Value: n, Labels: { service } }))];
+    }
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');

@@ -45,6 +45,8 @@ export interface EngineOptions {
   onReap?: (serviceId: string) => void;
   /** Run this node's script checks here (enable_script_checks or enable_local_script_checks). @defaultValue false */
   scripts?: boolean;
+  /** While true, nothing is reaped (Eureka's self-preservation with self_preservation_scope = "all"). */
+  reapPaused?: () => boolean;
 }
 
 const SCHEDULED = new Set(['http', 'tcp', 'udp']);
@@ -276,7 +278,7 @@ export class CheckEngine {
   /** Deregisters services with a check critical for longer than its DeregisterCriticalServiceAfter. */
   async reap(): Promise<string[]> {
     const st = this.o.view.node(this.o.nodeName);
-    if (!st) return [];
+    if (!st || this.o.reapPaused?.()) return [];
     const now = Date.now();
     const reaped: string[] = [];
     for (const [id, since] of this.#criticalSince) {

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defaultConfig, type Config, type DnsConfig } from './schema.ts';
+import { defaultConfig, type Config, type DnsConfig, type EurekaConfig } from './schema.ts';
 import type { FlagValues } from '../cli/flags.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { parseHcl } from './hcl.ts';
@@ -121,6 +121,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   const ports = f.ports as Record<string, number> | undefined;
   if (ports) for (const [key, , port] of PORTS) if (ports[key] !== undefined) cfg.ports[port] = ports[key];
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
+  if (f.eureka) applyEureka(cfg.eureka, f.eureka as Record<string, unknown>, source);
   for (const k of ['service', 'services']) {
     const v = f[k];
     if (v && withServices) cfg.services.push(...(Array.isArray(v) ? v : [v]));
@@ -181,6 +182,12 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
   if (c.service_ttl !== undefined) {
     for (const [k, v] of Object.entries(c.service_ttl as Record<string, unknown>)) d.serviceTtlMs[k] = ms(v);
   }
+  if (c.service_protection_threshold !== undefined) {
+    for (const [k, v] of Object.entries(c.service_protection_threshold as Record<string, unknown>)) {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${source}: dns_config.service_protection_threshold.${k} must be a number between 0 and 1`);
+      d.serviceProtectionThreshold[k] = v;
+    }
+  }
   if (b('enable_truncate') !== undefined) d.enableTruncate = b('enable_truncate')!;
   if (b('only_passing') !== undefined) d.onlyPassing = b('only_passing')!;
   if (c.recursor_strategy !== undefined) {
@@ -199,6 +206,31 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
     if (soa.retry !== undefined) d.soa.retry = soa.retry;
     if (soa.expire !== undefined) d.soa.expire = soa.expire;
     if (soa.min_ttl !== undefined) d.soa.minTtl = soa.min_ttl;
+  }
+}
+
+/** eureka { ... } (issue 17): Eureka's server settings under snake_case names; unknown keys and bad values are errors. */
+function applyEureka(e: EurekaConfig, c: Record<string, unknown>, source: string): void {
+  // HCL gives a block as a list of objects; JSON as one object.
+  const blocks = Array.isArray(c) ? c as Record<string, unknown>[] : [c];
+  for (const blk of blocks) for (const [k, v] of Object.entries(blk)) {
+    const bool = () => { if (typeof v !== 'boolean') throw new Error(`${source}: eureka.${k} must be a boolean`); return v; };
+    const dur = () => { const n = ms(v); if (!(n > 0)) throw new Error(`${source}: eureka.${k} must be a positive duration`); return n; };
+    switch (k) {
+      case 'enabled': e.enabled = bool(); break;
+      case 'enable_self_preservation': e.enableSelfPreservation = bool(); break;
+      case 'renewal_percent_threshold':
+        if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new Error(`${source}: eureka.renewal_percent_threshold must be a number between 0 and 1`);
+        e.renewalPercentThreshold = v; break;
+      case 'expected_client_renewal_interval': e.expectedClientRenewalIntervalMs = dur(); break;
+      case 'renewal_rate_window': e.renewalRateWindowMs = Math.max(1000, dur()); break;
+      case 'eviction_interval': e.evictionIntervalMs = dur(); break;
+      case 'delta_retention': e.deltaRetentionMs = dur(); break;
+      case 'self_preservation_scope':
+        if (v !== 'eureka' && v !== 'all') throw new Error(`${source}: eureka.self_preservation_scope must be "eureka" or "all"`);
+        e.selfPreservationScope = v; break;
+      default: throw new Error(`${source}: unknown eureka key "${k}"`);
+    }
   }
 }
 

@@ -29,6 +29,31 @@ export interface DnsConfig {
   /** Forwarded queries in flight; past it, SERVFAIL at once. @defaultValue 150 (dnsmasq's dns-forward-max) */ recursorMaxInFlight: number;
   /** Response-rate limiting of UDP answers per client prefix (BIND/Knot RRL). */
   rateLimit: RateLimitConfig;
+  /**
+   * Protection thresholds (Nacos's idea, issue 17): exact name, then longest `prefix*`, then `*`. When the passing
+   * fraction of a service's instances falls below its threshold, DNS and `?passing` answer with all of them. @defaultValue {}
+   */
+  serviceProtectionThreshold: Record<string, number>;
+}
+
+/** eureka { ... }: Eureka's REST API and its self-preservation (issue 17). Durations in ms. */
+export interface EurekaConfig {
+  /** Serve /eureka/apps and /eureka/v2/apps. @defaultValue true */ enabled: boolean;
+  /** @defaultValue true */ enableSelfPreservation: boolean;
+  /** @defaultValue 0.85 */ renewalPercentThreshold: number;
+  /** @defaultValue 30s */ expectedClientRenewalIntervalMs: number;
+  /** Renewals are counted over this window, scaled to a minute. @defaultValue 1m */ renewalRateWindowMs: number;
+  /** @defaultValue 60s */ evictionIntervalMs: number;
+  /** 'eureka' = guards lease eviction only; 'all' = also TTL check expiry and DeregisterCriticalServiceAfter reaping. @defaultValue 'eureka' */
+  selfPreservationScope: 'eureka' | 'all';
+  /** How long /apps/delta keeps a change (Eureka's retentionTimeInMSInDeltaQueue). @defaultValue 3m */ deltaRetentionMs: number;
+}
+
+export function defaultEurekaConfig(): EurekaConfig {
+  return {
+    enabled: true, enableSelfPreservation: true, renewalPercentThreshold: 0.85, expectedClientRenewalIntervalMs: 30e3,
+    renewalRateWindowMs: 60e3, evictionIntervalMs: 60e3, selfPreservationScope: 'eureka', deltaRetentionMs: 180e3,
+  };
 }
 
 /** dns_config { rate_limit { ... } }: BIND's RRL knobs. */
@@ -159,6 +184,8 @@ export interface Config {
   nodeMeta: Record<string, string>;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
+  /** Eureka's REST API and self-preservation (issue 17). */
+  eureka: EurekaConfig;
 }
 
 export function defaultDnsConfig(): DnsConfig {
@@ -168,6 +195,7 @@ export function defaultDnsConfig(): DnsConfig {
     enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
     tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150,
     rateLimit: { enabled: 'auto', responsesPerSecond: 20, slip: 2, window: 15, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exemptLoopback: true, tableSize: 100_000 },
+    serviceProtectionThreshold: {},
   };
 }
 
@@ -178,5 +206,6 @@ export function defaultConfig(): Config {
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
     registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {}, enableScriptChecks: false, enableLocalScriptChecks: false, tls: { verifyIncoming: false },
+    eureka: defaultEurekaConfig(),
   };
 }

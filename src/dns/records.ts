@@ -13,6 +13,7 @@
 import type { CatalogView } from '../catalog/view.ts';
 import type { Instance, NodeRec, ServiceRec } from '../catalog/model.ts';
 import { aggregateStatus, DEFAULT_WEIGHTS, isVisible } from '../catalog/model.ts';
+import { answerInstances } from '../catalog/protection.ts';
 import type { DnsRuntime } from './runtime.ts';
 import { parseName, splitLabels } from './parse-name.ts';
 import type { ParsedName } from './parse-name.ts';
@@ -188,7 +189,8 @@ function staticAnswer(rrs: readonly RR[], qname: string, qtype: number, m: Msg):
 function serviceQuery(ctx: Ctx, service: string, tag: string, lk: Lookup, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const { rt } = ctx;
   const ltag = tag.toLowerCase();
-  const insts = ctx.view.instances(service).filter(i => isVisible(i, rt.onlyPassing) && (!tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)));
+  const tagged = ctx.view.instances(service).filter(i => !tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag));
+  const insts = answerInstances(tagged, rt.onlyPassing, rt.protection(service), service);
   if (insts.length === 0) return 'nxdomain';
   shuffle(insts);
   if (insts.length > ctx.shuffled) ctx.shuffled = insts.length;

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import { fqdn, lowerName, parseIP } from './wire.ts';
+import { wildcardLookup } from '../util/wildcard.ts';
 
 export interface Recursor { host: string; port: number }
 
@@ -19,6 +20,8 @@ export interface DnsRuntime {
   dcName: string;
   nodeTtl: number;
   serviceTtl(service: string): number;
+  /** dns_config.service_protection_threshold for a service (undefined = off). */
+  protection(service: string): number | undefined;
   onlyPassing: boolean;
   enableTruncate: boolean;
   udpAnswerLimit: number;
@@ -76,6 +79,7 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
     dcName: cfg.datacenter,
     nodeTtl: Math.floor(d.nodeTtlMs / 1000),
     serviceTtl: serviceTtlLookup(d.serviceTtlMs),
+    protection: wildcardLookup(d.serviceProtectionThreshold ?? {}),
     onlyPassing: d.onlyPassing,
     enableTruncate: d.enableTruncate,
     udpAnswerLimit: d.udpAnswerLimit,

@@ -49,6 +49,8 @@ export interface AgentHooks {
   gauges?: () => Gauge[];
   /** Re-reads the configuration files and applies what can change live (PUT /v1/agent/reload, SIGHUP). */
   reload?: () => Promise<void>;
+  /** Eureka's self-preservation state (src/eureka), reported in /v1/agent/self under Stats.eureka. */
+  eureka?: () => { selfPreservation: boolean; leases: number; renewsThreshold: number; renewsLastMin: number; evicted: number };
 }
 
 /** One gauge of /v1/agent/metrics (Consul's JSON shape). */

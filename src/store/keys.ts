@@ -67,6 +67,16 @@ export interface Keys {
   /** string: Lamport-style counter stamped on user events fired through the API. */
   userEventLTime: string;
   // --- end KV / sessions / events ---
+  // --- Eureka (src/eureka) ---
+  /** zset: `<node>\0<instanceId>` → lease deadline (ms, Redis clock). */
+  eurekaLeases: string;
+  /** hash: `<node>\0<instanceId>` → lease duration (ms). */
+  eurekaLeaseDur: string;
+  /** hash: second (Redis clock, s) → renewals counted in it, across agents (self-preservation). */
+  eurekaRenews: string;
+  /** string: the agent that runs eviction (a lease, PX). */
+  eurekaEvictor: string;
+  // --- end Eureka ---
 }
 
 /** Builds the key names of one datacenter under a namespace (default `roster`). */
@@ -104,5 +114,9 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     userEventIds: `${p}:ueventids`,
     userEventLTime: `${p}:ueventltime`,
     // --- end KV / sessions / events ---
+    eurekaLeases: `${p}:eureka:leases`,
+    eurekaLeaseDur: `${p}:eureka:leasedur`,
+    eurekaRenews: `${p}:eureka:renews`,
+    eurekaEvictor: `${p}:eureka:evictor`,
   };
 }

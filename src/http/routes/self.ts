@@ -3,6 +3,13 @@ import type { Router } from '../server.ts';
 import type { ApiDeps } from '../context.ts';
 import { VERSION } from '../../version.ts';
 
+/** Stats.eureka: the self-preservation mode and its arithmetic (Consul's Stats values are strings). */
+function eurekaStats(deps: ApiDeps): Record<string, Record<string, string>> {
+  const e = deps.hooks.eureka?.();
+  if (!e) return {};
+  return { eureka: { self_preservation: String(e.selfPreservation), leases: String(e.leases), renews_threshold: String(e.renewsThreshold), renews_last_min: String(e.renewsLastMin), evicted: String(e.evicted), scope: deps.config.eureka.selfPreservationScope } };
+}
+
 export function selfRoutes(r: Router, deps: ApiDeps): void {
   r.add(['GET'], '/v1/agent/self', () => {
     const c = deps.config;
@@ -17,7 +24,7 @@ export function selfRoutes(r: Router, deps: ApiDeps): void {
         DebugConfig: debugConfig(deps),
         Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 },
         Member: me,
-        Stats: { agent: { check_monitors: '0', check_ttls: '0', checks: '0', services: '0' } },
+        Stats: { agent: { check_monitors: '0', check_ttls: '0', checks: '0', services: '0' }, ...eurekaStats(deps) },
         Meta: { ...c.nodeMeta, 'consul-network-segment': '', 'consul-version': VERSION },
         xDS: null,
       },
