@@ -25,6 +25,7 @@ import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
+import { WanPool } from './wan.ts';
 import { AntiEntropy } from './anti-entropy.ts';
 import type { NodeState } from '../catalog/model.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
@@ -49,6 +50,7 @@ export class Agent {
   httpServer?: Server;
   dns?: DnsServer;
   gossip?: Gossip;
+  wan?: WanPool;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
   #embedded?: EmbeddedRedis;
@@ -57,6 +59,7 @@ export class Agent {
   #selfAddr = '';
   #dirRegistrars: { sync(force?: boolean): Promise<unknown>; close(): void }[] = [];
   #leave = false;
+  #dnsPort = 0;
   #onStop: (() => Promise<void>)[] = [];
 
   constructor(config: Config) {
@@ -188,6 +191,17 @@ export class Agent {
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     const addr = this.httpServer.address() as { port: number };
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
+    // --- WAN pool (src/agent/wan.ts): federation with other datacenters, once HTTP and DNS listen (their addresses are in its tags) ---
+    if (cfg.ports.serfWan >= 0) {
+      const client = cfg.clientAddr.split(/\s+/).filter(Boolean)[0] ?? '127.0.0.1';
+      const host = client === '0.0.0.0' || client === '::' ? cfg.advertiseAddr : client;
+      const hp = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
+      this.wan = await WanPool.start(this, hp(addr.port), this.#dnsPort ? hp(this.#dnsPort) : '');
+      this.hooks.dcs = this.wan;
+      this.wan.onDatacentersChange(() => this.dns?.clearCache());
+      this.onStop(() => this.wan!.stop(this.#leave));
+    }
+    // --- end WAN pool ---
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
@@ -240,8 +254,9 @@ export class Agent {
 
   /** The DNS server: one that cannot start is a start-up error, like the HTTP server. */
   async #startDns(): Promise<void> {
-    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns') });
+    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns'), dcs: () => this.hooks.dcs });
     const ports = await this.dns.listen();
+    this.#dnsPort = ports.udpPort;
     log.info('DNS server listening', { addr: this.config.clientAddr, udp: ports.udpPort, tcp: ports.tcpPort });
   }
 

@@ -21,8 +21,11 @@ import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
+import { dcForwarder } from '../dc-forward.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
+  // `?dc=<another datacenter>` never reaches a route: forwarded there, or 500 No path (src/http/dc-forward.ts).
+  r.intercept = dcForwarder(deps);
   selfRoutes(r, deps);
   metricsRoutes(r, deps);
   agentRoutes(r, deps);
