@@ -27,7 +27,9 @@ import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
 import { WanPool } from './wan.ts';
 import { AntiEntropy } from './anti-entropy.ts';
-import type { NodeState } from '../catalog/model.ts';
+import type { Instance, NodeState } from '../catalog/model.ts';
+import { QueryError } from '../catalog/prepared-query.ts';
+import { executeQuery } from '../http/query-exec.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
@@ -178,7 +180,21 @@ export class Agent {
       config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
-    registerRoutes(router, deps);
+    const parts = registerRoutes(router, deps);
+    // --- prepared queries for DNS (`<q>.query.consul`): an in-memory copy of the datacenter's queries, executed with failover ---
+    parts.queries.start();
+    this.onStop(async () => parts.queries.stop());
+    this.dns?.setQueryExecutor(async (name, budgetMs) => {
+      let q;
+      try { q = parts.queries.resolve(name); } catch (err) {
+        if (err instanceof QueryError && err.notFound) return null;
+        throw err;
+      }
+      const res = await executeQuery(deps, q, { limit: 0, near: '_agent', failover: true, budgetMs });
+      const instances = res.Nodes.map(e => ({ node: e.Node, service: e.Service, checks: e.Checks }) as unknown as Instance);
+      return { instances, dc: res.Datacenter, ttl: q.DNS.TTL ? Math.floor(parseDurationNs(q.DNS.TTL) / 1e9) : null, service: res.Service };
+    });
+    // --- end prepared queries ---
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');

@@ -26,6 +26,7 @@ import { LogThrottle } from './log-throttle.ts';
 import { Forwarder } from './forwarder.ts';
 import { shareNegative, RecentNegatives } from './negative.ts';
 import { RemoteDcAnswers } from './remote-dc.ts';
+import { queryName, queryReply, type QueryExecutor } from './query-answers.ts';
 import type { DcDirectory } from '../catalog/datacenters.ts';
 
 export type Transport = 'udp' | 'tcp';
@@ -57,6 +58,8 @@ export class DnsHandler {
   readonly #recentNeg = new RecentNegatives();
   /** Other datacenters' names, answered by them (remote-dc.ts). */
   readonly remote: RemoteDcAnswers;
+  /** Prepared queries, executed by the agent (query-answers.ts); null = none (NXDOMAIN). */
+  queries: QueryExecutor | null = null;
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle, dcs: () => DcDirectory | undefined = () => undefined) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
@@ -195,9 +198,17 @@ export class DnsHandler {
       case 'domain': {
         const dc = this.remote.target(this.#rt, lname, q.qtype);
         if (dc) return this.#remoteDc(q, lname, raw, transport, optLen, dc);
+        const qn = this.queries ? queryName(this.#rt, lname, q.qtype) : null;
+        if (qn && !this.#zones?.overlay.lookup(lname)) return this.#query(q, lname, transport, optLen, qn);
         return this.#domain(q, lname, transport, optLen);
       }
     }
+  }
+
+  async #query(q: Query, lname: string, transport: Transport, optLen: number, qn: { query: string; respDomain: string }): Promise<Buffer | null> {
+    const m = await queryReply(this.#ctx(q), this.queries!, qn, lname, q.qtype);
+    this.#trim(m, q, lname, transport, optLen);
+    return reply(entryOf([m], [], this.#rt.compress, false), q);
   }
 
   async #remoteDc(q: Query, lname: string, raw: Buffer, transport: Transport, optLen: number, dc: string): Promise<Buffer | null> {

@@ -18,6 +18,7 @@ import type { Config } from '../config/schema.ts';
 import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Logger } from '../log.ts';
 import { DnsHandler } from './handler.ts';
+import type { QueryExecutor } from './query-answers.ts';
 import type { Transport } from './handler.ts';
 import { runtimeFrom } from './runtime.ts';
 import { ZoneStore } from './zones.ts';
@@ -72,6 +73,11 @@ export class DnsServer {
   /** The socket-free core: one request in, one reply (or null = no reply) out. */
   handle(query: Buffer, transport: Transport = 'udp', _remote?: { address: string; port: number }): Buffer | null | Promise<Buffer | null> {
     return this.#handler.handle(query, transport);
+  }
+
+  /** Plugs in prepared-query execution for `<query>.query.consul` (the agent's; without it those names are NXDOMAIN). */
+  setQueryExecutor(exec: QueryExecutor): void {
+    this.#handler.queries = exec;
   }
 
   /** Drops every cached answer (a datacenter appeared or went: names under it change meaning). */

@@ -94,38 +94,62 @@ export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> 
       if (c && Date.now() - c.at < STALE_CACHE_MS) return c.reply;
     }
     const body = ctx.method === 'GET' || ctx.method === 'HEAD' ? Buffer.alloc(0) : await ctx.body({ max: MAX_BODY, message: () => `Request body too large, max size: ${MAX_BODY} bytes` });
-    const deadline = Date.now() + budget;
-    for (const s of d.servers) {
-      if (Date.now() >= deadline) break;
-      const r = await exchange(s, ctx, url, body, deadline, deps.config.datacenter);
-      if (r === 'connect-failed') { deps.hooks.dcs?.markDown(s.name); continue; }
-      if (cacheable && r.status === 200) {
-        if (stale.size >= STALE_CACHE_MAX) stale.delete(stale.keys().next().value!);
-        stale.set(key, { at: Date.now(), reply: r });
-      }
-      return r;
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(ctx.req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
+    const r = await sendTo(deps, d.servers, { method: ctx.method, url, headers, body, signal: ctx.signal }, budget);
+    if (cacheable && r.status === 200) {
+      if (stale.size >= STALE_CACHE_MAX) stale.delete(stale.keys().next().value!);
+      stale.set(key, { at: Date.now(), reply: r });
     }
-    throw new HttpError(500, NO_PATH);
+    return r;
   };
 }
 
+/** A request to send to another datacenter. */
+export interface OutRequest { method: string; url: string; headers?: Record<string, string | string[]>; body?: Buffer; signal?: AbortSignal }
+
+/**
+ * Sends a request to an agent of `dc` (prepared-query failover, DNS of remote queries): the
+ * same server choice, retries and deadline as `?dc=` forwarding. 500 `No path to datacenter`
+ * when no agent of it can be reached.
+ */
+export async function forwardToDc(deps: Pick<ApiDeps, 'config' | 'hooks'>, dc: string, req: OutRequest, budgetMs = deps.config.dcForwardTimeoutMs): Promise<Reply & { body: Buffer; status: number }> {
+  const d = decideDc(deps, dc);
+  if (d.kind !== 'forward') throw new HttpError(500, NO_PATH);
+  return sendTo(deps, d.servers, req, budgetMs);
+}
+
+async function sendTo(deps: Pick<ApiDeps, 'config' | 'hooks'>, servers: DcServer[], req: OutRequest, budgetMs: number): Promise<Reply & { body: Buffer; status: number }> {
+  const deadline = Date.now() + budgetMs;
+  for (const s of servers) {
+    if (Date.now() >= deadline) break;
+    const r = await exchange(s, req, deadline, deps.config.datacenter);
+    if (r === 'connect-failed') { deps.hooks.dcs?.markDown(s.name); continue; }
+    return r;
+  }
+  throw new HttpError(500, NO_PATH);
+}
+
+type Answer = Reply & { body: Buffer; status: number };
+
 /** One request to one remote agent: its reply, 'connect-failed' (nothing sent; try another), or a 500 at the deadline. */
-function exchange(s: DcServer, ctx: Ctx, url: string, body: Buffer, deadline: number, localDc: string): Promise<Reply | 'connect-failed'> {
+function exchange(s: DcServer, out: OutRequest, deadline: number, localDc: string): Promise<Answer | 'connect-failed'> {
   const [host, port] = splitHostPort(s.http);
-  const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(ctx.req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
+  const body = out.body ?? Buffer.alloc(0);
+  const headers: Record<string, string | string[]> = { ...out.headers };
   headers[FORWARDED_HEADER] = localDc;
   if (body.length) headers['content-length'] = String(body.length);
+  const signal = out.signal ?? new AbortController().signal;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const done = (v: Reply | 'connect-failed' | HttpError): void => {
+    const done = (v: Answer | 'connect-failed' | HttpError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer); clearTimeout(deadlineTimer);
-      ctx.signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       if (v instanceof HttpError) reject(v); else resolve(v);
     };
-    const req = http.request({ host, port, method: ctx.method, path: url, headers, agent });
+    const req = http.request({ host, port, method: out.method, path: out.url, headers, agent });
     let connected = false;
     const connectTimer = setTimeout(() => { if (!connected) { req.destroy(); done('connect-failed'); } }, Math.min(CONNECT_MS, Math.max(1, deadline - Date.now())));
     const deadlineTimer = setTimeout(() => {
@@ -133,7 +157,7 @@ function exchange(s: DcServer, ctx: Ctx, url: string, body: Buffer, deadline: nu
       done(connected ? new HttpError(500, `rpc error: timeout waiting for a response from datacenter ${s.dc} (${s.name})`) : 'connect-failed');
     }, Math.max(1, deadline - Date.now()));
     const onAbort = (): void => { req.destroy(); done(new HttpError(499, 'client closed the request')); };
-    ctx.signal.addEventListener('abort', onAbort);
+    signal.addEventListener('abort', onAbort);
     req.on('socket', sock => {
       if (!sock.connecting) connected = true;
       else sock.once('connect', () => { connected = true; });

@@ -67,6 +67,10 @@ export interface Keys {
   /** string: Lamport-style counter stamped on user events fired through the API. */
   userEventLTime: string;
   // --- end KV / sessions / events ---
+  /** Prepared queries: hash id → `createIndex\nmodifyIndex\nnameKey\njson`; hash nameKey (`n:<lower name>`) → id; string: index of the last write. */
+  queries: string;
+  queryNames: string;
+  queriesRev: string;
 }
 
 /** Builds the key names of one datacenter under a namespace (default `roster`). */
@@ -104,5 +108,8 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     userEventIds: `${p}:ueventids`,
     userEventLTime: `${p}:ueventltime`,
     // --- end KV / sessions / events ---
+    queries: `${p}:pq`,
+    queryNames: `${p}:pqnames`,
+    queriesRev: `${p}:pqrev`,
   };
 }

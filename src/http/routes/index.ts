@@ -22,8 +22,11 @@ import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
 import { dcForwarder } from '../dc-forward.ts';
+import { preparedQueryRoutes } from './prepared-query.ts';
+import type { QueryCatalog } from '../query-exec.ts';
 
-export function registerRoutes(r: Router, deps: ApiDeps): void {
+/** Registers every route; returns the parts the agent runs beside them (the prepared queries DNS reads). */
+export function registerRoutes(r: Router, deps: ApiDeps): { queries: QueryCatalog } {
   // `?dc=<another datacenter>` never reaches a route: forwarded there, or 500 No path (src/http/dc-forward.ts).
   r.intercept = dcForwarder(deps);
   selfRoutes(r, deps);
@@ -45,4 +48,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
   snapshotRoutes(r, deps);
+  return { queries: preparedQueryRoutes(r, deps) };
 }
