@@ -200,3 +200,17 @@ test.serial('kill: dc2 agents SIGKILLed → ?dc=dc2 is 500 within the deadline, 
   t.like((await a1.req('GET', '/v1/query/webq/execute')).json, { Datacenter: 'dc1', Failovers: 0 });
   t.deepEqual((await a1.req('GET', '/v1/catalog/datacenters')).json, ['dc1', 'dc2'], 'a failed datacenter is still known');
 });
+
+test('wan: the gossip key applies to the WAN pool too: same key joins, another key cannot', async t => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const other = Buffer.alloc(32, 9).toString('base64');
+  const x = await startAgent(t, { node: 'x1', args: ['-datacenter', 'dc7', '-encrypt', key] });
+  const y = await startAgent(t, { node: 'y1', args: ['-datacenter', 'dc8', '-encrypt', key] });
+  const z = await startAgent(t, { node: 'z1', args: ['-datacenter', 'dc9', '-encrypt', other] });
+  t.is((await y.req('PUT', `/v1/agent/join/127.0.0.1:${x.wanPort}?wan=1`)).status, 200);
+  await until('x sees y over the encrypted WAN', async () => (await names(x)).includes('y1.dc8') || undefined, 10_000);
+  t.deepEqual((await x.req('GET', '/v1/catalog/datacenters')).json, ['dc7', 'dc8']);
+  const bad = await z.req('PUT', `/v1/agent/join/127.0.0.1:${x.wanPort}?wan=1`);
+  t.is(bad.status, 500);
+  t.false((await names(x)).includes('z1.dc9'));
+});
