@@ -95,6 +95,18 @@ test.serial('dc: ?dc=dc2 on catalog, health and KV is answered by dc2 (its data,
   t.is(via.headers.get('x-consul-index'), there.headers.get('x-consul-index'));
   t.is((await a1.req('GET', '/v1/kv/cfg/color?dc=dc2&stale')).status, 200);
 
+  // Sessions, transactions and user events go to dc2 too.
+  const sess = await a1.req('PUT', '/v1/session/create?dc=dc2', { Node: 'b1', TTL: '30s' });
+  t.is(sess.status, 200);
+  t.is((await b1.req('GET', `/v1/session/info/${sess.json.ID}`)).json.length, 1);
+  t.is((await a1.req('GET', `/v1/session/info/${sess.json.ID}`)).json.length, 0, 'not a dc1 session');
+  const txn = await a1.req('PUT', '/v1/txn?dc=dc2', [{ KV: { Verb: 'set', Key: 'tx/k', Value: Buffer.from('v').toString('base64') } }]);
+  t.is(txn.status, 200);
+  t.is((await b1.req('GET', '/v1/kv/tx/k')).status, 200);
+  t.is((await a1.req('PUT', '/v1/event/fire/deploy?dc=dc2', 'v9')).status, 200);
+  t.true((await b1.req('GET', '/v1/event/list?name=deploy')).json.length >= 1);
+  t.is((await a1.req('GET', '/v1/event/list?name=deploy')).json.length, 0, 'events stay in their datacenter');
+
   const nope = await a1.req('GET', '/v1/catalog/services?dc=nope');
   t.is(nope.status, 500);
   t.is(nope.text, 'No path to datacenter');
