@@ -30,7 +30,7 @@ interface Cached { buf: Buffer; at: number }
 
 export class RemoteDcAnswers {
   readonly #dcs: () => DcDirectory | undefined;
-  readonly #fwd: Forwarder;
+  readonly #fwd: Pick<Forwarder, 'acquire' | 'release' | 'exchangeUDP' | 'exchangeTCP'>;
   readonly #errs: LogThrottle;
   readonly #cache = new Map<string, Cached>();
   readonly #inflight = new Map<string, Promise<Buffer | null>>();
@@ -39,8 +39,11 @@ export class RemoteDcAnswers {
   /** Stale answers served. */
   staleServed = 0;
 
-  constructor(dcs: () => DcDirectory | undefined, fwd: Forwarder, errs: LogThrottle) {
-    this.#dcs = dcs; this.#fwd = fwd; this.#errs = errs;
+  readonly #now: () => number;
+
+  /** `now` is the clock cached answers age by (tests pass a fake one). */
+  constructor(dcs: () => DcDirectory | undefined, fwd: Pick<Forwarder, 'acquire' | 'release' | 'exchangeUDP' | 'exchangeTCP'>, errs: LogThrottle, now: () => number = Date.now) {
+    this.#dcs = dcs; this.#fwd = fwd; this.#errs = errs; this.#now = now;
   }
 
   /** The other datacenter a question is for, or null (local, peer, unknown to the WAN pool, or not a per-datacenter name). */
@@ -58,7 +61,7 @@ export class RemoteDcAnswers {
 
   /** The answer for `q` from `dc`: fresh from the cache, else asked, else stale, else null (the caller answers SERVFAIL). */
   async answer(rt: DnsRuntime, q: Query, raw: Buffer, transport: 'udp' | 'tcp', key: string, dc: string): Promise<Buffer | null> {
-    const now = Date.now();
+    const now = this.#now();
     const hit = this.#cache.get(key);
     if (hit && now - hit.at < rt.dcCacheTtlMs) return hit.buf;
     const usable = hit && rt.allowStale && now - hit.at < rt.dcCacheTtlMs + rt.maxStaleMs ? hit : null;
@@ -68,7 +71,7 @@ export class RemoteDcAnswers {
         if (buf) {
           if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
           this.#cache.delete(key);
-          this.#cache.set(key, { buf, at: Date.now() });
+          this.#cache.set(key, { buf, at: this.#now() });
         }
         return buf;
       }).finally(() => this.#inflight.delete(key));
@@ -88,10 +91,10 @@ export class RemoteDcAnswers {
     const servers = (this.#dcs()?.servers(dc) ?? []).filter(s => s.dns);
     if (servers.length === 0) { this.#errs.note('warn', 'dns: no reachable server in datacenter', { dc }); return null; }
     if (!this.#fwd.acquire(rt.recursorMaxInFlight)) return null;
-    const deadline = Date.now() + rt.recursorTimeoutMs;
+    const t0 = Date.now();
     try {
       for (const s of servers) {
-        const left = deadline - Date.now();
+        const left = t0 + rt.recursorTimeoutMs - Date.now();
         if (left <= 0) break;
         let to;
         try { to = parseRecursor(s.dns); } catch { continue; }
