@@ -95,6 +95,11 @@ test.serial('dc: ?dc=dc2 on catalog, health and KV is answered by dc2 (its data,
   t.is(via.headers.get('x-consul-index'), there.headers.get('x-consul-index'));
   t.is((await a1.req('GET', '/v1/kv/cfg/color?dc=dc2&stale')).status, 200);
 
+  // A catalog write naming dc2 in its body goes there (Consul forwards by the body's Datacenter).
+  t.is((await a1.req('PUT', '/v1/catalog/register', { Datacenter: 'dc2', Node: 'ext', Address: '10.2.0.9', Service: { Service: 'extsvc' } })).status, 200);
+  t.is((await b1.req('GET', '/v1/catalog/service/extsvc')).json.length, 1);
+  t.is((await a1.req('GET', '/v1/catalog/service/extsvc')).json.length, 0);
+  t.is((await a1.req('PUT', '/v1/catalog/register', { Datacenter: 'nope', Node: 'ext', Address: '10.2.0.9' })).text, 'No path to datacenter');
   // Sessions, transactions and user events go to dc2 too.
   const sess = await a1.req('PUT', '/v1/session/create?dc=dc2', { Node: 'b1', TTL: '30s' });
   t.is(sess.status, 200);

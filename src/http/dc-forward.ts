@@ -41,6 +41,18 @@ export const FORWARDED = [
 ];
 const NOT_FORWARDED = new Set(['/v1/catalog/datacenters']);
 
+/** Writes that name their datacenter in the body (`Datacenter`), and are forwarded there as Consul does. */
+const BODY_DC = new Set(['/v1/catalog/register', '/v1/catalog/deregister']);
+
+/** The body's `Datacenter` (any case), or null; a body that does not parse is left to the route. */
+async function bodyDc(ctx: Ctx): Promise<string | null> {
+  let v: unknown;
+  try { v = JSON.parse((await ctx.body()).toString('utf8')); } catch { return null; }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  for (const [k, x] of Object.entries(v)) if (k.toLowerCase() === 'datacenter' && typeof x === 'string' && x) return x;
+  return null;
+}
+
 /** The datacenter a request names (`?datacenter` wins over `?dc`), or null for this one. */
 export function requestDc(q: URLSearchParams): string | null {
   return q.get('datacenter') || q.get('dc') || null;
@@ -73,7 +85,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 
 export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> {
   const stale = new Map<string, { at: number; reply: Reply }>();
   return async ctx => {
-    const dc = requestDc(ctx.query);
+    const dc = requestDc(ctx.query) ?? (BODY_DC.has(ctx.path) && ctx.method === 'PUT' ? await bodyDc(ctx) : null);
     if (!dc || dc === deps.config.datacenter || !forwardedPath(ctx.path)) return null;
     const from = ctx.req.headers[FORWARDED_HEADER];
     const d = decideDc(deps, dc, typeof from === 'string' ? from : undefined);
