@@ -70,6 +70,8 @@ test.serial('wan: every agent sees the four WAN members <node>.<dc>; datacenters
   t.is((await fed.a1.req('GET', '/v1/agent/members?wan=1&segment=x')).status, 400);
   t.deepEqual((await fed.a1.req('GET', '/v1/catalog/datacenters')).json, ['dc1', 'dc2']);
   t.deepEqual((await fed.b2.req('GET', '/v1/catalog/datacenters')).json, ['dc2', 'dc1']);
+  const co = (await fed.a1.req('GET', '/v1/coordinate/datacenters')).json as { Datacenter: string; AreaID: string; Coordinates: { Node: string }[] }[];
+  t.deepEqual(co.map(d => [d.Datacenter, d.AreaID, d.Coordinates.map(c => c.Node)]), [['dc1', 'wan', ['a1.dc1', 'a2.dc1']], ['dc2', 'wan', ['b1.dc2', 'b2.dc2']]]);
   const cli = await exec(ROSTER, ['members', '-wan', '-http-addr', `127.0.0.1:${fed.a2.httpPort}`]);
   t.regex(cli.stdout, /b2\.dc2\s+127\.0\.0\.1:\d+\s+alive\s+server/);
   const bad = await fed.a1.req('PUT', '/v1/agent/join/127.0.0.1:1?wan=1');

@@ -74,6 +74,11 @@ export class WanPool implements DcDirectory {
     void attempt();
   }
 
+  /** Every member not left, with its datacenter. */
+  membersByDc(): { name: string; dc: string }[] {
+    return this.serf.members().filter(m => m.status !== 'left' && m.tags.dc).map(m => ({ name: m.name, dc: m.tags.dc! }));
+  }
+
   /** The pool in Consul's AgentMember shape (names are already `<node>.<dc>`; `roster_http`/`roster_dns` are where to forward). */
   members(): Record<string, unknown>[] {
     return this.serf.members().map(m => agentMember(m));

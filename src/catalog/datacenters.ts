@@ -29,6 +29,8 @@ export interface DcDirectory {
   servers(dc: string): DcServer[];
   /** Every known datacenter: the local one first, then by median RTT, ties by name (Consul's GetDatacentersByDistance). */
   datacenters(): string[];
+  /** Every WAN member not left, `<node>.<dc>`, with its datacenter (/v1/coordinate/datacenters). */
+  membersByDc(): { name: string; dc: string }[];
   /** A server refused or timed out a connection: skipped for a while (until it answers a probe again or the hold-down ends). */
   markDown(name: string): void;
 }

@@ -10,7 +10,7 @@ import { config, query } from './helpers.ts';
 
 const server: DcServer = { name: 'b1.dc2', dc: 'dc2', http: '127.0.0.1:1', dns: '127.0.0.1:2', rttMs: 1 };
 const dir = (servers: DcServer[] = [server]): DcDirectory => ({
-  local: 'dc1', known: dc => dc === 'dc2', servers: dc => (dc === 'dc2' ? servers : []), datacenters: () => ['dc1', 'dc2'], markDown: () => {},
+  local: 'dc1', known: dc => dc === 'dc2', servers: dc => (dc === 'dc2' ? servers : []), datacenters: () => ['dc1', 'dc2'], markDown: () => {}, membersByDc: () => [],
 });
 
 /** A forwarder whose remote answers with `ip` while `up`, counting exchanges. */
