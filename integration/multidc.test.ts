@@ -233,3 +233,13 @@ test('wan: the gossip key applies to the WAN pool too: same key joins, another k
   t.is(bad.status, 500);
   t.false((await names(x)).includes('z1.dc9'));
 });
+
+test.serial('leave: SIGINT leaves the WAN pool too (others see `left`, not failed)', async t => {
+  const { a1, a2 } = fed;
+  await a2.stop('SIGINT');
+  const st = await until('a1 sees a2.dc1 left', async () => {
+    const m = ((await a1.req('GET', '/v1/agent/members?wan=1')).json as { Name: string; Status: number }[]).find(x => x.Name === 'a2.dc1');
+    return m?.Status === 3 ? m.Status : undefined;
+  }, 10_000);
+  t.is(st, 3);
+});

@@ -102,6 +102,8 @@ export class Gossip {
     h.forceLeave = (node, prune) => this.serf.forceLeave(node, prune);
     h.leave = async () => {
       await this.leave();
+      // Consul's leave leaves both pools: other datacenters see this agent `left`, not failed.
+      await a.wan?.serf.leave().catch(err => log.warn('WAN leave failed', { err: (err as Error).message }));
       // Consul's /v1/agent/leave also shuts the agent down.
       setTimeout(() => process.kill(process.pid, 'SIGTERM'), 200).unref();
     };

@@ -263,6 +263,7 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (env.ROSTER_CHECK_DEREGISTER_MIN) cfg.checkDeregisterMinMs = ms(env.ROSTER_CHECK_DEREGISTER_MIN);
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(cfg.logLevel)) throw new Error(`invalid -log-level "${cfg.logLevel}"`);
   for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < (k === 'serfWan' ? -1 : 0) || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  if (cfg.ports.serfWan < 0 && (cfg.startJoinWan.length || cfg.retryJoinWan.length)) throw new Error('-join-wan / -retry-join-wan need the WAN pool, but -serf-wan-port is -1');
   // Defaults that depend on other settings.
   if (!cfg.nodeName) cfg.nodeName = env.HOSTNAME || (cfg.dev ? 'roster-dev' : 'roster');
   if (!cfg.bindAddr) cfg.bindAddr = cfg.dev ? '127.0.0.1' : '0.0.0.0';

@@ -28,6 +28,8 @@ export const FORWARDED_HEADER = 'x-roster-forwarded-from';
 export const CONNECT_MS = 1000;
 const STALE_CACHE_MS = 1000;
 const STALE_CACHE_MAX = 1000;
+/** Bigger stale answers are not kept (the cache stays under STALE_CACHE_MAX × this). */
+const STALE_CACHE_ENTRY_MAX = 64 * 1024;
 const MAX_RESPONSE = 256 * 1024 * 1024;
 const MAX_BODY = 8 * 1024 * 1024;
 const NO_PATH = 'No path to datacenter';
@@ -79,7 +81,11 @@ function forwardedPath(path: string): boolean {
   return FORWARDED.some(p => (p.endsWith('/') ? path.startsWith(p) : path === p));
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+/**
+ * Connections to one remote agent: the remote counts them all as one client (http_max_conns_per_client, 200, and as
+ * many blocking queries), so forwarded blocking queries beyond this wait for a connection within their deadline.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128, maxFreeSockets: 16 });
 
 /** The router interceptor: a reply for a request of another datacenter, or null to serve it here. */
 export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> {
@@ -109,7 +115,7 @@ export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> 
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(ctx.req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
     const r = await sendTo(deps, d.servers, { method: ctx.method, url, headers, body, signal: ctx.signal }, budget);
-    if (cacheable && r.status === 200) {
+    if (cacheable && r.status === 200 && r.body.length <= STALE_CACHE_ENTRY_MAX) {
       if (stale.size >= STALE_CACHE_MAX) stale.delete(stale.keys().next().value!);
       stale.set(key, { at: Date.now(), reply: r });
     }

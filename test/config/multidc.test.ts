@@ -40,4 +40,5 @@ test('config: -serf-wan-port -1 turns the WAN pool off; other negative ports are
   t.throws(() => loadAgentConfig(parseFlags(['-dev', '-serf-wan-port', '-2'], AGENT_FLAGS).flags), { message: /invalid serfWan port -2/ });
   t.throws(() => loadAgentConfig(parseFlags(['-dev', '-serf-lan-port', '-1'], AGENT_FLAGS).flags), { message: /invalid serfLan port -1/ });
   t.throws(() => loadAgentConfig({ dev: true, 'config-file': [file('g.json', '{"gossip_wan":{"nope":1}}')] }), { message: /unknown or invalid gossip_wan key "nope"/ });
+  t.throws(() => loadAgentConfig(parseFlags(['-dev', '-serf-wan-port', '-1', '-retry-join-wan', '10.0.0.1'], AGENT_FLAGS).flags), { message: /need the WAN pool/ });
 });
