@@ -113,6 +113,16 @@ test.serial('query: DNS <q>.query.consul A/SRV with the query TTL, RFC 2782 form
   t.is((await dig(p, 'redis-q.query.consul', 'AAAA')).status, 'NOERROR');
 });
 
+test.serial('query: a session-bound query goes when its session is destroyed; an unknown session is refused', async t => {
+  t.is((await a.req('POST', '/v1/query', { Name: 'sq', Session: 'no-such-session', Service: { Service: 'redis' } })).text, 'invalid session "no-such-session"');
+  const s = (await a.req('PUT', '/v1/session/create', { Node: 'pq1' })).json.ID as string;
+  const id = (await a.req('POST', '/v1/query', { Name: 'sq', Session: s, Service: { Service: 'redis' } })).json.ID as string;
+  t.is((await a.req('GET', `/v1/query/${id}`)).json[0].Session, s);
+  t.is((await a.req('PUT', `/v1/session/destroy/${s}`)).status, 200);
+  await until('the query is gone', async () => (await a.req('GET', `/v1/query/${id}`)).status === 404 || undefined, 5000);
+  t.is((await a.req('GET', '/v1/query/sq/execute')).text, 'Query not found');
+});
+
 test.serial('query: python-consul 0.7.1 creates a query (a template, lower-case body) and executes it', async t => {
   const script = `
 import consul, json

@@ -113,14 +113,30 @@ export class QueryCatalog {
     this.#reading ??= (async () => {
       try {
         const rev = await this.#store.revision();
-        if (rev === this.#rev) return;
-        const { queries, index } = await this.#store.list();
-        this.#queries = queries; this.#rev = index;
+        if (rev !== this.#rev) {
+          const { queries, index } = await this.#store.list();
+          this.#queries = queries; this.#rev = index;
+        }
+        await this.#sweepSessions();
       } catch (err) {
         log.debug('cannot read prepared queries; keeping the last copy', { err: (err as Error).message });
       } finally { this.#reading = null; }
     })();
     return this.#reading;
+  }
+
+  /**
+   * Consul deletes a session-bound query when its session is invalidated or destroyed: every agent checks its
+   * copy each poll and deletes what lost its session (the delete is idempotent; a lost race is ignored).
+   */
+  async #sweepSessions(): Promise<void> {
+    const bound = this.#queries.filter(q => q.Session);
+    if (bound.length === 0) return;
+    const alive = await this.#store.sessionsExist(bound.map(q => q.Session));
+    for (const [i, q] of bound.entries()) {
+      if (alive[i]) continue;
+      await this.#store.delete(q.ID).then(() => log.info('prepared query deleted with its session', { query: q.ID, session: q.Session }), () => {});
+    }
   }
 
   /** Resolve by ID, name or template prefix (throws QueryError). */

@@ -88,6 +88,13 @@ export class QueryStore {
     return { queries, index: Number(rev ?? 0) };
   }
 
+  /** Which of these sessions exist (a session-bound query goes when its session does). */
+  async sessionsExist(ids: string[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const v = await this.#redis.hmget(this.#keys.sessions, ...ids);
+    return v.map(x => x !== null);
+  }
+
   /** The index of the last write (cheap: pollers reload only when it moved). */
   async revision(): Promise<number> {
     return Number(await this.#redis.get(this.#keys.queriesRev) ?? 0);

@@ -98,11 +98,16 @@ export function preparedQueryRoutes(r: Router, deps: ApiDeps): QueryCatalog {
     }
   };
 
+  const checkSession = async (q: PreparedQuery): Promise<void> => {
+    if (q.Session && !(await store.sessionsExist([q.Session]))[0]) throw new HttpError(500, `invalid session "${q.Session}"`);
+  };
+
   r.add(['GET', 'POST'], '/v1/query', async ctx => {
     if (ctx.method === 'POST') {
       requireRedis(deps);
       const q = parseDefinition(await ctx.json());
       if (q.ID) throw new HttpError(500, 'ID must be empty when creating a new prepared query');
+      await checkSession(q);
       q.ID = randomUUID();
       await write(() => store.put(q, 'create'));
       await durable(deps);
@@ -139,6 +144,7 @@ export function preparedQueryRoutes(r: Router, deps: ApiDeps): QueryCatalog {
       const body = await ctx.json();
       const q = parseDefinition(body);
       q.ID = id.toLowerCase();
+      await checkSession(q);
       await write(() => store.put(q, 'update'));
     }
     await durable(deps);
