@@ -133,6 +133,7 @@ test.serial('dc: ?dc=dc2 on catalog, health and KV is answered by dc2 (its data,
 test.serial('dns: dc1 answers dc2 names by asking dc2 (A, tag, SRV, RFC 2782, node); unknown datacenter NXDOMAIN', async t => {
   const p = fed.a1.dnsPort;
   t.deepEqual((await dig(p, 'web.service.dc2.consul')).answer.map(r => r.data), ['127.0.0.21']);
+  t.deepEqual((await dig(p, 'web.service.dc2.consul', 'A', ['+tcp'])).answer.map(r => r.data), ['127.0.0.21'], 'over TCP too');
   t.deepEqual((await dig(p, 'web.service.consul')).answer.map(r => r.data), ['127.0.0.11']);
   t.deepEqual((await dig(p, 'v2.web.service.dc2.consul')).answer.map(r => r.data), ['127.0.0.21']);
   const srv = await dig(p, 'api.service.dc2.consul', 'SRV');
@@ -177,14 +178,15 @@ test.serial('query: a catch-all template answers any name, here and in another d
   t.is((await a1.req('POST', '/v1/query?dc=dc2', { Name: '', Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.full}' } })).text, 'a query template with an empty name already exists');
   const ex = (await a1.req('GET', '/v1/query/web/execute?dc=dc2')).json;
   t.like(ex, { Service: 'web', Datacenter: 'dc2' });
-  // dc2's agents read their datacenter's queries for DNS within a second of a write (b2 did not make it).
-  const d = await until('dc2 answers web.query', async () => { const x = await dig(a1.dnsPort, 'web.query.dc2.consul'); return x.answer.length ? x : undefined; });
+  // dc2's agents read their datacenter's queries for DNS within a second of a write (b2 did not make it), and dc1
+  // keeps dc2's answer (an NXDOMAIN too) for dc_cache_ttl (5 s).
+  const d = await until('dc2 answers web.query', async () => { const x = await dig(a1.dnsPort, 'web.query.dc2.consul'); return x.answer.length ? x : undefined; }, 15_000);
   t.deepEqual(d.answer.map(x => x.data), ['127.0.0.21']);
   t.deepEqual((await dig(a1.dnsPort, '_api._tcp.query.dc2.consul', 'SRV')).answer.map(x => x.data), ['1 1 8021 b1.node.dc2.consul.']);
   // dc1 has no catch-all: its own names stay unknown.
   t.is((await dig(a1.dnsPort, 'web.query.consul')).status, 'NXDOMAIN');
   t.is((await a1.req('POST', '/v1/query', { Name: '', Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.full}', Failover: { NearestN: 1 } } })).status, 200);
-  await until('dc1 catch-all in DNS', async () => (await dig(a1.dnsPort, 'api.query.consul')).answer.length > 0 || undefined);
+  await until('dc1 catch-all in DNS', async () => (await dig(a1.dnsPort, 'api.query.consul')).answer.length > 0 || undefined, 15_000);
   t.deepEqual((await dig(a1.dnsPort, 'api.query.consul', 'SRV')).answer.map(x => x.data), ['1 1 8021 b1.node.dc2.consul.']);
 });
 
