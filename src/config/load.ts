@@ -90,6 +90,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (f.retry_interval_wan !== undefined) cfg.retryIntervalWanMs = ms(f.retry_interval_wan);
   if (f.dc_forward_timeout !== undefined) cfg.dcForwardTimeoutMs = ms(f.dc_forward_timeout);
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
+  if (f.discovery_max_stale !== undefined) cfg.discoveryMaxStaleMs = ms(f.discovery_max_stale);
   if (f.catalog_resync_interval !== undefined) cfg.resyncIntervalMs = ms(f.catalog_resync_interval);
   if (f.redis_timeout !== undefined) cfg.redisTimeoutMs = ms(f.redis_timeout);
   if (f.redis_min_replicas_acked !== undefined) {

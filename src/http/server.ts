@@ -88,10 +88,10 @@ export class Router {
   /** Runs before every route's handler (after the method and cross-site checks): a reply, or null to let the route answer (`?dc=` forwarding). */
   intercept: ((ctx: Ctx) => Promise<Reply | null>) | null = null;
 
-  /** Adds a route; a pattern ending in `/` is a prefix route. */
+  /** Adds a route; a pattern ending in `/` is a prefix route, except `/` itself (the root page, exact). */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
     const r = { methods, handler, getWrites: opts.getWrites ?? false };
-    if (pattern.endsWith('/')) {
+    if (pattern.endsWith('/') && pattern !== '/') {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
     } else this.#exact.set(pattern, r);

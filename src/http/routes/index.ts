@@ -24,6 +24,8 @@ import { snapshotRoutes } from './snapshot.ts';
 import { dcForwarder } from '../dc-forward.ts';
 import { preparedQueryRoutes } from './prepared-query.ts';
 import type { QueryCatalog } from '../query-exec.ts';
+import { uiInternalRoutes } from './ui-internal.ts';
+import { uiRoutes } from './ui.ts';
 
 /** Registers every route; returns the parts the agent runs beside them (the prepared queries DNS reads). */
 export function registerRoutes(r: Router, deps: ApiDeps): { queries: QueryCatalog } {
@@ -48,5 +50,7 @@ export function registerRoutes(r: Router, deps: ApiDeps): { queries: QueryCatalo
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
   snapshotRoutes(r, deps);
+  uiInternalRoutes(r, deps);
+  uiRoutes(r);
   return { queries: preparedQueryRoutes(r, deps) };
 }
