@@ -244,4 +244,8 @@ test.serial('leave: SIGINT leaves the WAN pool too (others see `left`, not faile
     return m?.Status === 3 ? m.Status : undefined;
   }, 10_000);
   t.is(st, 3);
+  // force-leave?wan&prune forgets it in the WAN pool (the LAN pool is left alone).
+  t.is((await a1.req('PUT', '/v1/agent/force-leave/a2.dc1?wan&prune')).status, 200);
+  await until('a2.dc1 pruned from the WAN pool', async () => !((await a1.req('GET', '/v1/agent/members?wan=1')).json as { Name: string }[]).some(m => m.Name === 'a2.dc1') || undefined, 10_000);
+  t.true(((await a1.req('GET', '/v1/agent/members')).json as { Name: string }[]).some(m => m.Name === 'a2'), 'still in the LAN pool (left)');
 });

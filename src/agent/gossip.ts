@@ -99,7 +99,11 @@ export class Gossip {
       if (!a.wan) throw new Error('Must be a server to join WAN cluster');
       return a.wan.serf.join([addr]);
     };
-    h.forceLeave = (node, prune) => this.serf.forceLeave(node, prune);
+    h.forceLeave = async (node, prune, wan) => {
+      if (!wan) return this.serf.forceLeave(node, prune);
+      if (!a.wan) throw new Error('WAN pool is not running on this agent (-serf-wan-port -1)');
+      return a.wan.serf.forceLeave(node, prune);
+    };
     h.leave = async () => {
       await this.leave();
       // Consul's leave leaves both pools: other datacenters see this agent `left`, not failed.

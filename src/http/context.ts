@@ -44,7 +44,8 @@ export interface AgentHooks {
   /** Other datacenters, from the WAN pool (absent when it is off): `?dc=` forwarding, /v1/catalog/datacenters. */
   dcs?: DcDirectory;
   leave?: () => Promise<void>;
-  forceLeave?: (node: string, prune: boolean) => Promise<void>;
+  /** Moves a failed member to left (`prune`: forgets it); `wan`: in the WAN pool only (`<node>.<dc>`). */
+  forceLeave?: (node: string, prune: boolean, wan?: boolean) => Promise<void>;
   fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
   /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
   local?: LocalStateHook;

@@ -62,7 +62,7 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
     if (!ctx.param) throw new HttpError(400, 'Missing node name');
     const prune = ctx.has('prune') && ctx.query.get('prune') !== 'false' && ctx.query.get('prune') !== '0';
     try {
-      await deps.hooks.forceLeave(ctx.param, prune);
+      await deps.hooks.forceLeave(ctx.param, prune, ctx.has('wan'));
     } catch (err) {
       throw new HttpError(500, (err as Error).message);
     }
