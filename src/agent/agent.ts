@@ -25,8 +25,11 @@ import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
+import { WanPool } from './wan.ts';
 import { AntiEntropy } from './anti-entropy.ts';
-import type { NodeState } from '../catalog/model.ts';
+import type { Instance, NodeState } from '../catalog/model.ts';
+import { QueryError } from '../catalog/prepared-query.ts';
+import { executeQuery } from '../http/query-exec.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
@@ -54,6 +57,7 @@ export class Agent {
   #selfTls?: { cert: Buffer; key: Buffer; ca?: Buffer };
   dns?: DnsServer;
   gossip?: Gossip;
+  wan?: WanPool;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
   eureka?: EurekaHandle | null;
@@ -63,6 +67,7 @@ export class Agent {
   #selfAddr = '';
   #dirRegistrars: { sync(force?: boolean): Promise<unknown>; close(): void }[] = [];
   #leave = false;
+  #dnsPort = 0;
   #onStop: (() => Promise<void>)[] = [];
   /** Re-reads the configuration (files and flags); set by `roster agent`, used by SIGHUP and PUT /v1/agent/reload. */
   configLoader?: () => Config;
@@ -199,7 +204,7 @@ export class Agent {
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     this.hooks.reload = () => this.reloadFromFiles();
-    registerRoutes(router, deps);
+    const parts = registerRoutes(router, deps);
     // --- Eureka (src/eureka): /eureka/apps and /eureka/v2/apps, leases, eviction, self-preservation ---
     this.eureka = startEureka(router, deps);
     if (this.eureka) {
@@ -217,6 +222,20 @@ export class Agent {
         { Name: 'roster.dns.service_protection_applied', Value: protectionStats.total, Labels: {} },
         ...[...protectionStats.byService].map(([service, n]) => ({ Name: 'roster.dns.service_protection_applied', Value: n, Labels: { service } }))];
     }
+    // --- prepared queries for DNS (`<q>.query.consul`): an in-memory copy of the datacenter's queries, executed with failover ---
+    parts.queries.start();
+    this.onStop(async () => parts.queries.stop());
+    this.dns?.setQueryExecutor(async (name, budgetMs) => {
+      let q;
+      try { q = parts.queries.resolve(name); } catch (err) {
+        if (err instanceof QueryError && err.notFound) return null;
+        throw err;
+      }
+      const res = await executeQuery(deps, q, { limit: 0, near: '_agent', failover: true, budgetMs });
+      const instances = res.Nodes.map(e => ({ node: e.Node, service: e.Service, checks: e.Checks }) as unknown as Instance);
+      return { instances, dc: res.Datacenter, ttl: q.DNS.TTL ? Math.floor(parseDurationNs(q.DNS.TTL) / 1e9) : null, service: res.Service };
+    });
+    // --- end prepared queries ---
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');
@@ -243,6 +262,17 @@ export class Agent {
     }
     const addrOf = (s?: Server) => (s ? (s.address() as { port: number }).port : -1);
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns });
+    // --- WAN pool (src/agent/wan.ts): federation with other datacenters, once HTTP and DNS listen (their addresses are in its tags) ---
+    if (cfg.ports.serfWan >= 0) {
+      const client = cfg.clientAddr.split(/\s+/).filter(Boolean)[0] ?? '127.0.0.1';
+      const host = client === '0.0.0.0' || client === '::' ? cfg.advertiseAddr : client;
+      const hp = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
+      this.wan = await WanPool.start(this, hp(addrOf(this.httpServer ?? this.httpsServer)), this.#dnsPort ? hp(this.#dnsPort) : '');
+      this.hooks.dcs = this.wan;
+      this.wan.onDatacentersChange(() => this.dns?.clearCache());
+      this.onStop(() => this.wan!.stop(this.#leave));
+    }
+    // --- end WAN pool ---
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
@@ -304,8 +334,9 @@ export class Agent {
 
   /** The DNS server: one that cannot start is a start-up error, like the HTTP server. */
   async #startDns(): Promise<void> {
-    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns') });
+    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns'), dcs: () => this.hooks.dcs });
     const ports = await this.dns.listen();
+    this.#dnsPort = ports.udpPort;
     log.info('DNS server listening', { addr: this.config.clientAddr, udp: ports.udpPort, tcp: ports.tcpPort });
   }
 

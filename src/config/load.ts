@@ -13,9 +13,9 @@ import { redact, registerSecret } from '../log.ts';
 /** The agent's flags, with Consul's names. */
 export const AGENT_FLAGS = {
   dev: 'bool', node: 'string', 'node-id': 'string', datacenter: 'string', domain: 'string', 'alt-domain': 'string', client: 'string', bind: 'string',
-  'advertise': 'string', 'http-port': 'int', 'dns-port': 'int', 'serf-lan-port': 'int', 'server-port': 'int', 'data-dir': 'string', redis: 'string',
+  'advertise': 'string', 'http-port': 'int', 'dns-port': 'int', 'serf-lan-port': 'int', 'serf-wan-port': 'int', 'server-port': 'int', 'data-dir': 'string', redis: 'string',
   'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
-  join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
+  join: 'list', 'retry-join': 'list', 'retry-interval': 'string', 'join-wan': 'list', 'retry-join-wan': 'list', 'retry-interval-wan': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
   'redis-password-file': 'string', 'encrypt-file': 'string', 'node-meta': 'list', 'https-port': 'int', 'enable-local-script-checks': 'bool',
   'redis-tls-ca-file': 'string', 'redis-tls-cert-file': 'string', 'redis-tls-key-file': 'string', 'redis-tls-server-name': 'string',
@@ -74,7 +74,7 @@ const STRING_SETTINGS: readonly (readonly [string, string, (c: Config, v: string
 
 /** Ports: [key under `ports` in a config file, flag, Config.ports field]. */
 const PORTS: readonly (readonly [string, string, keyof Config['ports']])[] = [
-  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['server', 'server-port', 'server'], ['https', 'https-port', 'https'],
+  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['serf_wan', 'serf-wan-port', 'serfWan'], ['server', 'server-port', 'server'], ['https', 'https-port', 'https'],
 ];
 
 /** Applies one parsed config-file object (Consul's snake_case keys) onto cfg. */
@@ -85,6 +85,10 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (Array.isArray(f.zone_dirs)) cfg.zoneDirs = f.zone_dirs as string[];
   if (Array.isArray(f.start_join)) cfg.startJoin.push(...(f.start_join as string[]));
   if (Array.isArray(f.retry_join)) cfg.retryJoin.push(...(f.retry_join as string[]));
+  if (Array.isArray(f.start_join_wan)) cfg.startJoinWan.push(...(f.start_join_wan as string[]));
+  if (Array.isArray(f.retry_join_wan)) cfg.retryJoinWan.push(...(f.retry_join_wan as string[]));
+  if (f.retry_interval_wan !== undefined) cfg.retryIntervalWanMs = ms(f.retry_interval_wan);
+  if (f.dc_forward_timeout !== undefined) cfg.dcForwardTimeoutMs = ms(f.dc_forward_timeout);
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
   if (f.discovery_max_stale !== undefined) cfg.discoveryMaxStaleMs = ms(f.discovery_max_stale);
   if (f.catalog_resync_interval !== undefined) cfg.resyncIntervalMs = ms(f.catalog_resync_interval);
@@ -97,14 +101,15 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (typeof f.checks_workers === 'number') cfg.checksWorkers = f.checks_workers;
   if (f.retry_interval !== undefined) cfg.retryIntervalMs = ms(f.retry_interval);
   if (typeof f.leave_on_terminate === 'boolean') cfg.leaveOnTerminate = f.leave_on_terminate;
-  const gl = f.gossip_lan as Record<string, unknown> | undefined;
-  if (gl) {
+  for (const [block, into] of [['gossip_lan', cfg.gossipLan], ['gossip_wan', cfg.gossipWan]] as const) {
+    const gl = f[block] as Record<string, unknown> | undefined;
+    if (!gl) continue;
     const durations: Record<string, string> = { probe_interval: 'probeIntervalMs', probe_timeout: 'probeTimeoutMs', gossip_interval: 'gossipIntervalMs', push_pull_interval: 'pushPullIntervalMs', reap_interval: 'reapIntervalMs', reconnect_timeout: 'reconnectTimeoutMs', tombstone_timeout: 'tombstoneTimeoutMs' };
     const counts: Record<string, string> = { suspicion_mult: 'suspicionMult', suspicion_max_timeout_mult: 'suspicionMaxTimeoutMult', retransmit_mult: 'retransmitMult', gossip_nodes: 'gossipNodes', indirect_checks: 'indirectChecks' };
     for (const [k, v] of Object.entries(gl)) {
-      if (durations[k]) cfg.gossipLan[durations[k]] = ms(v);
-      else if (counts[k] && typeof v === 'number') cfg.gossipLan[counts[k]] = v;
-      else throw new Error(`${source}: unknown or invalid gossip_lan key "${k}"`);
+      if (durations[k]) into[durations[k]] = ms(v);
+      else if (counts[k] && typeof v === 'number') into[counts[k]] = v;
+      else throw new Error(`${source}: unknown or invalid ${block} key "${k}"`);
     }
   }
   if (f.ae_interval !== undefined) cfg.aeIntervalMs = ms(f.ae_interval);
@@ -195,6 +200,7 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
     d.recursorStrategy = c.recursor_strategy;
   }
   if (c.recursor_timeout !== undefined) d.recursorTimeoutMs = ms(c.recursor_timeout);
+  if (c.dc_cache_ttl !== undefined) d.dcCacheTtlMs = ms(c.dc_cache_ttl);
   if (b('disable_compression') !== undefined) d.disableCompression = b('disable_compression')!;
   if (typeof c.udp_answer_limit === 'number') d.udpAnswerLimit = c.udp_answer_limit;
   if (typeof c.a_record_limit === 'number') d.aRecordLimit = c.a_record_limit;
@@ -335,6 +341,10 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (flags.join) cfg.startJoin.push(...(flags.join as string[]));
   if (flags['retry-join']) cfg.retryJoin.push(...(flags['retry-join'] as string[]));
   if (s('retry-interval')) cfg.retryIntervalMs = ms(s('retry-interval'));
+  // Newer Consul maps -join-wan onto retry_join_wan; Roster keeps the older "fail start-up if none joins".
+  if (flags['join-wan']) cfg.startJoinWan.push(...(flags['join-wan'] as string[]));
+  if (flags['retry-join-wan']) cfg.retryJoinWan.push(...(flags['retry-join-wan'] as string[]));
+  if (s('retry-interval-wan')) cfg.retryIntervalWanMs = ms(s('retry-interval-wan'));
   if (n('checks-workers') !== undefined) cfg.checksWorkers = n('checks-workers')!;
   if (n('checks-concurrency') !== undefined) cfg.checksConcurrency = n('checks-concurrency')!;
   if (flags['legacy-get-compat'] !== undefined) cfg.legacyGetCompat = flags['legacy-get-compat'] as boolean;
@@ -344,10 +354,11 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(cfg.logLevel)) throw new Error(`invalid -log-level "${cfg.logLevel}"`);
   if (flags['enable-script-checks'] !== undefined) cfg.enableScriptChecks = flags['enable-script-checks'] as boolean;
   if (flags['enable-local-script-checks'] !== undefined) cfg.enableLocalScriptChecks = flags['enable-local-script-checks'] as boolean;
-  // -1 turns the HTTP or HTTPS listener off (Consul's rule); HTTPS needs a certificate and key.
-  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < ((k === 'http' || k === 'https') ? -1 : 0) || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  // -1 turns the HTTP, HTTPS or WAN listener off (Consul's rule); HTTPS needs a certificate and key.
+  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < ((k === 'http' || k === 'https' || k === 'serfWan') ? -1 : 0) || p > 65535) throw new Error(`invalid ${k} port ${p}`);
   if (cfg.ports.https >= 0 && (!cfg.tls.certFile || !cfg.tls.keyFile)) throw new Error('ports.https needs tls cert_file and key_file');
   if (cfg.tls.verifyIncoming && cfg.ports.https >= 0 && !cfg.tls.caFile) throw new Error('tls verify_incoming needs ca_file (the CA that signs client certificates)');
+  if (cfg.ports.serfWan < 0 && (cfg.startJoinWan.length || cfg.retryJoinWan.length)) throw new Error('-join-wan / -retry-join-wan need the WAN pool, but -serf-wan-port is -1');
   // Defaults that depend on other settings.
   if (!cfg.nodeName) cfg.nodeName = env.HOSTNAME || (cfg.dev ? 'roster-dev' : 'roster');
   if (!cfg.bindAddr) cfg.bindAddr = cfg.dev ? '127.0.0.1' : '0.0.0.0';

@@ -27,6 +27,8 @@ export interface DnsConfig {
   /** @defaultValue 1024 */ tcpMaxConns: number;
   /** TCP connections one client address may hold. @defaultValue 64 */ tcpMaxConnsPerClient: number;
   /** Forwarded queries in flight; past it, SERVFAIL at once. @defaultValue 150 (dnsmasq's dns-forward-max) */ recursorMaxInFlight: number;
+  /** Answers for another datacenter's names are reused this long (Roster's `dc_cache_ttl`); past it, refreshed, and served stale (allow_stale, max_stale) while that datacenter does not answer. @defaultValue 5s */
+  dcCacheTtlMs: number;
   /** Response-rate limiting of UDP answers per client prefix (BIND/Knot RRL). */
   rateLimit: RateLimitConfig;
   /**
@@ -90,6 +92,7 @@ export interface Ports {
   /** @defaultValue 8500 */ http: number;
   /** @defaultValue 8600 */ dns: number;
   /** @defaultValue 8301 */ serfLan: number;
+  /** The WAN pool (federation between datacenters); -1 turns it off, as Consul's `-serf-wan-port -1`. @defaultValue 8302 */ serfWan: number;
   /** Advertised in /v1/status/leader. @defaultValue 8300 */ server: number;
   /** HTTPS API (needs tls cert_file and key_file); -1 = off. @defaultValue -1 */ https: number;
 }
@@ -139,6 +142,15 @@ export interface Config {
   /** Addresses to join at start (-join) and to keep retrying (-retry-join). */
   startJoin: string[];
   retryJoin: string[];
+  /** WAN pool: addresses to join at start (-join-wan, start_join_wan) and to keep retrying (-retry-join-wan, retry_join_wan). */
+  startJoinWan: string[];
+  retryJoinWan: string[];
+  /** -retry-interval-wan. @defaultValue 30s */
+  retryIntervalWanMs: number;
+  /** gossip_wan { ... } overrides of memberlist's WAN timing, in ms. */
+  gossipWan: Record<string, number>;
+  /** Deadline of a request forwarded to another datacenter (`?dc=`, prepared-query failover); blocking queries add their wait. Roster's `dc_forward_timeout`. @defaultValue 5s */
+  dcForwardTimeoutMs: number;
   /** Gossip key, base64. */
   encrypt: string;
   /** -retry-join interval. @defaultValue 30s */
@@ -193,7 +205,7 @@ export function defaultDnsConfig(): DnsConfig {
     allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false,
     recursorStrategy: 'sequential', recursorTimeoutMs: 2000, disableCompression: false, udpAnswerLimit: 3, aRecordLimit: 0,
     enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
-    tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150,
+    tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150, dcCacheTtlMs: 5000,
     rateLimit: { enabled: 'auto', responsesPerSecond: 20, slip: 2, window: 15, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exemptLoopback: true, tableSize: 100_000 },
     serviceProtectionThreshold: {},
   };
@@ -202,9 +214,9 @@ export function defaultDnsConfig(): DnsConfig {
 export function defaultConfig(): Config {
   return {
     dev: false, nodeName: '', nodeId: '', datacenter: 'dc1', domain: 'consul', altDomain: '', clientAddr: '127.0.0.1',
-    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300, https: -1 }, dataDir: '', redisUrl: '',
+    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300, https: -1 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
-    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
+    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, startJoinWan: [], retryJoinWan: [], retryIntervalWanMs: 30e3, gossipWan: {}, dcForwardTimeoutMs: 5e3, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
     registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {}, enableScriptChecks: false, enableLocalScriptChecks: false, tls: { verifyIncoming: false },
     eureka: defaultEurekaConfig(),
   };

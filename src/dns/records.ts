@@ -236,6 +236,13 @@ function addSRV(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, ttl: num
   }
 }
 
+/** Answers for a list of instances chosen elsewhere (prepared queries): SRV, or A/AAAA/ANY/TXT as a service lookup does. */
+export function instancesAnswer(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, qtype: number, ttl: number, m: Msg): void {
+  if (insts.length > ctx.shuffled) ctx.shuffled = insts.length;
+  if (qtype === T.SRV) addSRV(ctx, lk, insts, qname, ttl, m, MAX_RECURSION);
+  else addNodeRecords(ctx, lk, insts, qname, qtype, ttl, m, MAX_RECURSION);
+}
+
 export function nodeFqdn(node: string, lk: Lookup): string {
   return `${node}.node.${lk.dc}.${lk.respDomain}`;
 }

@@ -33,6 +33,10 @@ export interface DnsRuntime {
   recursorRandom: boolean;
   recursorTimeoutMs: number;
   recursorMaxInFlight: number;
+  /** Other datacenters' answers: kept this long, then served stale (allowStale) up to maxStaleMs while the datacenter does not answer. */
+  dcCacheTtlMs: number;
+  allowStale: boolean;
+  maxStaleMs: number;
 }
 
 /** Parses a recursor like Consul's recursorAddr: `8.8.8.8` → :53, `[::1]:5353`, bare IPv6 → :53. */
@@ -91,5 +95,8 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
     recursorRandom: d.recursorStrategy === 'random',
     recursorTimeoutMs: d.recursorTimeoutMs,
     recursorMaxInFlight: d.recursorMaxInFlight,
+    dcCacheTtlMs: d.dcCacheTtlMs,
+    allowStale: d.allowStale,
+    maxStaleMs: d.maxStaleMs,
   };
 }

@@ -15,8 +15,10 @@ import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { CatalogView, ViewChange } from '../catalog/view.ts';
 import type { Config } from '../config/schema.ts';
+import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Logger } from '../log.ts';
 import { DnsHandler } from './handler.ts';
+import type { QueryExecutor } from './query-answers.ts';
 import type { Transport } from './handler.ts';
 import { runtimeFrom } from './runtime.ts';
 import { ZoneStore } from './zones.ts';
@@ -31,6 +33,8 @@ export interface DnsServerOptions {
   view: CatalogView;
   config: Config;
   log?: Logger;
+  /** Other datacenters (the agent's WAN pool), read per query; absent = this datacenter alone. */
+  dcs?: () => DcDirectory | undefined;
   /** Overrides dns_config.tcp_idle_timeout (tests). */
   tcpIdleMs?: number;
   /** Overrides dns_config.tcp_read_timeout (tests). */
@@ -61,7 +65,7 @@ export class DnsServer {
     this.#rrl = limiterFor(opts.config);
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
-    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs);
+    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs, opts.dcs);
     this.#onChange = c => this.#handler.onChange(c);
     this.#view.on('change', this.#onChange);
   }
@@ -69,6 +73,21 @@ export class DnsServer {
   /** The socket-free core: one request in, one reply (or null = no reply) out. */
   handle(query: Buffer, transport: Transport = 'udp', _remote?: { address: string; port: number }): Buffer | null | Promise<Buffer | null> {
     return this.#handler.handle(query, transport);
+  }
+
+  /** Plugs in prepared-query execution for `<query>.query.consul` (the agent's; without it those names are NXDOMAIN). */
+  setQueryExecutor(exec: QueryExecutor): void {
+    this.#handler.queries = exec;
+  }
+
+  /** Drops every cached answer (a datacenter appeared or went: names under it change meaning). */
+  clearCache(): void {
+    this.#handler.clearCache();
+  }
+
+  /** Other datacenters' answers: exchanges made and stale answers served. */
+  remoteStats(): { exchanges: number; staleServed: number } {
+    return { exchanges: this.#handler.remote.exchanges, staleServed: this.#handler.remote.staleServed };
   }
 
   /** Cache statistics (hits, misses, entries). */

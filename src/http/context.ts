@@ -10,9 +10,11 @@ import type { Freshness } from '../catalog/freshness.ts';
 import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
 import type { Config } from '../config/schema.ts';
+import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Notifier } from './blocking.ts';
 import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
+import { requireLocalDc } from './dc-forward.ts';
 import { parseDurationNs } from '../util/duration.ts';
 
 /** The agent's parts, as the HTTP routes see them. */
@@ -37,9 +39,13 @@ export interface ApiDeps {
 /** Optional subsystems plug in here; routes answer sensibly when a hook is absent. */
 export interface AgentHooks {
   members?: (wan: boolean) => unknown[];
-  join?: (addr: string) => Promise<number>;
+  /** Joins the LAN pool, or with `wan` the WAN pool (500 `Must be a server to join WAN cluster` without one). */
+  join?: (addr: string, wan: boolean) => Promise<number>;
+  /** Other datacenters, from the WAN pool (absent when it is off): `?dc=` forwarding, /v1/catalog/datacenters. */
+  dcs?: DcDirectory;
   leave?: () => Promise<void>;
-  forceLeave?: (node: string, prune: boolean) => Promise<void>;
+  /** Moves a failed member to left (`prune`: forgets it); `wan`: in the WAN pool only (`<node>.<dc>`). */
+  forceLeave?: (node: string, prune: boolean, wan?: boolean) => Promise<void>;
   fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
   /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
   local?: LocalStateHook;
@@ -127,8 +133,7 @@ const goQuote = (s: string): string => JSON.stringify(s);
 
 /** 500 `No path to datacenter` for any datacenter but ours (`datacenter` wins over `dc`). */
 export function checkDc(ctx: Ctx, deps: ApiDeps): void {
-  const dc = ctx.query.get('datacenter') || ctx.query.get('dc');
-  if (dc && dc !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
+  requireLocalDc(deps, ctx.query);
   for (const k of ['ns', 'partition']) {
     const v = ctx.query.get(k);
     if (v && v !== 'default') throw new HttpError(400, `Invalid query parameter: "${k}" - ${k === 'ns' ? 'Namespaces' : 'Partitions'} are a Consul Enterprise feature`);

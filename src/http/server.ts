@@ -88,6 +88,8 @@ export interface RouteOpts { getWrites?: boolean }
 export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
+  /** Runs before every route's handler (after the method and cross-site checks): a reply, or null to let the route answer (`?dc=` forwarding). */
+  intercept: ((ctx: Ctx) => Promise<Reply | null>) | null = null;
 
   /** Adds a route; a pattern ending in `/` is a prefix route, except `/` itself (the root page, exact). */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
@@ -186,7 +188,8 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
           throw err;
         }
       }
-      send(res, await m.route.handler(ctx), pretty);
+      const pre = router.intercept ? await router.intercept(ctx) : null;
+      send(res, pre ?? await m.route.handler(ctx), pretty);
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);

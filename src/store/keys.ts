@@ -77,6 +77,10 @@ export interface Keys {
   /** string: the agent that runs eviction (a lease, PX). */
   eurekaEvictor: string;
   // --- end Eureka ---
+  /** Prepared queries: hash id → `createIndex\nmodifyIndex\nnameKey\njson`; hash nameKey (`n:<lower name>`) → id; string: index of the last write. */
+  queries: string;
+  queryNames: string;
+  queriesRev: string;
 }
 
 /** Builds the key names of one datacenter under a namespace (default `roster`). */
@@ -118,5 +122,8 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     eurekaLeaseDur: `${p}:eureka:leasedur`,
     eurekaRenews: `${p}:eureka:renews`,
     eurekaEvictor: `${p}:eureka:evictor`,
+    queries: `${p}:pq`,
+    queryNames: `${p}:pqnames`,
+    queriesRev: `${p}:pqrev`,
   };
 }

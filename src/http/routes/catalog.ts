@@ -30,7 +30,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
   const v = deps.view;
   r.add(['GET'], '/v1/catalog/datacenters', ctx => {
     checkDc(ctx, deps);
-    return { body: [deps.config.datacenter] };
+    return { body: deps.hooks.dcs?.datacenters() ?? [deps.config.datacenter] };
   });
 
   r.add(['GET'], '/v1/catalog/services', async ctx => {

@@ -35,7 +35,11 @@ export function coordinateRoutes(r: Router, deps: ApiDeps): void {
   };
   r.add(['GET'], '/v1/coordinate/datacenters', ctx => {
     checkDc(ctx, deps);
-    return { body: [{ Datacenter: deps.config.datacenter, AreaID: 'wan', Coordinates: sortedNodes(deps).map(st => ({ Node: `${st.node.Node}.${deps.config.datacenter}`, Coord: ORIGIN() })) }] };
+    const dir = deps.hooks.dcs;
+    if (!dir) return { body: [{ Datacenter: deps.config.datacenter, AreaID: 'wan', Coordinates: sortedNodes(deps).map(st => ({ Node: `${st.node.Node}.${deps.config.datacenter}`, Coord: ORIGIN() })) }] };
+    // The WAN pool's servers per datacenter, in datacenters' distance order (coordinates are the origin: no Vivaldi yet).
+    const members = dir.membersByDc();
+    return { body: dir.datacenters().map(dc => ({ Datacenter: dc, AreaID: 'wan', Coordinates: members.filter(m => m.dc === dc).map(m => ({ Node: m.name, Coord: ORIGIN() })).sort((a, b) => (a.Node < b.Node ? -1 : 1)) })) };
   });
   r.add(['GET'], '/v1/coordinate/nodes', async ctx => {
     const mode = await readMode(ctx, deps);

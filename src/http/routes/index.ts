@@ -21,6 +21,9 @@ import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
+import { dcForwarder } from '../dc-forward.ts';
+import { preparedQueryRoutes } from './prepared-query.ts';
+import type { QueryCatalog } from '../query-exec.ts';
 import { uiInternalRoutes } from './ui-internal.ts';
 import { uiRoutes } from './ui.ts';
 import { agentHostRoutes } from './agent-host.ts';
@@ -42,7 +45,10 @@ function takingDc(r: Router, deps: ApiDeps): Router {
   return w as unknown as Router;
 }
 
-export function registerRoutes(r: Router, deps: ApiDeps): void {
+/** Registers every route; returns the parts the agent runs beside them (the prepared queries DNS reads). */
+export function registerRoutes(r: Router, deps: ApiDeps): { queries: QueryCatalog } {
+  // `?dc=<another datacenter>` never reaches a route: forwarded there, or 500 No path (src/http/dc-forward.ts).
+  r.intercept = dcForwarder(deps);
   const dc = takingDc(r, deps);
   selfRoutes(r, deps);
   metricsRoutes(r, deps);
@@ -66,4 +72,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   uiInternalRoutes(r, deps);
   uiRoutes(r);
   agentHostRoutes(r, deps);
+  return { queries: preparedQueryRoutes(r, deps) };
 }
