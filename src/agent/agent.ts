@@ -18,7 +18,7 @@ import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
 import { Router, listenHttp } from '../http/server.ts';
-import type { AgentHooks, ApiDeps } from '../http/context.ts';
+import type { AclDeps, AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
 import { logger, registerSecret } from '../log.ts';
 import { VERSION } from '../version.ts';
@@ -58,6 +58,8 @@ export class Agent {
   #dirRegistrars: { sync(force?: boolean): Promise<unknown>; close(): void }[] = [];
   #leave = false;
   #onStop: (() => Promise<void>)[] = [];
+  /** ACL state when acl.enabled (src/agent/acl.ts). */
+  acl?: AclDeps;
 
   constructor(config: Config) {
     this.config = config;
@@ -176,6 +178,13 @@ export class Agent {
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     registerRoutes(router, deps);
+    // --- ACLs (src/acl, src/http/acl.ts): resolver, guard on every route, DNS token ---
+    if (cfg.acl.enabled) {
+      const { startAcl } = await import('./acl.ts');
+      this.acl = await startAcl(this, deps, router);
+      this.onStop(async () => this.acl!.resolver.stop());
+    }
+    // --- end ACLs ---
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');
@@ -197,7 +206,7 @@ export class Agent {
       this.#selfAddr = `${h.includes(':') ? `[${h}]` : h}:${addr.port}`;
       await this.#syncConfigServices(cfg.services);
       for (const dir of cfg.configDirs) {
-        const r = new Registrar({ api: new AgentApi(this.#selfAddr), dir });
+        const r = new Registrar({ api: new AgentApi(this.#selfAddr, this.#agentToken()), dir });
         r.on('error', err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         await r.start().catch(err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         this.#dirRegistrars.push(r);
@@ -205,6 +214,11 @@ export class Agent {
       }
     }
     // --- end config services ---
+  }
+
+  /** The token this agent's own HTTP calls carry (acl.tokens.agent, else default). */
+  #agentToken(): string {
+    return this.acl ? this.acl.tokens.agent || this.acl.tokens.default : '';
   }
 
   async #syncConfigServices(services: unknown[]): Promise<void> {

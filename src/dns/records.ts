@@ -188,7 +188,9 @@ function staticAnswer(rrs: readonly RR[], qname: string, qtype: number, m: Msg):
 function serviceQuery(ctx: Ctx, service: string, tag: string, lk: Lookup, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const { rt } = ctx;
   const ltag = tag.toLowerCase();
-  const insts = ctx.view.instances(service).filter(i => isVisible(i, rt.onlyPassing) && (!tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)));
+  const acl = rt.acl;
+  if (acl && !acl.allow('service', service, 'read')) return 'nxdomain';
+  const insts = ctx.view.instances(service).filter(i => isVisible(i, rt.onlyPassing) && (!tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
   if (insts.length === 0) return 'nxdomain';
   shuffle(insts);
   if (insts.length > ctx.shuffled) ctx.shuffled = insts.length;
@@ -318,7 +320,7 @@ function resolveCNAME(ctx: Ctx, name: string, level: number): RR[] {
 
 function nodeQuery(ctx: Ctx, name: string, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const st = ctx.view.node(name);
-  if (!st) return 'nxdomain';
+  if (!st || (ctx.rt.acl && !ctx.rt.acl.allow('node', st.node.Node, 'read'))) return 'nxdomain';
   const n = st.node;
   const metaTarget = qtype === T.TXT || qtype === T.ANY ? m.answer : m.additional;
   if (qtype !== T.TXT) m.answer.push(...recordsFromNode(ctx, n, qtype, qname, ctx.rt.nodeTtl, level));

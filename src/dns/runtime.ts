@@ -30,6 +30,13 @@ export interface DnsRuntime {
   recursorRandom: boolean;
   recursorTimeoutMs: number;
   recursorMaxInFlight: number;
+  /** ACLs: what the DNS token may read (null = ACLs off). Unreadable services and nodes are NXDOMAIN. */
+  acl: DnsAcl | null;
+}
+
+/** The part of an ACL Authorizer DNS uses (src/acl/authorizer.ts). */
+export interface DnsAcl {
+  allow(res: 'service' | 'node', name: string, level: 'read'): boolean;
 }
 
 /** Parses a recursor like Consul's recursorAddr: `8.8.8.8` → :53, `[::1]:5353`, bare IPv6 → :53. */
@@ -70,6 +77,7 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
   const d = cfg.dns;
   const alt = cfg.altDomain ? lowerName(fqdn(cfg.altDomain)) : null;
   return {
+    acl: null,
     domain: lowerName(fqdn(cfg.domain || 'consul')),
     altDomain: alt === '.' ? null : alt,
     dc: cfg.datacenter.toLowerCase(),

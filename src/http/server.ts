@@ -12,6 +12,7 @@ import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
+import type { RouteAcl } from './acl.ts';
 
 const log = logger('agent.http');
 
@@ -77,18 +78,26 @@ export interface Ctx {
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
-interface Route { methods: string[]; handler: Handler; getWrites: boolean }
+interface Route { methods: string[]; handler: Handler; getWrites: boolean; pattern: string; acl?: RouteAcl }
 
-/** Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms). */
-export interface RouteOpts { getWrites?: boolean }
+/**
+ * Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms).
+ * `acl`: the route's ACL declaration (src/http/acl.ts), instead of a row in src/http/acl-table.ts.
+ */
+export interface RouteOpts { getWrites?: boolean; acl?: RouteAcl }
+
+/** Wraps every handler call (the ACL guard, src/http/acl.ts). */
+export interface RouteGuard { run(ctx: Ctx, pattern: string, own: RouteAcl | undefined, handler: Handler): Promise<Reply> }
 
 export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
+  /** Set by the agent when ACLs are enabled. */
+  guard?: RouteGuard;
 
   /** Adds a route; a pattern ending in `/` is a prefix route. */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
-    const r = { methods, handler, getWrites: opts.getWrites ?? false };
+    const r: Route = { methods, handler, getWrites: opts.getWrites ?? false, pattern, acl: opts.acl };
     if (pattern.endsWith('/')) {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
@@ -172,7 +181,7 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
           throw err;
         }
       }
-      send(res, await m.route.handler(ctx), pretty);
+      send(res, await (router.guard ? router.guard.run(ctx, m.route.pattern, m.route.acl, m.route.handler) : m.route.handler(ctx)), pretty);
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);

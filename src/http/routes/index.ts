@@ -21,6 +21,7 @@ import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
+import { aclRoutes } from './acl.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -42,4 +43,5 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
   snapshotRoutes(r, deps);
+  aclRoutes(r, deps);
 }

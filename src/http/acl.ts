@@ -1,0 +1,159 @@
+/**
+ * @module ACL enforcement for every HTTP route, in one place.
+ *
+ * The agent installs an AclGuard on the Router when `acl.enabled`. For each request it resolves the
+ * token (`?token=`, `X-Consul-Token`, `Authorization: Bearer`, the agent's default token, then
+ * anonymous), answers 403 `ACL not found` for an unknown one, runs the route's declared check
+ * (403 `Permission denied: …`), calls the handler, and filters the reply with the route's filter
+ * (setting `X-Consul-Results-Filtered-By-ACLs: true` when something was removed and the request
+ * had a token). Routes declare their permission in src/http/acl-table.ts (by pattern) or with
+ * `r.add(..., { acl })`; a route that declares nothing needs `acl:write` (fail closed).
+ */
+import type { Authorizer, Level } from '../acl/authorizer.ts';
+import type { Resource, Scalar } from '../acl/rules.ts';
+import { AclNotFound, type AclResolver, type Identity } from '../acl/resolver.ts';
+import { HttpError, toJson, type Ctx, type Handler, type Reply } from './server.ts';
+
+/** A route's access check: throw `denied(...)` (or any HttpError) to refuse. */
+export type AclCheck = (ctx: Ctx, a: Authorizer) => void | Promise<void>;
+/** A reply filter: the body without what `a` may not read, and whether anything was removed. */
+export type AclFilter = (body: unknown, a: Authorizer, ctx: Ctx) => { body: unknown; removed: boolean; status?: number };
+
+/** What a route declares: checks per method (`*` = any) and an optional reply filter. */
+export interface RouteAcl {
+  check?: AclCheck | Partial<Record<string, AclCheck>>;
+  filter?: AclFilter;
+  /** No token resolution at all (bootstrap, token/self handle tokens themselves). */
+  public?: boolean;
+}
+
+/** The identity of a request, as route handlers see it (`whoami`). */
+export interface RequestIdentity extends Identity {
+  /** The secret the request resolved with ('' = anonymous), and whether the request itself carried it. */
+  secret: string;
+  explicit: boolean;
+}
+
+const identities = new WeakMap<Ctx, RequestIdentity>();
+
+/** The request's identity, or undefined when ACLs are disabled. */
+export function whoami(ctx: Ctx): RequestIdentity | undefined {
+  return identities.get(ctx);
+}
+
+/** Consul's detailed 403 text. */
+export function deniedText(who: { accessor: string; anonymous: boolean } | undefined, perm: string, name?: string): string {
+  const on = name === undefined ? '' : ` on ${JSON.stringify(name)}`;
+  if (!who || who.accessor === '') return 'Permission denied';
+  if (who.anonymous) return `Permission denied: anonymous token lacks permission '${perm}'${on}. The anonymous token is used implicitly when a request does not specify a token.`;
+  return `Permission denied: token with AccessorID '${who.accessor}' lacks permission '${perm}'${on}`;
+}
+
+/** Throws 403 unless `level` on `res`/`name` is allowed (no-op with ACLs disabled). */
+export function requirePerm(ctx: Ctx, res: Resource, name: string, level: Level): void {
+  const w = identities.get(ctx);
+  if (w && !w.authz.allow(res, name, level)) throw new HttpError(403, deniedText(w, `${res}:${level}`, name));
+}
+
+export function requireScalar(ctx: Ctx, s: Scalar, level: 'read' | 'write'): void {
+  const w = identities.get(ctx);
+  if (w && !w.authz.allowScalar(s, level)) throw new HttpError(403, deniedText(w, `${s}:${level}`));
+}
+
+/** The token a request carries, in Consul's precedence (empty values fall through). */
+export function requestToken(ctx: Ctx): string {
+  const q = ctx.query.get('token');
+  if (q) return q;
+  const h = ctx.req.headers['x-consul-token'];
+  if (typeof h === 'string' && h) return h;
+  const auth = ctx.req.headers.authorization;
+  if (typeof auth === 'string') {
+    const parts = auth.split(' ').filter(p => p !== '');
+    if (parts.length >= 2 && parts[0]!.toLowerCase() === 'bearer') return parts[1]!;
+  }
+  return '';
+}
+
+/** The agent's own tokens (`acl.tokens`, replaced through PUT /v1/agent/token/:type). */
+export interface AgentTokens {
+  default: string;
+  agent: string;
+  dns: string;
+  agentRecovery: string;
+}
+
+/** Filtered JSON bodies, per rendered buffer and authorizer (a shared render is filtered once per token). */
+const filtered = new WeakMap<Buffer, WeakMap<Authorizer, { body: Buffer | string; removed: boolean; status?: number }>>();
+
+export class AclGuard {
+  readonly resolver: AclResolver;
+  readonly tokens: AgentTokens;
+  readonly table: Record<string, RouteAcl>;
+  readonly defaultPolicy: string;
+
+  constructor(resolver: AclResolver, tokens: AgentTokens, table: Record<string, RouteAcl>) {
+    this.resolver = resolver;
+    this.tokens = tokens;
+    this.table = table;
+    this.defaultPolicy = resolver.cfg.defaultPolicy;
+  }
+
+  /** Resolves the request's token; 403 `ACL not found` for an unknown one. */
+  async identify(ctx: Ctx): Promise<RequestIdentity> {
+    const explicit = requestToken(ctx);
+    const secret = explicit || this.tokens.default;
+    let id: Identity;
+    try {
+      id = await this.resolver.resolve(secret);
+    } catch (err) {
+      if (err instanceof AclNotFound) throw new HttpError(403, 'ACL not found');
+      throw err;
+    }
+    const r: RequestIdentity = { ...id, secret, explicit: explicit !== '' };
+    identities.set(ctx, r);
+    return r;
+  }
+
+  /** Runs one request through its route's declaration (`own` = the route's own `acl` option). */
+  async run(ctx: Ctx, pattern: string, own: RouteAcl | undefined, handler: Handler): Promise<Reply> {
+    const decl = own ?? this.table[pattern];
+    let reply: Reply;
+    if (decl?.public) {
+      reply = await handler(ctx);
+    } else {
+      const who = await this.identify(ctx);
+      const c = decl ? (typeof decl.check === 'function' ? decl.check : decl.check?.[ctx.method] ?? decl.check?.['*']) : fallback;
+      if (c) await c(ctx, who.authz);
+      reply = await handler(ctx);
+      if (decl?.filter && !who.authz.all && (reply.status ?? 200) < 400) reply = this.#filter(ctx, reply, decl.filter, who);
+    }
+    reply.headers = { ...reply.headers, 'X-Consul-Default-ACL-Policy': this.defaultPolicy };
+    return reply;
+  }
+
+  #filter(ctx: Ctx, reply: Reply, f: AclFilter, who: RequestIdentity): Reply {
+    const b = reply.body;
+    let removed = false;
+    if (Buffer.isBuffer(b)) {
+      let per = filtered.get(b);
+      if (!per) filtered.set(b, (per = new WeakMap()));
+      let hit = per.get(who.authz);
+      if (!hit) {
+        const r = f(JSON.parse(b.toString('utf8')), who.authz, ctx);
+        hit = { body: !r.removed ? b : typeof r.body === 'string' ? r.body : Buffer.from(toJson(r.body, ctx.has('pretty'))), removed: r.removed, status: r.status };
+        per.set(who.authz, hit);
+      }
+      reply = { ...reply, body: hit.body, status: hit.status ?? reply.status };
+      removed = hit.removed;
+    } else if (b !== undefined && typeof b !== 'string') {
+      const r = f(b, who.authz, ctx);
+      reply = { ...reply, body: r.body, status: r.status ?? reply.status };
+      removed = r.removed;
+    }
+    if (removed && who.secret !== '') reply.headers = { ...reply.headers, 'X-Consul-Results-Filtered-By-ACLs': 'true' };
+    return reply;
+  }
+}
+
+/** Routes that declare nothing: management-level only (a new route is closed until it declares). */
+const fallback: AclCheck = ctx => requireScalar(ctx, 'acl', 'write');
