@@ -79,6 +79,8 @@ export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
 
   const t: Record<string, RouteAcl> = {
     // --- no ACL needed ---
+    '/ui': { public: true }, // static files of the web UI (its API calls carry the user's token)
+    '/ui/': { public: true },
     '/v1/catalog/datacenters': { check: none },
     '/v1/coordinate/datacenters': { check: none },
     '/v1/status/leader': { check: none },
