@@ -314,8 +314,14 @@ test.serial('acl: legacy endpoints are gone (410)', async t => {
 test.serial('acl: no secret in Redis\'s data files or the agent log', async t => {
   // every secret the tests created, plus the management token
   const secrets = new Set<string>([MGMT]);
-  const tok = await token([], 'probe');
+  await policy('big-writer', 'key "big" { policy = "write" }');
+  const tok = await token(['big-writer'], 'probe');
   secrets.add(tok.secret);
+  // requests that make the agent log their URL (a 413 body-limit line names the path and query)
+  const big = await call(a, 'PUT', `/v1/kv/big?token=${tok.secret}`, { body: 'x'.repeat(600 * 1024) });
+  t.is(big.status, 413);
+  await call(a, 'PUT', `/v1/agent/force-leave/x?token=${tok.secret}`);
+  await until('the limit line is logged', async () => /request body over the limit/.test(a.log()) || undefined, 5000);
   // force Redis to write both persistence forms
   const { Redis } = await import('ioredis');
   const c = new Redis(redis.url);
@@ -359,4 +365,20 @@ test('acl: default_policy allow, deny rule for one service; enable_key_list_poli
   await mx('PUT', '/v1/kv/q/1', 'v');
   t.is((await call(x, 'GET', '/v1/kv/p/?recurse', { token: T })).status, 200);
   t.is((await call(x, 'GET', '/v1/kv/q/?recurse', { token: T })).status, 403, 'list needed on the prefix');
+});
+
+test('acl: before bootstrap an unknown token says so; bootstrap once, with BootstrapSecret', async t => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const d = mkdtempSync(join(tmpdir(), 'roster-acl-d-'));
+  const x = await startAgent(t, { dataDir: d, args: ['-config-file', config(d, { enabled: true, default_policy: 'deny' })] });
+  const r = await call(x, 'GET', '/v1/catalog/nodes', { token: 'whatever' });
+  t.is(r.status, 403);
+  t.is(r.text, 'ACL system must be bootstrapped before making any requests that require authorization: ACL not found');
+  const secret = '0f1e2d3c-4b5a-4697-8877-665544332211';
+  const b1 = await call(x, 'PUT', '/v1/acl/bootstrap', { body: { BootstrapSecret: secret } });
+  t.is(b1.status, 200, b1.text);
+  t.is(b1.json.SecretID, secret);
+  t.is((await call(x, 'GET', '/v1/catalog/nodes', { token: 'whatever' })).text, 'ACL not found');
+  t.is((await call(x, 'GET', '/v1/acl/policies', { token: secret })).status, 200);
 });

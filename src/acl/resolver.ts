@@ -206,6 +206,17 @@ export class AclResolver {
     return { accessor: tok.AccessorID, anonymous: tok.AccessorID === ANONYMOUS_ACCESSOR, authz, token: tok };
   }
 
+  #bootstrapped = false;
+
+  /** Whether the ACL system was bootstrapped (Consul words `ACL not found` differently before). Once true, never asked again. */
+  async bootstrapped(): Promise<boolean> {
+    if (this.#bootstrapped) return true;
+    try {
+      this.#bootstrapped = (await this.store.redis.exists(this.store.keys.aclBootstrap)) === 1;
+    } catch { return true; }
+    return this.#bootstrapped;
+  }
+
   /** Drops every cached token (after this agent's own ACL write: read-your-writes). */
   async invalidate(): Promise<void> {
     this.#rev = -1;

@@ -106,7 +106,9 @@ export class AclGuard {
     try {
       id = await this.resolver.resolve(secret);
     } catch (err) {
-      if (err instanceof AclNotFound) throw new HttpError(403, 'ACL not found');
+      if (err instanceof AclNotFound) {
+        throw new HttpError(403, (await this.resolver.bootstrapped()) ? 'ACL not found' : 'ACL system must be bootstrapped before making any requests that require authorization: ACL not found');
+      }
       throw err;
     }
     const r: RequestIdentity = { ...id, secret, explicit: explicit !== '' };
