@@ -18,6 +18,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const DUR = Number(process.env.DUR ?? 5);
 const SERVER_CPU = process.env.SERVER_CPU ?? '1';
 const CLIENT_CPU = process.env.CLIENT_CPU ?? '0';
+const LOAD = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const MGMT = '9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 
 for (const t of ['dnsperf', 'wrk', 'taskset']) {
@@ -104,7 +105,9 @@ const rows: Row[] = [
   { what: 'HTTP GET /v1/catalog/services req/s (wrk)', off: [], on: [] },
 ];
 for (let r = 1; r <= ROUNDS; r++) {
-  for (const [side, a, tok] of [['off', off, ''], ['on', on, TOKEN]] as const) {
+  // The order alternates per round: the machine's other load then favours neither side.
+  const sides = [['off', off, ''], ['on', on, TOKEN]] as const;
+  for (const [side, a, tok] of r % 2 ? sides : [...sides].reverse()) {
     rows[0]![side].push(await dns(a));
     rows[1]![side].push(await http(a, '/v1/health/service/svc-42', tok));
     rows[2]![side].push(await http(a, '/v1/catalog/services', tok));
@@ -118,7 +121,7 @@ const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length
 const lines = [
   '# ACL cost: ACLs off vs on (default deny, ten prefix rules), one run',
   '',
-  `Machine: ${cpus().length} vCPU ${cpus()[0]?.model ?? ''}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, shared with other engineers' jobs (busy; numbers are noisy). Agents pinned to CPU ${SERVER_CPU}, dnsperf/wrk to CPU ${CLIENT_CPU}. ${ROUNDS} alternating rounds × ${DUR} s; medians.`,
+  `Machine: ${cpus().length} vCPU ${cpus()[0]?.model ?? ''}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, shared with other engineers' jobs (busy; numbers are noisy). Agents pinned to CPU ${SERVER_CPU}, dnsperf/wrk to CPU ${CLIENT_CPU}. ${ROUNDS} rounds × ${DUR} s, off/on order alternating per round; medians. Load average at start: ${LOAD}.`,
   `Catalog: 100 services × 3 instances on 30 nodes. Command: \`node bench/acl/bench.ts\` (ROUNDS=${ROUNDS} DUR=${DUR}).`,
   '',
   'Throughput swings with the other jobs on the machine; the agent\'s CPU time per request (utime+stime of the agent process / requests served) is the steadier measure of what ACLs add.',

@@ -143,6 +143,14 @@ export class AclResolver {
     return undefined;
   }
 
+  /** The cached identity of a secret while it is fresh (the synchronous fast path), else undefined. Throws AclNotFound like resolve. */
+  cached(secret: string): Identity | undefined {
+    const hit = this.#cache.get(secret || ANONYMOUS_SECRET);
+    if (!hit) return undefined;
+    const now = this.#now();
+    return now - hit.at < this.cfg.tokenTtlMs ? this.#found(hit.id, now) : undefined;
+  }
+
   /** Resolves a secret ('' = anonymous). Throws AclNotFound for an unknown or expired one. */
   async resolve(secret: string): Promise<Identity> {
     const key = secret || ANONYMOUS_SECRET;

@@ -34,7 +34,13 @@ export interface RequestIdentity extends Identity {
   explicit: boolean;
 }
 
-const identities = new WeakMap<Ctx, RequestIdentity>();
+/** Where the guard leaves the request's identity on its Ctx (a symbol: cheaper than a WeakMap per request). */
+const IDENTITY = Symbol('acl.identity');
+type WithIdentity = Ctx & { [IDENTITY]?: RequestIdentity };
+const identities = {
+  get: (ctx: Ctx) => (ctx as WithIdentity)[IDENTITY],
+  set: (ctx: Ctx, r: RequestIdentity) => { (ctx as WithIdentity)[IDENTITY] = r; },
+};
 
 /** The request's identity, or undefined when ACLs are disabled. */
 export function whoami(ctx: Ctx): RequestIdentity | undefined {
@@ -100,6 +106,27 @@ export class AclGuard {
 
   /** Resolves the request's token; 403 `ACL not found` for an unknown one. */
   async identify(ctx: Ctx): Promise<RequestIdentity> {
+    return this.#identifySync(ctx) ?? this.#identifySlow(ctx);
+  }
+
+  /** From the resolver's cache, without a promise (the common case). */
+  #identifySync(ctx: Ctx): RequestIdentity | undefined {
+    const explicit = requestToken(ctx);
+    const secret = explicit || this.tokens.default;
+    let id: Identity | undefined;
+    try {
+      id = this.resolver.cached(secret);
+    } catch (err) {
+      if (err instanceof AclNotFound) return undefined; // the slow path words the error
+      throw err;
+    }
+    if (!id) return undefined;
+    const r: RequestIdentity = { accessor: id.accessor, anonymous: id.anonymous, authz: id.authz, token: id.token, secret, explicit: explicit !== '' };
+    identities.set(ctx, r);
+    return r;
+  }
+
+  async #identifySlow(ctx: Ctx): Promise<RequestIdentity> {
     const explicit = requestToken(ctx);
     const secret = explicit || this.tokens.default;
     let id: Identity;
@@ -123,13 +150,14 @@ export class AclGuard {
     if (decl?.public) {
       reply = await handler(ctx);
     } else {
-      const who = await this.identify(ctx);
+      const who = this.#identifySync(ctx) ?? await this.#identifySlow(ctx);
       const c = decl ? (typeof decl.check === 'function' ? decl.check : decl.check?.[ctx.method] ?? decl.check?.['*']) : fallback;
-      if (c) await c(ctx, who.authz);
+      if (c) { const p = c(ctx, who.authz); if (p) await p; }
       reply = await handler(ctx);
       if (decl?.filter && !who.authz.all && (reply.status ?? 200) < 400) reply = this.#filter(ctx, reply, decl.filter, who);
     }
-    reply.headers = { ...reply.headers, 'X-Consul-Default-ACL-Policy': this.defaultPolicy };
+    // Routes build a fresh headers object per reply: it is extended in place.
+    (reply.headers ??= {})['X-Consul-Default-ACL-Policy'] = this.defaultPolicy;
     return reply;
   }
 
@@ -145,14 +173,16 @@ export class AclGuard {
         hit = { body: !r.removed ? b : typeof r.body === 'string' ? r.body : Buffer.from(toJson(r.body, ctx.has('pretty'))), removed: r.removed, status: r.status };
         per.set(who.authz, hit);
       }
-      reply = { ...reply, body: hit.body, status: hit.status ?? reply.status };
+      reply.body = hit.body;
+      if (hit.status) reply.status = hit.status;
       removed = hit.removed;
     } else if (b !== undefined && typeof b !== 'string') {
       const r = f(b, who.authz, ctx);
-      reply = { ...reply, body: r.body, status: r.status ?? reply.status };
+      reply.body = r.body;
+      if (r.status) reply.status = r.status;
       removed = r.removed;
     }
-    if (removed && who.secret !== '') reply.headers = { ...reply.headers, 'X-Consul-Results-Filtered-By-ACLs': 'true' };
+    if (removed && who.secret !== '') (reply.headers ??= {})['X-Consul-Results-Filtered-By-ACLs'] = 'true';
     return reply;
   }
 }

@@ -75,6 +75,7 @@ export function resolveLinks(acl: AclDeps, v: unknown, kind: 'policy' | 'role'):
   if (!Array.isArray(v)) throw new HttpError(400, `${kind === 'policy' ? 'Token' : 'Role'} decoding failed: ${kind === 'policy' ? 'Policies' : 'Roles'} must be a list`);
   const out: Link[] = [];
   for (const l of v as Record<string, unknown>[]) {
+    if (typeof l !== 'object' || l === null) throw new HttpError(400, `Request decoding failed: ${kind === 'policy' ? 'Policies' : 'Roles'} must be a list of {ID|Name}`);
     const id = (l?.ID ?? l?.id) as string | undefined;
     const name = (l?.Name ?? l?.name) as string | undefined;
     let found: string | undefined;
@@ -91,6 +92,11 @@ export function resolveLinks(acl: AclDeps, v: unknown, kind: 'policy' | 'role'):
 }
 
 export function identities(b: Record<string, unknown>): { s: ServiceIdentity[]; n: NodeIdentity[] } {
+  for (const f of ['ServiceIdentities', 'NodeIdentities'] as const) {
+    const v = b[f];
+    if (v !== undefined && v !== null && (!Array.isArray(v) || v.some(x => typeof x !== 'object' || x === null))) throw new HttpError(400, `Request decoding failed: ${f} must be a list of objects`);
+  }
+  for (const f of ['Description', 'Name', 'Rules'] as const) if (b[f] !== undefined && b[f] !== null && typeof b[f] !== 'string') throw new HttpError(400, `Request decoding failed: ${f} must be a string`);
   const s = ((b.ServiceIdentities as ServiceIdentity[] | undefined) ?? []).map(x => ({ ServiceName: x.ServiceName, ...(x.Datacenters?.length ? { Datacenters: x.Datacenters } : {}) }));
   for (const x of s) if (!x.ServiceName || !IDENT.test(x.ServiceName)) throw new HttpError(500, `Service identity "${x.ServiceName}" has an invalid name. Only lowercase alphanumeric characters, '-' and '_' are allowed`);
   const n = ((b.NodeIdentities as NodeIdentity[] | undefined) ?? []).map(x => ({ NodeName: x.NodeName, Datacenter: x.Datacenter }));
