@@ -158,6 +158,20 @@ export class AclResolver {
     const hit = this.#cache.get(key);
     if (hit && now - hit.at < this.cfg.tokenTtlMs) return this.#found(hit.id, now);
     if (this.store.redis.status !== 'ready') return this.#down(hit, now);
+    if (hit && this.cfg.downPolicy === 'async-cache') {
+      // Consul's async-cache: answer from the stale entry now, refresh in the background.
+      if (!this.#refreshing.has(key)) {
+        this.#refreshing.add(key);
+        void this.#fetch(key, now).catch(() => undefined).finally(() => this.#refreshing.delete(key));
+      }
+      return this.#found(hit.id, now);
+    }
+    return this.#fetch(key, now, hit);
+  }
+
+  #refreshing = new Set<string>();
+
+  async #fetch(key: string, now: number, hit?: Cached): Promise<Identity> {
     let tok: TokenRec | null;
     try {
       this.lookups++;

@@ -86,3 +86,16 @@ for (const [policy, cached, uncached] of [['extend-cache', 'allowed', 'denied'],
     t.is(c.authz.allow('key', 'a/x', 'write') ? 'allowed' : 'denied', cached, 'connection down: no Redis call');
   });
 }
+
+test('acl resolver: async-cache answers from a stale entry at once and refreshes in the background', async t => {
+  const tokens: Record<string, TokenRec> = { s1: tok('acc1', ['p1']) };
+  const { r, store, advance } = setup({ downPolicy: 'async-cache', tokenTtlMs: 1000 }, tokens);
+  await r.resolve('s1');
+  advance(5000);
+  delete tokens.s1; // deleted meanwhile: the stale answer is served once, the refresh learns it
+  const stale = await r.resolve('s1');
+  t.true(stale.authz.allow('key', 'a/x', 'write'));
+  await new Promise(res => setImmediate(res));
+  t.is(store.calls, 2);
+  await t.throwsAsync(r.resolve('s1'), { instanceOf: AclNotFound });
+});
