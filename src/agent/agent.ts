@@ -235,6 +235,12 @@ export class Agent {
   async reload(next: Config): Promise<void> {
     this.config.dns = next.dns;
     this.config.recursors = next.recursors;
+    if (this.acl) {
+      // acl.tokens are reloadable, as in Consul (tokens set through the API since are replaced too).
+      const t = next.acl.tokens;
+      Object.assign(this.acl.tokens, { default: t.default ?? '', agent: t.agent ?? '', dns: t.dns ?? '', agentRecovery: t.agentRecovery ?? '' });
+      this.acl.tokensChanged();
+    }
     this.dns?.reload(this.config);
     await this.#syncConfigServices(next.services);
     for (const r of this.#dirRegistrars) await r.sync(true).catch(err => log.warn('config dir sync failed', { err: (err as Error).message }));
