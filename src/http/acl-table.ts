@@ -174,6 +174,13 @@ export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
     '/v1/agent/check/warn/': { check: agentCheckWrite(ctx => ctx.param) },
     '/v1/agent/check/fail/': { check: agentCheckWrite(ctx => ctx.param) },
     '/v1/agent/check/update/': { check: agentCheckWrite(ctx => ctx.param) },
+    // --- prepared queries (routes land with their own branch): reads filtered by query:read on Name, create needs
+    // query:write on its Name; PUT/DELETE /v1/query/:id need a lookup of the stored query's Name: until its route
+    // declares `{ acl }` with that lookup they fall back to acl:write (closed). Execute results: filtered by service. ---
+    '/v1/query': {
+      check: { GET: none, POST: async ctx => requirePerm(ctx, 'query', String(field(await ctx.json(), 'Name') ?? ''), 'write') },
+      filter: filterArray((q, a) => typeof q.Name !== 'string' || a.allow('query', q.Name, 'read')),
+    },
     // --- operator-level ---
     '/v1/snapshot': { check: scalar('acl', 'write') },
     '/v1/roster/query/': { check: scalar('operator', 'write') },
