@@ -125,3 +125,14 @@ test.serial('acl patroni: a token without key_prefix write cannot take the leade
   t.is(await fetch(`${agent.http}/v1/kv/service/pgnolock/initialize?raw`, { headers: { 'X-Consul-Token': MGMT } }).then(r => r.status), 404, 'nothing written under its prefix');
   t.regex(m.log(), /Permission denied: token with AccessorID '[0-9a-f-]{36}' lacks permission 'key:write' on "service\/pgnolock\//);
 });
+
+test.serial('acl patroni: a token without session:write gets 403 on session create; Patroni logs it and keeps retrying', async t => {
+  const token = await tokenFor('patroni-nosession', 'key_prefix "service/pgnosess/" { policy = "write" }\nservice "pgnosess" { policy = "write" }');
+  const m = await startMember('pgnosess', 'pgs', token);
+  await until('the refusal is logged', async () => /lacks permission 'session:write'/.test(m.log()) || undefined, 60_000);
+  const n1 = (m.log().match(/lacks permission 'session:write'/g) ?? []).length;
+  await sleep(8000);
+  t.true((m.log().match(/lacks permission 'session:write'/g) ?? []).length > n1, 'it retries');
+  t.is(await leaderKey('pgnosess'), null);
+  t.is(m.proc.exitCode, null, 'still running');
+});
