@@ -13,11 +13,17 @@ import { aclTable } from '../http/acl-table.ts';
 import type { AclDeps, ApiDeps } from '../http/context.ts';
 import type { Router } from '../http/server.ts';
 import { logger, registerSecret } from '../log.ts';
-import type { Agent } from './agent.ts';
+import type { Config } from '../config/schema.ts';
+import type { RedisConnector } from '../store/connect.ts';
+import type { DnsServer } from '../dns/server.ts';
+import type { Redis } from 'ioredis';
+
+/** What ACLs need of the agent. */
+interface AgentParts { config: Config; redis: Redis; connector: RedisConnector; dns?: DnsServer }
 
 const log = logger('agent.acl');
 
-export async function startAcl(agent: Agent, deps: ApiDeps, router: Router): Promise<AclDeps> {
+export async function startAcl(agent: AgentParts, deps: ApiDeps, router: Router): Promise<AclDeps> {
   const cfg = agent.config;
   const store = new AclStore(agent.redis, keysFor(cfg.datacenter));
   const resolver = new AclResolver(store, cfg.acl);

@@ -12,20 +12,9 @@
 import type { Authorizer, Level } from '../acl/authorizer.ts';
 import type { Resource, Scalar } from '../acl/rules.ts';
 import { AclNotFound, type AclResolver, type Identity } from '../acl/resolver.ts';
-import { HttpError, toJson, type Ctx, type Handler, type Reply } from './server.ts';
+import { HttpError, toJson, type AclFilter, type AclCheck, type Ctx, type Handler, type Reply, type RouteAcl } from './server.ts';
 
-/** A route's access check: throw `denied(...)` (or any HttpError) to refuse. */
-export type AclCheck = (ctx: Ctx, a: Authorizer) => void | Promise<void>;
-/** A reply filter: the body without what `a` may not read, and whether anything was removed. */
-export type AclFilter = (body: unknown, a: Authorizer, ctx: Ctx) => { body: unknown; removed: boolean; status?: number };
-
-/** What a route declares: checks per method (`*` = any) and an optional reply filter. */
-export interface RouteAcl {
-  check?: AclCheck | Partial<Record<string, AclCheck>>;
-  filter?: AclFilter;
-  /** No token resolution at all (bootstrap, token/self handle tokens themselves). */
-  public?: boolean;
-}
+export type { AclCheck, AclFilter, RouteAcl } from './server.ts';
 
 /** The identity of a request, as route handlers see it (`whoami`). */
 export interface RequestIdentity extends Identity {

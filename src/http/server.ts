@@ -12,7 +12,7 @@ import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
-import type { RouteAcl } from './acl.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
 
 const log = logger('agent.http');
 
@@ -77,6 +77,22 @@ export interface Ctx {
 }
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
+
+// --- ACL declarations of routes (enforced by src/http/acl.ts) ---
+/** A route's access check: throw (requirePerm / requireScalar of src/http/acl.ts, or any HttpError) to refuse. */
+export type AclCheck = (ctx: Ctx, a: Authorizer) => void | Promise<void>;
+/** A reply filter: the body without what `a` may not read, and whether anything was removed. */
+export type AclFilter = (body: unknown, a: Authorizer, ctx: Ctx) => { body: unknown; removed: boolean; status?: number };
+
+/** What a route declares: checks per method (`*` = any) and an optional reply filter. */
+export interface RouteAcl {
+  check?: AclCheck | Partial<Record<string, AclCheck>>;
+  filter?: AclFilter;
+  /** No token resolution at all (bootstrap, token/self handle tokens themselves). */
+  public?: boolean;
+}
+
+// --- end ACL declarations ---
 
 interface Route { methods: string[]; handler: Handler; getWrites: boolean; pattern: string; acl?: RouteAcl }
 

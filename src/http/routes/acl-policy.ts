@@ -2,20 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError, type Router } from '../server.ts';
 import type { AclDeps, ApiDeps } from '../context.ts';
-import { AclStoreError, type Link, type PolicyRec, type RoleRec } from '../../store/acl-store.ts';
+import { AclStoreError, type PolicyRec, type RoleRec } from '../../store/acl-store.ts';
 import { parseRules, RulesError } from '../../acl/rules.ts';
 import { MANAGEMENT_POLICY_ID, READ_ONLY_POLICY_ID } from '../../acl/resolver.ts';
-import { aclOn, contentHash, decodeBody, identities, resolveLinks, RW } from './acl.ts';
+import { aclOn, contentHash, decodeBody, fillLinks, identities, resolveLinks, RW } from './acl-common.ts';
 
 const POLICY_NAME = /^[A-Za-z0-9\-_]+\/?[A-Za-z0-9\-_]*$/;
 const ROLE_NAME = /^[A-Za-z0-9\-_]{1,256}$/;
-
-/** Links with the current Name of what they point at; links to deleted objects drop out. */
-export function fillLinks(links: Link[] | undefined, name: (id: string) => string | undefined): Link[] {
-  const out: Link[] = [];
-  for (const l of links ?? []) { const n = name(l.ID); if (n !== undefined) out.push({ ID: l.ID, Name: n }); }
-  return out;
-}
 
 function wirePolicy(p: PolicyRec, stub = false): Record<string, unknown> {
   const o: Record<string, unknown> = { ID: p.ID, Name: p.Name, Description: p.Description };
