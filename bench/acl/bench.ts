@@ -135,6 +135,7 @@ const lines = [
     return `| ${x.what} | ${ro.toFixed(0)} | ${rn.toFixed(0)} | ${(rn / ro * 100).toFixed(1)} % | ${co.toFixed(1)} | ${cn.toFixed(1)} | ${(cn / co * 100).toFixed(1)} % | ${uo.toFixed(1)} | ${un.toFixed(1)} | ${(un / uo * 100).toFixed(1)} % | ${x.off.map(v => v.rate.toFixed(0)).join(', ')} | ${x.on.map(v => v.rate.toFixed(0)).join(', ')} |`;
   }),
   '',
+  ...(process.env.MICRO ? ['In-process, the guard\'s own cost per request (`node bench/acl/micro.ts`: token resolution from the cache, the route\'s check, the reply filter on a shared rendered body):', '', ...process.env.MICRO.trim().split('\n').map(l => `- ${l}`), ''] : []),
 ];
 writeFileSync(join(ROOT, 'bench/acl/RESULTS.md'), lines.join('\n'));
 console.log(lines.join('\n'));

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# ACLs off vs on, side by side: DNS QPS (dnsperf) and HTTP reads (wrk); writes bench/acl/RESULTS.md.
-#   bench/acl/run.sh            ROUNDS=5 DUR=10 bench/acl/run.sh
+# ACL cost: the guard in-process (bench/acl/micro.ts), then ACLs off vs on side by side with real agents:
+# DNS QPS (dnsperf) and HTTP reads (wrk); writes bench/acl/RESULTS.md.
+#   bench/acl/run.sh            ROUNDS=6 DUR=5 bench/acl/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.node/bin:$PATH"
 [ -f dist/src/cli/main.js ] || npx tsc -p tsconfig.build.json
-exec node bench/acl/bench.ts
+node bench/acl/micro.ts | tee bench/.acl-micro.txt
+MICRO="$(cat bench/.acl-micro.txt)" node bench/acl/bench.ts
+rm -f bench/.acl-micro.txt
