@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.node/bin:$PATH"
 [ -f dist/src/cli/main.js ] || npx tsc -p tsconfig.build.json
-node bench/acl/micro.ts | tee bench/.acl-micro.txt
-MICRO="$(cat bench/.acl-micro.txt)" node bench/acl/bench.ts
-rm -f bench/.acl-micro.txt
+MICRO="$(node bench/acl/micro.ts)"
+echo "$MICRO"
+MICRO="$MICRO" node bench/acl/bench.ts
