@@ -349,6 +349,8 @@ test('acl: disabled ACLs answer 401 on /v1/acl/*, everything else is allowed', a
   t.is(r.status, 401);
   t.is(r.text, 'ACL support disabled');
   t.is((await x.req('PUT', '/v1/kv/free', 'v')).status, 200);
+  t.is((await x.req('PUT', '/v1/agent/token/default', { Token: 'x' })).status, 401);
+  t.is((await x.req('PUT', '/v1/acl/bootstrap')).text, 'ACL support disabled');
 });
 
 test('acl: default_policy allow, deny rule for one service; enable_key_list_policy', async t => {
