@@ -101,7 +101,9 @@ test.serial('acl: token precedence, unknown secret, anonymous', async t => {
   t.is(anon.status, 403);
   t.regex(anon.text, /^Permission denied: anonymous token lacks permission 'key:read' on "prec"/);
   t.is((await call(a, 'GET', '/v1/status/leader')).status, 200);
-  t.is((await call(a, 'GET', '/v1/agent/metrics')).status, 403);
+  const met = await call(a, 'GET', '/v1/agent/metrics');
+  t.is(met.status, 403);
+  t.is(met.headers.get('x-consul-default-acl-policy'), 'deny', 'errors carry the header too');
   t.is((await call(a, 'GET', '/v1/status/leader')).headers.get('x-consul-default-acl-policy'), 'deny');
 });
 

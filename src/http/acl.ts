@@ -134,6 +134,16 @@ export class AclGuard {
 
   /** Runs one request through its route's declaration (`own` = the route's own `acl` option). */
   async run(ctx: Ctx, pattern: string, own: RouteAcl | undefined, handler: Handler): Promise<Reply> {
+    try {
+      return await this.#run(ctx, pattern, own, handler);
+    } catch (err) {
+      // Consul sets the header before anything else: errors carry it too.
+      if (err instanceof HttpError) (err.headers ??= {})['X-Consul-Default-ACL-Policy'] = this.defaultPolicy;
+      throw err;
+    }
+  }
+
+  async #run(ctx: Ctx, pattern: string, own: RouteAcl | undefined, handler: Handler): Promise<Reply> {
     const decl = own ?? this.table[pattern];
     let reply: Reply;
     if (decl?.public) {

@@ -21,6 +21,8 @@ export class HttpError extends Error {
   readonly status: number;
   /** Close the connection after the answer (a request body was left unread). */
   readonly close: boolean;
+  /** Headers the error reply carries (the ACL guard adds X-Consul-Default-ACL-Policy). */
+  headers?: Record<string, string>;
   constructor(status: number, message: string, close = false) {
     super(message);
     this.status = status;
@@ -201,7 +203,7 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);
-        send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
+        send(res, { status: err.status, body: err.message, headers: err.close ? { ...err.headers, Connection: 'close' } : err.headers }, pretty);
       } else {
         log.error('request failed', { method, path, err: (err as Error).message });
         send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
