@@ -300,11 +300,13 @@ test.serial('acl: a new policy reaches the other agent within a second', async t
   await m('PUT', `/v1/acl/policy/${p}`, { Name: 'prop', Rules: 'key "prop" { policy = "write" }' });
   await until('agent b sees the change', async () => (await call(b, 'PUT', '/v1/kv/prop', { token: T.secret, body: 'w' })).status === 200, 3000);
   t.true(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+  t.log(`policy change seen by the other agent after ${Date.now() - t0} ms`);
   await m('DELETE', `/v1/acl/token/${T.accessor}`);
   const t1 = Date.now();
   const gone = await until('agent b forgets the token', async () => { const r = await call(b, 'GET', '/v1/kv/prop', { token: T.secret }); return r.text === 'ACL not found' ? r : undefined; }, 3000);
   t.is(gone.status, 403);
   t.true(Date.now() - t1 < 1000, `took ${Date.now() - t1} ms`);
+  t.log(`token deletion seen by the other agent after ${Date.now() - t1} ms`);
 });
 
 test.serial('acl: legacy endpoints are gone (410)', async t => {
