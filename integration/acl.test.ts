@@ -183,6 +183,15 @@ test.serial('acl: token update, clone, delete rules', async t => {
   t.is((await m('DELETE', `/v1/acl/token/${mgmtSelf}`)).text, 'Deletion of the request\'s authorization token is not permitted');
   t.deepEqual((await m('DELETE', '/v1/acl/token/8c1b2c3d-0000-4000-8000-000000000003')).json, true);
   t.deepEqual((await m('DELETE', `/v1/acl/token/${cl.json.AccessorID}`)).json, true);
+  const exp = await m('PUT', '/v1/acl/token', { ExpirationTTL: '5m' });
+  t.is(exp.status, 200, exp.text);
+  t.true(Math.abs(Date.parse(exp.json.ExpirationTime) - Date.now() - 300_000) < 10_000);
+  t.regex((await m('PUT', '/v1/acl/token', { ExpirationTTL: '10s' })).text, /^ExpirationTime cannot be less than 1m0s in the future/);
+  t.is((await m('PUT', '/v1/acl/token', { ExpirationTTL: '1m', ExpirationTime: '2030-01-01T00:00:00Z' })).text, 'Token Expiration TTL and Expiration Time cannot both be set');
+  t.is((await m('PUT', '/v1/acl/token', { AccessorID: 'not-a-uuid' })).text, 'Invalid Token: AccessorID - not a valid UUID');
+  t.regex((await m('PUT', '/v1/acl/token', { SecretID: '00000000-0000-0000-0000-000000000099' })).text, /^Invalid Token: SecretID - UUIDs with the prefix "00000000-0000-0000-0000-0000000000" are reserved/);
+  t.is((await m('PUT', '/v1/acl/token', '{bad')).status, 400);
+  t.is((await call(a, 'GET', '/v1/catalog/nodes', { token: 'manage' })).text, 'Cannot resolve root ACL');
   t.is((await call(a, 'GET', '/v1/acl/token/self', { token: cl.json.SecretID })).status, 404);
 });
 

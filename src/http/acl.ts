@@ -118,6 +118,7 @@ export class AclGuard {
   async #identifySlow(ctx: Ctx): Promise<RequestIdentity> {
     const explicit = requestToken(ctx);
     const secret = explicit || this.tokens.default;
+    if (secret === 'allow' || secret === 'deny' || secret === 'manage') throw new HttpError(500, 'Cannot resolve root ACL');
     let id: Identity;
     try {
       id = await this.resolver.resolve(secret);
