@@ -231,6 +231,10 @@ test.serial('acl: KV exact vs prefix, longest prefix, recurse filtering, DELETE 
   t.is(rec.headers.get('x-consul-results-filtered-by-acls'), 'true');
   t.deepEqual((await call(a, 'GET', '/v1/kv/?keys', { token: L.secret })).json.sort(), ['lp/b/y', 'lp/x']);
   t.is((await call(a, 'GET', '/v1/kv/other?recurse', { token: L.secret })).status, 404, 'all filtered: the normal 404');
+  // a value that looks like a key list is the user's bytes, not something to filter
+  await m('PUT', '/v1/kv/lp/json', '["other","secret/x"]');
+  t.is((await call(a, 'GET', '/v1/kv/lp/json?raw', { token: L.secret })).text, '["other","secret/x"]');
+  t.is(Buffer.from((await call(a, 'GET', '/v1/kv/lp/json', { token: L.secret })).json[0].Value, 'base64').toString(), '["other","secret/x"]');
   t.is((await call(a, 'DELETE', '/v1/kv/lp/?recurse', { token: L.secret })).status, 403, 'an exact read rule under the prefix');
   // txn: every operation is checked
   const ok = await call(a, 'PUT', '/v1/txn', { token: L.secret, body: [{ KV: { Verb: 'set', Key: 'lp/t', Value: 'eA==' } }, { KV: { Verb: 'get', Key: 'lp/b/y' } }] });

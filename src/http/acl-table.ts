@@ -123,7 +123,8 @@ export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
         },
       },
       filter: (body, a, ctx) => {
-        if (!Array.isArray(body)) return { body, removed: false };
+        // A single key was checked before the lookup: only ?recurse and ?keys lists are filtered.
+        if (!Array.isArray(body) || !(ctx.has('recurse') || ctx.has('keys'))) return { body, removed: false };
         const out = body.filter(x => kvKeyOk(isObj(x) ? x.Key : x, a));
         if (out.length === body.length) return { body, removed: false };
         if (out.length === 0 && (ctx.has('recurse') || ctx.param !== '')) return { body: '', removed: true, status: 404 };

@@ -165,6 +165,8 @@ export class AclGuard {
     const b = reply.body;
     let removed = false;
     if (Buffer.isBuffer(b)) {
+      // Only JSON renders are filtered: a raw KV value (?raw) is the user's bytes, whatever they look like.
+      if (!reply.headers?.['Content-Type']?.includes('json')) return reply;
       let per = filtered.get(b);
       if (!per) filtered.set(b, (per = new WeakMap()));
       let hit = per.get(who.authz);
