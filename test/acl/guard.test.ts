@@ -38,3 +38,25 @@ test('acl guard: filters report whether something was removed', t => {
   t.deepEqual(arr([{ ServiceName: 'db' }], a, undefined as never), { body: [], removed: true });
   t.deepEqual(arr('not a list', a, undefined as never), { body: 'not a list', removed: false });
 });
+
+test('acl guard: a route that declares nothing needs acl:write; `{ acl }` on the route wins over the table', async t => {
+  const { AclResolver } = await import('../../src/acl/resolver.ts');
+  const { AclGuard } = await import('../../src/http/acl.ts');
+  const { defaultAclConfig } = await import('../../src/config/schema.ts');
+  const mk = (acc: string, policies: string[]) => ({ AccessorID: acc, Description: '', Policies: policies.map(ID => ({ ID })), Roles: [], ServiceIdentities: [], NodeIdentities: [], Local: false, CreateTime: '', Hash: '', CreateIndex: 1, ModifyIndex: 1 });
+  const tokens: Record<string, ReturnType<typeof mk>> = { reader: mk('r', ['p']), admin: mk('a', ['00000000-0000-0000-0000-000000000001']) };
+  const store = { redis: { status: 'ready' }, tokenBySecret: async (s: string) => tokens[s] ?? null };
+  const r = new AclResolver(store as never, { ...defaultAclConfig(), enabled: true, defaultPolicy: 'deny' });
+  r.policies.set('p', { rec: {} as never, rules: parseRules('service_prefix "" { policy = "read" }\nacl = "read"') });
+  const guard = new AclGuard(r, { default: '', agent: '', dns: '', agentRecovery: '' }, { '/declared': { check: () => {} } });
+  const handler = async () => ({ body: { ok: true } });
+  const c = (token: string) => ({ query: new URLSearchParams(), req: { headers: { 'x-consul-token': token } }, method: 'GET', has: () => false }) as unknown as Ctx;
+  await t.throwsAsync(guard.run(c('reader'), '/eureka/v2/apps', undefined, handler), { message: /lacks permission 'acl:write'/ });
+  t.deepEqual((await guard.run(c('admin'), '/eureka/v2/apps', undefined, handler)).body, { ok: true });
+  t.deepEqual((await guard.run(c('reader'), '/declared', undefined, handler)).body, { ok: true });
+  const own = { check: (ctx: Ctx) => { throw new Error(`own check ran for ${(ctx.req.headers as Record<string, string>)['x-consul-token']}`); } };
+  await t.throwsAsync(guard.run(c('reader'), '/declared', own, handler), { message: 'own check ran for reader' });
+  const err = await t.throwsAsync(guard.run(c('nobody'), '/declared', undefined, handler));
+  t.is((err as { status?: number }).status, 403);
+  t.is((err as { headers?: Record<string, string> }).headers?.['X-Consul-Default-ACL-Policy'], 'deny');
+});
