@@ -18,7 +18,7 @@ import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
 import { Router, listenHttp, secureContextOptions } from '../http/server.ts';
-import type { AgentHooks, ApiDeps } from '../http/context.ts';
+import type { AclDeps, AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
 import { logger, registerSecret, setLogLevel } from '../log.ts';
 import { VERSION } from '../version.ts';
@@ -71,6 +71,8 @@ export class Agent {
   #onStop: (() => Promise<void>)[] = [];
   /** Re-reads the configuration (files and flags); set by `roster agent`, used by SIGHUP and PUT /v1/agent/reload. */
   configLoader?: () => Config;
+  /** ACL state when acl.enabled (src/agent/acl.ts). */
+  acl?: AclDeps;
 
   constructor(config: Config) {
     this.config = config;
@@ -236,6 +238,13 @@ export class Agent {
       return { instances, dc: res.Datacenter, ttl: q.DNS.TTL ? Math.floor(parseDurationNs(q.DNS.TTL) / 1e9) : null, service: res.Service };
     });
     // --- end prepared queries ---
+    // --- ACLs (src/acl, src/http/acl.ts): resolver, guard on every route, DNS token ---
+    if (cfg.acl.enabled) {
+      const { startAcl } = await import('./acl.ts');
+      this.acl = await startAcl(this, deps, router);
+      this.onStop(async () => this.acl!.resolver.stop());
+    }
+    // --- end ACLs ---
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');
@@ -285,7 +294,7 @@ export class Agent {
       if (!this.httpServer) this.#selfTls = secureContextOptions({ certFile: cfg.tls.certFile!, keyFile: cfg.tls.keyFile!, caFile: cfg.tls.caFile, verifyIncoming: false });
       await this.#syncConfigServices(cfg.services);
       for (const dir of cfg.configDirs) {
-        const r = new Registrar({ api: new AgentApi(this.#selfAddr, '', this.#selfTls), dir });
+        const r = new Registrar({ api: new AgentApi(this.#selfAddr, this.#agentToken(), this.#selfTls), dir });
         r.on('error', err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         await r.start().catch(err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         this.#dirRegistrars.push(r);
@@ -295,9 +304,14 @@ export class Agent {
     // --- end config services ---
   }
 
+  /** The token this agent's own HTTP calls carry (acl.tokens.agent, else default). */
+  #agentToken(): string {
+    return this.acl ? this.acl.tokens.agent || this.acl.tokens.default : '';
+  }
+
   async #syncConfigServices(services: unknown[]): Promise<void> {
     const { registerConfigServices } = await import('../registrar/registrar.ts');
-    const r = await registerConfigServices(this.#selfAddr, services, 'config', this.#selfTls).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
+    const r = await registerConfigServices(this.#selfAddr, services, 'config', this.#selfTls, this.#agentToken()).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
     for (const e of r.errors) log.warn('config service not registered', { err: e });
     if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
   }
@@ -315,6 +329,12 @@ export class Agent {
     if (metaChanged) await this.registerSelf().catch(err => log.warn('node meta not synced; anti-entropy retries', { err: (err as Error).message }));
     this.config.dns = next.dns;
     this.config.recursors = next.recursors;
+    if (this.acl) {
+      // acl.tokens are reloadable, as in Consul (tokens set through the API since are replaced too).
+      const t = next.acl.tokens;
+      Object.assign(this.acl.tokens, { default: t.default ?? '', agent: t.agent ?? '', dns: t.dns ?? '', agentRecovery: t.agentRecovery ?? '' });
+      this.acl.tokensChanged();
+    }
     this.dns?.reload(this.config);
     await this.#syncConfigServices(next.services);
     for (const r of this.#dirRegistrars) await r.sync(true).catch(err => log.warn('config dir sync failed', { err: (err as Error).message }));

@@ -9,6 +9,7 @@ import type { FlagValues } from '../cli/flags.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { parseHcl } from './hcl.ts';
 import { redact, registerSecret } from '../log.ts';
+import { applyAclConfig } from './acl.ts';
 
 /** The agent's flags, with Consul's names. */
 export const AGENT_FLAGS = {
@@ -123,6 +124,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   }
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
   applyHttpLimits(cfg, f, source);
+  applyAclConfig(cfg.acl, f, source);
   const ports = f.ports as Record<string, number> | undefined;
   if (ports) for (const [key, , port] of PORTS) if (ports[key] !== undefined) cfg.ports[port] = ports[key];
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);

@@ -88,6 +88,24 @@ export function defaultHttpLimits(): HttpLimits {
   return { maxConnsPerClient: 200, maxBlockingPerClient: 200, maxHeaderBytes: 64 * 1024, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 }
 
+/** `acl { ... }` in Consul's configuration file (src/config/acl.ts reads it). */
+export interface AclConfig {
+  /** @defaultValue false */ enabled: boolean;
+  /** Decision when no rule matches. @defaultValue 'allow' */ defaultPolicy: 'allow' | 'deny';
+  /** What tokens may do while Redis (the ACL store) is unreachable. @defaultValue 'extend-cache' */
+  downPolicy: 'allow' | 'deny' | 'extend-cache' | 'async-cache';
+  /** Tokens set through PUT /v1/agent/token/* survive a restart (kept in <data-dir>/acl-tokens.json, 0600). @defaultValue false */
+  enableTokenPersistence: boolean;
+  /** KV ?recurse / ?keys need `list` on the prefix. @defaultValue false */ enableKeyListPolicy: boolean;
+  /** How long an agent keeps a resolved token (changes reach agents sooner: see src/acl/resolver.ts). @defaultValue 30s */ tokenTtlMs: number;
+  /** Tokens of this agent (secrets: registered with the logger's redaction). */
+  tokens: { initialManagement?: string; agent?: string; default?: string; dns?: string; agentRecovery?: string };
+}
+
+export function defaultAclConfig(): AclConfig {
+  return { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, enableKeyListPolicy: false, tokenTtlMs: 30_000, tokens: {} };
+}
+
 export interface Ports {
   /** @defaultValue 8500 */ http: number;
   /** @defaultValue 8600 */ dns: number;
@@ -198,6 +216,8 @@ export interface Config {
   aeIntervalMs: number;
   /** Eureka's REST API and self-preservation (issue 17). */
   eureka: EurekaConfig;
+  /** Access control (issue 14). */
+  acl: AclConfig;
 }
 
 export function defaultDnsConfig(): DnsConfig {
@@ -219,5 +239,6 @@ export function defaultConfig(): Config {
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, startJoinWan: [], retryJoinWan: [], retryIntervalWanMs: 30e3, gossipWan: {}, dcForwardTimeoutMs: 5e3, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
     registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {}, enableScriptChecks: false, enableLocalScriptChecks: false, tls: { verifyIncoming: false },
     eureka: defaultEurekaConfig(),
+    acl: defaultAclConfig(),
   };
 }

@@ -189,7 +189,9 @@ function staticAnswer(rrs: readonly RR[], qname: string, qtype: number, m: Msg):
 function serviceQuery(ctx: Ctx, service: string, tag: string, lk: Lookup, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const { rt } = ctx;
   const ltag = tag.toLowerCase();
-  const tagged = ctx.view.instances(service).filter(i => !tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag));
+  const acl = rt.acl;
+  if (acl && !acl.allow('service', service, 'read')) return 'nxdomain';
+  const tagged = ctx.view.instances(service).filter(i => (!tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
   const insts = answerInstances(tagged, rt.onlyPassing, rt.protection(service), service);
   if (insts.length === 0) return 'nxdomain';
   shuffle(insts);
@@ -327,7 +329,7 @@ function resolveCNAME(ctx: Ctx, name: string, level: number): RR[] {
 
 function nodeQuery(ctx: Ctx, name: string, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const st = ctx.view.node(name);
-  if (!st) return 'nxdomain';
+  if (!st || (ctx.rt.acl && !ctx.rt.acl.allow('node', st.node.Node, 'read'))) return 'nxdomain';
   const n = st.node;
   const metaTarget = qtype === T.TXT || qtype === T.ANY ? m.answer : m.additional;
   if (qtype !== T.TXT) m.answer.push(...recordsFromNode(ctx, n, qtype, qname, ctx.rt.nodeTtl, level));

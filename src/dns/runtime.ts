@@ -37,6 +37,13 @@ export interface DnsRuntime {
   dcCacheTtlMs: number;
   allowStale: boolean;
   maxStaleMs: number;
+  /** ACLs: what the DNS token may read (null = ACLs off). Unreadable services and nodes are NXDOMAIN. */
+  acl: DnsAcl | null;
+}
+
+/** The part of an ACL Authorizer DNS uses (src/acl/authorizer.ts). */
+export interface DnsAcl {
+  allow(res: 'service' | 'node', name: string, level: 'read'): boolean;
 }
 
 /** Parses a recursor like Consul's recursorAddr: `8.8.8.8` → :53, `[::1]:5353`, bare IPv6 → :53. */
@@ -77,6 +84,7 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
   const d = cfg.dns;
   const alt = cfg.altDomain ? lowerName(fqdn(cfg.altDomain)) : null;
   return {
+    acl: null,
     domain: lowerName(fqdn(cfg.domain || 'consul')),
     altDomain: alt === '.' ? null : alt,
     dc: cfg.datacenter.toLowerCase(),

@@ -20,7 +20,7 @@ import type { Logger } from '../log.ts';
 import { DnsHandler } from './handler.ts';
 import type { QueryExecutor } from './query-answers.ts';
 import type { Transport } from './handler.ts';
-import { runtimeFrom } from './runtime.ts';
+import { runtimeFrom, type DnsAcl } from './runtime.ts';
 import { ZoneStore } from './zones.ts';
 import type { ReloadResult } from './zones.ts';
 import { listenUDP } from './udp.ts';
@@ -42,6 +42,9 @@ export interface DnsServerOptions {
   /** Overrides dns_config.tcp_max_conns (tests). */
   tcpMaxConnections?: number;
 }
+
+/** An unknown DNS token: nothing is readable. */
+const DENY_ALL: DnsAcl = { allow: () => false };
 
 export class DnsServer {
   readonly #view: CatalogView;
@@ -140,6 +143,7 @@ export class DnsServer {
 
   async close(): Promise<void> {
     this.#view.off('change', this.#onChange);
+    clearInterval(this.#aclTimer);
     const udp = this.#udp; const tcp = this.#tcp;
     this.#udp = []; this.#tcp = [];
     this.#handler.forwarder.close();
@@ -152,8 +156,29 @@ export class DnsServer {
   /** Applies new settings (dns_config, recursors, domains, datacenter) to the next query. */
   reload(config: Config): void {
     this.#config = config;
-    this.#handler.setRuntime(runtimeFrom(config));
+    this.#handler.setRuntime({ ...runtimeFrom(config), acl: this.#acl });
     this.#rrl = limiterFor(config);
+  }
+
+  #acl: DnsAcl | null = null;
+  #aclTimer?: NodeJS.Timeout;
+
+  /**
+   * ACLs: `source` gives what the DNS token may read (null = an unknown token: nothing). Polled
+   * every second; cached answers are dropped only when the token's permissions really changed
+   * (the resolver hands out the same Authorizer while its token and policies stay the same).
+   */
+  setAcl(source: () => Promise<DnsAcl | null>): void {
+    clearInterval(this.#aclTimer);
+    const poll = async () => {
+      const a = (await source().catch(() => null)) ?? DENY_ALL;
+      if (a === this.#acl) return;
+      this.#acl = a;
+      this.#handler.setRuntime({ ...this.#handler.runtime, acl: a });
+    };
+    void poll();
+    this.#aclTimer = setInterval(() => void poll(), 1000);
+    this.#aclTimer.unref();
   }
 
   /** Re-reads the zone files (SIGHUP). */

@@ -38,7 +38,9 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
   if (!rt.compress) return null; // disable_compression: the general encoder writes every name in full
   if (!ASSEMBLED_TYPES.has(qtype)) return null; // other types have no service records (NODATA): no per-instance shapes for them
   const ltag = sq.tag.toLowerCase();
-  const tagged = view.instances(sq.service).filter(i => !sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag));
+  const acl = rt.acl;
+  if (acl && !acl.allow('service', sq.service, 'read')) return null; // the general path answers NXDOMAIN
+  const tagged = view.instances(sq.service).filter(i => (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
   const visible = answerInstances(tagged, rt.onlyPassing, rt.protection(sq.service), sq.service);
   if (visible.length === 0) return null;
   const ttl = rt.serviceTtl(sq.service);

@@ -16,6 +16,8 @@ import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
 import { requireLocalDc } from './dc-forward.ts';
 import { parseDurationNs } from '../util/duration.ts';
+import type { AclResolver } from '../acl/resolver.ts';
+import type { AgentTokens, RequestIdentity } from './acl.ts';
 
 /** The agent's parts, as the HTTP routes see them. */
 export interface ApiDeps {
@@ -34,6 +36,18 @@ export interface ApiDeps {
   nodeId: string;
   /** Hooks other subsystems register (gossip members, join/leave, events, checks engine). */
   hooks: AgentHooks;
+  /** ACLs (src/acl, src/http/acl.ts); absent when `acl.enabled` is false. */
+  acl?: AclDeps;
+}
+
+/** What the ACL routes need: the resolver (store + caches) and the agent's own tokens. */
+export interface AclDeps {
+  resolver: AclResolver;
+  tokens: AgentTokens;
+  /** Resolves the request's token (403 `ACL not found`) for routes that are `public` to the guard. */
+  identify(ctx: Ctx): Promise<RequestIdentity>;
+  /** Called after PUT /v1/agent/token/*: persists the tokens when enable_token_persistence is set. */
+  tokensChanged(): void;
 }
 
 /** Optional subsystems plug in here; routes answer sensibly when a hook is absent. */

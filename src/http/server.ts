@@ -15,6 +15,7 @@ import { logger } from '../log.ts';
 import { parseExact } from '../util/json.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
 
 const log = logger('agent.http');
 
@@ -23,6 +24,8 @@ export class HttpError extends Error {
   readonly status: number;
   /** Close the connection after the answer (a request body was left unread). */
   readonly close: boolean;
+  /** Headers the error reply carries (the ACL guard adds X-Consul-Default-ACL-Policy). */
+  headers?: Record<string, string>;
   constructor(status: number, message: string, close = false) {
     super(message);
     this.status = status;
@@ -80,20 +83,44 @@ export interface Ctx {
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
-interface Route { methods: string[]; handler: Handler; getWrites: boolean }
+// --- ACL declarations of routes (enforced by src/http/acl.ts) ---
+/** A route's access check: throw (requirePerm / requireScalar of src/http/acl.ts, or any HttpError) to refuse. */
+export type AclCheck = (ctx: Ctx, a: Authorizer) => void | Promise<void>;
+/** A reply filter: the body without what `a` may not read, and whether anything was removed. */
+export type AclFilter = (body: unknown, a: Authorizer, ctx: Ctx) => { body: unknown; removed: boolean; status?: number };
 
-/** Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms). */
-export interface RouteOpts { getWrites?: boolean }
+/** What a route declares: checks per method (`*` = any) and an optional reply filter. */
+export interface RouteAcl {
+  check?: AclCheck | Partial<Record<string, AclCheck>>;
+  filter?: AclFilter;
+  /** No token resolution at all (bootstrap, token/self handle tokens themselves). */
+  public?: boolean;
+}
+
+// --- end ACL declarations ---
+
+interface Route { methods: string[]; handler: Handler; getWrites: boolean; pattern: string; acl?: RouteAcl }
+
+/**
+ * Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms).
+ * `acl`: the route's ACL declaration (src/http/acl.ts), instead of a row in src/http/acl-table.ts.
+ */
+export interface RouteOpts { getWrites?: boolean; acl?: RouteAcl }
+
+/** Wraps every handler call (the ACL guard, src/http/acl.ts). */
+export interface RouteGuard { run(ctx: Ctx, pattern: string, own: RouteAcl | undefined, handler: Handler): Promise<Reply> }
 
 export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
   /** Runs before every route's handler (after the method and cross-site checks): a reply, or null to let the route answer (`?dc=` forwarding). */
   intercept: ((ctx: Ctx) => Promise<Reply | null>) | null = null;
+  /** Set by the agent when ACLs are enabled. */
+  guard?: RouteGuard;
 
   /** Adds a route; a pattern ending in `/` is a prefix route, except `/` itself (the root page, exact). */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
-    const r = { methods, handler, getWrites: opts.getWrites ?? false };
+    const r: Route = { methods, handler, getWrites: opts.getWrites ?? false, pattern, acl: opts.acl };
     if (pattern.endsWith('/') && pattern !== '/') {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
@@ -188,12 +215,13 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
           throw err;
         }
       }
+      // `?dc=` forwarding first (the datacenter that answers enforces its own ACLs), else the ACL guard and the route.
       const pre = router.intercept ? await router.intercept(ctx) : null;
-      send(res, pre ?? await m.route.handler(ctx), pretty);
+      send(res, pre ?? await (router.guard ? router.guard.run(ctx, m.route.pattern, m.route.acl, m.route.handler) : m.route.handler(ctx)), pretty);
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);
-        send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
+        send(res, { status: err.status, body: err.message, headers: err.close ? { ...err.headers, Connection: 'close' } : err.headers }, pretty);
       } else {
         log.error('request failed', { method, path, err: (err as Error).message });
         send(res, { status: 500, body: publicMessage(err as Error) }, pretty);

@@ -184,8 +184,8 @@ export class Registrar extends EventEmitter {
  * The agent's own config services (config.services): registered once through the agent's HTTP API,
  * owned by `agent-config`, so a definition removed from the config is removed on the next start.
  */
-export async function registerConfigServices(httpAddr: string, services: unknown[], source = 'config', tls?: AgentTls): Promise<SyncResult> {
+export async function registerConfigServices(httpAddr: string, services: unknown[], source = 'config', tls?: AgentTls, token = ''): Promise<SyncResult> {
   const defs = servicesOf({ services }, source);
-  const r = new Registrar({ api: new AgentApi(httpAddr, '', tls), defs, owner: 'agent-config', watch: false, resyncMs: 0 });
+  const r = new Registrar({ api: new AgentApi(httpAddr, token, tls), defs, owner: 'agent-config', watch: false, resyncMs: 0 });
   return r.sync();
 }

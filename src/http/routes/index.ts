@@ -27,6 +27,7 @@ import type { QueryCatalog } from '../query-exec.ts';
 import { uiInternalRoutes } from './ui-internal.ts';
 import { uiRoutes } from './ui.ts';
 import { agentHostRoutes } from './agent-host.ts';
+import { aclRoutes } from './acl.ts';
 
 /**
  * The router for endpoints that take `?dc`: every route added through it first answers 500 `No path
@@ -72,5 +73,6 @@ export function registerRoutes(r: Router, deps: ApiDeps): { queries: QueryCatalo
   uiInternalRoutes(r, deps);
   uiRoutes(r);
   agentHostRoutes(r, deps);
+  aclRoutes(r, deps);
   return { queries: preparedQueryRoutes(r, deps) };
 }
