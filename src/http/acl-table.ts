@@ -10,6 +10,7 @@ import { HttpError, type Ctx } from './server.ts';
 import { deniedText, requirePerm, requireScalar, whoami, type AclCheck, type AclFilter, type RouteAcl } from './acl.ts';
 import type { ApiDeps } from './context.ts';
 import { kvDeps } from './routes/kv-deps.ts';
+import { keysFor } from '../store/keys.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -52,6 +53,13 @@ const nodeOk = (a: Authorizer, n: unknown) => typeof n !== 'string' || a.allow('
 const svcOk = (a: Authorizer, s: unknown) => typeof s !== 'string' || s === '' || a.allow('service', s, 'read');
 /** A health check (or catalog ServiceNode): its node, and its service if it has one. */
 const checkOk = (c: Obj, a: Authorizer) => nodeOk(a, c.Node) && svcOk(a, c.ServiceName);
+
+/** An executed prepared query (or its remote half): instances the token may not read are dropped. */
+const executeFilter: AclFilter = (body, a) => {
+  if (!isObj(body) || !Array.isArray(body.Nodes)) return { body, removed: false };
+  const r = filterArray((e, az) => isObj(e.Node) && isObj(e.Service) && nodeOk(az, e.Node.Node) && svcOk(az, e.Service.Service))(body.Nodes, a, undefined as never);
+  return { body: { ...body, Nodes: r.body }, removed: r.removed };
+};
 
 export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
   const own = () => deps.view.node(deps.nodeName);
@@ -186,8 +194,70 @@ export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
     '/v1/snapshot': { check: scalar('acl', 'write') },
     '/v1/roster/query/': { check: scalar('operator', 'write') },
     '/v1/operator/keyring': { check: { GET: scalar('keyring', 'read'), '*': scalar('keyring', 'write') } },
+    // --- routes of later features (web UI, Go-client endpoints, prepared queries, Eureka) ---
+    '/': { public: true }, // redirects to /ui/
+    '/v1/agent/host': { check: scalar('operator', 'read') },
+    '/v1/catalog/node-services/': {
+      check: none,
+      filter: (body, a) => {
+        if (!isObj(body) || !isObj(body.Node)) return { body, removed: false };
+        if (!nodeOk(a, body.Node.Node)) return { body: null, removed: true };
+        const r = filterArray((x, az) => svcOk(az, x.Service))(body.Services, a, undefined as never);
+        return { body: { ...body, Services: r.body }, removed: r.removed };
+      },
+    },
+    '/v1/internal/ui/services': { check: none, filter: filterArray((x, a) => svcOk(a, x.Name)) },
+    '/v1/internal/ui/nodes': { check: none, filter: filterArray((x, a) => nodeOk(a, x.Node)) },
+    '/v1/internal/ui/node/': {
+      check: none,
+      filter: (body, a) => {
+        if (!isObj(body)) return { body, removed: false };
+        if (!nodeOk(a, body.Node)) return { body: null, removed: true };
+        const r = filterArray((x, az) => svcOk(az, x.Service))(body.Services, a, undefined as never);
+        return { body: { ...body, Services: r.body }, removed: r.removed };
+      },
+    },
+    // A prepared query by ID: read, explain and execute need query:read on its name (a query without a name:
+    // none, as its results are filtered); update needs query:write on the stored and the new name, delete on the stored one.
+    '/v1/query/': {
+      check: {
+        GET: async ctx => { const n = await storedQueryName(ctx.param.replace(/\/(execute|explain)$/, '')); if (n) requirePerm(ctx, 'query', n, 'read'); },
+        PUT: async ctx => {
+          const n = await storedQueryName(ctx.param);
+          if (n) requirePerm(ctx, 'query', n, 'write');
+          requirePerm(ctx, 'query', String(field(await ctx.json(), 'Name') ?? ''), 'write');
+        },
+        DELETE: async ctx => { const n = await storedQueryName(ctx.param); if (n) requirePerm(ctx, 'query', n, 'write'); },
+      },
+      filter: executeFilter,
+    },
+    // The remote half of a failover: what it returns is filtered by the caller's service and node read.
+    '/v1/roster/query-execute': { check: none, filter: executeFilter },
   };
+  // Eureka (src/eureka): its clients send no Consul token, so they act as the agent's default token. A write
+  // needs service:write on the app (the catalog service name); reading one app service:read on it; the whole
+  // registry, deltas, VIPs and instances by ID read across every service (`service_prefix ""` read).
+  const eurekaApp: AclCheck = ctx => {
+    const app = ctx.param.split('/')[0] ?? '';
+    if (app === '' || app === 'delta') return requirePerm(ctx, 'service', '', 'read');
+    requirePerm(ctx, 'service', app.toLowerCase(), ctx.method === 'GET' ? 'read' : 'write');
+  };
+  const allServicesRead: AclCheck = ctx => requirePerm(ctx, 'service', '', 'read');
+  for (const base of ['/eureka/v2', '/eureka']) {
+    t[`${base}/apps/`] = { check: eurekaApp };
+    for (const p of ['vips/', 'svips/', 'instances/']) t[`${base}/${p}`] = { check: allServicesRead };
+  }
   return t;
+
+  /** The name of a stored prepared query by ID ('' when none, or when it has no name). */
+  async function storedQueryName(id: string): Promise<string> {
+    const raw = await deps.redis.hget(keysFor(deps.config.datacenter).queries, id.toLowerCase()).catch(() => null);
+    if (!raw) {
+      // Executed by name: the name itself.
+      return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? '' : id;
+    }
+    try { return String((JSON.parse(raw.split('\n').slice(3).join('\n')) as { Name?: string }).Name ?? ''); } catch { return ''; }
+  }
 }
 
 /** Transactions: every KV operation is checked (reads need key:read, writes key:write, delete-tree the prefix rule). */
