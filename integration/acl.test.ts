@@ -401,3 +401,35 @@ test('acl: before bootstrap an unknown token says so; bootstrap once, with Boots
   t.is((await call(x, 'GET', '/v1/catalog/nodes', { token: 'whatever' })).text, 'ACL not found');
   t.is((await call(x, 'GET', '/v1/acl/policies', { token: secret })).status, 200);
 });
+
+test('acl: Eureka, prepared queries and the internal UI endpoints are guarded like the rest', async t => {
+  const inst = (app: string) => ({ instance: { instanceId: `${app}-1`, hostName: 'h', app: app.toUpperCase(), ipAddr: '10.9.0.1', vipAddress: app, status: 'UP', port: { $: 8080, '@enabled': 'true' }, dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' } } });
+  const json = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  // Eureka clients send no token: anonymous under default deny may not register or read.
+  t.is((await call(a, 'POST', '/eureka/apps/ORDERS', { headers: json, body: inst('orders') })).status, 403);
+  t.is((await call(a, 'GET', '/eureka/apps', { headers: json })).status, 403);
+  await policy('eureka-orders', 'service "orders" { policy = "write" }\nservice_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }');
+  const tok = await token(['eureka-orders']);
+  t.is((await call(a, 'POST', '/eureka/apps/ORDERS', { headers: json, body: inst('orders'), token: tok.secret })).status, 204);
+  t.is((await call(a, 'POST', '/eureka/apps/BILLING', { headers: json, body: inst('billing'), token: tok.secret })).status, 403, 'service:write on orders only');
+  t.is((await call(a, 'GET', '/eureka/v2/apps/ORDERS', { headers: json, token: tok.secret })).status, 200);
+  // The internal UI listing is filtered, not refused.
+  await policy('ui-orders', 'service "orders" { policy = "read" }\nnode_prefix "" { policy = "read" }');
+  const ui = await call(a, 'GET', '/v1/internal/ui/services', { token: (await token(['ui-orders'])).secret });
+  t.is(ui.status, 200);
+  t.deepEqual((ui.json as { Name: string }[]).map(s => s.Name), ['orders']);
+  t.is(ui.headers.get('X-Consul-Results-Filtered-By-ACLs'), 'true');
+  // A prepared query: created with query:write on its name, read by ID with query:read, refused without.
+  const q = await m('POST', '/v1/query', { Name: 'orders-q', Service: { Service: 'orders' } });
+  t.is(q.status, 200, q.text);
+  t.is((await call(a, 'GET', `/v1/query/${q.json.ID}`, { token: tok.secret })).status, 403);
+  await policy('q-read', 'query "orders-q" { policy = "read" }\nservice "orders" { policy = "read" }\nnode_prefix "" { policy = "read" }');
+  const qr = await token(['q-read']);
+  t.is((await call(a, 'GET', `/v1/query/${q.json.ID}`, { token: qr.secret })).status, 200);
+  const ex = await call(a, 'GET', '/v1/query/orders-q/execute', { token: qr.secret });
+  t.is(ex.status, 200, ex.text);
+  t.is((await call(a, 'DELETE', `/v1/query/${q.json.ID}`, { token: qr.secret })).status, 403);
+  t.is((await m('DELETE', `/v1/query/${q.json.ID}`)).status, 200);
+  t.is((await call(a, 'GET', '/v1/agent/host', { token: qr.secret })).status, 403, 'agent/host needs operator:read');
+  t.is((await m('GET', '/v1/agent/host')).status, 200);
+});
