@@ -132,7 +132,7 @@ test.serial('http limits: lone surrogates, a filter nested 10,000 deep, JSON pas
     ['GET', '/v1/catalog/services?index=1&wait=xx', '', /^Invalid wait time$/],
     ['GET', '/v1/catalog/services?index=1&wait=9999999999999h', '', /^Invalid wait time$/],
     ['PUT', '/v1/agent/check/register', '{"Name":"c","TTL":"9999999999999h"}', /^Request decode failed: time: invalid duration "9999999999999h"$/],
-    ['PUT', '/v1/agent/check/register', '{"Name":"c","TTL":99999999999999999999999}', /^Request decode failed: json: cannot unmarshal number 1e\+23 into Go struct field \.TTL of type time\.Duration$/],
+    ['PUT', '/v1/agent/check/register', '{"Name":"c","TTL":99999999999999999999999}', /^Request decode failed: json: cannot unmarshal number 99999999999999999999999 into Go struct field \.TTL of type time\.Duration$/],
     ['PUT', '/v1/agent/service/register', '{"Name":"w","Weights":{"Passing":100000}}', /^Invalid Weights: DNS Weight must be between 0 and 65535$/],
   ];
   for (const [method, path, body, re] of cases) {

@@ -74,6 +74,11 @@ function coerce(v: unknown, t: FieldType, name: string): unknown {
       if (typeof v !== 'boolean') fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type bool`);
       return v;
     case 'duration':
+      // An integer literal past 2^53 arrives as a BigInt of its text; past int64 Go refuses it, quoting the literal.
+      if (typeof v === 'bigint') {
+        if (v >= 2n ** 63n || v < -(2n ** 63n)) fail(`json: cannot unmarshal number ${v} into Go struct field .${name} of type time.Duration`);
+        return formatNs(Number(v));
+      }
       if (typeof v === 'number') {
         // Go decodes a number into time.Duration's int64: fractions and values past it are refused.
         if (!Number.isInteger(v) || Math.abs(v) > MAX_DURATION_NS) fail(`json: cannot unmarshal number ${v} into Go struct field .${name} of type time.Duration`);

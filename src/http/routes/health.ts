@@ -30,7 +30,7 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
     const name = ctx.param;
     const filter = requestFilter(ctx);
     // ?passing with a protection threshold (dns_config.service_protection_threshold): all instances when too few pass.
-    const keep = (all: Instance[]): Instance[] => (passing ? answerInstances(all, true, thresholds(deps.config.dns.serviceProtectionThreshold)(name.toLowerCase()), name) : all);
+    const keep = (all: Instance[]): Instance[] => (passing ? answerInstances(all, true, thresholds(deps.config.dns?.serviceProtectionThreshold ?? {})(name.toLowerCase()), name) : all);
     const res = await sharedBlocking(ctx, deps.notifier, {
       topics: [`svc:${name.toLowerCase()}`],
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
