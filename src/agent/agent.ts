@@ -31,6 +31,8 @@ import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
+import { startTelemetry } from './telemetry.ts';
+import { metrics } from '../util/metrics/index.ts';
 
 const log = logger('agent');
 
@@ -71,6 +73,8 @@ export class Agent {
   async start(): Promise<void> {
     const cfg = this.config;
     lockDown(cfg.dataDir); // 0700, its files 0600
+    startTelemetry(cfg, this.view, this.notifier);
+    this.onStop(async () => metrics.stop());
     this.nodeId = cfg.nodeId || this.#persistentNodeId();
     let url = cfg.redisUrl;
     if (!url) {

@@ -139,6 +139,16 @@ export interface Config {
   redisMinReplicasAcked?: number;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
+  /** telemetry { ... } (issue 16). */
+  telemetry: TelemetryConfig;
+}
+
+/** telemetry { ... } in Consul's configuration file. Prometheus output is on whatever the retention. */
+export interface TelemetryConfig {
+  /** Stop recording metrics (the endpoints still answer, with what was recorded). @defaultValue false */ disable: boolean;
+  /** First part of Consul's metric names. @defaultValue 'consul' */ metricsPrefix: string;
+  /** Labelled series not updated for this long are dropped; 0 = the default. @defaultValue 60s */ prometheusRetentionMs: number;
+  /** `false` inserts the host name in gauge names, as Consul does; unset = no host name. @defaultValue undefined */ disableHostname?: boolean;
 }
 
 export function defaultDnsConfig(): DnsConfig {
@@ -158,5 +168,6 @@ export function defaultConfig(): Config {
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
     registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3,
+    telemetry: { disable: false, metricsPrefix: 'consul', prometheusRetentionMs: 0 },
   };
 }

@@ -25,6 +25,7 @@ import { forward, resolveExternal } from './recursor.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { Forwarder } from './forwarder.ts';
 import { shareNegative, RecentNegatives } from './negative.ts';
+import type { DnsMetrics } from './metrics.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -53,6 +54,10 @@ export class DnsHandler {
   /** Sockets and in-flight cap of forwarded queries. */
   readonly forwarder = new Forwarder();
   readonly #recentNeg = new RecentNegatives();
+  /** Per-query metrics (src/dns/metrics.ts); null = none recorded. */
+  metrics: DnsMetrics | null = null;
+  /** Whether the query being answered is a reverse (`*.arpa`) one. */
+  #arpa = false;
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
@@ -123,6 +128,18 @@ export class DnsHandler {
   }
 
   #answer(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
+    const m = this.metrics;
+    if (m === null || !m.on) return this.#answerQuery(msg, transport, chunks);
+    const t0 = performance.now();
+    this.#arpa = false;
+    const r = this.#answerQuery(msg, transport, chunks);
+    const arpa = this.#arpa;
+    if (r instanceof Promise) return r.then(b => { m.done(t0, arpa, b); return b; });
+    m.done(t0, arpa, r);
+    return r;
+  }
+
+  #answerQuery(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
     const p = parseRequest(msg);
     switch (p.t) {
       case 'drop': return null;
@@ -134,13 +151,16 @@ export class DnsHandler {
     const optLen = q.edns ? optLength(q.edns) : 0;
     const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
     const key = tag + String.fromCharCode(q.qtype) + q.wireKey;
+    if (this.metrics !== null) this.#arpa = q.wireKey.endsWith('\x04arpa\x00');
     let e = this.cache.get(key) ?? this.#recentNeg.get(key);
     if (e !== undefined) {
       this.cache.hits++;
+      this.metrics?.hits.inc();
       if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) e = this.#refresh(key, e);
     }
     if (e === undefined) {
       this.cache.misses++;
+      this.metrics?.misses.inc();
       try {
         const r = this.#build(q, msg, transport, optLen);
         if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });

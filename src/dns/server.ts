@@ -26,6 +26,8 @@ import { listenTCP, closeConnections } from './tcp.ts';
 import type { TcpOptions } from './tcp.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { ResponseRateLimiter, rateLimitOn } from './rrl.ts';
+import { DnsMetrics } from './metrics.ts';
+import { metrics } from '../util/metrics/index.ts';
 
 export interface DnsServerOptions {
   view: CatalogView;
@@ -37,6 +39,8 @@ export interface DnsServerOptions {
   tcpReadMs?: number;
   /** Overrides dns_config.tcp_max_conns (tests). */
   tcpMaxConnections?: number;
+  /** Record per-query metrics (src/dns/metrics.ts). @defaultValue true */
+  metrics?: boolean;
 }
 
 export class DnsServer {
@@ -62,6 +66,11 @@ export class DnsServer {
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
     this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs);
+    if (opts.metrics !== false) {
+      this.#handler.metrics = new DnsMetrics(opts.config.nodeName);
+      const cache = this.#handler.cache;
+      metrics.gauge('roster.dns.cache_entries', 'Answers held in the DNS answer cache.', () => [{ value: cache.size }]);
+    }
     this.#onChange = c => this.#handler.onChange(c);
     this.#view.on('change', this.#onChange);
   }

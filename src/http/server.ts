@@ -12,6 +12,8 @@ import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
+import { metrics, M } from '../util/metrics/index.ts';
+import { recordRoute } from './metrics.ts';
 
 const log = logger('agent.http');
 
@@ -77,7 +79,7 @@ export interface Ctx {
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
-interface Route { methods: string[]; handler: Handler; getWrites: boolean }
+interface Route { methods: string[]; handler: Handler; getWrites: boolean; /** Consul's `path` label of consul.api.http: `v1_kv_` for `/v1/kv/`. */ label: string }
 
 /** Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms). */
 export interface RouteOpts { getWrites?: boolean }
@@ -88,7 +90,7 @@ export class Router {
 
   /** Adds a route; a pattern ending in `/` is a prefix route. */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
-    const r = { methods, handler, getWrites: opts.getWrites ?? false };
+    const r = { methods, handler, getWrites: opts.getWrites ?? false, label: pattern.replace(/^\//, '').replace(/\//g, '_') };
     if (pattern.endsWith('/')) {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
@@ -142,6 +144,14 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       send(res, { status: 404, body }, pretty);
       return;
     }
+    // consul.api.http: every request to a registered endpoint, timed until its answer is sent (or its stream starts).
+    // Only the route's own methods: a client cannot mint label values.
+    let t0 = -1;
+    if (metrics.settings.enabled && (m.route.methods.includes(method) || method === 'OPTIONS')) {
+      t0 = performance.now();
+      const label = m.route.label;
+      res.once('close', () => M.apiHttp.with(method, label).observe(performance.now() - t0));
+    }
     const allow = ['OPTIONS', ...m.route.methods].join(',');
     if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allow } }, pretty); return; }
     if (!m.route.methods.includes(method)) {
@@ -172,7 +182,9 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
           throw err;
         }
       }
-      send(res, await m.route.handler(ctx), pretty);
+      const reply = await m.route.handler(ctx);
+      if (t0 >= 0) recordRoute(method, m.route.label, m.param, reply.status ?? 200, reply.body, performance.now() - t0);
+      send(res, reply, pretty);
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);
