@@ -13,6 +13,9 @@ import type { Config } from '../config/schema.ts';
 import type { Notifier } from './blocking.ts';
 import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
+import { logger } from '../log.ts';
+
+const log = logger('agent');
 
 /** The agent's parts, as the HTTP routes see them. */
 export interface ApiDeps {
@@ -78,6 +81,8 @@ export async function agentRegister(deps: ApiDeps, req: RegisterRequest): Promis
   }
   await afterWrite(deps, res.index, res.changed);
   deps.hooks.local?.track({ services: req.services.map(s => s.ID), checks: req.checks.map(c => c.check.CheckID) });
+  for (const s of req.services) log.info('Synced service', { service: s.ID });
+  for (const c of req.checks) log.info('Synced check', { check: c.check.CheckID });
   return res;
 }
 

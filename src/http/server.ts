@@ -152,6 +152,11 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       const label = m.route.label;
       res.once('close', () => M.apiHttp.with(method, label).observe(performance.now() - t0));
     }
+    // Consul's debug line per request (seen by a debug /v1/agent/monitor even when the agent logs at info).
+    if (log.enabled('debug')) {
+      const start = performance.now();
+      res.once('close', () => log.debug('Request finished', { method, url: redactUrl(req.url ?? ''), from: `${req.socket.remoteAddress}:${req.socket.remotePort}`, latency: `${(performance.now() - start).toFixed(3)}ms` }));
+    }
     const allow = ['OPTIONS', ...m.route.methods].join(',');
     if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allow } }, pretty); return; }
     if (!m.route.methods.includes(method)) {
@@ -195,6 +200,11 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       }
     }
   };
+}
+
+/** A request URL for the log: the token query parameter never shows. */
+function redactUrl(u: string): string {
+  return u.replace(/([?&]token=)[^&]*/gi, '$1<hidden>');
 }
 
 /**
@@ -283,6 +293,8 @@ function send(res: ServerResponse, r: Reply, pretty: boolean): void {
   if (r.body instanceof Readable) {
     headers['Content-Type'] ??= 'application/octet-stream';
     res.writeHead(r.status ?? 200, headers);
+    // Status and headers go out at once, before the first chunk (a log stream may be quiet for long).
+    res.flushHeaders();
     pipeline(r.body, res, err => { if (err) res.destroy(); });
     return;
   }

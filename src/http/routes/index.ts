@@ -4,6 +4,7 @@ import type { ApiDeps } from '../context.ts';
 import { agentRoutes } from './agent.ts';
 import { selfRoutes } from './self.ts';
 import { metricsRoutes } from './metrics.ts';
+import { monitorRoutes } from './monitor.ts';
 import { catalogRoutes } from './catalog.ts';
 import { healthRoutes } from './health.ts';
 import { statusRoutes } from './status.ts';
@@ -25,6 +26,7 @@ import { snapshotRoutes } from './snapshot.ts';
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
   metricsRoutes(r, deps);
+  monitorRoutes(r);
   agentRoutes(r, deps);
   catalogRoutes(r, deps);
   healthRoutes(r, deps);
