@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# DNS QPS with per-query metrics on (as the agent runs) vs off (issue 16: within 3 %), side by side:
+# two bench/dns/roster-server.ts processes on the same catalog (1,000 services × 3 instances, 10
+# changes/s), both pinned to CPU 1, dnsperf on CPU 0, closed loop (100 outstanding), the order of
+# the two alternating each round. Prints each run and the medians; writes bench/dns/RESULTS-metrics.md.
+#
+#   bench/dns/metrics.sh            # 5 rounds × 10 s each
+#   ROUNDS=3 DUR=6 bench/dns/metrics.sh
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export PATH="$ROOT/.node/bin:$PATH"
+ROUNDS=${ROUNDS:-5}; DUR=${DUR:-10}; MUTATE=${MUTATE:-10}; CLIENT_CPU=${CLIENT_CPU:-0}; SERVER_CPU=${SERVER_CPU:-1}
+for t in dnsperf taskset node; do command -v $t >/dev/null || { echo "missing $t (apt-get install dnsperf util-linux)"; exit 1; }; done
+node bench/dns/gen-data.ts >/dev/null
+DATA=$ROOT/bench/.work/dns
+OUT=$DATA/metrics-$(date -u +%Y%m%d-%H%M%S); mkdir -p "$OUT"
+declare -A PORT=([on]=5350 [off]=5351) PID
+cleanup() { for p in "${PID[@]}"; do kill "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+for m in on off; do
+  taskset -c "$SERVER_CPU" node bench/dns/roster-server.ts --port "${PORT[$m]}" --mutate "$MUTATE" --metrics "$m" > "$OUT/$m.log" 2>&1 & PID[$m]=$!
+done
+for m in on off; do for _ in $(seq 100); do [ -n "$(ss -Hlun "sport = :${PORT[$m]}")" ] && break; sleep 0.2; done; done
+for m in on off; do taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$m]}" -d "$DATA/queries-mix.txt" -l 3 > /dev/null 2>&1; done
+RAW=$OUT/raw.tsv; : > "$RAW"
+for ((r = 1; r <= ROUNDS; r++)); do
+  if ((r % 2)); then order="on off"; else order="off on"; fi
+  for m in $order; do
+    q=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$m]}" -d "$DATA/queries-mix.txt" -c 1 -T 1 -q 100 -l "$DUR" 2>&1 | awk '/Queries per second:/{printf "%.0f", $4}')
+    printf '%s\t%s\t%s\n' "$r" "$m" "$q" >> "$RAW"
+    printf '  round %s metrics %-3s %s qps\n' "$r" "$m" "$q"
+    sleep 1
+  done
+done
+med() { awk -v m="$1" '$2==m{print $3}' "$RAW" | sort -n | awk '{v[NR]=$1} END{print (NR%2)? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+ON=$(med on); OFF=$(med off)
+DIFF=$(awk -v a="$ON" -v b="$OFF" 'BEGIN{printf "%+.1f", (a-b)/b*100}')
+{
+  echo "# DNS QPS, metrics on vs off"
+  echo
+  echo "\`bench/dns/metrics.sh\` (ROUNDS=$ROUNDS DUR=${DUR}s MUTATE=$MUTATE), $(date -u +%Y-%m-%d), $(nproc) vCPU $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), shared with other work (numbers move by a few % between runs)."
+  echo "Closed loop, 100 queries outstanding, the query mix of bench/dns (1,000 services × 3 instances, $MUTATE catalog changes/s); server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU."
+  echo
+  echo "| round | metrics on (qps) | metrics off (qps) |"
+  echo "|---|---|---|"
+  for ((r = 1; r <= ROUNDS; r++)); do echo "| $r | $(awk -v r=$r '$1==r&&$2=="on"{print $3}' "$RAW") | $(awk -v r=$r '$1==r&&$2=="off"{print $3}' "$RAW") |"; done
+  echo "| **median** | **$ON** | **$OFF** |"
+  echo
+  echo "Metrics on vs off: **${DIFF} %**."
+} > bench/dns/RESULTS-metrics.md
+cat bench/dns/RESULTS-metrics.md
