@@ -56,8 +56,6 @@ export class DnsHandler {
   readonly #recentNeg = new RecentNegatives();
   /** Per-query metrics (src/dns/metrics.ts); null = none recorded. */
   metrics: DnsMetrics | null = null;
-  /** Whether the query being answered is a reverse (`*.arpa`) one. */
-  #arpa = false;
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
@@ -128,51 +126,46 @@ export class DnsHandler {
   }
 
   #answer(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
+    // Metrics (src/dns/metrics.ts): every return records the query; the cached path reads the rcode from the entry.
     const m = this.metrics;
-    if (m === null || !m.on) return this.#answerQuery(msg, transport, chunks);
-    const t0 = performance.now();
-    this.#arpa = false;
-    const r = this.#answerQuery(msg, transport, chunks);
-    const arpa = this.#arpa;
-    if (r instanceof Promise) return r.then(b => { m.done(t0, arpa, b); return b; });
-    m.done(t0, arpa, r);
-    return r;
-  }
-
-  #answerQuery(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
+    const t0 = m === null ? -1 : m.start();
     const p = parseRequest(msg);
     switch (p.t) {
-      case 'drop': return null;
-      case 'reply': return p.buf;
-      case 'noquestion': return headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED);
+      case 'drop': if (m !== null) m.answered(t0, false, -1); return null;
+      case 'reply': return m === null ? p.buf : m.reply(t0, false, p.buf);
+      case 'noquestion': { const b = headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED); return m === null ? b : m.reply(t0, false, b); }
       case 'query': break;
     }
     const q = p;
     const optLen = q.edns ? optLength(q.edns) : 0;
     const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
     const key = tag + String.fromCharCode(q.qtype) + q.wireKey;
-    if (this.metrics !== null) this.#arpa = q.wireKey.endsWith('\x04arpa\x00');
     let e = this.cache.get(key) ?? this.#recentNeg.get(key);
     if (e !== undefined) {
       this.cache.hits++;
-      this.metrics?.hits.inc();
       if (e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) e = this.#refresh(key, e);
     }
     if (e === undefined) {
       this.cache.misses++;
-      this.metrics?.misses.inc();
       try {
         const r = this.#build(q, msg, transport, optLen);
-        if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
-        if (Buffer.isBuffer(r)) return r;
+        if (r instanceof Promise) {
+          const out = r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
+          if (m === null) return out;
+          const arpa = isArpa(q.wireKey);
+          return out.then(b => m.reply(t0, arpa, b));
+        }
+        if (Buffer.isBuffer(r)) return m === null ? r : m.reply(t0, isArpa(q.wireKey), r);
         e = r;
         if (e.shared) this.#recentNeg.set(key, e);
         else if (e.deps.length || e.variants.length) this.cache.set(key, e);
       } catch (err) {
         this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
-        return this.#servfail(q);
+        const b = this.#servfail(q);
+        return m === null ? b : m.reply(t0, isArpa(q.wireKey), b);
       }
     }
+    if (m !== null) m.answered(t0, isArpa(q.wireKey), e.variants[0]!.buf[3]! & 15);
     return chunks ? replyChunks(e, q) : reply(e, q);
   }
 
@@ -290,6 +283,12 @@ export class DnsHandler {
     m.rcode = RCODE.SERVFAIL; m.ra = true;
     return patch(encodeMsg(m, this.#rt.compress).buf, q, q.edns ? encodeOpt(q.edns) : null);
   }
+}
+
+/** The wire-form name ends in `arpa.` (reverse lookups), checked from its end without allocating. */
+function isArpa(k: string): boolean {
+  const n = k.length;
+  return n >= 6 && k.charCodeAt(n - 2) === 0x61 && k.charCodeAt(n - 3) === 0x70 && k.charCodeAt(n - 4) === 0x72 && k.charCodeAt(n - 5) === 0x61 && k.charCodeAt(n - 6) === 4 && k.charCodeAt(n - 1) === 0;
 }
 
 function nextDot(s: string, from: number): number {

@@ -66,10 +66,13 @@ export class DnsServer {
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
     this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs);
-    if (opts.metrics !== false) {
+    // Per-query metrics unless turned off (telemetry { disable = true } before the server starts, or the benchmark's switch).
+    if (opts.metrics !== false && metrics.settings.enabled) {
       this.#handler.metrics = new DnsMetrics(opts.config.nodeName);
       const cache = this.#handler.cache;
       metrics.gauge('roster.dns.cache_entries', 'Answers held in the DNS answer cache.', () => [{ value: cache.size }]);
+      metrics.readCounter('roster.dns.cache_hits', 'DNS answers served from the answer cache.', () => cache.hits);
+      metrics.readCounter('roster.dns.cache_misses', 'DNS answers built because the answer cache had none.', () => cache.misses);
     }
     this.#onChange = c => this.#handler.onChange(c);
     this.#view.on('change', this.#onChange);

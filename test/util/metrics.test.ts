@@ -71,7 +71,7 @@ test('Prometheus text: counters as totals, samples as summaries, histograms with
   const h = r.histogram('roster.check.lateness_seconds', [0.1, 1], 'lateness').with();
   h.observe(0.05); h.observe(0.5); h.observe(3);
   r.sample('consul.api.http', 'http', ['method', 'path']);
-  const text = await new PrometheusExporter(r, false).text();
+  const text = await new PrometheusExporter(r, { defaults: false }).text();
   t.regex(text, /^# HELP roster_dns_responses DNS responses$/m);
   t.regex(text, /^# TYPE roster_dns_responses counter$/m);
   t.regex(text, /^roster_dns_responses\{rcode="NOERROR"\} 1$/m);

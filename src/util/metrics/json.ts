@@ -40,6 +40,11 @@ export function renderJson(reg: MetricsRegistry, extra: JsonGauge[] = [], now = 
   for (const f of reg.families) {
     const name = reg.displayName(f);
     if (f.kind === 'gauge') { out.Gauges.push(...gauges(f, name)); continue; }
+    if (f.read) {
+      const n = closed ? f.readLast : f.readTotal() - f.readBase;
+      if (n > 0) out.Counters.push(aggregate(name, { count: n, sum: n, sumSq: n, min: 1, max: 1 }, {}));
+      continue;
+    }
     for (const s of f.all()) {
       const a = closed ? s.last : s.current();
       if (a.count === 0) continue;

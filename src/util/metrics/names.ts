@@ -12,8 +12,6 @@ export const dnsDomainQuery = m.sample('consul.dns.domain_query', 'Measures the 
 export const dnsPtrQuery = m.sample('consul.dns.ptr_query', 'Measures the time spent handling a reverse DNS query for the given node.', ['node']);
 export const dnsStaleQueries = m.counter('consul.dns.stale_queries', 'Increments when an agent serves a query within the allowed stale threshold.');
 export const dnsResponses = m.counter('roster.dns.responses', 'DNS responses sent, by response code.', ['rcode']);
-export const dnsCacheHits = m.counter('roster.dns.cache_hits', 'DNS answers served from the answer cache.');
-export const dnsCacheMisses = m.counter('roster.dns.cache_misses', 'DNS answers built because the answer cache had none.');
 
 // HTTP API (src/http).
 export const apiHttp = m.sample('consul.api.http', 'Samples how long it takes to service the given HTTP request for the given verb and path.', ['method', 'path']);
@@ -57,9 +55,7 @@ export const memberlistMsg = {
   dead: m.counter('consul.memberlist.msg.dead', 'The number of times an agent was marked dead.', ['network']),
 };
 
-// Router (`roster router`) and the client library (through a hook the host program registers).
+// Router (`roster router`, on its -metrics port). The client library's are in src/client/metrics.ts (a hook for the host program).
 export const routerRequests = m.counter('roster.router.requests', 'Requests proxied by the router, by service and status class.', ['service', 'code']);
 export const routerUpstreamErrors = m.counter('roster.router.upstream_errors', 'Upstream connection errors and timeouts seen by the router, by service.', ['service']);
 export const routerEjections = m.counter('roster.router.ejections', 'Instances ejected by the router\'s outlier detection, by service.', ['service']);
-export const clientPicks = m.counter('roster.client.picks', 'Instances picked by the client library, by service.', ['service']);
-export const clientEjections = m.counter('roster.client.ejections', 'Instances ejected by the client library\'s outlier detection, by service.', ['service']);

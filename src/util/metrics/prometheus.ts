@@ -19,7 +19,7 @@ const QUANTILES = [0.5, 0.9, 0.99];
 
 function values(reg: MetricsRegistry, f: Family, name: string): Value[] {
   const out: Value[] = [];
-  if (f.kind === 'gauge') {
+  if (f.kind === 'gauge' || f.read) {
     if (f.read) for (const v of f.read()) out.push({ value: v.value, labels: v.labels ?? {} });
     else for (const s of f.all()) if (s.count > 0) out.push({ value: s.value, labels: s.labels });
     return out;
@@ -45,16 +45,19 @@ const TYPE = { counter: 'counter', sample: 'summary', histogram: 'histogram', ga
 
 /** A prom-client Registry over `reg` (one per process; families defined later are picked up on the next scrape). */
 export class PrometheusExporter {
-  readonly #prom = new Registry();
+  readonly #prom: Registry;
   readonly #reg: MetricsRegistry;
   readonly #added = new Set<Family>();
 
-  constructor(reg: MetricsRegistry, defaults = true) {
+  /** `registry`: a prom-client registry to fill (default: a private one); `defaults`: add prom-client's process metrics. */
+  constructor(reg: MetricsRegistry, o: { registry?: Registry; defaults?: boolean } = {}) {
     this.#reg = reg;
-    if (defaults) collectDefaultMetrics({ register: this.#prom });
+    this.#prom = o.registry ?? new Registry();
+    if (o.defaults ?? true) collectDefaultMetrics({ register: this.#prom });
   }
 
-  #sync(): void {
+  /** Hands the families defined so far to the prom-client registry (text() does it too). */
+  sync(): void {
     for (const f of this.#reg.families) {
       if (this.#added.has(f)) continue;
       this.#added.add(f);
@@ -75,7 +78,7 @@ export class PrometheusExporter {
 
   /** The text exposition (`text/plain; version=0.0.4`). */
   async text(): Promise<string> {
-    this.#sync();
+    this.sync();
     this.#reg.rotate();
     return this.#prom.metrics();
   }

@@ -80,6 +80,29 @@ export class Series {
     }
   }
 
+  /**
+   * Samples recorded for one observation in `weight` (the hot path times 1 query in `weight`; a
+   * clock read costs more than the rest of the recording): the others call `tally()`. Count stays
+   * exact; sum, sum of squares and quantile buckets count this value `weight` times.
+   */
+  observeSampled(v: number, weight: number): void {
+    this.count++;
+    this.sum += v * weight;
+    this.sumSq += v * v * weight;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (this.q !== null) {
+      let i = v <= Q_MIN ? 0 : Math.floor(Math.log2(v / Q_MIN) * Q_PER_OCTAVE);
+      if (i >= Q_BUCKETS) i = Q_BUCKETS - 1;
+      this.q[i]! += weight;
+    }
+  }
+
+  /** One observation not timed (see observeSampled). */
+  tally(): void {
+    this.count++;
+  }
+
   /** Gauges set by their owner (callback gauges are read at scrape time instead). */
   set(v: number): void {
     this.value = v;
@@ -88,10 +111,7 @@ export class Series {
 
   /** Closes the interval: the current aggregate becomes `last`. */
   rotate(): void {
-    const n = this.count - this.baseCount;
-    this.last = n > 0
-      ? { count: n, sum: this.sum - this.baseSum, sumSq: this.sumSq, min: this.min, max: this.max }
-      : { count: 0, sum: 0, sumSq: 0, min: 0, max: 0 };
+    this.last = this.current();
     this.baseCount = this.count; this.baseSum = this.sum;
     this.sumSq = 0; this.min = Infinity; this.max = -Infinity;
     if (this.q !== null) { this.qPrev!.set(this.q); this.q.fill(0); }
@@ -100,7 +120,10 @@ export class Series {
   /** The current interval's aggregate (before the first interval closed). */
   current(): { count: number; sum: number; sumSq: number; min: number; max: number } {
     const n = this.count - this.baseCount;
-    return n > 0 ? { count: n, sum: this.sum - this.baseSum, sumSq: this.sumSq, min: this.min, max: this.max } : { count: 0, sum: 0, sumSq: 0, min: 0, max: 0 };
+    // Min/max stay unset when every observation of the interval was a tally (not timed).
+    return n > 0
+      ? { count: n, sum: this.sum - this.baseSum, sumSq: this.sumSq, min: this.min === Infinity ? 0 : this.min, max: this.max === -Infinity ? 0 : this.max }
+      : { count: 0, sum: 0, sumSq: 0, min: 0, max: 0 };
   }
 
   /** Estimated quantile (0..1) of the samples of the last one to two intervals; NaN when none. */
@@ -126,7 +149,11 @@ export interface FamilyDef {
   labelNames?: readonly string[];
   /** Histograms: upper bounds of the buckets. */
   buckets?: readonly number[];
-  /** Gauges read at scrape time: the current values, one per label set. */
+  /**
+   * Gauges read at scrape time: the current values, one per label set. An unlabelled counter may
+   * be read too (a running total its owner keeps, e.g. the DNS cache's hits): its JSON interval
+   * shows the increase over the interval.
+   */
   read?: () => Iterable<{ labels?: Labels; value: number }>;
 }
 
@@ -174,7 +201,23 @@ export class Family {
 
   all(): IterableIterator<Series> { return this.#series.values(); }
 
+  /** Read counters: the total at the start of the current interval, and the last closed interval's increase. */
+  readBase = 0;
+  readLast = 0;
+
+  /** A read counter's running total. */
+  readTotal(): number {
+    let v = 0;
+    for (const x of this.read!()) v += x.value;
+    return v;
+  }
+
   rotate(now: number, retentionMs: number): void {
+    if (this.read && this.kind === 'counter') {
+      const v = this.readTotal();
+      this.readLast = v - this.readBase;
+      this.readBase = v;
+    }
     for (const [k, s] of this.#series) {
       if (retentionMs > 0 && this.labelNames.length > 0 && !this.#pinned.has(s) && now - s.touched > retentionMs) { this.#series.delete(k); continue; }
       s.rotate();
@@ -218,6 +261,10 @@ export class MetricsRegistry {
   /** A gauge whose values are read at scrape time. */
   gauge(name: string, help: string | undefined, read: () => Iterable<{ labels?: Labels; value: number }>, labelNames?: readonly string[]): Family {
     return this.define({ name, kind: 'gauge', help, labelNames, read });
+  }
+  /** An unlabelled counter whose running total is read at scrape time (see FamilyDef.read). */
+  readCounter(name: string, help: string | undefined, read: () => number): Family {
+    return this.define({ name, kind: 'counter', help, read: () => [{ value: read() }] });
   }
   /** A gauge its owner sets. */
   setGauge(name: string, help?: string, labelNames?: readonly string[]): Family { return this.define({ name, kind: 'gauge', help, labelNames }); }
