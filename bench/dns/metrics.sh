@@ -6,6 +6,7 @@
 #
 #   bench/dns/metrics.sh            # 5 rounds × 10 s each
 #   ROUNDS=3 DUR=6 bench/dns/metrics.sh
+#   OFF_FLAG=on bench/dns/metrics.sh   # A/A: both servers record metrics (how far apart two equal servers land here)
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -20,7 +21,8 @@ cleanup() { for p in "${PID[@]}"; do kill "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 for m in on off; do
-  taskset -c "$SERVER_CPU" node bench/dns/roster-server.ts --port "${PORT[$m]}" --mutate "$MUTATE" --metrics "$m" > "$OUT/$m.log" 2>&1 & PID[$m]=$!
+  flag=$m; [ "$m" = off ] && flag=${OFF_FLAG:-off}
+  taskset -c "$SERVER_CPU" node bench/dns/roster-server.ts --port "${PORT[$m]}" --mutate "$MUTATE" --metrics "$flag" > "$OUT/$m.log" 2>&1 & PID[$m]=$!
 done
 for m in on off; do for _ in $(seq 100); do [ -n "$(ss -Hlun "sport = :${PORT[$m]}")" ] && break; sleep 0.2; done; done
 for m in on off; do taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$m]}" -d "$DATA/queries-mix.txt" -l 3 > /dev/null 2>&1; done
@@ -54,5 +56,6 @@ RATIO=$(awk '$2=="on"{on[$1]=$3} $2=="off"{off[$1]=$3} END{for (r in on) if (off
   echo "| **median** | **$ON** | **$OFF** | **${RATIO} %** (median of the rounds) |"
   echo
   echo "Metrics on vs off: **${DIFF} %** (medians), **${RATIO} %** (median of the per-round pairs)."
-} > bench/dns/RESULTS-metrics.md
-cat bench/dns/RESULTS-metrics.md
+} > "$OUT/RESULTS.md"
+[ "${OFF_FLAG:-off}" = off ] && cp "$OUT/RESULTS.md" bench/dns/RESULTS-metrics.md
+cat "$OUT/RESULTS.md"
