@@ -30,10 +30,10 @@ node_modules/.stamp: package.json package-lock.json $(NODE_DEP)
 
 deps: node_modules/.stamp
 
-# Debian packages: the agent needs redis-server; the tests add dig, serf, dnsmasq, unbound and python3-consul;
+# Debian packages: the agent needs redis-server; the tests add dig, serf, dnsmasq, unbound, python3-consul and chromium (UI tests);
 # the benchmarks add dnsperf, knot, nsd, nginx and wrk. Installed when missing and we are root.
 RUN_PKGS := redis-server:redis-server dig:dnsutils
-TEST_PKGS := $(RUN_PKGS) serf:serf dnsmasq:dnsmasq-base unbound:unbound /usr/lib/python3/dist-packages/consul:python3-consul ip:iproute2 unshare:util-linux redis-sentinel:redis-sentinel openssl:openssl prometheus:prometheus
+TEST_PKGS := $(RUN_PKGS) serf:serf dnsmasq:dnsmasq-base unbound:unbound /usr/lib/python3/dist-packages/consul:python3-consul ip:iproute2 unshare:util-linux redis-sentinel:redis-sentinel openssl:openssl chromium:chromium prometheus:prometheus
 BENCH_PKGS := $(TEST_PKGS) dnsperf:dnsperf knotd:knot nsd:nsd nginx:nginx-light wrk:wrk
 
 system-deps: ; @$(MAKE) --no-print-directory apt-deps PKGS="$(RUN_PKGS)"
@@ -48,12 +48,15 @@ apt-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "missing:$$missing. Install with: sudo apt-get install -y$$missing" >&2; exit 1; fi; fi
 
+# The web UI (ui/, Preact + esbuild) is built into dist/ui with gzip twins; the agent serves it at /ui/.
 build: deps
 	npx tsc -p tsconfig.build.json
 	@chmod +x bin/roster
+	node ui/build.ts
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p ui/tsconfig.json --noEmit
 
 run: build system-deps
 	bin/roster agent -dev

@@ -11,7 +11,7 @@ import { Cluster } from 'ioredis';
 import { startCluster } from './helpers/cluster.ts';
 import { startAgent, ROSTER } from './helpers/agent.ts';
 import { dig } from './helpers/dig.ts';
-import { until } from './helpers/wait.ts';
+import { sleep, until } from './helpers/wait.ts';
 
 test('cluster: two agents and a roster worker on a 3-primary Redis Cluster: writes, KV, DNS and health checks work; every key is in the {dc1} slot', async t => {
   const c = await startCluster(t, 3);
@@ -71,7 +71,77 @@ test('cluster: two agents and a roster worker on a 3-primary Redis Cluster: writ
   for (const k of keys) t.is(Number(await cl.call('CLUSTER', 'KEYSLOT', k)), slot, k);
   t.false(wlog.includes(c.password));
   t.is(worker.exitCode, null);
-  // Durable acknowledgements are Sentinel's: on a Cluster, asking for them is refused at start.
-  const err = await t.throwsAsync(startAgent(t, { redis: c.url, env, args: ['-hcl', 'redis_min_replicas_acked = 1'] }));
-  t.regex(err!.message, /redis_min_replicas_acked is not supported with redis-cluster:\/\//);
+  // Durable acknowledgements asked of a cluster without replicas: WAIT (on the {dc1} slot's primary) finds none, so
+  // a write is applied but not acknowledged: a 500 that says so, within the deadline.
+  const strict = await startAgent(t, { redis: c.url, env, args: ['-hcl', 'redis_min_replicas_acked = 1', '-checks-workers', '0'] });
+  const t0 = Date.now();
+  const res = await strict.req('PUT', '/v1/kv/strict', 'x');
+  t.is(res.status, 500);
+  t.regex(res.text, /not confirmed by Redis replicas: 0 of 1/);
+  t.true(Date.now() - t0 < 5000);
+});
+
+/** The port of the primary that holds `slot`, from CLUSTER SLOTS. */
+async function primaryOfSlot(cl: Cluster, slot: number): Promise<number> {
+  const ranges = await cl.call('CLUSTER', 'SLOTS') as [number, number, [string, number, string]][];
+  const r = ranges.find(([a, b]) => slot >= a && slot <= b);
+  if (!r) throw new Error(`no node serves slot ${slot}`);
+  return Number(r[2][1]);
+}
+
+test('cluster: with a replica per primary, writes are acknowledged once the {dc1} shard\'s replica holds them; SIGKILL of that primary under load loses none', async t => {
+  const c = await startCluster(t, 3, 1);
+  const env = { ROSTER_REDIS_PASSWORD: c.password };
+  const agents = [
+    await startAgent(t, { redis: c.url, env, args: ['-checks-workers', '0', '-hcl', 'redis_timeout = "2s"'] }),
+    await startAgent(t, { redis: c.url, env, args: ['-checks-workers', '0', '-hcl', 'redis_timeout = "2s"'] }),
+  ];
+  // Auto mode found the replica of the datacenter's shard (INFO sent to that slot's primary, not any node).
+  for (const a of agents) await until('auto durable acks: 1', async () => /redis_min_replicas_acked=1/.test(a.log()), 10_000);
+  const cl = new Cluster(c.ports.map(p => ({ host: '127.0.0.1', port: p })), { redisOptions: { password: c.password } });
+  t.teardown(() => cl.disconnect());
+  const slot = Number(await cl.call('CLUSTER', 'KEYSLOT', '{dc1}'));
+  const victimPort = await primaryOfSlot(cl, slot);
+
+  let running = true;
+  const acked: { agent: number; id: string; at: number }[] = [];
+  const failed: string[] = [];
+  const writers = agents.map(async (a, ai) => {
+    for (let n = 0; running; n++) {
+      const id = `c${ai}-${n}`;
+      const at = Date.now();
+      const res = await a.req('PUT', '/v1/catalog/register', { Node: `load-${ai}`, Address: `127.0.2.${ai + 1}`, Service: { ID: id, Service: 'load', Port: 1000 + n } })
+        .catch(err => ({ status: 0, text: String(err) }));
+      if (res.status === 200) acked.push({ agent: ai, id, at });
+      else { failed.push(`${res.status} ${res.text.slice(0, 120)}`); await sleep(50); }
+    }
+  });
+  let killedAt = 0;
+  try {
+    await sleep(1500);
+    killedAt = Date.now();
+    c.byPort.get(victimPort)!.kill('SIGKILL');
+    // As an operator does (and as auto mode requires: the promoted replica has no replica of its own until then),
+    // the killed node is started again; it rejoins as the new primary's replica.
+    await until('the replica took over', async () => (await primaryOfSlot(cl, slot).catch(() => victimPort)) !== victimPort, 30_000);
+    c.restart(victimPort);
+    await until('writes resume on both agents after the replica took over', async () => [0, 1].every(ai => acked.some(a => a.agent === ai && a.at > killedAt + 100)), 40_000);
+    await sleep(500);
+  } finally {
+    running = false;
+    await Promise.all(writers);
+  }
+  t.not(await primaryOfSlot(cl, slot), victimPort, 'the replica was promoted');
+  t.log(`acknowledged ${acked.length}, failed ${failed.length} (${[...new Set(failed.map(f => f.slice(0, 60)))].slice(0, 3).join(' | ')}); writes resumed ${Math.max(...[0, 1].map(ai => acked.find(a => a.agent === ai && a.at > killedAt + 100)!.at)) - killedAt} ms after the kill`);
+  for (const e of failed) t.regex(e, /^500 /, 'a write during the failover fails with a 500, never hangs');
+  const want = acked.map(a => a.id);
+  for (const a of agents) {
+    const got = await until(`agent ${a.node} holds every acknowledged registration`, async () => {
+      const res = await a.req('GET', '/v1/catalog/service/load?consistent');
+      if (res.status !== 200) return false;
+      const ids = new Set((res.json as { ServiceID: string }[]).map(x => x.ServiceID));
+      return want.every(id => ids.has(id)) && ids;
+    }, 20_000).catch(() => null);
+    t.truthy(got, `agent ${a.node} lost acknowledged registrations`);
+  }
 });

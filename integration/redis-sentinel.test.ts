@@ -3,7 +3,8 @@
  * `-redis redis-sentinel://…/roster`, a continuous registration load on both, and the primary
  * SIGKILLed several times in one test. Throughout: DNS on both agents answers; after each failover
  * writes resume on both by themselves (no restart); afterwards every acknowledged registration is
- * present on both agents, and a health check run by `roster worker` (also on Sentinel) still runs.
+ * present on both agents, and a health check run by `roster worker` (also on Sentinel) is neither lost nor run
+ * twice: it runs again after each failover, never two runs at once, and once a second afterwards.
  */
 import test from 'ava';
 import { createSocket } from 'node:dgram';
@@ -44,7 +45,9 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
   const worker = spawn(ROSTER, ['worker', '-redis', topo.url, '-redis-password-file', pwFile, '-concurrency', '5'], { stdio: 'ignore' });
   t.teardown(() => { worker.kill('SIGKILL'); });
   let healthy = true;
-  const target = createServer((_req, res) => { res.statusCode = healthy ? 200 : 500; res.end(); });
+  /** When the check's target was hit (each hit is one run of the check). */
+  const hits: number[] = [];
+  const target = createServer((_req, res) => { hits.push(Date.now()); res.statusCode = healthy ? 200 : 500; res.end(); });
   await new Promise<void>(r => target.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => { target.close(); });
   const hcPort = (target.address() as { port: number }).port;
@@ -88,6 +91,7 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
   })();
 
   const resumed: number[] = [];
+  const killTimes: number[] = [];
   try {
     await sleep(1500);
     for (let f = 0; f < FAILOVERS; f++) {
@@ -95,6 +99,7 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
       const victim = topo.nodes.find(n => n.port === oldPort)!;
       const before = acked.length;
       const killedAt = Date.now();
+      killTimes.push(killedAt);
       await victim.kill('SIGKILL');
       // Writes resume on both agents by themselves: each gets an acknowledgement after the kill.
       await until(`failover ${f + 1}: writes resume on both agents`, async () => [0, 1].every(ai => acked.some(a => a.agent === ai && a.at > killedAt)), 30_000);
@@ -130,6 +135,18 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
       t.fail(`agent ${a.node} lacks ${[...want].filter(id => !got.has(id)).slice(0, 20).join(', ')}`);
     }
   }
+  // No check lost or run twice across the failovers (issue 12 §2): the 1 s check ran after each failover, never
+  // twice at once (two runs < 250 ms apart), and after the last one it runs once a second again (one scheduler, not two).
+  const gaps = hits.slice(1).map((h, i) => h - hits[i]!);
+  // (BullMQ schedules on the interval grid: a run delayed by a failover may be followed by the next slot soon after,
+  // but a duplicated job or scheduler runs at the same moment.)
+  t.deepEqual(gaps.filter(g => g < 250), [], `the check ran twice at once (runs: ${hits.length})`);
+  for (const [f, at] of killTimes.entries()) t.true(hits.some(h => h > at + 1000), `the check ran again after failover ${f + 1}`);
+  const settledAt = Date.now();
+  await sleep(6000);
+  const recent = hits.filter(h => h > settledAt).length;
+  t.true(recent >= 4 && recent <= 7, `after the failovers the check runs once a second: ${recent} runs in 6 s`);
+  t.log(`check runs: ${hits.length}; longest gap ${Math.max(...gaps)} ms (failovers included); shortest ${Math.min(...gaps)} ms`);
   // The check schedule (agent's queue) and the worker (roster worker) survived the failovers: a failing target is seen.
   healthy = false;
   await until('the check turns critical after the failovers', async () => (await hcStatus()) === 'critical', 20_000);

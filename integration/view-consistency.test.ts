@@ -25,6 +25,23 @@ class GatedStore extends CatalogStore {
   loads = 0;
   atHead: Promise<void> | null = null;
   atEnd: Promise<void> | null = null;
+  /** Holds the next revision check (one-shot) until it opens; `checked` resolves once that check's reply is handed back. */
+  atCheck: Promise<void> | null = null;
+  checked: Promise<void> | null = null;
+  heads = 0;
+  override async revisionAndEpoch(): Promise<{ crev: number; epoch: number }> {
+    const g = this.atCheck;
+    this.atCheck = null;
+    if (!g) return super.revisionAndEpoch();
+    let done!: () => void;
+    this.checked = new Promise(r => { done = r; });
+    const head = await super.revisionAndEpoch();
+    this.reached?.();
+    await g;
+    setImmediate(done);
+    return head;
+  }
+  override streamHead(): ReturnType<CatalogStore['streamHead']> { this.heads++; return super.streamHead(); }
   /** Resolves when a held load has reached its gate. */
   reached: (() => void) | null = null;
   override async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
@@ -91,6 +108,26 @@ test('view: a registration applied while an older snapshot is in flight survives
   t.is(view.instances('api').length, 2);
 });
 
+test('view: an authoritative reload keeps what was applied from the log while its snapshot was being read', async t => {
+  // The CI failure of 2026-12-02: a reset recorded the nodes re-read from the log only once the snapshot had been
+  // read, so a registration applied from the log between the snapshot's read and the swap vanished at the swap.
+  const { store, view, syncer } = await setup(t);
+  await store.redis.incr(store.keys.epoch); // the epoch moved (as after a restore): the next reload is authoritative
+  const g = gate();
+  store.atEnd = g.p;
+  const { done: resync } = await heldResync(store, syncer);
+  store.atEnd = null;
+  const a = await store.register({ nodeName: 'n1', node: null, services: [svc('extra', 'api')], checks: [] });
+  const b = await store.register({ nodeName: 'late', node: nodeBody('late'), services: [svc('late1', 'api')], checks: [] });
+  t.true(await syncer.waitFor(Math.max(a.index, b.index), 5000));
+  t.is(view.instances('api').length, 2, 'served from the log at once');
+  g.open();
+  await resync;
+  t.false(view.resetting);
+  t.deepEqual(view.instances('api').map(i => i.service.ID).sort(), ['extra', 'late1'], 'the swap must keep what the log brought after the snapshot was read');
+  t.is(view.instances('web').length, 20);
+});
+
 test('view: a deregistration applied while an older snapshot is in flight is not undone by it', async t => {
   const { store, view, syncer } = await setup(t);
   const g = gate();
@@ -149,4 +186,29 @@ test('view: a revision really skipped (a lost event) still sets off a resync', a
   await until('a resync', async () => store.loads > loadsBefore);
   t.true(await syncer.waitFor(idx, 5000));
   t.true(view.revision >= idx);
+});
+
+test('view: a revision check answered before entries the reader then applies is not "Redis went back"', async t => {
+  // The other half of the CI failure: the safety net compared a revision read before the reader moved on with
+  // where the reader was after, took Redis for having gone back, and forced an authoritative reload.
+  const r = await testRedis();
+  const redis = new Redis(r.url);
+  const store = new GatedStore(redis, keysFor('dc1'));
+  const view = new CatalogView();
+  const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: 20 });
+  t.teardown(async () => { await syncer.stop(); redis.disconnect(); await r.stop(); });
+  await store.register({ nodeName: 'n0', node: nodeBody('n0'), services: [svc('w0')], checks: [] });
+  await syncer.start();
+  const g = gate();
+  const reached = new Promise<void>(res => { store.reached = res; });
+  store.atCheck = g.p;
+  await reached; // a periodic check has read Redis's revision and is held before comparing it
+  let last = 0;
+  for (let i = 0; i < 5; i++) last = (await store.register({ nodeName: 'n0', node: null, services: [svc(`x${i}`, 'api')], checks: [] })).index;
+  t.true(await syncer.waitFor(last, 5000)); // the reader has gone past the revision the held check read
+  const heads = store.heads;
+  g.open();
+  await store.checked;
+  t.is(store.heads, heads, 'no reload: the check read Redis before the reader moved on, Redis did not go back');
+  t.is(view.instances('api').length, 5);
 });

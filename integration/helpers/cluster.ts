@@ -1,6 +1,6 @@
 /**
- * Test helper: a real Redis Cluster of 3 primaries on loopback (`cluster-enabled yes`, slots
- * assigned by `redis-cli --cluster create`), each process stopped by its PID in teardown. Each node's
+ * Test helper: a real Redis Cluster of 3 primaries (and optionally replicas of each) on loopback
+ * (`cluster-enabled yes`, slots assigned by `redis-cli --cluster create`), each process stopped by its PID in teardown. Each node's
  * configuration is README's redis-cluster-node recipe, read out of it by ./recipes.ts.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -15,13 +15,18 @@ import { redisRecipe } from './recipes.ts';
 
 const run = promisify(execFile);
 
-export interface TestCluster { url: string; password: string; ports: number[]; procs: ChildProcess[] }
+export interface TestCluster {
+  url: string; password: string; ports: number[]; procs: ChildProcess[]; byPort: Map<number, ChildProcess>;
+  /** Starts a (killed) node again from its own directory: it rejoins the cluster from its nodes.conf (as a replica once another took over). */
+  restart(port: number): void;
+}
 
-export async function startCluster(t: { teardown(fn: () => unknown): void }, primaries = 3): Promise<TestCluster> {
+export async function startCluster(t: { teardown(fn: () => unknown): void }, primaries = 3, replicasEach = 0): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), 'roster-cluster-'));
   const password = 'cluster-test-' + Math.random().toString(36).slice(2);
   const ports: number[] = [];
   const procs: ChildProcess[] = [];
+  const byPort = new Map<number, ChildProcess>();
   t.teardown(() => { for (const p of procs) p.kill('SIGKILL'); });
   // A node whose port (or cluster bus port, port + 10000) was taken meanwhile by another test exits at once:
   // start it again on other ports.
@@ -44,21 +49,35 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
           c.on('error', () => {});
           try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
         }, 10_000);
+        byPort.set(port, proc);
         return port;
       } catch (err) {
         if (!exited || attempt >= 3) throw err;
       }
     }
   };
-  for (let i = 0; i < primaries; i++) ports.push(await startNode());
-  await run('redis-cli', ['--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: 30_000 });
+  for (let i = 0; i < primaries * (1 + replicasEach); i++) ports.push(await startNode());
+  await run('redis-cli', ['--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', String(replicasEach), '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: 30_000 });
   await until('cluster state ok on every node', async () => {
     for (const port of ports) {
       const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       c.on('error', () => {});
-      try { await c.connect(); if (!/cluster_state:ok/.test(await c.call('CLUSTER', 'INFO') as string)) return false; } finally { c.disconnect(); }
+      try {
+        await c.connect();
+        if (!/cluster_state:ok/.test(await c.call('CLUSTER', 'INFO') as string)) return false;
+        // Replicas: every primary reports its replicas attached and in sync.
+        if (replicasEach > 0 && /role:master/.test(await c.info('replication'))) {
+          const info = await c.info('replication');
+          if (Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) < replicasEach || /state=(?!online)/.test(info)) return false;
+        }
+      } finally { c.disconnect(); }
     }
     return true;
   }, 20_000);
-  return { url: `redis-cluster://${ports.map(p => `127.0.0.1:${p}`).join(',')}`, password, ports, procs };
+  const restart = (port: number): void => {
+    const proc = spawn('redis-server', [join(root, String(port), 'redis.conf')], { stdio: 'ignore' });
+    procs.push(proc);
+    byPort.set(port, proc);
+  };
+  return { url: `redis-cluster://${ports.map(p => `127.0.0.1:${p}`).join(',')}`, password, ports, procs, byPort, restart };
 }

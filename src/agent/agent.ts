@@ -93,13 +93,11 @@ export class Agent {
     await this.#connectRedis();
     // Durable acknowledgements: a client's write is answered once redis_min_replicas_acked replicas hold it.
     // One WAIT blocks the command connection, so it is kept short: at most 1 s, within redis_timeout.
-    // On a Cluster, WAIT and INFO are keyless and ioredis sends them to any node, not the {dc} slot's
-    // primary: durable acknowledgements are not offered there (yet), and asking for them is an error.
+    // On a Cluster, WAIT and INFO go to the primary of the datacenter's slot (shardKey: every key of the dc shares it).
     const cluster = this.connector.endpoint.kind === 'cluster';
-    if (cluster && (cfg.redisMinReplicasAcked ?? 0) > 0) throw new Error('redis_min_replicas_acked is not supported with redis-cluster:// (WAIT cannot be routed to the datacenter\'s shard); use Sentinel for acknowledged-durable writes');
-    this.acks = new DurableAcks(this.redis, { configured: cluster ? 0 : cfg.redisMinReplicasAcked, waitMs: Math.min(1000, Math.floor(cfg.redisTimeoutMs / 2)) });
+    this.acks = new DurableAcks(this.redis, { configured: cfg.redisMinReplicasAcked, waitMs: Math.min(1000, Math.floor(cfg.redisTimeoutMs / 2)), shardKey: keysFor(cfg.datacenter).index });
     await this.acks.refresh().catch(() => undefined);
-    log.info('durable acknowledgements', { redis_min_replicas_acked: this.acks.required(), mode: cluster ? 'off on redis-cluster' : cfg.redisMinReplicasAcked === undefined ? 'auto' : 'configured' });
+    log.info('durable acknowledgements', { redis_min_replicas_acked: this.acks.required(), mode: cfg.redisMinReplicasAcked === undefined ? 'auto' : 'configured', ...(cluster ? { on: "the {dc} slot's primary" } : {}) });
     this.acks.start(n => log.info('redis_min_replicas_acked changed (auto: 1 when the primary reports replicas)', { redis_min_replicas_acked: n }));
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
     const local = this.local = new LocalState(cfg.dataDir);

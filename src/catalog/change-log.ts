@@ -59,6 +59,8 @@ export class ChangeLogReader {
   stats = { reads: 0, entries: 0, timeouts: 0 };
   /** When the read in flight was issued (wall-clock ms); 0 while none is (src/catalog/freshness.ts). */
   readingSince = 0;
+  /** Redis has answered on the current connection (a read returned, or the PING sent before the first read). */
+  #verified = false;
 
   constructor(base: Redis, key: string, opts: ChangeLogOptions) {
     this.#key = key;
@@ -70,6 +72,7 @@ export class ChangeLogReader {
     });
     this.#conn.on('error', err => log.debug('change log reader connection error', { err: err.message }));
     this.#conn.on('ready', () => {
+      this.#verified = false; // a new connection: a read parked on it proves nothing until Redis answered on it
       // A connection made elsewhere is named here, so operators (and tests) can find the reader in CLIENT LIST.
       if (given) void this.#conn.call('CLIENT', 'SETNAME', CHANGE_LOG_CLIENT).catch(() => undefined);
       if (this.#everReady) this.#opts.onReconnect?.();
@@ -114,6 +117,22 @@ export class ChangeLogReader {
   async #run(): Promise<void> {
     while (!this.#closed) {
       if (this.#conn.status !== 'ready') { await this.#ready(); continue; }
+      // A read parked on a connection Redis has not answered yet says nothing of the view's freshness (a
+      // reconnect to a frozen Redis can look ready): a PING first, under the same deadline, proves contact.
+      if (!this.#verified) {
+        const ping = this.#conn.ping();
+        try {
+          await withDeadline(ping, this.#opts.deadlineMs, 'change log connection check');
+          this.#verified = true;
+          this.#opts.onContact?.();
+        } catch (err) {
+          ping.catch(() => undefined);
+          if (this.#closed) break;
+          if ((err as Error).message.includes('timed out')) this.#conn.disconnect(true);
+          await this.#ready();
+          continue;
+        }
+      }
       const gen = this.#gen;
       const read = this.#conn.xread('COUNT', this.#opts.count, 'BLOCK', this.#opts.blockMs, 'STREAMS', this.#key, this.#pos) as Promise<[string, [string, string[]][]][] | null>;
       let res: [string, [string, string[]][]][] | null;
@@ -125,6 +144,7 @@ export class ChangeLogReader {
         read.catch(() => undefined);
         if (this.#closed) break;
         const msg = (err as Error).message;
+        this.#verified = false;
         if (msg.includes('timed out')) {
           this.stats.timeouts++;
           log.warn('change log read timed out; reconnecting', { err: msg });

@@ -155,6 +155,10 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
    */
   async #check(reason: string, attempt = 0): Promise<void> {
     if (this.#closed || this.#resyncing || this.#lastR < 0) return;
+    // What the view had read before asking: the reader goes on meanwhile, and a revision read before
+    // entries it then reads is not "Redis went back" (that misreading forced authoritative reloads).
+    const lastR = this.#lastR;
+    const seeks = this.#seeks;
     let head: { crev: number; epoch: number };
     try {
       head = await withDeadline(this.#store.revisionAndEpoch(), this.#timeoutMs, 'catalog revision check');
@@ -164,10 +168,10 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       if (reason !== 'periodic' && attempt < 10 && !this.#closed) setTimeout(() => void this.#check(reason, attempt + 1), 1000).unref();
       return;
     }
-    if (this.#resyncing || this.#stalled) return;
+    if (this.#resyncing || this.#stalled || seeks !== this.#seeks) return;
     this.#view.lastSync = Date.now();
     if (head.epoch !== this.#epoch) return void this.#reload(`epoch changed (${this.#epoch} → ${head.epoch})`, true);
-    if (head.crev < this.#lastR) return void this.#reload(`Redis's catalog revision went back (${this.#lastR} → ${head.crev})`, true);
+    if (head.crev < lastR) return void this.#reload(`Redis's catalog revision went back (${lastR} → ${head.crev})`, true);
     if (head.crev > this.#lastR) {
       // Behind Redis, and no entry read since the last check although there was one to read: the reader is stuck.
       // A reader that is merely slow (a write storm on a busy machine) is left to catch up: a reload would cost more.
@@ -202,7 +206,16 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           this.#lastR = pos.crev;
           this.#stalled = false;
           this.#behind = 0;
-          const snap = await this.#store.loadAll((_index, crev) => { if (crev > this.#crev) this.#crev = crev; });
+          // An authoritative reload starts recording now: a node re-read from the log while the snapshot is
+          // being read may be newer than the snapshot's batch that holds it, and must be applied again after the swap.
+          if (reset) this.#beginReset();
+          let snap: Awaited<ReturnType<CatalogStore['loadAll']>>;
+          try {
+            snap = await this.#store.loadAll((_index, crev) => { if (crev > this.#crev) this.#crev = crev; });
+          } catch (err) {
+            if (reset) { this.#view.abortReset(); this.#staged = null; this.#resetNext = true; }
+            throw err;
+          }
           if (reset) await this.#resetTo(snap);
           else {
             for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
@@ -246,16 +259,20 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   /**
    * An authoritative reload: the view, its indexes and the watermark become the snapshot's, even if lower.
    * The new view is built beside the serving one in time-bounded slices and swapped in at once; nodes
-   * re-read from the log meanwhile are applied to both (view.beginReset), and so are their table indexes.
+   * re-read from the log since the log position was fixed (#beginReset, before the snapshot was read) are
+   * applied to both (view.beginReset), and so are their table indexes.
    */
+  #beginReset(): void {
+    this.#view.beginReset();
+    this.#staged = { tables: {}, max: 0 };
+  }
+
   async #resetTo(snap: Awaited<ReturnType<CatalogStore['loadAll']>>): Promise<void> {
     const view = this.#view;
-    view.beginReset();
-    this.#staged = { tables: {}, max: 0 };
     try {
       await runSliced(snap.states.length, (a, b) => view.stageStates(snap.states.slice(a, b)), this.#slices);
     } finally {
-      const staged = this.#staged;
+      const staged = this.#staged ?? { tables: {}, max: 0 };
       this.#staged = null;
       view.tableIndex = { ...snap.tables };
       for (const [t, i] of Object.entries(staged.tables)) view.tableIndex[t] = Math.max(view.tableIndex[t] ?? 0, i);

@@ -149,6 +149,11 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     this.#stage = { nodes: new Map(), services: new Map(), change: { all: true, services: new Set(), nodes: new Set() }, puts: [], oldNodes: this.#nodes.keys(), oldServices: this.#services.keys() };
   }
 
+  /** Drops a reset being built (its snapshot could not be read); the serving view, updated meanwhile, stays. */
+  abortReset(): void {
+    this.#stage = null;
+  }
+
   /** True between beginReset and commitReset. */
   get resetting(): boolean { return this.#stage !== null; }
 

@@ -86,6 +86,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (Array.isArray(f.start_join)) cfg.startJoin.push(...(f.start_join as string[]));
   if (Array.isArray(f.retry_join)) cfg.retryJoin.push(...(f.retry_join as string[]));
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
+  if (f.discovery_max_stale !== undefined) cfg.discoveryMaxStaleMs = ms(f.discovery_max_stale);
   if (f.catalog_resync_interval !== undefined) cfg.resyncIntervalMs = ms(f.catalog_resync_interval);
   if (f.redis_timeout !== undefined) cfg.redisTimeoutMs = ms(f.redis_timeout);
   if (f.redis_min_replicas_acked !== undefined) {

@@ -126,6 +126,8 @@ export interface Config {
   checkReapIntervalMs?: number;
   /** Lower bound of DeregisterCriticalServiceAfter (Consul's dev-only check_deregister_interval_min). @defaultValue the engine's */
   checkDeregisterMinMs?: number;
+  /** Consul's discovery_max_stale: catalog and health reads without a consistency mode are served as `?max_stale=` this (0: off). @defaultValue 0 */
+  discoveryMaxStaleMs: number;
   /** Full catalog resync interval of the DNS view. @defaultValue 30s */
   resyncIntervalMs: number;
   /** Deadline of every command on the agent's Redis connection (Consul's RPC hold is 7 s). */
@@ -167,7 +169,7 @@ export function defaultConfig(): Config {
     bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
     checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3,
+    registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3,
     telemetry: { disable: false, metricsPrefix: 'consul', prometheusRetentionMs: 0 },
   };
 }

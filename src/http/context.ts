@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.ts';
 import type { Notifier } from './blocking.ts';
 import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
+import { parseDurationNs } from '../util/duration.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent');
@@ -88,20 +89,42 @@ export async function agentRegister(deps: ApiDeps, req: RegisterRequest): Promis
 
 export type Consistency = 'leader' | 'stale' | 'consistent';
 
-/** Validates ?stale/?consistent and ?dc; with ?consistent, waits until the view holds everything Redis has. */
+/**
+ * Validates ?stale/?consistent/?max_stale and ?dc; with ?consistent, waits until the view holds everything Redis has.
+ * `?max_stale=D` (D > 0) allows a stale read as Consul does, but only while the view heard from Redis within D: an
+ * older view is read as ?consistent is (Consul re-runs the read on the leader), a 500 while Redis is unreachable.
+ * `discovery_max_stale` applies the same to catalog and health reads that name no mode (`?leader` names one).
+ */
 export async function readMode(ctx: Ctx, deps: ApiDeps): Promise<Consistency> {
   checkDc(ctx, deps);
-  const stale = ctx.has('stale');
+  let stale = ctx.has('stale');
   const consistent = ctx.has('consistent');
-  if (stale && consistent) throw new HttpError(400, 'Cannot specify ?stale with ?consistent, conflicting semantics.');
-  if (!stale) requireRedis(deps);
-  if (consistent) {
-    // The catalog's last change, not the global index: a KV write bumps that without a catalog event.
-    await deps.syncer.waitFor(await deps.store.catalogIndex(), 5000);
-    return 'consistent';
+  let maxStaleMs = 0;
+  const ms = ctx.query.get('max_stale');
+  if (ms) {
+    try { maxStaleMs = parseDurationNs(ms) / 1e6; } catch { throw new HttpError(400, `Invalid max_stale value ${goQuote(ms)}`); }
+    if (maxStaleMs > 0) stale = true;
+  } else if (!stale && !consistent && !ctx.has('leader') && deps.config.discoveryMaxStaleMs > 0 && /^\/v1\/(catalog|health)\//.test(ctx.path)) {
+    maxStaleMs = deps.config.discoveryMaxStaleMs;
+    stale = true;
   }
+  if (stale && consistent) throw new HttpError(400, 'Cannot specify ?stale with ?consistent, conflicting semantics.');
+  if (stale && maxStaleMs > 0 && deps.view.freshness().lastContactMs > maxStaleMs) return consistentRead(deps);
+  if (!stale) requireRedis(deps);
+  if (consistent) return consistentRead(deps);
   return stale ? 'stale' : 'leader';
 }
+
+/** A read that waits until the view holds the catalog's last change in Redis (a 500 while Redis is unreachable). */
+async function consistentRead(deps: ApiDeps): Promise<Consistency> {
+  requireRedis(deps);
+  // The catalog's last change, not the global index: a KV write bumps that without a catalog event.
+  await deps.syncer.waitFor(await deps.store.catalogIndex(), 5000);
+  return 'consistent';
+}
+
+/** Go's %q of a string: double-quoted with backslash escapes. */
+const goQuote = (s: string): string => JSON.stringify(s);
 
 /** 500 `No path to datacenter` for any datacenter but ours (`datacenter` wins over `dc`). */
 export function checkDc(ctx: Ctx, deps: ApiDeps): void {

@@ -88,10 +88,10 @@ export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
 
-  /** Adds a route; a pattern ending in `/` is a prefix route. */
+  /** Adds a route; a pattern ending in `/` is a prefix route, except `/` itself (the root page, exact). */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
     const r = { methods, handler, getWrites: opts.getWrites ?? false, label: pattern.replace(/^\//, '').replace(/\//g, '_') };
-    if (pattern.endsWith('/')) {
+    if (pattern.endsWith('/') && pattern !== '/') {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
     } else this.#exact.set(pattern, r);

@@ -1,6 +1,7 @@
 /**
  * @module The catalog in Redis: atomic writes through Lua, reads of whole nodes for the view.
  */
+import { runSliced, type SliceOptions } from '../util/slices.ts';
 import type { Redis } from 'ioredis';
 import type { CheckRec, HealthStatus, NodeRec, NodeState, ServiceRec } from '../catalog/model.ts';
 import type { Keys } from './keys.ts';
@@ -183,9 +184,12 @@ export class CatalogStore {
 
   /**
    * Reads the whole catalog (initial load and resync): the node list and indexes in one transaction
-   * (reported to `onHead` as soon as they arrive), then the nodes in batches.
+   * (reported to `onHead` as soon as they arrive), then the nodes in small batches, LOAD_IN_FLIGHT of
+   * them in flight at once. Each reply is decoded in time-bounded slices (src/util/slices.ts), so that
+   * reading a big catalog never holds the event loop (a DNS answer) for longer than about one slice:
+   * small replies keep the parse of each one short, and several in flight keep the read fast.
    */
-  async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
+  async loadAll(onHead?: (index: number, crev: number) => void, slices?: SliceOptions): Promise<CatalogSnapshot> {
     const k = this.keys;
     const head = await this.redis.multi().hgetall(k.nodes).get(k.index).get(k.crev).hgetall(k.tables).hgetall(k.serviceIndex).exec();
     if (!head) throw new Error('transaction aborted');
@@ -195,26 +199,49 @@ export class CatalogStore {
     const names = Object.keys(nodes);
     const states: NodeState[] = [];
     const readAt = new Map<string, number>();
-    // Nodes are read in batches; each node is read atomically with its services and checks, and each
-    // batch with the index it was read at (later batches see later writes; the view merges by index).
-    for (let i = 0; i < names.length; i += 500) {
-      const batch = names.slice(i, i + 500);
+    // Each node is read atomically with its services and checks, and each batch with the index it was
+    // read at (later batches see later writes; the view merges by index).
+    const read = (batch: string[]) => {
       const m = this.redis.multi().get(k.index);
       for (const n of batch) m.hget(k.nodes, n).hgetall(k.services(n)).hgetall(k.checks(n));
-      const res = await m.exec();
+      return m.exec();
+    };
+    const queue: { batch: string[]; reply: ReturnType<typeof read> }[] = [];
+    let next = 0;
+    const fill = () => {
+      while (queue.length < LOAD_IN_FLIGHT && next < names.length) {
+        const batch = names.slice(next, next + LOAD_BATCH);
+        next += LOAD_BATCH;
+        const reply = read(batch);
+        reply.catch(() => undefined); // awaited in order below; a failure there fails the load
+        queue.push({ batch, reply });
+      }
+    };
+    fill();
+    while (queue.length) {
+      const { batch, reply } = queue.shift()!;
+      const res = await reply;
+      fill();
       if (!res) throw new Error('transaction aborted');
       for (const [err] of res) if (err) throw err;
       const at = Number(res[0]![1]) || 0;
-      for (let j = 0; j < batch.length; j++) {
-        const nodeV = res[1 + j * 3]![1] as string | null;
-        readAt.set(batch[j]!, at);
-        if (nodeV) states.push(toState(nodeV, res[2 + j * 3]![1] as Record<string, string>, res[3 + j * 3]![1] as Record<string, string>));
-      }
+      await runSliced(batch.length, (a, b) => {
+        for (let j = a; j < b; j++) {
+          const nodeV = res[1 + j * 3]![1] as string | null;
+          readAt.set(batch[j]!.toLowerCase(), at); // the view looks nodes up by lower-cased name
+          if (nodeV) states.push(toState(nodeV, res[2 + j * 3]![1] as Record<string, string>, res[3 + j * 3]![1] as Record<string, string>));
+        }
+      }, { step: 8, ...slices });
     }
     const numMap = (o: Record<string, string>) => Object.fromEntries(Object.entries(o ?? {}).map(([a, b]) => [a, Number(b)]));
     return { states, readAt, index: Number(head[1]![1]) || 0, crev: Number(head[2]![1]) || 0, tables: numMap(head[3]![1] as Record<string, string>), serviceIndex: numMap(head[4]![1] as Record<string, string>) };
   }
 }
+
+/** Nodes per read of a full load: a reply of ~100–200 KB parses in about a millisecond. */
+const LOAD_BATCH = 64;
+/** Batch reads of a full load in flight at once. */
+const LOAD_IN_FLIGHT = 4;
 
 function toState(nodeV: string, svcs: Record<string, string>, chks: Record<string, string>): NodeState {
   const services = new Map<string, ServiceRec>();

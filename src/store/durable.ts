@@ -7,6 +7,8 @@
  * has none for a few seconds, and writes acknowledged then (on the primary alone) would be lost by
  * the next failover; they get a 500 instead until a replica is attached.
  *
+ * On a Redis Cluster the datacenter's keys share one slot: WAIT and INFO go to that slot's primary (`shardKey`).
+ *
  * WAIT counts every write sent before it on the same connection, so one WAIT confirms every write
  * whose reply came before it was sent. Writers share WAITs: at most one is in flight and one more
  * is queued behind it (a WAIT blocks its connection, so they are never piled up).
@@ -26,6 +28,12 @@ export interface DurableOptions {
   waitMs: number;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * On a Redis Cluster: a key of the datacenter's hash slot. WAIT and INFO are keyless, and ioredis would
+   * send them to any node; they are sent in a pipeline behind a read of this key instead, which ioredis
+   * routes to the slot's primary, on the very connection that carried the writes (what WAIT counts).
+   */
+  shardKey?: string;
 }
 
 export class DurableAcks {
@@ -64,13 +72,23 @@ export class DurableAcks {
   /** Reads `connected_slaves` from the primary; returns the new auto value when it changed. */
   async refresh(): Promise<number | undefined> {
     if (this.#redis.status !== 'ready') return undefined;
-    const info = await this.#redis.info('replication');
+    const info = String(await this.#onShard('info', ['replication']));
     const now = (this.#o.now ?? Date.now)();
     if (Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0) this.#lastReplicas = now;
     const n = now - this.#lastReplicas < AUTO_HOLD_MS ? 1 : 0;
     if (n === this.#auto) return undefined;
     this.#auto = n;
     return n;
+  }
+
+  /** Runs a keyless command on the datacenter's primary: directly, or on a Cluster behind a read of `shardKey`. */
+  async #onShard(cmd: 'info' | 'wait', args: (string | number)[]): Promise<unknown> {
+    const key = this.#o.shardKey;
+    if (!key || !(this.#redis as { isCluster?: boolean }).isCluster) return cmd === 'info' ? this.#redis.info(String(args[0])) : this.#redis.wait(Number(args[0]), Number(args[1]));
+    const res = await this.#redis.pipeline().exists(key).call(cmd, ...args).exec();
+    const [err, val] = res?.[1] ?? [new Error(`${cmd}: pipeline aborted`), null];
+    if (err) throw err;
+    return val;
   }
 
   /**
@@ -85,7 +103,7 @@ export class DurableAcks {
       const prev = this.#inflight ?? Promise.resolve(0);
       const next: Promise<number> = prev.catch(() => 0).then(() => {
         this.#next = null;
-        const p = this.#inflight = this.#redis.wait(need, this.#o.waitMs) as Promise<number>;
+        const p = this.#inflight = this.#onShard('wait', [need, this.#o.waitMs]) as Promise<number>;
         void p.catch(() => 0).finally(() => { if (this.#inflight === p) this.#inflight = null; });
         return p;
       });

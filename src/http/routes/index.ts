@@ -22,6 +22,8 @@ import { txnRoutes } from './txn.ts';
 import { coordinateRoutes } from './coordinate.ts';
 import { queryRoutes } from './query.ts';
 import { snapshotRoutes } from './snapshot.ts';
+import { uiInternalRoutes } from './ui-internal.ts';
+import { uiRoutes } from './ui.ts';
 
 export function registerRoutes(r: Router, deps: ApiDeps): void {
   selfRoutes(r, deps);
@@ -44,4 +46,6 @@ export function registerRoutes(r: Router, deps: ApiDeps): void {
   maintenanceRoutes(r, deps);
   queryRoutes(r, deps);
   snapshotRoutes(r, deps);
+  uiInternalRoutes(r, deps);
+  uiRoutes(r);
 }
