@@ -7,7 +7,7 @@ import test from 'ava';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAgent } from './helpers/agent.ts';
-import { until } from './helpers/wait.ts';
+import { sleep, until } from './helpers/wait.ts';
 
 test('metrics: every check run by this agent reports its lateness and overdue time', async t => {
   const target = createServer((_q, s) => s.end('ok')).listen(0, '127.0.0.1');
@@ -31,7 +31,11 @@ test('metrics: every check run by this agent reports its lateness and overdue ti
   }
   t.is(mine.find((g: { Name: string }) => g.Name === 'roster.check.overdue_ms').Value, 0);
   t.true(m.json.Gauges.some((g: { Name: string }) => g.Name === 'consul.runtime.alloc_bytes'));
-  const prom = await agent.req('GET', '/v1/agent/metrics?format=prometheus');
+  // The run's result is recorded once the probe answered (after its start, which the gauges above saw).
+  const prom = await until('a check result', async () => {
+    const r = await agent.req('GET', '/v1/agent/metrics?format=prometheus');
+    return /^roster_check_results\{status="passing"\} \d+$/m.test(r.text) && r;
+  }, 15_000);
   t.is(prom.status, 200);
   t.regex(prom.text, /^roster_check_lateness_seconds_count \d+$/m);
   t.regex(prom.text, /^# TYPE roster_check_lateness_seconds histogram$/m);
@@ -40,6 +44,9 @@ test('metrics: every check run by this agent reports its lateness and overdue ti
 
 test('metrics: Consul\'s JSON intervals and names, and Prometheus text by ?format or Accept', async t => {
   const agent = await startAgent(t);
+  // All the requests inside one 10 s interval (intervals start on wall-clock multiples of 10 s, as go-metrics').
+  const left = 10_000 - (Date.now() % 10_000);
+  if (left < 3000) await sleep(left + 100);
   for (let i = 0; i < 3; i++) t.is((await agent.req('GET', '/v1/agent/self')).status, 200);
   await agent.req('PUT', '/v1/kv/a', 'x');
   await agent.req('GET', '/v1/catalog/service/nope');
