@@ -7,6 +7,7 @@
 #   bench/dns/metrics.sh            # 5 rounds × 10 s each
 #   ROUNDS=3 DUR=6 bench/dns/metrics.sh
 #   OFF_FLAG=on bench/dns/metrics.sh   # A/A: both servers record metrics (how far apart two equal servers land here)
+#   SWAP=1 bench/dns/metrics.sh        # the metrics-off server started first, on the other port (cancels a positional bias)
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -17,10 +18,12 @@ node bench/dns/gen-data.ts >/dev/null
 DATA=$ROOT/bench/.work/dns
 OUT=$DATA/metrics-$(date -u +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 declare -A PORT=([on]=5350 [off]=5351) PID
+STARTS="on off"
+if [ "${SWAP:-0}" = 1 ]; then PORT=([on]=5351 [off]=5350); STARTS="off on"; fi
 cleanup() { for p in "${PID[@]}"; do kill "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-for m in on off; do
+for m in $STARTS; do
   flag=$m; [ "$m" = off ] && flag=${OFF_FLAG:-off}
   taskset -c "$SERVER_CPU" node bench/dns/roster-server.ts --port "${PORT[$m]}" --mutate "$MUTATE" --metrics "$flag" > "$OUT/$m.log" 2>&1 & PID[$m]=$!
 done
@@ -44,7 +47,7 @@ RATIO=$(awk '$2=="on"{on[$1]=$3} $2=="off"{off[$1]=$3} END{for (r in on) if (off
 {
   echo "# DNS QPS, metrics on vs off"
   echo
-  echo "\`bench/dns/metrics.sh\` (ROUNDS=$ROUNDS DUR=${DUR}s MUTATE=$MUTATE), $(date -u +%Y-%m-%d), $(nproc) vCPU $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), shared with other work (numbers move by a few % between runs)."
+  echo "\`bench/dns/metrics.sh\` (ROUNDS=$ROUNDS DUR=${DUR}s MUTATE=$MUTATE OFF_FLAG=${OFF_FLAG:-off} SWAP=${SWAP:-0}), $(date -u +%Y-%m-%d), $(nproc) vCPU $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), shared with other work (numbers move by a few % between runs)."
   echo "Closed loop, 100 queries outstanding, the query mix of bench/dns (1,000 services × 3 instances, $MUTATE catalog changes/s); server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU."
   echo
   echo "| round | metrics on (qps) | metrics off (qps) | on vs off |"
@@ -57,5 +60,5 @@ RATIO=$(awk '$2=="on"{on[$1]=$3} $2=="off"{off[$1]=$3} END{for (r in on) if (off
   echo
   echo "Metrics on vs off: **${DIFF} %** (medians), **${RATIO} %** (median of the per-round pairs)."
 } > "$OUT/RESULTS.md"
-[ "${OFF_FLAG:-off}" = off ] && cp "$OUT/RESULTS.md" bench/dns/RESULTS-metrics.md
+[ "${OFF_FLAG:-off}" = off ] && [ "${SWAP:-0}" = 0 ] && cp "$OUT/RESULTS.md" bench/dns/RESULTS-metrics.md
 cat "$OUT/RESULTS.md"
