@@ -131,7 +131,7 @@ export class DnsHandler {
     const t0 = m === null ? -1 : m.start();
     const p = parseRequest(msg);
     switch (p.t) {
-      case 'drop': if (m !== null) m.answered(t0, false, -1); return null;
+      case 'drop': if (m !== null) m.answered(t0, -1); return null;
       case 'reply': return m === null ? p.buf : m.reply(t0, false, p.buf);
       case 'noquestion': { const b = headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED); return m === null ? b : m.reply(t0, false, b); }
       case 'query': break;
@@ -165,7 +165,7 @@ export class DnsHandler {
         return m === null ? b : m.reply(t0, isArpa(q.wireKey), b);
       }
     }
-    if (m !== null) m.answered(t0, isArpa(q.wireKey), e.variants[0]!.buf[3]! & 15);
+    if (m !== null) m.answered(t0, e.kind);
     return chunks ? replyChunks(e, q) : reply(e, q);
   }
 
@@ -260,7 +260,7 @@ export class DnsHandler {
       if (q.qtype !== T.SOA) m.authority.push(soa);
     }
     void optLen;
-    return this.#negative(m, lname) ?? entryOf([m], [...ctx.deps], this.#rt.compress, false);
+    return this.#negative(m, lname) ?? entryOf([m], [...ctx.deps], this.#rt.compress, false, true);
   }
 
   /** A name-independent negative answer: the one entry shared per zone cut and name length (negative.ts). */
@@ -268,7 +268,7 @@ export class DnsHandler {
     const k = shareNegative(m, lname);
     if (k === null) return null;
     let e = this.cache.get(k);
-    if (!e) { e = entryOf([m], [], this.#rt.compress, false); e.shared = true; this.cache.set(k, e); }
+    if (!e) { e = entryOf([m], [], this.#rt.compress, false, lname.endsWith('arpa.')); e.shared = true; this.cache.set(k, e); }
     return e;
   }
 
@@ -300,9 +300,9 @@ function nextDot(s: string, from: number): number {
   return -1;
 }
 
-function entryOf(msgs: Msg[], deps: string[], compress: boolean, trimmedShuffle: boolean): Entry {
+function entryOf(msgs: Msg[], deps: string[], compress: boolean, trimmedShuffle: boolean, arpa = false): Entry {
   const variants: Variant[] = msgs.map(m => { const e = encodeMsg(m, compress); return { buf: e.buf, serials: e.serialOffsets }; });
-  return { variants, next: 0, deps, refreshAfter: trimmedShuffle ? REFRESH_TRIMMED_AFTER * variants.length : 0, uses: 0 };
+  return { variants, next: 0, deps, refreshAfter: trimmedShuffle ? REFRESH_TRIMMED_AFTER * variants.length : 0, uses: 0, kind: (variants[0]!.buf[3]! & 15) | (arpa ? 16 : 0) };
 }
 
 /** Static zones answer like any authoritative server: over-size UDP → additional dropped, then TC=1 with no records. */

@@ -32,19 +32,20 @@ export class DnsMetrics {
     return (++this.tick & (TIME_EVERY - 1)) === 0 ? performance.now() : -1;
   }
 
-  /** One query answered with `rcode` (-1 = no reply sent). `t0` from start(). */
-  answered(t0: number, arpa: boolean, rcode: number): void {
-    const s = arpa ? this.ptr : this.domain;
+  /** One query answered: `kind` = the reply's RCODE, + 16 for a reverse lookup, -1 = no reply (a cached Entry carries it). `t0` from start(). */
+  answered(t0: number, kind: number): void {
+    const s = kind >= 16 ? this.ptr : this.domain;
     if (t0 < 0) s.tally(); else s.observeSampled(performance.now() - t0, TIME_EVERY);
-    if (rcode < 0) return;
-    let r = this.#rcodes[rcode & 15]!;
-    if (r === null) r = this.#rcodes[rcode & 15] = M.dnsResponses.series(RCODE_NAMES[rcode & 15]!);
+    if (kind < 0) return;
+    const rc = kind & 15;
+    let r = this.#rcodes[rc]!;
+    if (r === null) r = this.#rcodes[rc] = M.dnsResponses.series(RCODE_NAMES[rc]!);
     r.inc();
   }
 
-  /** As answered(), from the reply bytes (the slower paths: errors, misses that built a reply, forwarding). */
+  /** As answered(), from the reply bytes (the slower paths: errors, replies built without an entry, forwarding). */
   reply(t0: number, arpa: boolean, reply: Buffer | null): Buffer | null {
-    this.answered(t0, arpa, reply !== null && reply.length >= 4 ? reply[3]! & 15 : -1);
+    this.answered(t0, reply !== null && reply.length >= 4 ? (reply[3]! & 15) | (arpa ? 16 : 0) : -1);
     return reply;
   }
 }
