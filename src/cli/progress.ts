@@ -22,7 +22,12 @@ export interface ProgressOpts {
   now?: () => number;
 }
 
-export interface Progress { add(n: number): void; done(ok?: boolean): void }
+export interface Progress {
+  add(n: number): void;
+  /** Writes a result line to `to` (stdout): on a terminal the bar is cleared first and redrawn after, so they do not mix. */
+  line(text: string, to?: { write(s: string): unknown }): void;
+  done(ok?: boolean): void;
+}
 
 const BAR = 30;
 
@@ -59,6 +64,11 @@ export function progress(o: ProgressOpts): Progress {
         lastLine = t;
         out.write(`${o.label}: ${amount()}\n`);
       }
+    },
+    line(text, to = process.stdout) {
+      if (tty && !finished && lastDraw > 0) out.write('\r\x1b[K');
+      to.write(text);
+      if (tty && !finished && lastDraw > 0) draw();
     },
     done(ok = true) {
       if (finished) return;

@@ -61,7 +61,7 @@ export async function servicesCommand(argv: string[]): Promise<number> {
         for (const d of defs) {
           await api.json('PUT', '/v1/agent/service/register', d);
           const name = (d.Name ?? d.name ?? d.ID ?? d.id) as string;
-          process.stdout.write(`Registered service: ${name}\n`);
+          if (p) p.line(`Registered service: ${name}\n`); else process.stdout.write(`Registered service: ${name}\n`);
           p?.add(1);
         }
       } catch (err) {

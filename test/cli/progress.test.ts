@@ -36,3 +36,16 @@ test('a terminal: a bar redrawn in place at most every 100 ms, cleared at the en
   p.done();
   t.is(out.text(), `\rRestoring snapshot: [${'#'.repeat(8)}${'.'.repeat(22)}]  25% 50/200\x1b[K\rRestoring snapshot: [${'#'.repeat(23)}${'.'.repeat(7)}]  75% 150/200\x1b[K\r\x1b[K`);
 });
+
+test('a terminal: a result line clears the bar first and redraws it after', t => {
+  const out = sink(true);
+  const res = sink(false);
+  let now = 1000;
+  const p = progress({ label: 'Registering services', total: 2, out, now: () => now });
+  p.add(1);
+  p.line('Registered service: a\n', { write: (s: string) => out.write(`<stdout>${s}`) });
+  now += 200; p.add(1);
+  p.done();
+  void res;
+  t.is(out.text(), `\rRegistering services: [${'#'.repeat(15)}${'.'.repeat(15)}]  50% 1/2\x1b[K\r\x1b[K<stdout>Registered service: a\n\rRegistering services: [${'#'.repeat(15)}${'.'.repeat(15)}]  50% 1/2\x1b[K\rRegistering services: [${'#'.repeat(30)}] 100% 2/2\x1b[K\r\x1b[K`);
+});
