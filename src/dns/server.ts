@@ -132,6 +132,8 @@ export class DnsServer {
   errorCounts(): Record<string, number> { return Object.fromEntries(this.#errs.counts); }
 
   async close(): Promise<void> {
+    const dm = this.#handler.metrics;
+    if (dm) { dm.flush(); dm.close(); }
     this.#view.off('change', this.#onChange);
     const udp = this.#udp; const tcp = this.#tcp;
     this.#udp = []; this.#tcp = [];

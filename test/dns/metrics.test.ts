@@ -20,11 +20,14 @@ test('every query is counted under Consul\'s names (PTR apart), responses by rco
   for (let i = 0; i < 3; i++) await server.handle(query('nope.service.consul', 'A'));
   await server.handle(query('1.0.0.10.in-addr.arpa', 'PTR'));
   await server.handle(query('9.9.9.10.in-addr.arpa', 'PTR'));
+  t.is(domain.count - d0, 0, 'per query only plain numbers move; series are filled when read');
+  metrics.rotate();
   t.is(domain.count - d0, n + 3);
   t.is(ptr.count - p0, 2);
   t.is((value('roster.dns.responses', { rcode: 'NXDOMAIN' })?.count ?? 0) - nx0, 3 + 1);
   // One query in TIME_EVERY is timed; each stands for TIME_EVERY in the sum.
   t.true(domain.sum > 0);
+  t.true(ptr.count - p0 === 2 && Number.isFinite(ptr.sum));
   const stats = server.stats();
   const text = metrics.get('roster.dns.cache_hits')!.read!();
   t.is([...text][0]!.value, stats.hits);

@@ -103,6 +103,26 @@ export class Series {
     this.count++;
   }
 
+  /** A sample's value without counting an observation (its owner counts them separately, see addCount). */
+  addSample(v: number, weight: number): void {
+    this.count--;
+    this.observeSampled(v, weight);
+  }
+
+  /**
+   * `n` observations at once: for a counter, `n` increments of 1; for a sample, `n` observations whose values
+   * were sampled elsewhere (addSample). Owners that count in their own plain numbers flush them with this.
+   */
+  addCount(n: number, counter: boolean): void {
+    if (n <= 0) return;
+    this.count += n;
+    if (!counter) return;
+    this.sum += n;
+    this.sumSq += n;
+    if (this.min > 1) this.min = 1;
+    if (this.max < 1) this.max = 1;
+  }
+
   /** Gauges set by their owner (callback gauges are read at scrape time instead). */
   set(v: number): void {
     this.value = v;
@@ -245,6 +265,16 @@ export class MetricsRegistry {
   intervalStart = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS;
   lastStart = 0;
   #timer: NodeJS.Timeout | null = null;
+  readonly #flushers = new Set<() => void>();
+
+  /**
+   * Adds a function run before every read and interval close: owners that count in their own plain numbers
+   * (the DNS handler) move them into their series there. Returns its removal.
+   */
+  onRead(fn: () => void): () => void {
+    this.#flushers.add(fn);
+    return () => this.#flushers.delete(fn);
+  }
 
   define(def: FamilyDef): Family {
     const had = this.#byName.get(def.name);
@@ -273,6 +303,7 @@ export class MetricsRegistry {
 
   /** Closes the interval that contains `now`'s predecessor boundary. */
   rotate(now = Date.now()): void {
+    for (const f of this.#flushers) f();
     const start = Math.floor(now / INTERVAL_MS) * INTERVAL_MS;
     if (start <= this.intervalStart) return;
     for (const f of this.families) f.rotate(now, this.settings.retentionMs);
