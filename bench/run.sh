@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.node/bin:$PATH"
-which=("$@"); [ ${#which[@]} -gt 0 ] || which=(registration dns checks api router gossip abuse scale)
+which=("$@"); [ ${#which[@]} -gt 0 ] || which=(registration dns checks api router gossip abuse scale eureka multidc)
 for b in "${which[@]}"; do
   echo "=== $b ($(date -u +%H:%M:%S))"
   case "$b" in

@@ -329,12 +329,12 @@ test('members, join without gossip, agent health endpoints', async t => {
 
 test('?filter on catalog, health and agent endpoints; a bad expression is a 500', async t => {
   await put('/v1/agent/service/register', { Name: 'flt', ID: 'flt1', Tags: ['blue'], Meta: { ver: '2' }, Port: 81 });
-  await put('/v1/agent/service/register', { Name: 'flt', ID: 'flt2', Tags: ['green'], Port: 82 });
+  await put('/v1/agent/service/register', { Name: 'flt', ID: 'flt2', Tags: ['green'], Port: 82, Check: { TTL: '60s', CheckID: 'flt2-ttl' } });
   const q = (p: string, f: string) => get(`${p}${p.includes('?') ? '&' : '?'}filter=${encodeURIComponent(f)}`);
   t.deepEqual((await q('/v1/catalog/service/flt', '"blue" in ServiceTags')).json.map((x: { ServiceID: string }) => x.ServiceID), ['flt1']);
   t.deepEqual((await q('/v1/health/service/flt', 'Service.Meta.ver == "2"')).json.map((x: { Service: { ID: string } }) => x.Service.ID), ['flt1']);
   t.deepEqual(Object.keys((await q('/v1/agent/services', 'Port == 82')).json), ['flt2']);
-  t.deepEqual(Object.keys((await q('/v1/agent/checks', 'CheckID == serfHealth')).json), ['serfHealth']);
+  t.deepEqual(Object.keys((await q('/v1/agent/checks', 'ServiceID == flt2')).json), ['flt2-ttl']);
   t.deepEqual((await q('/v1/catalog/services', 'ServiceName == flt and ServiceTags contains green')).json, { flt: ['green'] });
   t.is((await q('/v1/catalog/nodes', `Node == "${agent.node}"`)).json.length, 1);
   const bad = await q('/v1/catalog/services', 'ServiceName ==');

@@ -43,9 +43,9 @@ export function parseLevel(v: string): Level | null {
 }
 
 /** Sets the global level (and optionally JSON lines) for every logger. */
-export function setLogLevel(level: Level, asJson = false): void {
+export function setLogLevel(level: Level, asJson?: boolean): void {
   threshold = ORDER[level] ?? ORDER.info;
-  json = asJson;
+  if (asJson !== undefined) json = asJson;
 }
 
 const REDACTED = '[redacted]';

@@ -31,7 +31,7 @@ async function startAgent(args: string[] = [], env: Record<string, string> = {})
   const [h, d, s] = [await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-abuse-'));
   const node = `abuse-${randomBytes(3).toString('hex')}`;
-  const proc = spawn(ROSTER, ['agent', '-dev', '-node', node, '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(ROSTER, ['agent', '-dev', '-node', node, '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-serf-wan-port', '-1', '-data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   proc.stdout!.on('data', c => { out += String(c); });
   proc.stderr!.on('data', c => { out += String(c); });

@@ -30,7 +30,7 @@ interface Agent { pid: number; http: string; dns: number; proc: ChildProcess; lo
 async function startAgent(extra: string[] = []): Promise<Agent> {
   const [h, d, s] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'roster-abuse-dns-'));
-  const proc = spawn(BIN, ['agent', '-dev', '-node', 'abuse', '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-data-dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, ['agent', '-dev', '-node', 'abuse', '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-serf-wan-port', '-1', '-data-dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let bytes = 0; let tail = '';
   const take = (b: Buffer): void => { bytes += b.length; tail = (tail + String(b)).slice(-4000); };
   proc.stdout!.on('data', take); proc.stderr!.on('data', take);

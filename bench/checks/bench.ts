@@ -50,7 +50,7 @@ const procs: ChildProcess[] = [];
 const cleanup = async () => { for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL'); await redis.stop(); target.close(); };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
-const agent = spawn(ROSTER, ['agent', '-node', 'bench', '-redis', redis.url, '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfPort), '-data-dir', join(dir, 'agent'), '-checks-workers', '0', '-log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+const agent = spawn(ROSTER, ['agent', '-node', 'bench', '-redis', redis.url, '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfPort), '-serf-wan-port', '-1', '-data-dir', join(dir, 'agent'), '-checks-workers', '0', '-log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
 procs.push(agent);
 for (let i = 0; ; i++) {
   try { const r = await fetch(`http://127.0.0.1:${httpPort}/v1/status/leader`); if (r.ok && (await r.json()) !== '') break; } catch { /* not yet */ }

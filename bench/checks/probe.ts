@@ -29,7 +29,7 @@ const tport = (target.address() as { port: number }).port;
 const dir = mkdtempSync(join(tmpdir(), 'exp-'));
 const redis = await startEmbeddedRedis(dir);
 const [h, d, s] = [await freePort(), await freePort(), await freePort()];
-const agent = spawn('/work/main/bin/roster', ['agent', '-node', 'bench', '-redis', redis.url, '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-data-dir', join(dir, 'a'), '-checks-workers', '0', '-log-level', 'warn'], { stdio: 'inherit', env: { ...process.env, ...(process.env.PROBE_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROBE_PROF}` } : {}) } });
+const agent = spawn('/work/main/bin/roster', ['agent', '-node', 'bench', '-redis', redis.url, '-http-port', String(h), '-dns-port', String(d), '-serf-lan-port', String(s), '-serf-wan-port', '-1', '-data-dir', join(dir, 'a'), '-checks-workers', '0', '-log-level', 'warn'], { stdio: 'inherit', env: { ...process.env, ...(process.env.PROBE_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROBE_PROF}` } : {}) } });
 for (;;) { try { const r = await fetch(`http://127.0.0.1:${h}/v1/status/leader`); if (r.ok && (await r.json()) !== '') break; } catch {} await sleep(100); }
 const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
 const store = new CatalogStore(conn, keysFor('dc1'));

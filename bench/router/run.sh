@@ -39,7 +39,7 @@ NGX
 sed -e "s/worker_processes 1/worker_processes auto/" -e "s#$TMP/proxy/#$TMP/proxy2/#g" -e "s/127.0.0.1:$P;/127.0.0.1:$P2;/" "$TMP/proxy/nginx.conf" > "$TMP/proxy2/nginx.conf"
 for n in backend proxy proxy2; do nginx -p "$TMP/$n" -c nginx.conf -e "$TMP/$n/error.log"; done
 
-bin/roster agent -dev -node bench -http-port "$H" -dns-port "$D" -serf-lan-port "$S" -data-dir "$TMP/agent" -log-level warn > "$TMP/agent.log" 2>&1 &
+bin/roster agent -dev -node bench -http-port "$H" -dns-port "$D" -serf-lan-port "$S" -serf-wan-port -1 -data-dir "$TMP/agent" -log-level warn > "$TMP/agent.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do curl -sf "127.0.0.1:$H/v1/status/leader" >/dev/null && break; sleep 0.1; done
 curl -sf -X PUT "127.0.0.1:$H/v1/agent/service/register" -d "{\"Name\":\"bench\",\"Address\":\"127.0.0.1\",\"Port\":$B}" >/dev/null

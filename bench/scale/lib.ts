@@ -59,7 +59,7 @@ async function startAgentOnce(root: string, node: string, redisUrl: string, dead
   const heapFile = join(dataDir, 'heap.json');
   const t0 = performance.now();
   const proc = spawn(join(root, 'bin/roster'), ['agent', '-dev', '-node', node, '-redis', redisUrl, '-http-port', String(httpPort), '-dns-port', String(dnsPort),
-    '-serf-lan-port', String(serfPort), '-data-dir', dataDir, '-log-level', 'warn',
+    '-serf-lan-port', String(serfPort), '-serf-wan-port', '-1', '-data-dir', dataDir, '-log-level', 'warn',
     // thousands of watchers come from a handful of loopback addresses: lift the per-client limits (issue 11)
     '-hcl', 'limits { http_max_conns_per_client = 0 \n http_max_blocking_queries_per_client = 0 }'], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,6 +18,8 @@ export interface TestAgent {
   httpPort: number;
   dnsPort: number;
   serfPort: number;
+  /** The WAN pool's port (-serf-wan-port; `args` may override it). */
+  wanPort: number;
   dataDir: string;
   node: string;
   proc: ChildProcess;
@@ -43,10 +45,10 @@ export async function startAgent(t: { teardown(fn: () => unknown): void } | null
 }
 
 async function startOnce(t: { teardown(fn: () => unknown): void } | null, opts: StartOpts): Promise<TestAgent> {
-  const [httpPort, dnsPort, serfPort] = [opts.httpPort ?? await freePort(), await freePort(), await freePort()];
+  const [httpPort, dnsPort, serfPort, wanPort] = [opts.httpPort ?? await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'roster-agent-'));
   const node = opts.node ?? `node-${Math.random().toString(36).slice(2, 8)}`;
-  const args = ['agent', '-dev', '-node', node, '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfPort), '-data-dir', dataDir, ...(opts.redis ? ['-redis', opts.redis] : []), ...(opts.args ?? [])];
+  const args = ['agent', '-dev', '-node', node, '-http-port', String(httpPort), '-dns-port', String(dnsPort), '-serf-lan-port', String(serfPort), '-serf-wan-port', String(wanPort), '-data-dir', dataDir, ...(opts.redis ? ['-redis', opts.redis] : []), ...(opts.args ?? [])];
   const env = { ...process.env, ...opts.env };
   const proc = opts.shell
     ? spawn('sh', ['-c', `${opts.shell}; exec "$0" "$@"`, ROSTER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
@@ -57,7 +59,7 @@ async function startOnce(t: { teardown(fn: () => unknown): void } | null, opts: 
   const http = `http://127.0.0.1:${httpPort}`;
   const exited = new Promise<number | null>(r => proc.once('exit', code => r(code)));
   const agent: TestAgent = {
-    http, httpPort, dnsPort, serfPort, dataDir, node, proc, log: () => out,
+    http, httpPort, dnsPort, serfPort, wanPort, dataDir, node, proc, log: () => out,
     async req(method, path, body) {
       const res = await fetch(http + path, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
       const text = await res.text();

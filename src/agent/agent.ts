@@ -17,22 +17,27 @@ import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
-import { Router, listenHttp } from '../http/server.ts';
-import type { AgentHooks, ApiDeps } from '../http/context.ts';
+import { Router, listenHttp, secureContextOptions } from '../http/server.ts';
+import type { AclDeps, AgentHooks, ApiDeps } from '../http/context.ts';
 import { registerRoutes } from '../http/routes/index.ts';
-import { logger, registerSecret } from '../log.ts';
+import { logger, registerSecret, setLogLevel } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
+import { WanPool } from './wan.ts';
 import { AntiEntropy } from './anti-entropy.ts';
-import type { NodeState } from '../catalog/model.ts';
+import type { Instance, NodeState } from '../catalog/model.ts';
+import { QueryError } from '../catalog/prepared-query.ts';
+import { executeQuery } from '../http/query-exec.ts';
 import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
 import { startTelemetry } from './telemetry.ts';
 import { metrics } from '../util/metrics/index.ts';
+import { startEureka, type EurekaHandle } from '../eureka/index.ts';
+import { protectionStats } from '../catalog/protection.ts';
 
 const log = logger('agent');
 
@@ -49,20 +54,42 @@ export class Agent {
   syncer!: CatalogSyncer;
   nodeId = '';
   httpServer?: Server;
+  httpsServer?: Server;
+  /** TLS material for the agent's calls to its own API when only HTTPS is on. */
+  #selfTls?: { cert: Buffer; key: Buffer; ca?: Buffer };
   dns?: DnsServer;
   gossip?: Gossip;
+  wan?: WanPool;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
+  eureka?: EurekaHandle | null;
   #embedded?: EmbeddedRedis;
   #sweepTimer?: NodeJS.Timeout;
   #stopping = false;
   #selfAddr = '';
   #dirRegistrars: { sync(force?: boolean): Promise<unknown>; close(): void }[] = [];
   #leave = false;
+  #dnsPort = 0;
   #onStop: (() => Promise<void>)[] = [];
+  /** Re-reads the configuration (files and flags); set by `roster agent`, used by SIGHUP and PUT /v1/agent/reload. */
+  configLoader?: () => Config;
+  /** ACL state when acl.enabled (src/agent/acl.ts). */
+  acl?: AclDeps;
 
   constructor(config: Config) {
     this.config = config;
+  }
+
+  /** Re-reads the configuration and applies it (a file that fails to parse leaves the running configuration alone). */
+  async reloadFromFiles(): Promise<void> {
+    if (!this.configLoader) throw new Error('no configuration loader');
+    await this.reload(this.configLoader());
+  }
+
+  #onReload: ((next: Config) => Promise<void>)[] = [];
+  /** Registers a step run on every reload (e.g. re-reading TLS certificates). */
+  onReload(fn: (next: Config) => Promise<void>): void {
+    this.#onReload.push(fn);
   }
 
   /** Registers a cleanup step, run (in reverse order) by stop(). */
@@ -154,6 +181,9 @@ export class Agent {
         // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
         reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
         onReap: sid => local.forget('service', sid),
+        scripts: cfg.enableScriptChecks || cfg.enableLocalScriptChecks,
+        // self_preservation_scope = "all": Eureka's self-preservation also holds DeregisterCriticalServiceAfter reaping.
+        reapPaused: () => this.eureka?.evictor.guardsConsul ?? false,
       });
       await engine.start();
       this.onStop(() => engine.stop());
@@ -162,6 +192,8 @@ export class Agent {
 
     // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
     this.#sweepTimer = setInterval(() => {
+      // self_preservation_scope = "all": TTL checks do not expire while Eureka's self-preservation is on.
+      if (this.eureka?.evictor.guardsConsul) return;
       if (this.redis.status === 'ready') this.store.sweep().catch(err => log.debug('ttl sweep failed', { err: (err as Error).message }));
     }, 200);
 
@@ -177,7 +209,46 @@ export class Agent {
       config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
-    registerRoutes(router, deps);
+    this.hooks.reload = () => this.reloadFromFiles();
+    const parts = registerRoutes(router, deps);
+    // --- Eureka (src/eureka): /eureka/apps and /eureka/v2/apps, leases, eviction, self-preservation ---
+    this.eureka = startEureka(router, deps);
+    if (this.eureka) {
+      const e = this.eureka;
+      const base = this.hooks.gauges;
+      this.hooks.gauges = () => [...(base?.() ?? []), ...e.gauges()];
+      this.hooks.eureka = () => e.status();
+      this.onStop(async () => e.stop());
+    }
+    // --- end Eureka ---
+    {
+      // dns_config.service_protection_threshold: answers widened to all instances (src/catalog/protection.ts).
+      const base = this.hooks.gauges;
+      this.hooks.gauges = () => [...(base?.() ?? []),
+        { Name: 'roster.dns.service_protection_applied', Value: protectionStats.total, Labels: {} },
+        ...[...protectionStats.byService].map(([service, n]) => ({ Name: 'roster.dns.service_protection_applied', Value: n, Labels: { service } }))];
+    }
+    // --- prepared queries for DNS (`<q>.query.consul`): an in-memory copy of the datacenter's queries, executed with failover ---
+    parts.queries.start();
+    this.onStop(async () => parts.queries.stop());
+    this.dns?.setQueryExecutor(async (name, budgetMs) => {
+      let q;
+      try { q = parts.queries.resolve(name); } catch (err) {
+        if (err instanceof QueryError && err.notFound) return null;
+        throw err;
+      }
+      const res = await executeQuery(deps, q, { limit: 0, near: '_agent', failover: true, budgetMs });
+      const instances = res.Nodes.map(e => ({ node: e.Node, service: e.Service, checks: e.Checks }) as unknown as Instance);
+      return { instances, dc: res.Datacenter, ttl: q.DNS.TTL ? Math.floor(parseDurationNs(q.DNS.TTL) / 1e9) : null, service: res.Service };
+    });
+    // --- end prepared queries ---
+    // --- ACLs (src/acl, src/http/acl.ts): resolver, guard on every route, DNS token ---
+    if (cfg.acl.enabled) {
+      const { startAcl } = await import('./acl.ts');
+      this.acl = await startAcl(this, deps, router);
+      this.onStop(async () => this.acl!.resolver.stop());
+    }
+    // --- end ACLs ---
     // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
     {
       const { startKvBackground } = await import('../http/routes/kv-deps.ts');
@@ -187,19 +258,47 @@ export class Agent {
     // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
     const lim = openFilesLimit();
     const files = { soft: Number.isFinite(lim.soft) ? lim.soft : 0, hard: Number.isFinite(lim.hard) ? lim.hard : 0 }; // 0: unknown or unlimited
-    this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
-    const addr = this.httpServer.address() as { port: number };
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
+    const maxConns = files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0;
+    // Plain HTTP unless ports.http is -1; HTTPS beside (or instead of) it when ports.https is set.
+    if (cfg.ports.http >= 0) this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, maxConns);
+    if (cfg.ports.https >= 0) {
+      const tlsFiles = () => ({ certFile: this.config.tls.certFile!, keyFile: this.config.tls.keyFile!, caFile: this.config.tls.caFile, verifyIncoming: this.config.tls.verifyIncoming });
+      const https = this.httpsServer = await listenHttp(router, cfg.clientAddr, cfg.ports.https, cfg.http, maxConns, tlsFiles());
+      // Reload (SIGHUP, PUT /v1/agent/reload): the certificate, key and CA are read again; new connections use them.
+      this.onReload(async next => {
+        if (!next.tls.certFile || !next.tls.keyFile) throw new Error('tls cert_file and key_file cannot be removed while HTTPS is on');
+        const files = { ...tlsFiles(), certFile: next.tls.certFile, keyFile: next.tls.keyFile, caFile: next.tls.caFile };
+        (https as unknown as { setSecureContext(o: object): void }).setSecureContext(secureContextOptions(files));
+        Object.assign(this.config.tls, { certFile: files.certFile, keyFile: files.keyFile, caFile: files.caFile });
+        log.info('TLS certificates reloaded', { cert_file: files.certFile });
+      });
+    }
+    const addrOf = (s?: Server) => (s ? (s.address() as { port: number }).port : -1);
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns });
+    // --- WAN pool (src/agent/wan.ts): federation with other datacenters, once HTTP and DNS listen (their addresses are in its tags) ---
+    if (cfg.ports.serfWan >= 0) {
+      const client = cfg.clientAddr.split(/\s+/).filter(Boolean)[0] ?? '127.0.0.1';
+      const host = client === '0.0.0.0' || client === '::' ? cfg.advertiseAddr : client;
+      const hp = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
+      this.wan = await WanPool.start(this, hp(addrOf(this.httpServer ?? this.httpsServer)), this.#dnsPort ? hp(this.#dnsPort) : '');
+      this.hooks.dcs = this.wan;
+      this.wan.onDatacentersChange(() => this.dns?.clearCache());
+      this.onStop(() => this.wan!.stop(this.#leave));
+    }
+    // --- end WAN pool ---
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {
       const { Registrar } = await import('../registrar/registrar.ts');
       const { AgentApi } = await import('../client/api.ts');
       const h = cfg.clientAddr === '0.0.0.0' || cfg.clientAddr === '::' ? '127.0.0.1' : cfg.clientAddr;
-      this.#selfAddr = `${h.includes(':') ? `[${h}]` : h}:${addr.port}`;
+      // Config services go through the agent's own API: plain HTTP, or HTTPS with the agent's certificate as client certificate.
+      const hp = `${h.includes(':') ? `[${h}]` : h}`;
+      this.#selfAddr = this.httpServer ? `${hp}:${addrOf(this.httpServer)}` : `https://${hp}:${addrOf(this.httpsServer)}`;
+      if (!this.httpServer) this.#selfTls = secureContextOptions({ certFile: cfg.tls.certFile!, keyFile: cfg.tls.keyFile!, caFile: cfg.tls.caFile, verifyIncoming: false });
       await this.#syncConfigServices(cfg.services);
       for (const dir of cfg.configDirs) {
-        const r = new Registrar({ api: new AgentApi(this.#selfAddr), dir });
+        const r = new Registrar({ api: new AgentApi(this.#selfAddr, this.#agentToken(), this.#selfTls), dir });
         r.on('error', err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         await r.start().catch(err => log.warn('config dir sync failed', { dir, err: (err as Error).message }));
         this.#dirRegistrars.push(r);
@@ -209,20 +308,37 @@ export class Agent {
     // --- end config services ---
   }
 
+  /** The token this agent's own HTTP calls carry (acl.tokens.agent, else default). */
+  #agentToken(): string {
+    return this.acl ? this.acl.tokens.agent || this.acl.tokens.default : '';
+  }
+
   async #syncConfigServices(services: unknown[]): Promise<void> {
     const { registerConfigServices } = await import('../registrar/registrar.ts');
-    const r = await registerConfigServices(this.#selfAddr, services).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
+    const r = await registerConfigServices(this.#selfAddr, services, 'config', this.#selfTls, this.#agentToken()).catch(err => ({ errors: [(err as Error).message], registered: [] as string[], deregister: [] as string[] }));
     for (const e of r.errors) log.warn('config service not registered', { err: e });
     if (r.registered.length || r.deregister.length) log.info('config services synced', { registered: r.registered.join(',') || '-', deregistered: r.deregister.join(',') || '-' });
   }
 
   /**
-   * SIGHUP: re-reads -config-file services and every -config-dir, applies the new dns_config and
-   * recursors, and reloads zone files. Other settings (ports, addresses, Redis) need a restart.
+   * SIGHUP and PUT /v1/agent/reload: re-reads the HTTPS certificate files, node_meta, log_level,
+   * -config-file services and every -config-dir, applies the new dns_config and recursors, and
+   * reloads zone files. Other settings (ports, addresses, Redis) need a restart.
    */
   async reload(next: Config): Promise<void> {
+    for (const fn of this.#onReload) await fn(next); // first: a failure (unreadable certificate) changes nothing else
+    const metaChanged = JSON.stringify(next.nodeMeta) !== JSON.stringify(this.config.nodeMeta);
+    this.config.nodeMeta = next.nodeMeta;
+    if (next.logLevel !== this.config.logLevel) { this.config.logLevel = next.logLevel; setLogLevel(next.logLevel); }
+    if (metaChanged) await this.registerSelf().catch(err => log.warn('node meta not synced; anti-entropy retries', { err: (err as Error).message }));
     this.config.dns = next.dns;
     this.config.recursors = next.recursors;
+    if (this.acl) {
+      // acl.tokens are reloadable, as in Consul (tokens set through the API since are replaced too).
+      const t = next.acl.tokens;
+      Object.assign(this.acl.tokens, { default: t.default ?? '', agent: t.agent ?? '', dns: t.dns ?? '', agentRecovery: t.agentRecovery ?? '' });
+      this.acl.tokensChanged();
+    }
     this.dns?.reload(this.config);
     await this.#syncConfigServices(next.services);
     for (const r of this.#dirRegistrars) await r.sync(true).catch(err => log.warn('config dir sync failed', { err: (err as Error).message }));
@@ -242,8 +358,9 @@ export class Agent {
 
   /** The DNS server: one that cannot start is a start-up error, like the HTTP server. */
   async #startDns(): Promise<void> {
-    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns') });
+    this.dns = new DnsServer({ view: this.view, config: this.config, log: logger('agent.dns'), dcs: () => this.hooks.dcs });
     const ports = await this.dns.listen();
+    this.#dnsPort = ports.udpPort;
     log.info('DNS server listening', { addr: this.config.clientAddr, udp: ports.udpPort, tcp: ports.tcpPort });
   }
 
@@ -266,7 +383,7 @@ export class Agent {
     const a = cfg.advertiseAddr;
     const node = {
       ID: this.nodeId, Node: cfg.nodeName, Address: a, Datacenter: cfg.datacenter,
-      TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { 'consul-network-segment': '', 'consul-version': VERSION },
+      TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { ...cfg.nodeMeta, 'consul-network-segment': '', 'consul-version': VERSION },
     };
     const services = cfg.registerConsulService
       ? [{ ID: 'consul', Service: 'consul', Tags: [], Address: '', Meta: { raft_version: '3', serf_protocol_current: '2', serf_protocol_max: '5', serf_protocol_min: '1', version: VERSION }, Port: cfg.ports.server, Weights: { ...DEFAULT_WEIGHTS }, EnableTagOverride: false }]
@@ -323,9 +440,10 @@ export class Agent {
     this.antiEntropy?.stop();
     clearInterval(this.#sweepTimer);
     for (const fn of this.#onStop.reverse()) await fn().catch(err => log.warn('stop step failed', { err: (err as Error).message }));
-    if (this.httpServer) {
-      this.httpServer.closeAllConnections?.();
-      await new Promise<void>(r => this.httpServer!.close(() => r()));
+    for (const srv of [this.httpServer, this.httpsServer]) {
+      if (!srv) continue;
+      srv.closeAllConnections?.();
+      await new Promise<void>(r => srv.close(() => r()));
     }
     await this.dns?.close().catch(() => {});
     await this.syncer?.stop();

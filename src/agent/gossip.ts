@@ -47,6 +47,15 @@ export function agentMember(m: Member, wanSuffix = ''): Record<string, unknown> 
   };
 }
 
+/** A Consul server's Serf tags (Roster agents present themselves as servers in both pools). */
+export function serverTags(agent: Agent): Record<string, string> {
+  const c = agent.config;
+  return {
+    acls: '0', build: `${VERSION}:roster`, dc: c.datacenter, ft_fs: '1', ft_si: '1', id: agent.nodeId, port: String(c.ports.server), raft_vsn: '3',
+    role: 'consul', segment: '', vsn: '2', vsn_max: '3', vsn_min: '2', wan_join_port: String(c.ports.serfWan > 0 ? c.ports.serfWan : c.ports.serfLan),
+  };
+}
+
 export class Gossip {
   readonly serf: Serf;
   #agent: Agent;
@@ -65,10 +74,7 @@ export class Gossip {
 
   static async start(agent: Agent): Promise<Gossip> {
     const c = agent.config;
-    const tags: Record<string, string> = {
-      acls: '0', build: `${VERSION}:roster`, dc: c.datacenter, ft_fs: '1', ft_si: '1', id: agent.nodeId, port: String(c.ports.server), raft_vsn: '3',
-      role: 'consul', segment: '', vsn: '2', vsn_max: '3', vsn_min: '2', wan_join_port: String(c.ports.serfLan),
-    };
+    const tags = serverTags(agent);
     const serf = await Serf.create({
       nodeName: c.nodeName, bindAddr: c.bindAddr, bindPort: c.ports.serfLan, advertiseAddr: c.advertiseAddr, tags,
       encryptKey: c.encrypt || undefined, ...c.gossipLan,
@@ -88,11 +94,24 @@ export class Gossip {
   #wire(): void {
     const a = this.#agent;
     const h = a.hooks;
-    h.members = wan => this.serf.members().filter(m => !wan || m.tags.role === 'consul').map(m => agentMember(m, wan ? `.${m.tags.dc ?? a.config.datacenter}` : ''));
-    h.join = addr => this.serf.join([addr]);
-    h.forceLeave = (node, prune) => this.serf.forceLeave(node, prune);
+    h.members = wan => {
+      if (wan && a.wan) return a.wan.members();
+      return this.serf.members().filter(m => !wan || m.tags.role === 'consul').map(m => agentMember(m, wan ? `.${m.tags.dc ?? a.config.datacenter}` : ''));
+    };
+    h.join = (addr, wan) => {
+      if (!wan) return this.serf.join([addr]);
+      if (!a.wan) throw new Error('Must be a server to join WAN cluster');
+      return a.wan.serf.join([addr]);
+    };
+    h.forceLeave = async (node, prune, wan) => {
+      if (!wan) return this.serf.forceLeave(node, prune);
+      if (!a.wan) throw new Error('WAN pool is not running on this agent (-serf-wan-port -1)');
+      return a.wan.serf.forceLeave(node, prune);
+    };
     h.leave = async () => {
       await this.leave();
+      // Consul's leave leaves both pools: other datacenters see this agent `left`, not failed.
+      await a.wan?.serf.leave().catch(err => log.warn('WAN leave failed', { err: (err as Error).message }));
       // Consul's /v1/agent/leave also shuts the agent down.
       setTimeout(() => process.kill(process.pid, 'SIGTERM'), 200).unref();
     };

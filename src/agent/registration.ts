@@ -5,7 +5,7 @@
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../catalog/model.ts';
 import type { CheckWrite } from '../store/catalog-store.ts';
 import { HttpError } from '../http/server.ts';
-import { decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
+import { decodeLocality, decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
 import { formatDurationNs, parseDurationNs } from '../util/duration.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
@@ -39,11 +39,13 @@ export interface CheckContext {
   defaultName: string;
   /** From /v1/agent/check/register: Interval and Timeout show "0s" when unset, not "". */
   standalone: boolean;
+  /** Script checks may be registered here (enable_script_checks, or enable_local_script_checks from a local client). */
+  scripts?: boolean;
 }
 
 /** The check type Consul derives from the fields a definition sets. */
 export function checkType(d: Record<string, unknown>): string {
-  if (d.ScriptArgs) return 'script';
+  if (d.ScriptArgs || d.Args) return 'script';
   if (d.HTTP) return 'http';
   if (d.TCP) return 'tcp';
   if (d.UDP) return 'udp';
@@ -66,7 +68,7 @@ export function buildCheck(d: Record<string, unknown>, c: CheckContext): CheckWr
   if (intervalCheck && interval <= 0) invalid('Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks');
   if (type === 'alias' && ttl > 0) invalid('TTL must be not be set for Alias checks');
   if (!intervalCheck && type !== 'alias' && ttl <= 0) invalid('TTL must be > 0 for TTL checks');
-  if (type === 'script') invalid('Scripts are disabled on this agent; to enable, configure \'enable_script_checks\' or \'enable_local_script_checks\' to true');
+  if (type === 'script' && !c.scripts) invalid('Scripts are disabled on this agent; to enable, configure \'enable_script_checks\' or \'enable_local_script_checks\' to true');
   if (type === 'docker' || type === 'os_service' || type === 'grpc' || type === 'h2ping') invalid(`${type} checks are not supported by Roster`);
   let status: HealthStatus = 'critical';
   if (d.Status !== undefined && d.Status !== '') {
@@ -77,6 +79,10 @@ export function buildCheck(d: Record<string, unknown>, c: CheckContext): CheckWr
   for (const k of ['HTTP', 'Method', 'Body', 'TLSServerName', 'TCP', 'UDP', 'AliasNode', 'AliasService'] as const) if (d[k]) def[k] = d[k] as string;
   if (d.Header) def.Header = d.Header as Record<string, string[]>;
   if (d.TLSSkipVerify) def.TLSSkipVerify = true;
+  if (type === 'script') {
+    def.Args = [...((d.Args ?? d.ScriptArgs) as string[])];
+    if (def.Args.length === 0) invalid('Args must not be empty for Script checks');
+  }
   if (ttl > 0) def.TTL = formatDurationNs(ttl);
   // Consul's minimum check interval is 1s.
   if (interval > 0) def.Interval = formatDurationNs(Math.max(interval, 1e9));
@@ -89,7 +95,7 @@ export function buildCheck(d: Record<string, unknown>, c: CheckContext): CheckWr
     check: {
       Node: c.node, CheckID: id, Name: (d.Name as string) || c.defaultName, Notes: (d.Notes as string) ?? '', ServiceID: c.serviceId,
       ServiceName: c.serviceName, ServiceTags: c.serviceTags, Type: type, Interval: def.Interval ?? empty,
-      Timeout: def.Timeout ?? (type === 'http' || type === 'tcp' || type === 'udp' ? '' : empty), ExposedPort: 0, Definition: def,
+      Timeout: def.Timeout ?? (type === 'http' || type === 'tcp' || type === 'udp' || type === 'script' ? '' : empty), ExposedPort: 0, Definition: def,
     },
     status,
     output: '',
@@ -123,16 +129,19 @@ export function buildService(d: Record<string, unknown>): Omit<ServiceRec, 'Crea
   if (d.Kind) rec.Kind = d.Kind as string;
   const ta = decodeTaggedAddresses(d.TaggedAddresses);
   if (Object.keys(ta).length) rec.TaggedAddresses = ta;
+  if (d.SocketPath) rec.SocketPath = d.SocketPath as string;
+  const loc = decodeLocality(d.Locality);
+  if (loc) rec.Locality = loc;
   return rec;
 }
 
 /** The checks of a ServiceDefinition (Check plus Checks), with Consul's default IDs and names. */
-export function buildServiceChecks(d: Record<string, unknown>, svc: { ID: string; Service: string; Tags: string[] }, node: string): CheckWrite[] {
+export function buildServiceChecks(d: Record<string, unknown>, svc: { ID: string; Service: string; Tags: string[] }, node: string, scripts = false): CheckWrite[] {
   const defs: Record<string, unknown>[] = [];
   if (d.Check && Object.keys(d.Check as object).length) defs.push(d.Check as Record<string, unknown>);
   for (const c of (d.Checks as Record<string, unknown>[] | undefined) ?? []) defs.push(c);
   return defs.map((c, i) => buildCheck(c, {
     node, serviceId: svc.ID, serviceName: svc.Service, serviceTags: svc.Tags,
-    defaultId: defs.length > 1 ? `service:${svc.ID}:${i + 1}` : `service:${svc.ID}`, defaultName: `Service '${svc.Service}' check`, standalone: false,
+    defaultId: defs.length > 1 ? `service:${svc.ID}:${i + 1}` : `service:${svc.ID}`, defaultName: `Service '${svc.Service}' check`, standalone: false, scripts,
   }));
 }

@@ -32,6 +32,10 @@ export interface ServiceRec {
   TaggedAddresses?: Record<string, { Address: string; Port: number }>;
   Meta: Record<string, string>;
   Port: number;
+  /** A Unix socket the service listens on instead of Address:Port. */
+  SocketPath?: string;
+  /** Where the instance runs (Consul 1.17's Locality). */
+  Locality?: { Region?: string; Zone?: string };
   Weights: Weights;
   EnableTagOverride: boolean;
   CreateIndex: number;
@@ -51,6 +55,8 @@ export interface CheckDefinition {
   TTL?: string;
   AliasNode?: string;
   AliasService?: string;
+  /** A script check's command line (Consul's Args / ScriptArgs). */
+  Args?: string[];
   Interval?: string;
   Timeout?: string;
   DeregisterCriticalServiceAfter?: string;

@@ -16,7 +16,8 @@ import type { CatalogStore } from '../store/catalog-store.ts';
 import type { CheckRec } from '../catalog/model.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { CheckWorker, QUEUE } from './worker.ts';
-import { StatusHandler, memberOf } from './status-handler.ts';
+import { StatusHandler, memberOf, thresholdsOf } from './status-handler.ts';
+import { ScriptChecks } from './script.ts';
 import { aliasResult } from './alias.ts';
 import { DEFAULT_TIMEOUT_MS, type CheckJobData } from './types.ts';
 import { logger } from '../log.ts';
@@ -42,6 +43,10 @@ export interface EngineOptions {
   overdueCheckMs?: number;
   /** Called before a reaped service is deregistered (the agent drops it from its local state). */
   onReap?: (serviceId: string) => void;
+  /** Run this node's script checks here (enable_script_checks or enable_local_script_checks). @defaultValue false */
+  scripts?: boolean;
+  /** While true, nothing is reaped (Eureka's self-preservation with self_preservation_scope = "all"). */
+  reapPaused?: () => boolean;
 }
 
 const SCHEDULED = new Set(['http', 'tcp', 'udp']);
@@ -91,6 +96,7 @@ export class CheckEngine {
     else if (this.#hasAlias) this.#kick();
   };
   #hasAlias = false;
+  #scripts?: ScriptChecks;
 
   constructor(o: EngineOptions) {
     this.o = o;
@@ -99,6 +105,7 @@ export class CheckEngine {
   }
 
   async start(): Promise<void> {
+    if (this.o.scripts) this.#scripts = new ScriptChecks((c, r) => this.handler.report(c.Node, c.CheckID, thresholdsOf(c.Definition), r, this.o.outputIntervalMs));
     this.#qconn = this.o.connector.create('queue');
     this.#qconn.on('error', err => log.debug('queue redis error', { err: err.message }));
     this.queue = new Queue(QUEUE, { connection: this.#qconn, prefix: this.o.store.keys.bullPrefix });
@@ -123,6 +130,7 @@ export class CheckEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#scripts?.stop();
     this.o.view.off('change', this.#onChange);
     clearTimeout(this.#timer);
     clearInterval(this.#reapTimer);
@@ -155,10 +163,12 @@ export class CheckEngine {
     const st = this.o.view.node(this.o.nodeName);
     const want = new Map<string, CheckJobData & { fp: string }>();
     const aliases: CheckRec[] = [];
+    const scripts: CheckRec[] = [];
     const now = Date.now();
     const seenCritical = new Set<string>();
     for (const c of st?.checks.values() ?? []) {
       if (c.Type === 'alias') aliases.push(c);
+      else if (c.Type === 'script') scripts.push(c);
       if (c.Definition.DeregisterCriticalServiceAfter && c.ServiceID) {
         if (c.Status === 'critical') {
           seenCritical.add(c.CheckID);
@@ -196,6 +206,7 @@ export class CheckEngine {
     }
     for (const id of this.#jobs.keys()) if (!this.#since.has(id)) this.#since.set(id, now);
     this.#hasAlias = aliases.length > 0;
+    this.#scripts?.sync(scripts);
     const ups: [string, CheckJobData & { fp: string }][] = [];
     for (const [id, d] of want) if (this.#known.get(id) !== d.fp) ups.push([id, d]);
     const gone = [...this.#known.keys()].filter(id => !want.has(id));
@@ -267,7 +278,7 @@ export class CheckEngine {
   /** Deregisters services with a check critical for longer than its DeregisterCriticalServiceAfter. */
   async reap(): Promise<string[]> {
     const st = this.o.view.node(this.o.nodeName);
-    if (!st) return [];
+    if (!st || this.o.reapPaused?.()) return [];
     const now = Date.now();
     const reaped: string[] = [];
     for (const [id, since] of this.#criticalSince) {

@@ -11,6 +11,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const log = logger('agent');
   if (cfg.dev) log.info('Roster agent running in -dev mode: embedded Redis unless -redis is given, everything on loopback');
   const agent = new Agent(cfg);
+  agent.configLoader = () => loadAgentConfig(flags);
   let stopping = false;
   const stop = async (sig: 'interrupt' | 'terminated') => {
     if (stopping) return;
@@ -25,15 +26,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', () => void stop('interrupt'));
   process.on('SIGTERM', () => void stop('terminated'));
   process.on('SIGHUP', () => {
-    log.info('caught SIGHUP, reloading service definitions and zones');
-    let next;
-    try {
-      next = loadAgentConfig(flags);
-    } catch (err) {
-      log.error('config reload failed; keeping the running configuration', { err: (err as Error).message });
-      return;
-    }
-    agent.reload(next).catch(err => log.error('reload failed', { err: (err as Error).message }));
+    log.info('caught SIGHUP, reloading the configuration, service definitions, zones and certificates');
+    agent.reloadFromFiles().catch(err => log.error('config reload failed; keeping the running configuration', { err: (err as Error).message }));
   });
   try {
     await agent.start();

@@ -18,3 +18,4 @@ registerCommand('worker', async () => (await import('./worker.ts')).workerComman
 registerCommand('query', async () => (await import('./query.ts')).queryCommand);
 registerCommand('snapshot', async () => (await import('./snapshot.ts')).snapshotCommand);
 registerCommand('monitor', async () => (await import('./monitor.ts')).monitorCommand);
+registerCommand('acl', async () => (await import('./acl.ts')).aclCommand);

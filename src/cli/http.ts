@@ -4,9 +4,14 @@
  */
 import { parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
 import { agentAddr, agentToken, readTokenFile } from '../util/agent-addr.ts';
+import { readFileSync } from 'node:fs';
+import { tlsFetch, type AgentTls } from '../client/api.ts';
 
 /** Flags every API command takes (Consul's names). */
-export const HTTP_FLAGS: FlagSpec = { 'http-addr': 'string', token: 'string', 'token-file': 'string', datacenter: 'string', stale: 'bool', 'ca-file': 'string', 'tls-server-name': 'string' };
+export const HTTP_FLAGS: FlagSpec = {
+  'http-addr': 'string', token: 'string', 'token-file': 'string', datacenter: 'string', stale: 'bool',
+  'ca-file': 'string', 'client-cert': 'string', 'client-key': 'string', 'tls-server-name': 'string',
+};
 
 export interface Api {
   base: string;
@@ -42,8 +47,31 @@ export function httpToken(flags: FlagValues, env: NodeJS.ProcessEnv = process.en
   return agentToken(undefined, env);
 }
 
+/**
+ * TLS settings for an https:// agent, as Consul's CLI reads them: `-ca-file` / `$CONSUL_CACERT`,
+ * `-client-cert` / `$CONSUL_CLIENT_CERT`, `-client-key` / `$CONSUL_CLIENT_KEY`, `-tls-server-name` /
+ * `$CONSUL_TLS_SERVER_NAME`, `$CONSUL_HTTP_SSL_VERIFY=false`. Null when none is set (system CAs).
+ */
+export function httpTls(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): AgentTls | null {
+  const pick = (flag: string, v: string) => (flags[flag] as string | undefined) || env[v] || '';
+  const file = (path: string, what: string) => {
+    if (!path) return undefined;
+    try { return readFileSync(path); } catch (err) { throw new Error(`Error loading ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+  };
+  const ca = pick('ca-file', 'CONSUL_CACERT');
+  const cert = pick('client-cert', 'CONSUL_CLIENT_CERT');
+  const key = pick('client-key', 'CONSUL_CLIENT_KEY');
+  const servername = pick('tls-server-name', 'CONSUL_TLS_SERVER_NAME');
+  const insecure = env.CONSUL_HTTP_SSL_VERIFY === 'false' || env.CONSUL_HTTP_SSL_VERIFY === '0';
+  if (!ca && !cert && !key && !servername && !insecure) return null;
+  if (Boolean(cert) !== Boolean(key)) throw new Error('Error: a client certificate needs its key (-client-cert with -client-key)');
+  return { ca: file(ca, 'CA file'), cert: file(cert, 'client certificate'), key: file(key, 'client key'), servername: servername || undefined, insecure };
+}
+
 export function makeApi(flags: FlagValues, env: NodeJS.ProcessEnv = process.env): Api {
   const base = httpBase(flags['http-addr'] as string | undefined, env);
+  const tls = base.startsWith('https:') ? httpTls(flags, env) : null;
+  const doFetch = tls ? tlsFetch(tls) : null;
   const token = httpToken(flags, env);
   const dc = (flags.datacenter as string) || '';
   const stale = flags.stale === true;
@@ -55,7 +83,8 @@ export function makeApi(flags: FlagValues, env: NodeJS.ProcessEnv = process.env)
     if (token) headers['X-Consul-Token'] = token;
     let res: Response;
     try {
-      res = await fetch(u, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body) });
+      const init = { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body) };
+      res = doFetch ? await (await doFetch)(u.toString(), init) : await fetch(u, init);
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
       throw new Error(`Get "${u.toString()}": ${cause}`);

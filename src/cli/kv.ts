@@ -2,8 +2,9 @@
 import { HelpRequested } from './flags.ts';
 import { readFileSync } from 'node:fs';
 import { encPath, fail, parseApiFlags } from './http.ts';
+import { parseExact } from '../util/json.ts';
 
-interface Pair { Key: string; Value: string | null; Flags: number; LockIndex: number; Session?: string; CreateIndex: number; ModifyIndex: number }
+interface Pair { Key: string; Value: string | null; Flags: number | bigint; LockIndex: number; Session?: string; CreateIndex: number; ModifyIndex: number }
 
 const USAGE = 'Usage: roster kv <subcommand> [options] [args]\n\nSubcommands:\n    delete    Removes data from the KV store\n    get       Retrieves or lists data from the KV store\n    put       Sets or updates data in the KV store\n';
 
@@ -31,12 +32,12 @@ async function kvGet(argv: string[]): Promise<number> {
     return fail(`Error! No key exists at: ${key}`);
   }
   if (r.status !== 200) return fail(`Error querying Consul agent: Unexpected response code: ${r.status} (${r.text.trim()})`);
-  if (flags.format === 'json') { process.stdout.write(JSON.stringify(JSON.parse(r.text), null, 2) + '\n'); return 0; }
+  if (flags.format === 'json') { process.stdout.write(JSON.stringify(parseExact(r.text), null, 2) + '\n'); return 0; }
   if (flags.keys) {
     for (const k of JSON.parse(r.text) as string[]) process.stdout.write(`${k}\n`);
     return 0;
   }
-  const pairs = JSON.parse(r.text) as Pair[];
+  const pairs = parseExact(r.text) as Pair[];
   if (flags.recurse) {
     for (const p of pairs) process.stdout.write(flags.detailed ? detailed(p, b64) + '\n' : `${p.Key}:${val(p, b64)}\n`);
     return 0;
@@ -55,14 +56,18 @@ function readValue(arg: string | undefined, b64: boolean): Buffer {
 }
 
 async function kvPut(argv: string[]): Promise<number> {
-  const { flags, args, api } = parseApiFlags(argv, { cas: 'bool', 'modify-index': 'int', flags: 'int', acquire: 'bool', release: 'bool', session: 'string', base64: 'bool' });
+  const { flags, args, api } = parseApiFlags(argv, { cas: 'bool', 'modify-index': 'int', flags: 'string', acquire: 'bool', release: 'bool', session: 'string', base64: 'bool' });
   if (args.length === 0) return fail('Error! Missing KEY argument');
   if (args.length > 2) return fail(`Too many arguments (expected 1 or 2, got ${args.length})`);
   let key = args[0]!;
   if (key.startsWith('/')) key = key.slice(1);
   const body = readValue(args[1], flags.base64 === true);
   const q: Record<string, string | undefined> = {};
-  if (flags.flags !== undefined) q.flags = String(flags.flags);
+  if (flags.flags !== undefined) {
+    const f = String(flags.flags);
+    if (!/^\d+$/.test(f) || BigInt(f) > 0xffffffffffffffffn) return fail(`invalid value "${f}" for flag -flags: parse error`);
+    q.flags = f;
+  }
   if (flags.cas) {
     if (flags['modify-index'] === undefined) return fail('Must specify -modify-index with -cas!');
     q.cas = String(flags['modify-index']);

@@ -37,14 +37,28 @@ export interface ApiOptions {
   allow?: number[];
 }
 
+/** TLS material for an https:// agent address: the CA to trust, and a client certificate and key. */
+export interface AgentTls { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string; servername?: string; insecure?: boolean }
+
+type Fetch = (url: string, init: Record<string, unknown>) => Promise<Response>;
+
+/** fetch with a CA and a client certificate (undici's Agent); loaded only when TLS options are given. */
+export async function tlsFetch(tls: AgentTls): Promise<Fetch> {
+  const { Agent, fetch } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: !tls.insecure } });
+  return (url, init) => fetch(url, { ...init, dispatcher } as never) as unknown as Promise<Response>;
+}
+
 /** Calls the agent's HTTP API at `base` with an optional ACL token. */
 export class AgentApi {
   readonly base: string;
   readonly token: string;
+  #fetch: Promise<Fetch> | null;
 
-  constructor(addr: string, token = '') {
+  constructor(addr: string, token = '', tls?: AgentTls) {
     this.base = baseUrl(addr);
     this.token = token;
+    this.#fetch = tls && this.base.startsWith('https:') ? tlsFetch(tls) : null;
   }
 
   async call<T = unknown>(method: string, path: string, o: ApiOptions = {}): Promise<ApiResponse<T>> {
@@ -59,7 +73,8 @@ export class AgentApi {
     if (this.token) headers['X-Consul-Token'] = this.token;
     const timeout = AbortSignal.timeout(Math.ceil(o.timeoutMs ?? 10_000));
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-    const res = await fetch(url, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal });
+    const f: Fetch = this.#fetch ? await this.#fetch : (fetch as unknown as Fetch);
+    const res = await f(url, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal });
     const text = await res.text();
     const index = Number(res.headers.get('x-consul-index') ?? 0) || 0;
     if (!res.ok && !o.allow?.includes(res.status)) throw new ApiError(res.status, text, `${method} ${path}`);

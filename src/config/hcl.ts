@@ -38,6 +38,23 @@ function patch(path: string, v: unknown, file: string): unknown {
   return patch(path, v[0], file);
 }
 
+/**
+ * HCL (or JSON) text as hashicorp/hcl v1 decodes it, blocks left as lists of one-key maps (ACL rules
+ * read it this way: several `key_prefix "..." { }` blocks are normal there). Throws with line and column.
+ */
+export function parseHclRaw(text: string): Record<string, unknown> {
+  parser ??= require('js-hcl-parser') as { parse(text: string): string };
+  const out = parser.parse(text);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(out);
+  } catch {
+    throw new Error(out.replace(/^unable to parse JSON: /, ''));
+  }
+  if (!isMap(doc)) throw new Error('not an HCL object');
+  return doc;
+}
+
 /** Parses HCL text into the object its JSON form would give. Throws with the file, line and column. */
 export function parseHcl(text: string, file: string): Record<string, unknown> {
   parser ??= require('js-hcl-parser') as { parse(text: string): string };

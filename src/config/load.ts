@@ -4,20 +4,21 @@
  */
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defaultConfig, type Config, type DnsConfig } from './schema.ts';
+import { defaultConfig, type Config, type DnsConfig, type EurekaConfig } from './schema.ts';
 import type { FlagValues } from '../cli/flags.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { parseHcl } from './hcl.ts';
 import { redact, registerSecret } from '../log.ts';
+import { applyAclConfig } from './acl.ts';
 
 /** The agent's flags, with Consul's names. */
 export const AGENT_FLAGS = {
   dev: 'bool', node: 'string', 'node-id': 'string', datacenter: 'string', domain: 'string', 'alt-domain': 'string', client: 'string', bind: 'string',
-  'advertise': 'string', 'http-port': 'int', 'dns-port': 'int', 'serf-lan-port': 'int', 'server-port': 'int', 'data-dir': 'string', redis: 'string',
+  'advertise': 'string', 'http-port': 'int', 'dns-port': 'int', 'serf-lan-port': 'int', 'serf-wan-port': 'int', 'server-port': 'int', 'data-dir': 'string', redis: 'string',
   'config-file': 'list', 'config-dir': 'list', 'config-format': 'string', 'log-level': 'string', 'log-json': 'bool', recursor: 'list', 'zone-dir': 'list',
-  join: 'list', 'retry-join': 'list', 'retry-interval': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
+  join: 'list', 'retry-join': 'list', 'retry-interval': 'string', 'join-wan': 'list', 'retry-join-wan': 'list', 'retry-interval-wan': 'string', encrypt: 'string', 'checks-workers': 'int', 'checks-concurrency': 'int', server: 'bool', bootstrap: 'bool',
   'bootstrap-expect': 'int', ui: 'bool', 'legacy-get-compat': 'bool', 'disable-host-node-id': 'bool', 'enable-script-checks': 'bool', 'hcl': 'list',
-  'redis-password-file': 'string', 'encrypt-file': 'string',
+  'redis-password-file': 'string', 'encrypt-file': 'string', 'node-meta': 'list', 'https-port': 'int', 'enable-local-script-checks': 'bool',
   'redis-tls-ca-file': 'string', 'redis-tls-cert-file': 'string', 'redis-tls-key-file': 'string', 'redis-tls-server-name': 'string',
 } as const;
 
@@ -74,7 +75,7 @@ const STRING_SETTINGS: readonly (readonly [string, string, (c: Config, v: string
 
 /** Ports: [key under `ports` in a config file, flag, Config.ports field]. */
 const PORTS: readonly (readonly [string, string, keyof Config['ports']])[] = [
-  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['server', 'server-port', 'server'],
+  ['http', 'http-port', 'http'], ['dns', 'dns-port', 'dns'], ['serf_lan', 'serf-lan-port', 'serfLan'], ['serf_wan', 'serf-wan-port', 'serfWan'], ['server', 'server-port', 'server'], ['https', 'https-port', 'https'],
 ];
 
 /** Applies one parsed config-file object (Consul's snake_case keys) onto cfg. */
@@ -85,6 +86,10 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (Array.isArray(f.zone_dirs)) cfg.zoneDirs = f.zone_dirs as string[];
   if (Array.isArray(f.start_join)) cfg.startJoin.push(...(f.start_join as string[]));
   if (Array.isArray(f.retry_join)) cfg.retryJoin.push(...(f.retry_join as string[]));
+  if (Array.isArray(f.start_join_wan)) cfg.startJoinWan.push(...(f.start_join_wan as string[]));
+  if (Array.isArray(f.retry_join_wan)) cfg.retryJoinWan.push(...(f.retry_join_wan as string[]));
+  if (f.retry_interval_wan !== undefined) cfg.retryIntervalWanMs = ms(f.retry_interval_wan);
+  if (f.dc_forward_timeout !== undefined) cfg.dcForwardTimeoutMs = ms(f.dc_forward_timeout);
   if (f.check_update_interval !== undefined) cfg.checkUpdateIntervalMs = ms(f.check_update_interval);
   if (f.discovery_max_stale !== undefined) cfg.discoveryMaxStaleMs = ms(f.discovery_max_stale);
   if (f.catalog_resync_interval !== undefined) cfg.resyncIntervalMs = ms(f.catalog_resync_interval);
@@ -97,26 +102,64 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   if (typeof f.checks_workers === 'number') cfg.checksWorkers = f.checks_workers;
   if (f.retry_interval !== undefined) cfg.retryIntervalMs = ms(f.retry_interval);
   if (typeof f.leave_on_terminate === 'boolean') cfg.leaveOnTerminate = f.leave_on_terminate;
-  const gl = f.gossip_lan as Record<string, unknown> | undefined;
-  if (gl) {
+  for (const [block, into] of [['gossip_lan', cfg.gossipLan], ['gossip_wan', cfg.gossipWan]] as const) {
+    const gl = f[block] as Record<string, unknown> | undefined;
+    if (!gl) continue;
     const durations: Record<string, string> = { probe_interval: 'probeIntervalMs', probe_timeout: 'probeTimeoutMs', gossip_interval: 'gossipIntervalMs', push_pull_interval: 'pushPullIntervalMs', reap_interval: 'reapIntervalMs', reconnect_timeout: 'reconnectTimeoutMs', tombstone_timeout: 'tombstoneTimeoutMs' };
     const counts: Record<string, string> = { suspicion_mult: 'suspicionMult', suspicion_max_timeout_mult: 'suspicionMaxTimeoutMult', retransmit_mult: 'retransmitMult', gossip_nodes: 'gossipNodes', indirect_checks: 'indirectChecks' };
     for (const [k, v] of Object.entries(gl)) {
-      if (durations[k]) cfg.gossipLan[durations[k]] = ms(v);
-      else if (counts[k] && typeof v === 'number') cfg.gossipLan[counts[k]] = v;
-      else throw new Error(`${source}: unknown or invalid gossip_lan key "${k}"`);
+      if (durations[k]) into[durations[k]] = ms(v);
+      else if (counts[k] && typeof v === 'number') into[counts[k]] = v;
+      else throw new Error(`${source}: unknown or invalid ${block} key "${k}"`);
     }
   }
   if (f.ae_interval !== undefined) cfg.aeIntervalMs = ms(f.ae_interval);
+  if (typeof f.enable_script_checks === 'boolean') cfg.enableScriptChecks = f.enable_script_checks;
+  if (typeof f.enable_local_script_checks === 'boolean') cfg.enableLocalScriptChecks = f.enable_local_script_checks;
+  applyTls(cfg, f, source);
+  if (f.node_meta !== undefined) {
+    const m = f.node_meta;
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.values(m).some(v => typeof v !== 'string')) throw new Error(`${source}: node_meta must be a map of strings`);
+    Object.assign(cfg.nodeMeta, m);
+  }
   if (typeof f.legacy_get_compat === 'boolean') cfg.legacyGetCompat = f.legacy_get_compat;
   applyHttpLimits(cfg, f, source);
+  applyAclConfig(cfg.acl, f, source);
   const ports = f.ports as Record<string, number> | undefined;
   if (ports) for (const [key, , port] of PORTS) if (ports[key] !== undefined) cfg.ports[port] = ports[key];
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
   if (f.telemetry) applyTelemetry(cfg, f.telemetry as Record<string, unknown>, source);
+  if (f.eureka) applyEureka(cfg.eureka, f.eureka as Record<string, unknown>, source);
   for (const k of ['service', 'services']) {
     const v = f[k];
     if (v && withServices) cfg.services.push(...(Array.isArray(v) ? v : [v]));
+  }
+}
+
+/**
+ * `tls { defaults { ca_file, cert_file, key_file, verify_incoming } }` (Consul 1.12+), `tls { https { ... } }`
+ * over it, and the older top-level `ca_file`, `cert_file`, `key_file`, `verify_incoming` (`verify_incoming_https`).
+ */
+function applyTls(cfg: Config, f: Record<string, unknown>, source: string): void {
+  const apply = (o: Record<string, unknown> | undefined, block: string) => {
+    if (!o) return;
+    if (typeof o !== 'object' || Array.isArray(o)) throw new Error(`${source}: ${block} must be an object`);
+    for (const [k, field] of [['ca_file', 'caFile'], ['cert_file', 'certFile'], ['key_file', 'keyFile']] as const) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] !== 'string') throw new Error(`${source}: ${block}${k} must be a string`);
+      cfg.tls[field] = o[k] as string;
+    }
+    for (const k of ['verify_incoming', 'verify_incoming_https']) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] !== 'boolean') throw new Error(`${source}: ${block}${k} must be a boolean`);
+      cfg.tls.verifyIncoming = o[k] as boolean;
+    }
+  };
+  apply(f, '');
+  const t = f.tls as Record<string, unknown> | undefined;
+  if (t) {
+    apply(t.defaults as Record<string, unknown> | undefined, 'tls.defaults.');
+    apply(t.https as Record<string, unknown> | undefined, 'tls.https.');
   }
 }
 
@@ -178,6 +221,12 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
   if (c.service_ttl !== undefined) {
     for (const [k, v] of Object.entries(c.service_ttl as Record<string, unknown>)) d.serviceTtlMs[k] = ms(v);
   }
+  if (c.service_protection_threshold !== undefined) {
+    for (const [k, v] of Object.entries(c.service_protection_threshold as Record<string, unknown>)) {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${source}: dns_config.service_protection_threshold.${k} must be a number between 0 and 1`);
+      d.serviceProtectionThreshold[k] = v;
+    }
+  }
   if (b('enable_truncate') !== undefined) d.enableTruncate = b('enable_truncate')!;
   if (b('only_passing') !== undefined) d.onlyPassing = b('only_passing')!;
   if (c.recursor_strategy !== undefined) {
@@ -185,6 +234,7 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
     d.recursorStrategy = c.recursor_strategy;
   }
   if (c.recursor_timeout !== undefined) d.recursorTimeoutMs = ms(c.recursor_timeout);
+  if (c.dc_cache_ttl !== undefined) d.dcCacheTtlMs = ms(c.dc_cache_ttl);
   if (b('disable_compression') !== undefined) d.disableCompression = b('disable_compression')!;
   if (typeof c.udp_answer_limit === 'number') d.udpAnswerLimit = c.udp_answer_limit;
   if (typeof c.a_record_limit === 'number') d.aRecordLimit = c.a_record_limit;
@@ -196,6 +246,31 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
     if (soa.retry !== undefined) d.soa.retry = soa.retry;
     if (soa.expire !== undefined) d.soa.expire = soa.expire;
     if (soa.min_ttl !== undefined) d.soa.minTtl = soa.min_ttl;
+  }
+}
+
+/** eureka { ... } (issue 17): Eureka's server settings under snake_case names; unknown keys and bad values are errors. */
+function applyEureka(e: EurekaConfig, c: Record<string, unknown>, source: string): void {
+  // HCL gives a block as a list of objects; JSON as one object.
+  const blocks = Array.isArray(c) ? c as Record<string, unknown>[] : [c];
+  for (const blk of blocks) for (const [k, v] of Object.entries(blk)) {
+    const bool = () => { if (typeof v !== 'boolean') throw new Error(`${source}: eureka.${k} must be a boolean`); return v; };
+    const dur = () => { const n = ms(v); if (!(n > 0)) throw new Error(`${source}: eureka.${k} must be a positive duration`); return n; };
+    switch (k) {
+      case 'enabled': e.enabled = bool(); break;
+      case 'enable_self_preservation': e.enableSelfPreservation = bool(); break;
+      case 'renewal_percent_threshold':
+        if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new Error(`${source}: eureka.renewal_percent_threshold must be a number between 0 and 1`);
+        e.renewalPercentThreshold = v; break;
+      case 'expected_client_renewal_interval': e.expectedClientRenewalIntervalMs = dur(); break;
+      case 'renewal_rate_window': e.renewalRateWindowMs = Math.max(1000, dur()); break;
+      case 'eviction_interval': e.evictionIntervalMs = dur(); break;
+      case 'delta_retention': e.deltaRetentionMs = dur(); break;
+      case 'self_preservation_scope':
+        if (v !== 'eureka' && v !== 'all') throw new Error(`${source}: eureka.self_preservation_scope must be "eureka" or "all"`);
+        e.selfPreservationScope = v; break;
+      default: throw new Error(`${source}: unknown eureka key "${k}"`);
+    }
   }
 }
 
@@ -232,9 +307,25 @@ function applyDnsLimits(d: DnsConfig, c: Record<string, unknown>, source: string
   }
 }
 
+/** Consul's limits on node meta (agent/structs ValidateNodeMetadata), applied at start-up. */
+function validateNodeMeta(m: Record<string, string>): void {
+  const keys = Object.keys(m);
+  if (keys.length > 64) throw new Error('Failed to parse node metadata: Node metadata cannot contain more than 64 key/value pairs');
+  for (const k of keys) {
+    let why = '';
+    if (k === '') why = 'Key cannot be blank';
+    else if (!/^[a-zA-Z0-9_-]+$/.test(k)) why = 'Key contains invalid characters';
+    else if (k.length > 128) why = 'Key is too long (limit: 128 characters)';
+    else if (k.startsWith('consul-')) why = "Key prefix 'consul-' is reserved for internal use";
+    else if (Buffer.byteLength(m[k]!) > 512) why = 'Value is too long (limit: 512 characters)';
+    if (why) throw new Error(`Failed to parse node metadata: Couldn't load metadata pair ('${k}', '${m[k]}'): ${why}`);
+  }
+}
+
 /** Reads a config file: JSON, or HCL when the name ends in `.hcl` (as Consul decides by extension). */
 export function readConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
+  if (text.trim() === '') return {}; // an empty file is skipped, as Consul does
   const wrap = (err: unknown, what: string) => new Error(`Error parsing ${what}${(err as Error).message}`);
   if (path.endsWith('.hcl')) {
     try { return parseHcl(text, path); } catch (err) { throw wrap(err, ''); } // parseHcl's messages start with the path
@@ -273,11 +364,21 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (s('encrypt-file')) cfg.encrypt = readSecretFile(s('encrypt-file')!, 'gossip encryption key');
   else if (!cfg.encrypt && (env.CONSUL_ENCRYPT || env.ROSTER_ENCRYPT)) cfg.encrypt = (env.CONSUL_ENCRYPT || env.ROSTER_ENCRYPT)!;
   registerSecret(cfg.encrypt);
+  for (const kv of (flags['node-meta'] as string[] | undefined) ?? []) {
+    // Consul's parseMetaPair: "key:value", or "key" with an empty value.
+    const i = kv.indexOf(':');
+    cfg.nodeMeta[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? '' : kv.slice(i + 1);
+  }
+  validateNodeMeta(cfg.nodeMeta);
   if (flags.recursor) cfg.recursors = flags.recursor as string[];
   if (flags['zone-dir']) cfg.zoneDirs = flags['zone-dir'] as string[];
   if (flags.join) cfg.startJoin.push(...(flags.join as string[]));
   if (flags['retry-join']) cfg.retryJoin.push(...(flags['retry-join'] as string[]));
   if (s('retry-interval')) cfg.retryIntervalMs = ms(s('retry-interval'));
+  // Newer Consul maps -join-wan onto retry_join_wan; Roster keeps the older "fail start-up if none joins".
+  if (flags['join-wan']) cfg.startJoinWan.push(...(flags['join-wan'] as string[]));
+  if (flags['retry-join-wan']) cfg.retryJoinWan.push(...(flags['retry-join-wan'] as string[]));
+  if (s('retry-interval-wan')) cfg.retryIntervalWanMs = ms(s('retry-interval-wan'));
   if (n('checks-workers') !== undefined) cfg.checksWorkers = n('checks-workers')!;
   if (n('checks-concurrency') !== undefined) cfg.checksConcurrency = n('checks-concurrency')!;
   if (flags['legacy-get-compat'] !== undefined) cfg.legacyGetCompat = flags['legacy-get-compat'] as boolean;
@@ -285,7 +386,13 @@ export function loadAgentConfig(flags: FlagValues, env: NodeJS.ProcessEnv = proc
   if (env.ROSTER_CHECK_REAP_INTERVAL) cfg.checkReapIntervalMs = ms(env.ROSTER_CHECK_REAP_INTERVAL);
   if (env.ROSTER_CHECK_DEREGISTER_MIN) cfg.checkDeregisterMinMs = ms(env.ROSTER_CHECK_DEREGISTER_MIN);
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(cfg.logLevel)) throw new Error(`invalid -log-level "${cfg.logLevel}"`);
-  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  if (flags['enable-script-checks'] !== undefined) cfg.enableScriptChecks = flags['enable-script-checks'] as boolean;
+  if (flags['enable-local-script-checks'] !== undefined) cfg.enableLocalScriptChecks = flags['enable-local-script-checks'] as boolean;
+  // -1 turns the HTTP, HTTPS or WAN listener off (Consul's rule); HTTPS needs a certificate and key.
+  for (const [k, p] of Object.entries(cfg.ports)) if (!Number.isInteger(p) || p < ((k === 'http' || k === 'https' || k === 'serfWan') ? -1 : 0) || p > 65535) throw new Error(`invalid ${k} port ${p}`);
+  if (cfg.ports.https >= 0 && (!cfg.tls.certFile || !cfg.tls.keyFile)) throw new Error('ports.https needs tls cert_file and key_file');
+  if (cfg.tls.verifyIncoming && cfg.ports.https >= 0 && !cfg.tls.caFile) throw new Error('tls verify_incoming needs ca_file (the CA that signs client certificates)');
+  if (cfg.ports.serfWan < 0 && (cfg.startJoinWan.length || cfg.retryJoinWan.length)) throw new Error('-join-wan / -retry-join-wan need the WAN pool, but -serf-wan-port is -1');
   // Defaults that depend on other settings.
   if (!cfg.nodeName) cfg.nodeName = env.HOSTNAME || (cfg.dev ? 'roster-dev' : 'roster');
   if (!cfg.bindAddr) cfg.bindAddr = cfg.dev ? '127.0.0.1' : '0.0.0.0';

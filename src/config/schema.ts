@@ -27,8 +27,35 @@ export interface DnsConfig {
   /** @defaultValue 1024 */ tcpMaxConns: number;
   /** TCP connections one client address may hold. @defaultValue 64 */ tcpMaxConnsPerClient: number;
   /** Forwarded queries in flight; past it, SERVFAIL at once. @defaultValue 150 (dnsmasq's dns-forward-max) */ recursorMaxInFlight: number;
+  /** Answers for another datacenter's names are reused this long (Roster's `dc_cache_ttl`); past it, refreshed, and served stale (allow_stale, max_stale) while that datacenter does not answer. @defaultValue 5s */
+  dcCacheTtlMs: number;
   /** Response-rate limiting of UDP answers per client prefix (BIND/Knot RRL). */
   rateLimit: RateLimitConfig;
+  /**
+   * Protection thresholds (Nacos's idea, issue 17): exact name, then longest `prefix*`, then `*`. When the passing
+   * fraction of a service's instances falls below its threshold, DNS and `?passing` answer with all of them. @defaultValue {}
+   */
+  serviceProtectionThreshold: Record<string, number>;
+}
+
+/** eureka { ... }: Eureka's REST API and its self-preservation (issue 17). Durations in ms. */
+export interface EurekaConfig {
+  /** Serve /eureka/apps and /eureka/v2/apps. @defaultValue true */ enabled: boolean;
+  /** @defaultValue true */ enableSelfPreservation: boolean;
+  /** @defaultValue 0.85 */ renewalPercentThreshold: number;
+  /** @defaultValue 30s */ expectedClientRenewalIntervalMs: number;
+  /** Renewals are counted over this window, scaled to a minute. @defaultValue 1m */ renewalRateWindowMs: number;
+  /** @defaultValue 60s */ evictionIntervalMs: number;
+  /** 'eureka' = guards lease eviction only; 'all' = also TTL check expiry and DeregisterCriticalServiceAfter reaping. @defaultValue 'eureka' */
+  selfPreservationScope: 'eureka' | 'all';
+  /** How long /apps/delta keeps a change (Eureka's retentionTimeInMSInDeltaQueue). @defaultValue 3m */ deltaRetentionMs: number;
+}
+
+export function defaultEurekaConfig(): EurekaConfig {
+  return {
+    enabled: true, enableSelfPreservation: true, renewalPercentThreshold: 0.85, expectedClientRenewalIntervalMs: 30e3,
+    renewalRateWindowMs: 60e3, evictionIntervalMs: 60e3, selfPreservationScope: 'eureka', deltaRetentionMs: 180e3,
+  };
 }
 
 /** dns_config { rate_limit { ... } }: BIND's RRL knobs. */
@@ -61,11 +88,40 @@ export function defaultHttpLimits(): HttpLimits {
   return { maxConnsPerClient: 200, maxBlockingPerClient: 200, maxHeaderBytes: 64 * 1024, headerTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 }
 
+/** `acl { ... }` in Consul's configuration file (src/config/acl.ts reads it). */
+export interface AclConfig {
+  /** @defaultValue false */ enabled: boolean;
+  /** Decision when no rule matches. @defaultValue 'allow' */ defaultPolicy: 'allow' | 'deny';
+  /** What tokens may do while Redis (the ACL store) is unreachable. @defaultValue 'extend-cache' */
+  downPolicy: 'allow' | 'deny' | 'extend-cache' | 'async-cache';
+  /** Tokens set through PUT /v1/agent/token/* survive a restart (kept in <data-dir>/acl-tokens.json, 0600). @defaultValue false */
+  enableTokenPersistence: boolean;
+  /** KV ?recurse / ?keys need `list` on the prefix. @defaultValue false */ enableKeyListPolicy: boolean;
+  /** How long an agent keeps a resolved token (changes reach agents sooner: see src/acl/resolver.ts). @defaultValue 30s */ tokenTtlMs: number;
+  /** Tokens of this agent (secrets: registered with the logger's redaction). */
+  tokens: { initialManagement?: string; agent?: string; default?: string; dns?: string; agentRecovery?: string };
+}
+
+export function defaultAclConfig(): AclConfig {
+  return { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, enableKeyListPolicy: false, tokenTtlMs: 30_000, tokens: {} };
+}
+
 export interface Ports {
   /** @defaultValue 8500 */ http: number;
   /** @defaultValue 8600 */ dns: number;
   /** @defaultValue 8301 */ serfLan: number;
+  /** The WAN pool (federation between datacenters); -1 turns it off, as Consul's `-serf-wan-port -1`. @defaultValue 8302 */ serfWan: number;
   /** Advertised in /v1/status/leader. @defaultValue 8300 */ server: number;
+  /** HTTPS API (needs tls cert_file and key_file); -1 = off. @defaultValue -1 */ https: number;
+}
+
+/** `tls { defaults { ... } }` (and Consul's older top-level keys): the HTTPS listener's files. */
+export interface TlsConfig {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Require a client certificate signed by the CA. @defaultValue false */
+  verifyIncoming: boolean;
 }
 
 export interface Config {
@@ -104,6 +160,15 @@ export interface Config {
   /** Addresses to join at start (-join) and to keep retrying (-retry-join). */
   startJoin: string[];
   retryJoin: string[];
+  /** WAN pool: addresses to join at start (-join-wan, start_join_wan) and to keep retrying (-retry-join-wan, retry_join_wan). */
+  startJoinWan: string[];
+  retryJoinWan: string[];
+  /** -retry-interval-wan. @defaultValue 30s */
+  retryIntervalWanMs: number;
+  /** gossip_wan { ... } overrides of memberlist's WAN timing, in ms. */
+  gossipWan: Record<string, number>;
+  /** Deadline of a request forwarded to another datacenter (`?dc=`, prepared-query failover); blocking queries add their wait. Roster's `dc_forward_timeout`. @defaultValue 5s */
+  dcForwardTimeoutMs: number;
   /** Gossip key, base64. */
   encrypt: string;
   /** -retry-join interval. @defaultValue 30s */
@@ -139,10 +204,22 @@ export interface Config {
    * `undefined` = 1 when the primary reports connected replicas, else 0 (re-read on every reconnect).
    */
   redisMinReplicasAcked?: number;
+  /** Script checks (`Args`) registered through any endpoint may run (Consul's enable_script_checks). @defaultValue false */
+  enableScriptChecks: boolean;
+  /** Script checks may come from config files and from loopback clients of the agent API only. @defaultValue false */
+  enableLocalScriptChecks: boolean;
+  /** TLS for the HTTPS listener. */
+  tls: TlsConfig;
+  /** The agent's own node meta (`node_meta` in a config file, `-node-meta key:value`). @defaultValue {} */
+  nodeMeta: Record<string, string>;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
   /** telemetry { ... } (issue 16). */
   telemetry: TelemetryConfig;
+  /** Eureka's REST API and self-preservation (issue 17). */
+  eureka: EurekaConfig;
+  /** Access control (issue 14). */
+  acl: AclConfig;
 }
 
 /** telemetry { ... } in Consul's configuration file. Prometheus output is on whatever the retention. */
@@ -158,18 +235,21 @@ export function defaultDnsConfig(): DnsConfig {
     allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false,
     recursorStrategy: 'sequential', recursorTimeoutMs: 2000, disableCompression: false, udpAnswerLimit: 3, aRecordLimit: 0,
     enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
-    tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150,
+    tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150, dcCacheTtlMs: 5000,
     rateLimit: { enabled: 'auto', responsesPerSecond: 20, slip: 2, window: 15, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exemptLoopback: true, tableSize: 100_000 },
+    serviceProtectionThreshold: {},
   };
 }
 
 export function defaultConfig(): Config {
   return {
     dev: false, nodeName: '', nodeId: '', datacenter: 'dc1', domain: 'consul', altDomain: '', clientAddr: '127.0.0.1',
-    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, server: 8300 }, dataDir: '', redisUrl: '',
+    bindAddr: '', advertiseAddr: '', ports: { http: 8500, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300, https: -1 }, dataDir: '', redisUrl: '',
     logLevel: 'info', recursors: [], zoneDirs: [], dns: defaultDnsConfig(), checksWorkers: 1, checksConcurrency: 50,
-    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
-    registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3,
+    checkUpdateIntervalMs: 5 * 60e3, startJoin: [], retryJoin: [], encrypt: '', retryIntervalMs: 30e3, gossipLan: {}, startJoinWan: [], retryJoinWan: [], retryIntervalWanMs: 30e3, gossipWan: {}, dcForwardTimeoutMs: 5e3, leaveOnTerminate: false, configDirs: [], services: [], legacyGetCompat: false, http: defaultHttpLimits(),
+    registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {}, enableScriptChecks: false, enableLocalScriptChecks: false, tls: { verifyIncoming: false },
+    eureka: defaultEurekaConfig(),
+    acl: defaultAclConfig(),
     telemetry: { disable: false, metricsPrefix: 'consul', prometheusRetentionMs: 0 },
   };
 }

@@ -33,10 +33,11 @@ export function wireNodeService(s: ServiceRec): Record<string, unknown> {
   Object.assign(o, { ID: s.ID, Service: s.Service, Tags: s.Tags ?? [], Address: s.Address });
   const ta = serviceTaggedAddresses(s);
   if (ta) o.TaggedAddresses = ta;
-  Object.assign(o, {
-    Meta: s.Meta ?? {}, Port: s.Port, Weights: s.Weights, EnableTagOverride: s.EnableTagOverride, Proxy: PROXY(), Connect: {}, PeerName: '',
-    CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
-  });
+  Object.assign(o, { Meta: s.Meta ?? {}, Port: s.Port });
+  if (s.SocketPath) o.SocketPath = s.SocketPath;
+  Object.assign(o, { Weights: s.Weights, EnableTagOverride: s.EnableTagOverride, Proxy: PROXY(), Connect: {}, PeerName: '' });
+  if (s.Locality) o.Locality = s.Locality;
+  Object.assign(o, { CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex });
   return o;
 }
 
@@ -49,9 +50,11 @@ export function wireServiceNode(n: NodeRec, s: ServiceRec): Record<string, unkno
   const ta = serviceTaggedAddresses(s);
   if (ta) o.ServiceTaggedAddresses = ta;
   Object.assign(o, {
-    ServiceWeights: s.Weights, ServiceMeta: s.Meta ?? {}, ServicePort: s.Port, ServiceSocketPath: '', ServiceEnableTagOverride: s.EnableTagOverride,
-    ServiceProxy: PROXY(), ServiceConnect: {}, ServicePeerName: '', CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
+    ServiceWeights: s.Weights, ServiceMeta: s.Meta ?? {}, ServicePort: s.Port, ServiceSocketPath: s.SocketPath ?? '', ServiceEnableTagOverride: s.EnableTagOverride,
+    ServiceProxy: PROXY(), ServiceConnect: {}, ServicePeerName: '',
   });
+  if (s.Locality) o.ServiceLocality = s.Locality;
+  Object.assign(o, { CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex });
   return o;
 }
 
@@ -60,9 +63,12 @@ export function wireAgentService(s: ServiceRec, dc: string): Record<string, unkn
   const o: Record<string, unknown> = {};
   if (s.Kind) o.Kind = s.Kind;
   Object.assign(o, { ID: s.ID, Service: s.Service, Tags: s.Tags ?? [], Meta: s.Meta ?? {}, Port: s.Port, Address: s.Address });
+  if (s.SocketPath) o.SocketPath = s.SocketPath;
   const ta = serviceTaggedAddresses(s);
   if (ta) o.TaggedAddresses = ta;
-  Object.assign(o, { Weights: s.Weights, EnableTagOverride: s.EnableTagOverride, Datacenter: dc });
+  Object.assign(o, { Weights: s.Weights, EnableTagOverride: s.EnableTagOverride });
+  if (s.Locality) o.Locality = s.Locality;
+  o.Datacenter = dc;
   return o;
 }
 

@@ -26,6 +26,9 @@ import { LogThrottle } from './log-throttle.ts';
 import { Forwarder } from './forwarder.ts';
 import { shareNegative, RecentNegatives } from './negative.ts';
 import type { DnsMetrics } from './metrics.ts';
+import { RemoteDcAnswers } from './remote-dc.ts';
+import { queryName, queryReply, type QueryExecutor } from './query-answers.ts';
+import type { DcDirectory } from '../catalog/datacenters.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -56,9 +59,14 @@ export class DnsHandler {
   readonly #recentNeg = new RecentNegatives();
   /** Per-query metrics (src/dns/metrics.ts); null = none recorded. */
   metrics: DnsMetrics | null = null;
+  /** Other datacenters' names, answered by them (remote-dc.ts). */
+  readonly remote: RemoteDcAnswers;
+  /** Prepared queries, executed by the agent (query-answers.ts); null = none (NXDOMAIN). */
+  queries: QueryExecutor | null = null;
 
-  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle) {
+  constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle, dcs: () => DcDirectory | undefined = () => undefined) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
+    this.remote = new RemoteDcAnswers(dcs, this.forwarder, this.#errs);
     this.#rebuildMux();
   }
 
@@ -70,6 +78,11 @@ export class DnsHandler {
     this.#rebuildMux();
     this.cache.clear(); this.#recentNeg.clear();
     invalidatePtr(this.#view);
+  }
+
+  /** Every cached answer goes (the set of datacenters changed). */
+  clearCache(): void {
+    this.cache.clear(); this.#recentNeg.clear();
   }
 
   /** New static zones: every cached answer goes. */
@@ -195,8 +208,26 @@ export class DnsHandler {
         fitStatic(m, transport, q, optLen, this.#rt.compress);
         return this.#negative(m, lname) ?? entryOf([m], ['zones'], this.#rt.compress, false);
       }
-      case 'domain': return this.#domain(q, lname, transport, optLen);
+      case 'domain': {
+        const dc = this.remote.target(this.#rt, lname, q.qtype);
+        if (dc) return this.#remoteDc(q, lname, raw, transport, optLen, dc);
+        const qn = this.queries ? queryName(this.#rt, lname, q.qtype) : null;
+        if (qn && !this.#zones?.overlay.lookup(lname)) return this.#query(q, lname, transport, optLen, qn);
+        return this.#domain(q, lname, transport, optLen);
+      }
     }
+  }
+
+  async #query(q: Query, lname: string, transport: Transport, optLen: number, qn: { query: string; respDomain: string }): Promise<Buffer | null> {
+    const m = await queryReply(this.#ctx(q), this.queries!, qn, lname, q.qtype);
+    this.#trim(m, q, lname, transport, optLen);
+    return reply(entryOf([m], [], this.#rt.compress, false), q);
+  }
+
+  async #remoteDc(q: Query, lname: string, raw: Buffer, transport: Transport, optLen: number, dc: string): Promise<Buffer | null> {
+    const key = `${transport}|${q.edns ? q.edns.size : 0},${optLen}|${q.qtype}|${lname}`;
+    const buf = await this.remote.answer(this.#rt, q, raw, transport, key, dc);
+    return buf ? patch(buf, q, null) : this.#servfail(q);
   }
 
   #ctx(q: Query): Ctx {

@@ -13,6 +13,7 @@
 import type { CatalogView } from '../catalog/view.ts';
 import type { Instance, NodeRec, ServiceRec } from '../catalog/model.ts';
 import { aggregateStatus, DEFAULT_WEIGHTS, isVisible } from '../catalog/model.ts';
+import { answerInstances } from '../catalog/protection.ts';
 import type { DnsRuntime } from './runtime.ts';
 import { parseName, splitLabels } from './parse-name.ts';
 import type { ParsedName } from './parse-name.ts';
@@ -188,7 +189,10 @@ function staticAnswer(rrs: readonly RR[], qname: string, qtype: number, m: Msg):
 function serviceQuery(ctx: Ctx, service: string, tag: string, lk: Lookup, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const { rt } = ctx;
   const ltag = tag.toLowerCase();
-  const insts = ctx.view.instances(service).filter(i => isVisible(i, rt.onlyPassing) && (!tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)));
+  const acl = rt.acl;
+  if (acl && !acl.allow('service', service, 'read')) return 'nxdomain';
+  const tagged = ctx.view.instances(service).filter(i => (!tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
+  const insts = answerInstances(tagged, rt.onlyPassing, rt.protection(service), service);
   if (insts.length === 0) return 'nxdomain';
   shuffle(insts);
   if (insts.length > ctx.shuffled) ctx.shuffled = insts.length;
@@ -232,6 +236,13 @@ function addSRV(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, ttl: num
     for (const x of extra) { const k = rrKey(x); if (!seenExtra.has(k)) { seenExtra.add(k); m.additional.push(x); } }
     if (ctx.rt.nodeMetaTxt) m.additional.push(...metaTXT(nodeFqdn(inst.node.Node, lk), inst.node, ttl));
   }
+}
+
+/** Answers for a list of instances chosen elsewhere (prepared queries): SRV, or A/AAAA/ANY/TXT as a service lookup does. */
+export function instancesAnswer(ctx: Ctx, lk: Lookup, insts: Instance[], qname: string, qtype: number, ttl: number, m: Msg): void {
+  if (insts.length > ctx.shuffled) ctx.shuffled = insts.length;
+  if (qtype === T.SRV) addSRV(ctx, lk, insts, qname, ttl, m, MAX_RECURSION);
+  else addNodeRecords(ctx, lk, insts, qname, qtype, ttl, m, MAX_RECURSION);
 }
 
 export function nodeFqdn(node: string, lk: Lookup): string {
@@ -318,7 +329,7 @@ function resolveCNAME(ctx: Ctx, name: string, level: number): RR[] {
 
 function nodeQuery(ctx: Ctx, name: string, qname: string, qtype: number, m: Msg, level: number): Outcome {
   const st = ctx.view.node(name);
-  if (!st) return 'nxdomain';
+  if (!st || (ctx.rt.acl && !ctx.rt.acl.allow('node', st.node.Node, 'read'))) return 'nxdomain';
   const n = st.node;
   const metaTarget = qtype === T.TXT || qtype === T.ANY ? m.answer : m.additional;
   if (qtype !== T.TXT) m.answer.push(...recordsFromNode(ctx, n, qtype, qname, ctx.rt.nodeTtl, level));

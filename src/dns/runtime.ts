@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import { fqdn, lowerName, parseIP } from './wire.ts';
+import { wildcardLookup } from '../util/wildcard.ts';
 
 export interface Recursor { host: string; port: number }
 
@@ -19,6 +20,8 @@ export interface DnsRuntime {
   dcName: string;
   nodeTtl: number;
   serviceTtl(service: string): number;
+  /** dns_config.service_protection_threshold for a service (undefined = off). */
+  protection(service: string): number | undefined;
   onlyPassing: boolean;
   enableTruncate: boolean;
   udpAnswerLimit: number;
@@ -30,6 +33,17 @@ export interface DnsRuntime {
   recursorRandom: boolean;
   recursorTimeoutMs: number;
   recursorMaxInFlight: number;
+  /** Other datacenters' answers: kept this long, then served stale (allowStale) up to maxStaleMs while the datacenter does not answer. */
+  dcCacheTtlMs: number;
+  allowStale: boolean;
+  maxStaleMs: number;
+  /** ACLs: what the DNS token may read (null = ACLs off). Unreadable services and nodes are NXDOMAIN. */
+  acl: DnsAcl | null;
+}
+
+/** The part of an ACL Authorizer DNS uses (src/acl/authorizer.ts). */
+export interface DnsAcl {
+  allow(res: 'service' | 'node', name: string, level: 'read'): boolean;
 }
 
 /** Parses a recursor like Consul's recursorAddr: `8.8.8.8` → :53, `[::1]:5353`, bare IPv6 → :53. */
@@ -70,12 +84,14 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
   const d = cfg.dns;
   const alt = cfg.altDomain ? lowerName(fqdn(cfg.altDomain)) : null;
   return {
+    acl: null,
     domain: lowerName(fqdn(cfg.domain || 'consul')),
     altDomain: alt === '.' ? null : alt,
     dc: cfg.datacenter.toLowerCase(),
     dcName: cfg.datacenter,
     nodeTtl: Math.floor(d.nodeTtlMs / 1000),
     serviceTtl: serviceTtlLookup(d.serviceTtlMs),
+    protection: wildcardLookup(d.serviceProtectionThreshold ?? {}),
     onlyPassing: d.onlyPassing,
     enableTruncate: d.enableTruncate,
     udpAnswerLimit: d.udpAnswerLimit,
@@ -87,5 +103,8 @@ export function runtimeFrom(cfg: Config): DnsRuntime {
     recursorRandom: d.recursorStrategy === 'random',
     recursorTimeoutMs: d.recursorTimeoutMs,
     recursorMaxInFlight: d.recursorMaxInFlight,
+    dcCacheTtlMs: d.dcCacheTtlMs,
+    allowStale: d.allowStale,
+    maxStaleMs: d.maxStaleMs,
   };
 }

@@ -15,10 +15,12 @@ import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { CatalogView, ViewChange } from '../catalog/view.ts';
 import type { Config } from '../config/schema.ts';
+import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Logger } from '../log.ts';
 import { DnsHandler } from './handler.ts';
+import type { QueryExecutor } from './query-answers.ts';
 import type { Transport } from './handler.ts';
-import { runtimeFrom } from './runtime.ts';
+import { runtimeFrom, type DnsAcl } from './runtime.ts';
 import { ZoneStore } from './zones.ts';
 import type { ReloadResult } from './zones.ts';
 import { listenUDP } from './udp.ts';
@@ -33,6 +35,8 @@ export interface DnsServerOptions {
   view: CatalogView;
   config: Config;
   log?: Logger;
+  /** Other datacenters (the agent's WAN pool), read per query; absent = this datacenter alone. */
+  dcs?: () => DcDirectory | undefined;
   /** Overrides dns_config.tcp_idle_timeout (tests). */
   tcpIdleMs?: number;
   /** Overrides dns_config.tcp_read_timeout (tests). */
@@ -42,6 +46,9 @@ export interface DnsServerOptions {
   /** Record per-query metrics (src/dns/metrics.ts). @defaultValue true */
   metrics?: boolean;
 }
+
+/** An unknown DNS token: nothing is readable. */
+const DENY_ALL: DnsAcl = { allow: () => false };
 
 export class DnsServer {
   readonly #view: CatalogView;
@@ -65,7 +72,7 @@ export class DnsServer {
     this.#rrl = limiterFor(opts.config);
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
-    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs);
+    this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs, opts.dcs);
     // Per-query metrics unless turned off (telemetry { disable = true } before the server starts, or the benchmark's switch).
     if (opts.metrics !== false && metrics.settings.enabled) {
       this.#handler.metrics = new DnsMetrics(opts.config.nodeName);
@@ -81,6 +88,21 @@ export class DnsServer {
   /** The socket-free core: one request in, one reply (or null = no reply) out. */
   handle(query: Buffer, transport: Transport = 'udp', _remote?: { address: string; port: number }): Buffer | null | Promise<Buffer | null> {
     return this.#handler.handle(query, transport);
+  }
+
+  /** Plugs in prepared-query execution for `<query>.query.consul` (the agent's; without it those names are NXDOMAIN). */
+  setQueryExecutor(exec: QueryExecutor): void {
+    this.#handler.queries = exec;
+  }
+
+  /** Drops every cached answer (a datacenter appeared or went: names under it change meaning). */
+  clearCache(): void {
+    this.#handler.clearCache();
+  }
+
+  /** Other datacenters' answers: exchanges made and stale answers served. */
+  remoteStats(): { exchanges: number; staleServed: number } {
+    return { exchanges: this.#handler.remote.exchanges, staleServed: this.#handler.remote.staleServed };
   }
 
   /** Cache statistics (hits, misses, entries). */
@@ -135,6 +157,7 @@ export class DnsServer {
     const dm = this.#handler.metrics;
     if (dm) { dm.flush(); dm.close(); }
     this.#view.off('change', this.#onChange);
+    clearInterval(this.#aclTimer);
     const udp = this.#udp; const tcp = this.#tcp;
     this.#udp = []; this.#tcp = [];
     this.#handler.forwarder.close();
@@ -147,8 +170,29 @@ export class DnsServer {
   /** Applies new settings (dns_config, recursors, domains, datacenter) to the next query. */
   reload(config: Config): void {
     this.#config = config;
-    this.#handler.setRuntime(runtimeFrom(config));
+    this.#handler.setRuntime({ ...runtimeFrom(config), acl: this.#acl });
     this.#rrl = limiterFor(config);
+  }
+
+  #acl: DnsAcl | null = null;
+  #aclTimer?: NodeJS.Timeout;
+
+  /**
+   * ACLs: `source` gives what the DNS token may read (null = an unknown token: nothing). Polled
+   * every second; cached answers are dropped only when the token's permissions really changed
+   * (the resolver hands out the same Authorizer while its token and policies stay the same).
+   */
+  setAcl(source: () => Promise<DnsAcl | null>): void {
+    clearInterval(this.#aclTimer);
+    const poll = async () => {
+      const a = (await source().catch(() => null)) ?? DENY_ALL;
+      if (a === this.#acl) return;
+      this.#acl = a;
+      this.#handler.setRuntime({ ...this.#handler.runtime, acl: a });
+    };
+    void poll();
+    this.#aclTimer = setInterval(() => void poll(), 1000);
+    this.#aclTimer.unref();
   }
 
   /** Re-reads the zone files (SIGHUP). */

@@ -9,7 +9,7 @@
  * (`Entry.rotate`): a 1,000-instance service's answers survive a check flip with one instance
  * re-encoded, and rotation never re-encodes.
  */
-import { isVisible } from '../catalog/model.ts';
+import { answerInstances } from '../catalog/protection.ts';
 import type { CatalogView } from '../catalog/view.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { assemble } from './assemble.ts';
@@ -38,7 +38,10 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
   if (!rt.compress) return null; // disable_compression: the general encoder writes every name in full
   if (!ASSEMBLED_TYPES.has(qtype)) return null; // other types have no service records (NODATA): no per-instance shapes for them
   const ltag = sq.tag.toLowerCase();
-  const visible = view.instances(sq.service).filter(i => isVisible(i, rt.onlyPassing) && (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)));
+  const acl = rt.acl;
+  if (acl && !acl.allow('service', sq.service, 'read')) return null; // the general path answers NXDOMAIN
+  const tagged = view.instances(sq.service).filter(i => (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
+  const visible = answerInstances(tagged, rt.onlyPassing, rt.protection(sq.service), sq.service);
   if (visible.length === 0) return null;
   const ttl = rt.serviceTtl(sq.service);
   const recs: InstRecs[] = [];

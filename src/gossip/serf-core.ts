@@ -70,6 +70,8 @@ export class SerfCore extends EventEmitter {
   protected serfState: SerfState = 'alive';
   protected tags: Record<string, string>;
   protected readonly timers = new Set<NodeJS.Timeout>();
+  /** Smoothed round-trip time of direct probes per member, in ms (the WAN pool orders datacenters by it). */
+  readonly rttMs = new Map<string, number>();
 
   constructor(config: ResolvedConfig, transport: Transport, keyring: Keyring | null) {
     super();
@@ -103,7 +105,10 @@ export class SerfCore extends EventEmitter {
       notifyUpdate: n => this.handleNodeUpdate(n),
       notifyConflict: (existing, other) => this.handleNodeConflict(existing, other),
       ackPayload: () => null,
-      notifyPingComplete: () => {},
+      notifyPingComplete: (n, rtt) => {
+        const prev = this.rttMs.get(n.name);
+        this.rttMs.set(n.name, prev === undefined ? rtt : prev * 0.8 + rtt * 0.2);
+      },
     };
   }
 

@@ -276,9 +276,13 @@ export async function sharedBlocking(ctx: Ctx, notifier: Notifier, spec: { topic
   return notifier.renders.get(renderKey(ctx), idx, spec.topics, () => Buffer.from(toJson(spec.render(), ctx.has('pretty'))));
 }
 
-/** The path and every query parameter except `index` and `wait`, in request order (percent-encoded: unambiguous). */
+/**
+ * The path and every query parameter except `index`, `wait` and `token`, in request order (percent-encoded:
+ * unambiguous). Renders never depend on the token (ACL filters run on the rendered body, src/http/acl.ts), so
+ * python-consul's `?token=` clients share them too, and no secret becomes a cache key.
+ */
 export function renderKey(ctx: Ctx): string {
   let k = encodeURIComponent(ctx.path);
-  for (const [n, v] of ctx.query) if (n !== 'index' && n !== 'wait') k += `&${encodeURIComponent(n)}=${encodeURIComponent(v)}`;
+  for (const [n, v] of ctx.query) if (n !== 'index' && n !== 'wait' && n !== 'token') k += `&${encodeURIComponent(n)}=${encodeURIComponent(v)}`;
   return k;
 }

@@ -10,10 +10,14 @@ import type { Freshness } from '../catalog/freshness.ts';
 import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
 import type { Config } from '../config/schema.ts';
+import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Notifier } from './blocking.ts';
 import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
+import { requireLocalDc } from './dc-forward.ts';
 import { parseDurationNs } from '../util/duration.ts';
+import type { AclResolver } from '../acl/resolver.ts';
+import type { AgentTokens, RequestIdentity } from './acl.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent');
@@ -35,14 +39,30 @@ export interface ApiDeps {
   nodeId: string;
   /** Hooks other subsystems register (gossip members, join/leave, events, checks engine). */
   hooks: AgentHooks;
+  /** ACLs (src/acl, src/http/acl.ts); absent when `acl.enabled` is false. */
+  acl?: AclDeps;
+}
+
+/** What the ACL routes need: the resolver (store + caches) and the agent's own tokens. */
+export interface AclDeps {
+  resolver: AclResolver;
+  tokens: AgentTokens;
+  /** Resolves the request's token (403 `ACL not found`) for routes that are `public` to the guard. */
+  identify(ctx: Ctx): Promise<RequestIdentity>;
+  /** Called after PUT /v1/agent/token/*: persists the tokens when enable_token_persistence is set. */
+  tokensChanged(): void;
 }
 
 /** Optional subsystems plug in here; routes answer sensibly when a hook is absent. */
 export interface AgentHooks {
   members?: (wan: boolean) => unknown[];
-  join?: (addr: string) => Promise<number>;
+  /** Joins the LAN pool, or with `wan` the WAN pool (500 `Must be a server to join WAN cluster` without one). */
+  join?: (addr: string, wan: boolean) => Promise<number>;
+  /** Other datacenters, from the WAN pool (absent when it is off): `?dc=` forwarding, /v1/catalog/datacenters. */
+  dcs?: DcDirectory;
   leave?: () => Promise<void>;
-  forceLeave?: (node: string, prune: boolean) => Promise<void>;
+  /** Moves a failed member to left (`prune`: forgets it); `wan`: in the WAN pool only (`<node>.<dc>`). */
+  forceLeave?: (node: string, prune: boolean, wan?: boolean) => Promise<void>;
   fireEvent?: (name: string, payload: Buffer, filters: { node: string; service: string; tag: string }) => Promise<unknown>;
   /** The agent's local state (src/agent/local-state.ts): agent writes keep it, anti-entropy syncs it. */
   local?: LocalStateHook;
@@ -50,6 +70,10 @@ export interface AgentHooks {
   query?: (name: string, payload: Buffer, opts: { nodes: string[]; tags: Record<string, string>; timeoutMs: number; ack: boolean }) => Promise<{ acks: string[]; responses: { from: string; payload: Uint8Array }[] }>;
   /** Gauges the agent's parts report (check lateness, ...), read by /v1/agent/metrics. */
   gauges?: () => Gauge[];
+  /** Re-reads the configuration files and applies what can change live (PUT /v1/agent/reload, SIGHUP). */
+  reload?: () => Promise<void>;
+  /** Eureka's self-preservation state (src/eureka), reported in /v1/agent/self under Stats.eureka. */
+  eureka?: () => { selfPreservation: boolean; leases: number; renewsThreshold: number; renewsLastMin: number; evicted: number };
 }
 
 /** One gauge of /v1/agent/metrics (Consul's JSON shape). */
@@ -128,12 +152,23 @@ const goQuote = (s: string): string => JSON.stringify(s);
 
 /** 500 `No path to datacenter` for any datacenter but ours (`datacenter` wins over `dc`). */
 export function checkDc(ctx: Ctx, deps: ApiDeps): void {
-  const dc = ctx.query.get('datacenter') || ctx.query.get('dc');
-  if (dc && dc !== deps.config.datacenter) throw new HttpError(500, 'No path to datacenter');
+  requireLocalDc(deps, ctx.query);
   for (const k of ['ns', 'partition']) {
     const v = ctx.query.get(k);
     if (v && v !== 'default') throw new HttpError(400, `Invalid query parameter: "${k}" - ${k === 'ns' ? 'Namespaces' : 'Partitions'} are a Consul Enterprise feature`);
   }
+}
+
+/**
+ * Whether this request may register a script check: `enable_script_checks`, or
+ * `enable_local_script_checks` and a client on a loopback address (config files reach the agent
+ * through its own loopback API).
+ */
+export function scriptsAllowed(ctx: Ctx, deps: Pick<ApiDeps, 'config'>): boolean {
+  if (deps.config.enableScriptChecks) return true;
+  if (!deps.config.enableLocalScriptChecks) return false;
+  const a = ctx.req.socket.remoteAddress ?? '';
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
 }
 
 /** Throws a clear 500 while Redis, the system of record, is unreachable. */
@@ -161,8 +196,14 @@ export function metaHeaders(index: number, mode: Consistency | null, fresh?: Fre
 }
 
 /** A shared rendered body (sharedBlocking) as a reply: the same headers, in the same order, as a JSON body of the same value. */
-export function renderedReply(r: Rendered, mode: Consistency | null, fresh?: Freshness): Reply {
-  return { body: r.body, headers: { ...metaHeaders(r.index, mode, fresh), 'Content-Type': 'application/json' } };
+export function renderedReply(r: Rendered, mode: Consistency | null, fresh?: Freshness, cached = false): Reply {
+  const headers: Record<string, string> = { ...metaHeaders(r.index, mode, fresh), 'Content-Type': 'application/json' };
+  // `?cached` (Consul's agent cache): HIT when the answer came from the rendered-response cache, with its age in seconds.
+  if (cached) {
+    headers['X-Cache'] = r.cached ? 'HIT' : 'MISS';
+    if (r.cached) headers.Age = String(Math.max(0, Math.floor((Date.now() - (r.renderedAt ?? Date.now())) / 1000)));
+  }
+  return { body: r.body, headers };
 }
 
 /** After a write at `index`, wait until the view shows it, so the next read sees the write. */

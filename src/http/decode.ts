@@ -47,6 +47,7 @@ export function decode(value: unknown, schema: Schema, path = ''): Record<string
 function jsonKind(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   if (v === null) return 'null';
+  if (typeof v === 'bigint') return 'number';
   return typeof v === 'object' ? 'object' : typeof v;
 }
 
@@ -62,6 +63,11 @@ function coerce(v: unknown, t: FieldType, name: string): unknown {
       return v;
     case 'int':
     case 'uint':
+      // An integer past 2^53 (a BigInt from parseJson) is kept to its type's range, then used as a number.
+      if (typeof v === 'bigint') {
+        if (t === 'uint' ? v < 0n || v > 0xffffffffffffffffn : v < -(2n ** 63n) || v >= 2n ** 63n) fail(`json: cannot unmarshal number ${v} into Go struct field .${name} of type ${t}64`);
+        return Number(v);
+      }
       if (typeof v !== 'number' || !Number.isInteger(v) || (t === 'uint' && v < 0)) fail(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type ${t}`);
       return v;
     case 'bool':
@@ -144,6 +150,16 @@ export function decodeTaggedAddresses(v: unknown): Record<string, { Address: str
     out[k] = { Address: (d.Address as string) ?? '', Port: (d.Port as number) ?? 0 };
   }
   return out;
+}
+
+/** A Locality ({Region, Zone}); undefined when absent or empty. */
+export function decodeLocality(v: unknown): { Region?: string; Zone?: string } | undefined {
+  if (v === undefined || v === null) return undefined;
+  const d = decode(v, { fields: { Region: 'string', Zone: 'string' } }, 'Locality');
+  const out: { Region?: string; Zone?: string } = {};
+  if (d.Region) out.Region = d.Region as string;
+  if (d.Zone) out.Zone = d.Zone as string;
+  return out.Region || out.Zone ? out : undefined;
 }
 
 /** Consul's metadata limits (agent/structs): pairs, key and value lengths, key characters, reserved prefix. */

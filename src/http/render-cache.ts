@@ -14,6 +14,10 @@
 export interface Rendered {
   index: number;
   body: Buffer;
+  /** When it was rendered (epoch ms): `?cached` answers `Age` from it. */
+  renderedAt?: number;
+  /** This request was served from the cache (`X-Cache: HIT`). */
+  cached?: boolean;
 }
 
 interface Entry extends Rendered {
@@ -46,12 +50,12 @@ export class RenderCache {
     if (hit && hit.index === index) {
       this.#entries.delete(key);
       this.#entries.set(key, hit);
-      return hit;
+      return { index: hit.index, body: hit.body, renderedAt: hit.renderedAt, cached: true };
     }
     if (hit) this.#drop(key);
     const body = render();
     this.renders++;
-    const e: Entry = { index, body, topics };
+    const e: Entry = { index, body, topics, renderedAt: Date.now() };
     if (body.length > this.maxBytes) return e;
     this.#entries.set(key, e);
     this.#bytes += body.length;

@@ -7,13 +7,17 @@
  * Handlers return a Reply; JSON bodies are `application/json`, errors `text/plain`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
+import { parseExact } from '../util/json.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 import { metrics, M } from '../util/metrics/index.ts';
 import { recordRoute } from './metrics.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
 
 const log = logger('agent.http');
 
@@ -22,6 +26,8 @@ export class HttpError extends Error {
   readonly status: number;
   /** Close the connection after the answer (a request body was left unread). */
   readonly close: boolean;
+  /** Headers the error reply carries (the ACL guard adds X-Consul-Default-ACL-Policy). */
+  headers?: Record<string, string>;
   constructor(status: number, message: string, close = false) {
     super(message);
     this.status = status;
@@ -79,18 +85,47 @@ export interface Ctx {
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
-interface Route { methods: string[]; handler: Handler; getWrites: boolean; /** Consul's `path` label of consul.api.http: `v1_kv_` for `/v1/kv/`. */ label: string }
+// --- ACL declarations of routes (enforced by src/http/acl.ts) ---
+/** A route's access check: throw (requirePerm / requireScalar of src/http/acl.ts, or any HttpError) to refuse. */
+export type AclCheck = (ctx: Ctx, a: Authorizer) => void | Promise<void>;
+/** A reply filter: the body without what `a` may not read, and whether anything was removed. */
+export type AclFilter = (body: unknown, a: Authorizer, ctx: Ctx) => { body: unknown; removed: boolean; status?: number };
 
-/** Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms). */
-export interface RouteOpts { getWrites?: boolean }
+/** What a route declares: checks per method (`*` = any) and an optional reply filter. */
+export interface RouteAcl {
+  check?: AclCheck | Partial<Record<string, AclCheck>>;
+  filter?: AclFilter;
+  /** No token resolution at all (bootstrap, token/self handle tokens themselves). */
+  public?: boolean;
+}
+
+// --- end ACL declarations ---
+
+interface Route {
+  methods: string[]; handler: Handler; getWrites: boolean; pattern: string; acl?: RouteAcl;
+  /** Consul's `path` label of consul.api.http: `v1_kv_` for `/v1/kv/`. */ label: string;
+}
+
+/**
+ * Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms).
+ * `acl`: the route's ACL declaration (src/http/acl.ts), instead of a row in src/http/acl-table.ts.
+ */
+export interface RouteOpts { getWrites?: boolean; acl?: RouteAcl }
+
+/** Wraps every handler call (the ACL guard, src/http/acl.ts). */
+export interface RouteGuard { run(ctx: Ctx, pattern: string, own: RouteAcl | undefined, handler: Handler): Promise<Reply> }
 
 export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
+  /** Runs before every route's handler (after the method and cross-site checks): a reply, or null to let the route answer (`?dc=` forwarding). */
+  intercept: ((ctx: Ctx) => Promise<Reply | null>) | null = null;
+  /** Set by the agent when ACLs are enabled. */
+  guard?: RouteGuard;
 
   /** Adds a route; a pattern ending in `/` is a prefix route, except `/` itself (the root page, exact). */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
-    const r = { methods, handler, getWrites: opts.getWrites ?? false, label: pattern.replace(/^\//, '').replace(/\//g, '_') };
+    const r: Route = { methods, handler, getWrites: opts.getWrites ?? false, pattern, acl: opts.acl, label: pattern.replace(/^\//, '').replace(/\//g, '_') };
     if (pattern.endsWith('/') && pattern !== '/') {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
@@ -107,6 +142,17 @@ export class Router {
     for (const [p, r] of this.#prefix) if (path === p.slice(0, -1)) return { route: r, param: '' };
     return null;
   }
+}
+
+/** The HTTPS listener's files (read at start and again on reload). */
+export interface TlsServerFiles { certFile: string; keyFile: string; caFile?: string; verifyIncoming: boolean }
+
+/** Reads the certificate, key and CA files (a missing or unreadable file is an error naming the file). */
+export function secureContextOptions(tls: TlsServerFiles): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  const read = (f: string, what: string) => {
+    try { return readFileSync(f); } catch (err) { throw new Error(`cannot read TLS ${what} ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+  };
+  return { cert: read(tls.certFile, 'cert_file'), key: read(tls.keyFile, 'key_file'), ...(tls.caFile ? { ca: read(tls.caFile, 'ca_file') } : {}) };
 }
 
 /** Serialises a value as Consul does: compact JSON, or 4-space indented + newline with ?pretty. */
@@ -187,13 +233,15 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
           throw err;
         }
       }
-      const reply = await m.route.handler(ctx);
-      if (t0 >= 0) recordRoute(method, m.route.label, m.param, reply.status ?? 200, reply.body, performance.now() - t0);
+      // `?dc=` forwarding first (the datacenter that answers enforces its own ACLs), else the ACL guard and the route.
+      const pre = router.intercept ? await router.intercept(ctx) : null;
+      const reply = pre ?? await (router.guard ? router.guard.run(ctx, m.route.pattern, m.route.acl, m.route.handler) : m.route.handler(ctx));
+      if (t0 >= 0 && !pre) recordRoute(method, m.route.label, m.param, reply.status ?? 200, reply.body, performance.now() - t0);
       send(res, reply, pretty);
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);
-        send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
+        send(res, { status: err.status, body: err.message, headers: err.close ? { ...err.headers, Connection: 'close' } : err.headers }, pretty);
       } else {
         log.error('request failed', { method, path, err: (err as Error).message });
         send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
@@ -240,7 +288,7 @@ export function parseJson(b: Buffer): unknown {
   if (b.length === 0) return undefined;
   let v: unknown;
   try {
-    v = JSON.parse(b.toString('utf8'));
+    v = parseExact(b.toString('utf8'));
   } catch (err) {
     throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
   }
@@ -317,13 +365,18 @@ function send(res: ServerResponse, r: Reply, pretty: boolean): void {
  * src/http/limits.ts. `maxConns` (0 = none) caps all clients together: past it, node closes new
  * connections at once, so that clients cannot take the descriptors the agent needs for itself.
  */
-export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits(), maxConns = 0): Promise<Server> {
+export async function listenHttp(router: Router, host: string, port: number, limits: HttpLimits = defaultHttpLimits(), maxConns = 0, tls?: TlsServerFiles): Promise<Server> {
   const blocking = new PerClient(limits.maxBlockingPerClient);
   // Deadlines are checked every second (node's default is every 30 s, which would let a 10 s deadline run to 40 s).
-  const server = createServer({
+  const opts = {
     keepAliveTimeout: 65_000, requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headerTimeoutMs, maxHeaderSize: limits.maxHeaderBytes,
     connectionsCheckingInterval: 1000,
-  }, makeHandler(router, { blocking }));
+  };
+  // HTTPS: the same handler and limits; with verifyIncoming the TLS handshake itself refuses a client
+  // without a certificate signed by the CA (Consul's verify_incoming).
+  const server: Server = tls
+    ? createHttpsServer({ ...opts, ...secureContextOptions(tls), requestCert: tls.verifyIncoming, rejectUnauthorized: tls.verifyIncoming }, makeHandler(router, { blocking })) as unknown as Server
+    : createServer(opts, makeHandler(router, { blocking }));
   limitConnections(server, limits.maxConnsPerClient);
   if (maxConns > 0) {
     server.maxConnections = maxConns;

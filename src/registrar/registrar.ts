@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { AgentApi, sleep } from '../client/api.ts';
+import { AgentApi, sleep, type AgentTls } from '../client/api.ts';
 import { mergeFiles, ownerId, parseDefinitionText, planSync, servicesOf, withOwner, type CurrentService, type ServiceDef, type SyncPlan } from './definitions.ts';
 
 export interface RegistrarOptions {
@@ -184,8 +184,8 @@ export class Registrar extends EventEmitter {
  * The agent's own config services (config.services): registered once through the agent's HTTP API,
  * owned by `agent-config`, so a definition removed from the config is removed on the next start.
  */
-export async function registerConfigServices(httpAddr: string, services: unknown[], source = 'config'): Promise<SyncResult> {
+export async function registerConfigServices(httpAddr: string, services: unknown[], source = 'config', tls?: AgentTls, token = ''): Promise<SyncResult> {
   const defs = servicesOf({ services }, source);
-  const r = new Registrar({ api: new AgentApi(httpAddr), defs, owner: 'agent-config', watch: false, resyncMs: 0 });
+  const r = new Registrar({ api: new AgentApi(httpAddr, token, tls), defs, owner: 'agent-config', watch: false, resyncMs: 0 });
   return r.sync();
 }

@@ -17,7 +17,10 @@ export function serviceBody(s: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'>):
   if (s.Kind) o.Kind = s.Kind;
   Object.assign(o, { ID: s.ID, Service: s.Service, Tags: s.Tags, Address: s.Address });
   if (s.TaggedAddresses && Object.keys(s.TaggedAddresses).length) o.TaggedAddresses = s.TaggedAddresses;
-  Object.assign(o, { Meta: s.Meta, Port: s.Port, Weights: s.Weights, EnableTagOverride: s.EnableTagOverride });
+  Object.assign(o, { Meta: s.Meta, Port: s.Port });
+  if (s.SocketPath) o.SocketPath = s.SocketPath;
+  if (s.Locality && (s.Locality.Region || s.Locality.Zone)) o.Locality = s.Locality;
+  Object.assign(o, { Weights: s.Weights, EnableTagOverride: s.EnableTagOverride });
   return JSON.stringify(o);
 }
 

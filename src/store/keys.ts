@@ -67,6 +67,39 @@ export interface Keys {
   /** string: Lamport-style counter stamped on user events fired through the API. */
   userEventLTime: string;
   // --- end KV / sessions / events ---
+  // --- Eureka (src/eureka) ---
+  /** zset: `<node>\0<instanceId>` → lease deadline (ms, Redis clock). */
+  eurekaLeases: string;
+  /** hash: `<node>\0<instanceId>` → lease duration (ms). */
+  eurekaLeaseDur: string;
+  /** hash: second (Redis clock, s) → renewals counted in it, across agents (self-preservation). */
+  eurekaRenews: string;
+  /** string: the agent that runs eviction (a lease, PX). */
+  eurekaEvictor: string;
+  // --- end Eureka ---
+  /** Prepared queries: hash id → `createIndex\nmodifyIndex\nnameKey\njson`; hash nameKey (`n:<lower name>`) → id; string: index of the last write. */
+  queries: string;
+  queryNames: string;
+  queriesRev: string;
+  // --- ACL (src/store/acl-store.ts): secrets only as HMAC-SHA256 digests ---
+  /** hash: AccessorID → `C\nM\n<secret digest>\n<token JSON without SecretID>`. */
+  aclTokens: string;
+  /** hash: hex HMAC-SHA256(aclHmacKey, SecretID) → AccessorID (lookup by secret without storing it). */
+  aclSecrets: string;
+  /** string: the datacenter's random HMAC key (hex), created once with SET NX. */
+  aclHmacKey: string;
+  /** hash: policy ID → `C\nM\n<lower-cased name>\n<policy JSON>`; aclPolicyNames: lower-cased name → ID. */
+  aclPolicies: string;
+  aclPolicyNames: string;
+  /** hash: role ID → `C\nM\n<lower-cased name>\n<role JSON>`; aclRoleNames: lower-cased name → ID. */
+  aclRoles: string;
+  aclRoleNames: string;
+  /** string: index of the last bootstrap (Consul's reset index); absent = not bootstrapped. */
+  aclBootstrap: string;
+  /** string: ACL revision, +1 per ACL change; pub/sub channel aclEvents carries it (agents drop cached tokens). */
+  aclRev: string;
+  aclEvents: string;
+  // --- end ACL ---
 }
 
 /** Builds the key names of one datacenter under a namespace (default `roster`). */
@@ -104,5 +137,22 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     userEventIds: `${p}:ueventids`,
     userEventLTime: `${p}:ueventltime`,
     // --- end KV / sessions / events ---
+    eurekaLeases: `${p}:eureka:leases`,
+    eurekaLeaseDur: `${p}:eureka:leasedur`,
+    eurekaRenews: `${p}:eureka:renews`,
+    eurekaEvictor: `${p}:eureka:evictor`,
+    queries: `${p}:pq`,
+    queryNames: `${p}:pqnames`,
+    queriesRev: `${p}:pqrev`,
+    aclTokens: `${p}:acl:tokens`,
+    aclSecrets: `${p}:acl:secrets`,
+    aclHmacKey: `${p}:acl:hmackey`,
+    aclPolicies: `${p}:acl:policies`,
+    aclPolicyNames: `${p}:acl:policynames`,
+    aclRoles: `${p}:acl:roles`,
+    aclRoleNames: `${p}:acl:rolenames`,
+    aclBootstrap: `${p}:acl:bootstrap`,
+    aclRev: `${p}:acl:rev`,
+    aclEvents: `${p}:acl:events`,
   };
 }

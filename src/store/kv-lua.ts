@@ -197,14 +197,18 @@ return out
 `;
 
 /**
- * kvTxn: a KV-only transaction (Consul's /v1/txn). ARGV[2] = JSON [{verb, key, v (ARGV position of
- * the value or 0), flags, index, session}]; values are ARGV[3..]. Operations see each other's
- * writes; nothing is written unless every operation succeeds; all writes share one index.
- * Returns {0, opIndex (0-based), what} on failure, else {1, index, k1, e1 | '', vflag1, ...} where
- * vflag is 1 when the result carries its value.
+ * kvTxn: the KV operations of a transaction (Consul's /v1/txn). ARGV[2] = JSON {ops: [{verb, key,
+ * v (ARGV position of the value or 0), flags, index, session}], dry}; values are ARGV[3..].
+ * Operations see each other's writes; every operation runs and every failure is reported; nothing
+ * is written unless every operation succeeds (nor ever with `dry`: a check only); all writes share
+ * one index. Returns {0, opIndex1 (0-based), what1, opIndex2, what2, ...} on failure, else
+ * {1, index, k1, e1 | '', vflag1, op1, ...} where vflag is 1 when the result carries its value and op is
+ * the (0-based) operation it belongs to.
  */
 export const KV_TXN = KV_COMMON + `
-local ops = cjson.decode(ARGV[2])
+local spec = cjson.decode(ARGV[2])
+local ops, dry = spec.ops, spec.dry
+local errs = {}
 local overlay, order = {}, {}
 local now = nil
 local function cur(k)
@@ -226,9 +230,11 @@ local function keysUnder(p)
   return out
 end
 local results = {}
-local function result(k, e, withValue) results[#results + 1] = k; results[#results + 1] = e; results[#results + 1] = withValue and 1 or 0 end
+local curOp = 0
+local function result(k, e, withValue) results[#results + 1] = k; results[#results + 1] = e; results[#results + 1] = withValue and 1 or 0; results[#results + 1] = curOp end
 local PENDING = '\\0pending'
 for i, op in ipairs(ops) do
+  curOp = i - 1
   local k, verb = op.key, op.verb
   local old = cur(k)
   local c, m, l, f, s, v
@@ -242,8 +248,8 @@ for i, op in ipairs(ops) do
     if verb == 'cas' and ((idxArg == 0 and old) or (idxArg > 0 and ((not old) or m ~= idxArg))) then
       fail = 'failed to set key "' .. k .. '", index is stale'
     elseif verb == 'lock' or verb == 'unlock' then
-      if redis.call('HEXISTS', K_SESS, op.session) == 0 then return {0, i - 1, 'invalid session "' .. op.session .. '"'} end
-      if verb == 'lock' then
+      if redis.call('HEXISTS', K_SESS, op.session) == 0 then fail = 'invalid session "' .. op.session .. '"'
+      elseif verb == 'lock' then
         local d = tonumber(redis.call('HGET', K_DELAY, k) or '0')
         now = now or nowMs()
         if (d > now) or (old and s ~= '' and s ~= op.session) then fail = 'failed to lock key "' .. k .. '", lock is already held'
@@ -253,37 +259,44 @@ for i, op in ipairs(ops) do
         else newS = '' end
       end
     end
-    if fail then return {0, i - 1, fail} end
-    if not (old and f == flags and v == value and newL == l and newS == s) then
+    if not fail and not (old and f == flags and v == value and newL == l and newS == s) then
       put(k, encode(c or PENDING, PENDING, newL, flags, newS, value))
     end
-    result(k, cur(k), false)
+    if not fail then result(k, cur(k), false) end
   elseif verb == 'get' then
-    if not old then return {0, i - 1, 'key "' .. k .. '" doesn\\'t exist'} end
-    result(k, old, true)
+    if not old then fail = 'key "' .. k .. '" doesn\\'t exist'
+    else result(k, old, true) end
   elseif verb == 'get-tree' then
     for _, kk in ipairs(keysUnder(k)) do result(kk, cur(kk), true) end
   elseif verb == 'check-index' then
-    if not old then return {0, i - 1, 'key "' .. k .. '" doesn\\'t exist'} end
-    if m ~= idxArg then return {0, i - 1, 'current modify index ' .. tostring(m) .. ' != ' .. tostring(idxArg)} end
-    result(k, old, false)
+    if not old then fail = 'key "' .. k .. '" doesn\\'t exist'
+    elseif m ~= idxArg then fail = 'current modify index ' .. tostring(m) .. ' != ' .. tostring(idxArg)
+    else result(k, old, false) end
   elseif verb == 'check-session' then
-    if not old then return {0, i - 1, 'key "' .. k .. '" doesn\\'t exist'} end
-    if s ~= (op.session or '') then return {0, i - 1, 'current session "' .. s .. '" != given session "' .. (op.session or '') .. '"'} end
-    result(k, old, false)
+    if not old then fail = 'key "' .. k .. '" doesn\\'t exist'
+    elseif s ~= (op.session or '') then fail = 'current session "' .. s .. '" != given session "' .. (op.session or '') .. '"'
+    else result(k, old, false) end
   elseif verb == 'check-not-exists' then
-    if old then return {0, i - 1, 'key "' .. k .. '" exists'} end
+    if old then fail = 'key "' .. k .. '" exists' end
   elseif verb == 'delete' then
     if old then put(k, false) end
   elseif verb == 'delete-cas' then
-    if old and m ~= idxArg then return {0, i - 1, 'failed to delete key "' .. k .. '", index is stale'} end
-    if old then put(k, false) end
+    if old and m ~= idxArg then fail = 'failed to delete key "' .. k .. '", index is stale'
+    elseif old then put(k, false) end
   elseif verb == 'delete-tree' then
     for _, kk in ipairs(keysUnder(k)) do put(kk, false) end
   else
-    return {0, i - 1, 'unknown KV verb "' .. tostring(verb) .. '"'}
+    fail = 'unknown KV verb "' .. tostring(verb) .. '"'
   end
+  -- Consul runs every operation and reports every failure; nothing is written if one failed.
+  if fail then errs[#errs + 1] = i - 1; errs[#errs + 1] = fail end
 end
+if #errs > 0 then
+  local out = {0}
+  for j = 1, #errs do out[#out + 1] = errs[j] end
+  return out
+end
+if dry then return {1, curIdx()} end
 -- commit
 local wrote = false
 for _, k in ipairs(order) do
@@ -308,7 +321,7 @@ for _, k in ipairs(order) do
 end
 local index = finish() or curIdx()
 local out = {1, index}
-for j = 1, #results, 3 do
+for j = 1, #results, 4 do
   local e = results[j + 1]
   if e then
     local c, m, l, f, s, val = parse(e)
@@ -316,7 +329,7 @@ for j = 1, #results, 3 do
     if m == nil then m = index end
     e = encode(c, m, l, f, s, val)
   end
-  out[#out + 1] = results[j]; out[#out + 1] = e or ''; out[#out + 1] = results[j + 2]
+  out[#out + 1] = results[j]; out[#out + 1] = e or ''; out[#out + 1] = results[j + 2]; out[#out + 1] = results[j + 3]
 end
 return out
 `;

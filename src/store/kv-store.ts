@@ -25,10 +25,10 @@ export type KvSetMode = 'set' | 'cas' | 'acquire' | 'release';
 /** One KV operation of a transaction (Consul's TxnKVOp). */
 export interface KvTxnOp { verb: string; key: string; value?: Buffer; flags?: string; index?: number; session?: string }
 
-/** A transaction's outcome: results in operation order, or the first failing operation. */
+/** A transaction's outcome: results in operation order, or every failing operation (OpIndex among the KV ops). */
 export type KvTxnResult =
-  | { ok: true; index: number; results: { entry: KvEntry; withValue: boolean }[] }
-  | { ok: false; opIndex: number; what: string };
+  | { ok: true; index: number; results: { entry: KvEntry; withValue: boolean; op: number }[] }
+  | { ok: false; errors: { opIndex: number; what: string }[] };
 
 type Fn = ScriptFn;
 
@@ -73,21 +73,26 @@ export class KvStore {
     this.#txn = defineKvScript(redis, keys, 'rosterKvTxn', KV_TXN, true);
   }
 
-  /** Runs KV operations atomically: all of them apply (at one index) or none does. */
-  async txn(ops: KvTxnOp[]): Promise<KvTxnResult> {
+  /** Runs KV operations atomically: all of them apply (at one index) or none does. `dry`: check only, write nothing. */
+  async txn(ops: KvTxnOp[], dry = false): Promise<KvTxnResult> {
     const values: Buffer[] = [];
     const spec = ops.map(o => {
       let v = 0;
       if (o.value && o.value.length) { values.push(o.value); v = values.length + 2; }
       return { verb: o.verb, key: o.key, v, flags: o.flags ?? '0', index: o.index ?? 0, session: o.session ?? '' };
     });
-    const res = (await this.#txn(JSON.stringify(spec), ...values)) as (number | Buffer)[];
-    if (Number(res[0]) === 0) return { ok: false, opIndex: Number(res[1]), what: (res[2] as Buffer).toString('utf8') };
-    const results: { entry: KvEntry; withValue: boolean }[] = [];
-    for (let i = 2; i + 2 < res.length + 1; i += 3) {
+    // cjson encodes an empty Lua table as an object: `ops` is always sent non-empty or as [].
+    const res = (await this.#txn(JSON.stringify({ ops: spec, dry }), ...values)) as (number | Buffer)[];
+    if (Number(res[0]) === 0) {
+      const errors: { opIndex: number; what: string }[] = [];
+      for (let i = 1; i + 1 < res.length; i += 2) errors.push({ opIndex: Number(res[i]), what: (res[i + 1] as Buffer).toString('utf8') });
+      return { ok: false, errors };
+    }
+    const results: { entry: KvEntry; withValue: boolean; op: number }[] = [];
+    for (let i = 2; i + 3 < res.length; i += 4) {
       const raw = res[i + 1] as Buffer;
       if (!raw.length) continue;
-      results.push({ entry: decodeEntry((res[i] as Buffer).toString('utf8'), raw), withValue: Number(res[i + 2]) === 1 });
+      results.push({ entry: decodeEntry((res[i] as Buffer).toString('utf8'), raw), withValue: Number(res[i + 2]) === 1, op: Number(res[i + 3]) });
     }
     return { ok: true, index: Number(res[1]), results };
   }

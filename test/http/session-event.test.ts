@@ -39,6 +39,18 @@ test('session: legacy Checks merge into NodeChecks; ServiceChecks are linked too
   t.deepEqual(s._checks, ['a', 'serfHealth', 'service:web']);
 });
 
+test('session: only ServiceChecks keeps the default NodeChecks serfHealth (issue 15)', t => {
+  const s = buildSession({ ServiceChecks: [{ ID: 'service:web' }] }, deps);
+  t.deepEqual(s.NodeChecks, ['serfHealth']);
+  t.deepEqual(s._checks, ['serfHealth', 'service:web']);
+  // The Go client's SessionEntry marshals unset slices as null.
+  const g = buildSession({ Name: '', Node: '', LockDelay: 0, Behavior: '', TTL: '', Checks: null, NodeChecks: null, ServiceChecks: [{ ID: 'service:web', Namespace: '' }] }, deps);
+  t.deepEqual(g.NodeChecks, ['serfHealth']);
+  const n = buildSession({ NodeChecks: [], ServiceChecks: [{ ID: 'service:web' }] }, deps);
+  t.deepEqual(n.NodeChecks, []);
+  t.deepEqual(n._checks, ['service:web']);
+});
+
 const errors: [unknown, number, string][] = [
   [{ TTL: '5s' }, 500, "Invalid Session TTL '5000000000', must be between [10s=24h0m0s]"],
   [{ TTL: '25h' }, 500, "Invalid Session TTL '90000000000000', must be between [10s=24h0m0s]"],

@@ -1,7 +1,7 @@
 /** Roster's web UI: a hash-routed single page (#/services, #/nodes, #/kv/..., #/sessions) over the agent's HTTP API. */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { apiJson, getToken, setToken, useConn } from './api.ts';
+import { apiJson, getToken, setToken, useConn, usePoll } from './api.ts';
 import { Services } from './pages/services.tsx';
 import { Service } from './pages/service.tsx';
 import { Node, Nodes } from './pages/nodes.tsx';
@@ -53,6 +53,19 @@ function Banner() {
   );
 }
 
+/** Eureka's self-preservation (issue 17), as Eureka's dashboard shows it: polled from /v1/agent/self. */
+function SelfPreservation() {
+  const self = usePoll<{ Stats?: { eureka?: Record<string, string> } }>('/v1/agent/self', 5000);
+  const e = self?.Stats?.eureka;
+  if (e?.self_preservation !== 'true') return null;
+  return (
+    <div class="banner" role="alert" data-testid="self-preservation">
+      Self-preservation: renewals ({e.renews_last_min}/min) are below the threshold ({e.renews_threshold}/min) for {e.leases} Eureka leases,
+      so lapsed leases are not evicted{e.scope === 'all' ? ' and TTL checks do not expire' : ''}. Instances may be shown as up that are not.
+    </div>
+  );
+}
+
 function TokenLogin() {
   useConn(); // re-render when the token changes
   const [open, setOpen] = useState(false);
@@ -84,6 +97,7 @@ function App() {
         <TokenLogin />
       </header>
       <Banner />
+      <SelfPreservation />
       <main><Page hash={hash} /></main>
     </>
   );

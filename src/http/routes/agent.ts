@@ -1,11 +1,14 @@
 /** @module /v1/agent/*: this agent's own services and checks. */
 import { HttpError, type Router } from '../server.ts';
 import { decode, SERVICE_SCHEMA } from '../decode.ts';
-import { afterWrite, agentRegister, requireRedis, type ApiDeps } from '../context.ts';
+import { afterWrite, agentRegister, requireRedis, scriptsAllowed, type ApiDeps } from '../context.ts';
 import { buildService, buildServiceChecks } from '../../agent/registration.ts';
 import { wireAgentService, wireCheck } from '../../consul/convert.ts';
 import type { HealthStatus } from '../../catalog/model.ts';
 import { parseDurationNs } from '../../util/duration.ts';
+import { serviceBody } from '../../store/codec.ts';
+import { blockingParams } from '../blocking.ts';
+import { createHash } from 'node:crypto';
 import { applyFilterMap } from './filter-hook.ts';
 
 /** Methods for write endpoints that old python-consul calls with GET (compat switch, off by default). */
@@ -15,6 +18,9 @@ export function writeMethods(deps: ApiDeps): string[] {
 
 /** Route option of those endpoints: a GET there is a write (refused cross-site like any write). */
 export const LEGACY_GET = { getWrites: true } as const;
+
+/** The node's gossip health check (Consul's structs.SerfCheckID). */
+const SERF_CHECK = 'serfHealth';
 
 export function agentRoutes(r: Router, deps: ApiDeps): void {
   const dc = deps.config.datacenter;
@@ -27,19 +33,38 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     return { body: applyFilterMap(ctx, out) };
   });
 
-  r.add(['GET'], '/v1/agent/service/', ctx => {
-    const s = own()?.services.get(ctx.param);
-    if (!s) throw new HttpError(404, `unknown service ID: ${ctx.param}`);
-    const body = wireAgentService(s, dc);
-    const hash = `${s.ModifyIndex.toString(16).padStart(16, '0')}`;
-    body.ContentHash = hash;
-    return { body, headers: { 'X-Consul-ContentHash': hash } };
+  // ContentHash: a hash of the stored definition (indexes excluded), so it changes when and only
+  // when the definition does; `?hash=<that>` blocks until it changes (Consul's hash-based blocking).
+  r.add(['GET'], '/v1/agent/service/', async ctx => {
+    const read = () => {
+      const s = own()?.services.get(ctx.param);
+      if (!s) throw new HttpError(404, `unknown service ID: ${ctx.param}`);
+      return { s, hash: createHash('sha256').update(serviceBody(s)).digest('hex').slice(0, 16) };
+    };
+    let cur = read();
+    const want = ctx.query.get('hash');
+    if (want && want === cur.hash) {
+      const { waitMs } = blockingParams(ctx);
+      ctx.enterBlocking();
+      const deadline = deps.notifier.now() + waitMs + Math.random() * (waitMs / 16);
+      const topics = [`node:${deps.nodeName.toLowerCase()}`, 'table:services'];
+      while (cur.hash === want && !ctx.signal.aborted) {
+        const left = deadline - deps.notifier.now();
+        if (left <= 0) break;
+        await deps.notifier.wait(topics, [], left, ctx.signal);
+        cur = read();
+      }
+    }
+    const body = wireAgentService(cur.s, dc);
+    body.ContentHash = cur.hash;
+    return { body, headers: { 'X-Consul-ContentHash': cur.hash } };
   });
 
   r.add(['GET'], '/v1/agent/checks', ctx => {
     const out: Record<string, unknown> = {};
     const st = own();
-    if (st) for (const c of [...st.checks.values()].sort((a, b) => (a.CheckID < b.CheckID ? -1 : 1))) out[c.CheckID] = wireCheck(c);
+    // The agent's own checks only: serfHealth is the catalog's (written from gossip), not registered with the agent.
+    if (st) for (const c of [...st.checks.values()].sort((a, b) => (a.CheckID < b.CheckID ? -1 : 1))) if (c.CheckID !== SERF_CHECK) out[c.CheckID] = wireCheck(c);
     return { body: applyFilterMap(ctx, out) };
   });
 
@@ -47,7 +72,7 @@ export function agentRoutes(r: Router, deps: ApiDeps): void {
     requireRedis(deps);
     const def = decode(await ctx.json(), SERVICE_SCHEMA);
     const svc = buildService(def);
-    const checks = buildServiceChecks(def, svc, deps.nodeName);
+    const checks = buildServiceChecks(def, svc, deps.nodeName, scriptsAllowed(ctx, deps));
     const replace = ctx.has('replace-existing-checks') && ctx.query.get('replace-existing-checks') !== 'false';
     if (replace) deps.hooks.local?.forgetChecksOf(svc.ID, checks.map(c => c.check.CheckID));
     await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [svc], checks, replaceChecksFor: replace ? svc.ID : undefined });

@@ -3,12 +3,12 @@
  * anti-entropy, catalog checks are not executed), through the same atomic store scripts.
  */
 import { HttpError, type Ctx, type Router } from '../server.ts';
-import { decode, decodeTaggedAddresses, validateMeta, type Schema } from '../decode.ts';
+import { decode, decodeLocality, decodeTaggedAddresses, validateMeta, type Schema } from '../decode.ts';
 import { afterWrite, checkDc, requireRedis, type ApiDeps } from '../context.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../../catalog/model.ts';
 
-const NODE_SERVICE: Schema = {
+export const NODE_SERVICE: Schema = {
   fields: {
     Kind: 'string', ID: 'string', Service: 'string', Tags: 'strings', Address: 'string', TaggedAddresses: 'any', Meta: 'stringMap', Port: 'int',
     SocketPath: 'string', Weights: { object: { fields: { Passing: 'int', Warning: 'int' } } }, EnableTagOverride: 'bool', Proxy: 'any', Connect: 'any',
@@ -18,7 +18,7 @@ const NODE_SERVICE: Schema = {
   aliases: { enable_tag_override: 'EnableTagOverride', tagged_addresses: 'TaggedAddresses' },
 };
 
-const HEALTH_CHECK: Schema = {
+export const HEALTH_CHECK: Schema = {
   fields: {
     Node: 'string', CheckID: 'string', Name: 'string', Status: 'string', Notes: 'string', Output: 'string', ServiceID: 'string', ServiceName: 'string',
     ServiceTags: 'strings', Type: 'string', Interval: 'string', Timeout: 'string', ExposedPort: 'int', Definition: 'any', CreateIndex: 'any', ModifyIndex: 'any',
@@ -41,7 +41,7 @@ const DEREGISTER: Schema = {
   aliases: { service_id: 'ServiceID', check_id: 'CheckID' },
 };
 
-function definition(v: unknown): CheckDefinition {
+export function definition(v: unknown): CheckDefinition {
   if (!v || typeof v !== 'object') return {};
   const d = decode(v, { fields: { HTTP: 'string', Header: 'any', Method: 'string', Body: 'string', TLSServerName: 'string', TLSSkipVerify: 'bool', TCP: 'string', UDP: 'string', Interval: 'duration', Timeout: 'duration', DeregisterCriticalServiceAfter: 'duration' }, lenient: true });
   const out: CheckDefinition = {};
@@ -86,6 +86,9 @@ export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
       if (sd.Kind) svc.Kind = sd.Kind as string;
       const ta = decodeTaggedAddresses(sd.TaggedAddresses);
       if (Object.keys(ta).length) svc.TaggedAddresses = ta;
+      if (sd.SocketPath) svc.SocketPath = sd.SocketPath as string;
+      const loc = decodeLocality(sd.Locality);
+      if (loc) svc.Locality = loc;
       services.push(svc);
     }
     const defs: Record<string, unknown>[] = [];

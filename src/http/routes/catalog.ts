@@ -30,7 +30,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
   const v = deps.view;
   r.add(['GET'], '/v1/catalog/datacenters', ctx => {
     checkDc(ctx, deps);
-    return { body: [deps.config.datacenter] };
+    return { body: deps.hooks.dcs?.datacenters() ?? [deps.config.datacenter] };
   });
 
   r.add(['GET'], '/v1/catalog/services', async ctx => {
@@ -54,7 +54,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       for (const [n, set] of names) out[n] = [...set];
       return out;
     } });
-    return renderedReply(res, mode, v.freshness());
+    return renderedReply(res, mode, v.freshness(), ctx.has('cached'));
   });
 
   r.add(['GET'], '/v1/catalog/service/', async ctx => {
@@ -65,7 +65,18 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       render: () => applyFilter(ctx, serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service))),
     });
-    return renderedReply(res, mode, v.freshness());
+    return renderedReply(res, mode, v.freshness(), ctx.has('cached'));
+  });
+
+  // Consul's CatalogNodeServiceList: the node and its services as a list ({Node: null, Services: []} for an unknown node).
+  r.add(['GET'], '/v1/catalog/node-services/', async ctx => {
+    const mode = await readMode(ctx, deps);
+    const res = await blocking(ctx, deps.notifier, { topics: [`node:${ctx.param.toLowerCase()}`, 'table:nodes'] }, () => {
+      const st = v.node(ctx.param);
+      const services = st ? applyFilter(ctx, [...st.services.values()].sort((a, b) => (a.ID < b.ID ? -1 : 1)).map(s => wireNodeService(s))) : [];
+      return { index: Math.max(v.tableIndex.nodes ?? 0, v.tableIndex.services ?? 0), data: { Node: st ? wireNode(st.node) : null, Services: services } };
+    });
+    return { body: res.data, headers: metaHeaders(res.index, mode, v.freshness()) };
   });
 
   r.add(['GET'], '/v1/catalog/nodes', async ctx => {

@@ -5,7 +5,7 @@
 import { HttpError, type Router } from '../server.ts';
 import { decode, CHECK_FIELDS, CHECK_ALIASES, type Schema } from '../decode.ts';
 import { blocking, sharedBlocking } from '../blocking.ts';
-import { agentRegister, metaHeaders, readMode, renderedReply, requireRedis, type ApiDeps } from '../context.ts';
+import { agentRegister, metaHeaders, readMode, renderedReply, requireRedis, scriptsAllowed, type ApiDeps } from '../context.ts';
 import { buildCheck } from '../../agent/registration.ts';
 import { wireCheck } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus } from '../../catalog/model.ts';
@@ -38,14 +38,14 @@ export function checkRoutes(r: Router, deps: ApiDeps): void {
     if (d.Status !== undefined && d.Status !== '' && !STATUSES.includes(d.Status as string)) throw new HttpError(400, 'Bad check status');
     const sid = (d.ServiceID as string | undefined) ?? '';
     // Validate the definition first (400 Invalid check: ...), then the service link (404), as Consul.
-    buildCheck(d, { node: deps.nodeName, serviceId: '', serviceName: '', serviceTags: [], defaultId: d.Name as string, defaultName: d.Name as string, standalone: true });
+    buildCheck(d, { node: deps.nodeName, serviceId: '', serviceName: '', serviceTags: [], defaultId: d.Name as string, defaultName: d.Name as string, standalone: true, scripts: scriptsAllowed(ctx, deps) });
     let svc: { ID: string; Service: string; Tags: string[] } = { ID: '', Service: '', Tags: [] };
     if (sid) {
       const s = v.node(deps.nodeName)?.services.get(sid);
       if (!s) throw new HttpError(404, `ServiceID "${sid}" does not exist`);
       svc = s;
     }
-    const w = buildCheck(d, { node: deps.nodeName, serviceId: svc.ID, serviceName: svc.Service, serviceTags: svc.Tags, defaultId: d.Name as string, defaultName: d.Name as string, standalone: true });
+    const w = buildCheck(d, { node: deps.nodeName, serviceId: svc.ID, serviceName: svc.Service, serviceTags: svc.Tags, defaultId: d.Name as string, defaultName: d.Name as string, standalone: true, scripts: scriptsAllowed(ctx, deps) });
     await agentRegister(deps, { nodeName: deps.nodeName, node: null, services: [], checks: [w] });
     return {};
   });

@@ -7,6 +7,7 @@ import { blockingParams } from '../blocking.ts';
 import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
 import { kvDeps, KV_RESYNC_TOPIC } from './kv-deps.ts';
 import type { KvEntry, KvSetMode } from '../../store/kv-store.ts';
+import { rawInt } from '../../util/json.ts';
 
 /** Consul's `kv_max_value_size` (512 KiB by default) and its 413 message. */
 export const KV_MAX_VALUE_SIZE = 512 * 1024;
@@ -17,7 +18,7 @@ const KV_BODY: BodyLimit = {
 
 /** Consul's DirEntry wire shape. */
 export function wireDirEntry(e: KvEntry): Record<string, unknown> {
-  const o: Record<string, unknown> = { LockIndex: e.LockIndex, Key: e.Key, Flags: Number(e.Flags), Value: e.Value.length ? e.Value.toString('base64') : null };
+  const o: Record<string, unknown> = { LockIndex: e.LockIndex, Key: e.Key, Flags: rawInt(e.Flags), Value: e.Value.length ? e.Value.toString('base64') : null };
   if (e.Session) o.Session = e.Session;
   o.CreateIndex = e.CreateIndex;
   o.ModifyIndex = e.ModifyIndex;

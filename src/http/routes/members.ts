@@ -22,11 +22,17 @@ export function selfMember(deps: ApiDeps, wan: boolean): Record<string, unknown>
   };
 }
 
+/** `?wan=<anything non-empty>` (npm sends `wan=1`); `?wan=` empty, `0` or `false` is the LAN. */
+function wanParam(q: URLSearchParams): boolean {
+  return !['', '0', 'false'].includes(q.get('wan') ?? '');
+}
+
 export function memberRoutes(r: Router, deps: ApiDeps): void {
   r.add(['GET'], '/v1/agent/members', ctx => {
     checkDc(ctx, deps);
-    const wan = ctx.has('wan') && ctx.query.get('wan') !== '0' && ctx.query.get('wan') !== 'false';
+    const wan = wanParam(ctx.query);
     const seg = ctx.query.get('segment');
+    if (wan && seg && seg !== '_all') throw new HttpError(400, 'Cannot provide a segment with wan=true');
     if (seg && seg !== '_all') throw new HttpError(400, 'Network segments are a Consul Enterprise feature');
     const members = deps.hooks.members ? deps.hooks.members(wan) : [selfMember(deps, wan)];
     return { body: members };
@@ -38,7 +44,7 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
     if (!deps.hooks.join) throw new HttpError(500, NO_GOSSIP);
     if (!ctx.param) throw new HttpError(400, 'Missing address to join');
     try {
-      await deps.hooks.join(ctx.param);
+      await deps.hooks.join(ctx.param, wanParam(ctx.query));
     } catch (err) {
       throw new HttpError(500, (err as Error).message);
     }
@@ -56,7 +62,7 @@ export function memberRoutes(r: Router, deps: ApiDeps): void {
     if (!ctx.param) throw new HttpError(400, 'Missing node name');
     const prune = ctx.has('prune') && ctx.query.get('prune') !== 'false' && ctx.query.get('prune') !== '0';
     try {
-      await deps.hooks.forceLeave(ctx.param, prune);
+      await deps.hooks.forceLeave(ctx.param, prune, ctx.has('wan'));
     } catch (err) {
       throw new HttpError(500, (err as Error).message);
     }

@@ -59,8 +59,10 @@ export function buildSession(body: unknown, deps: ApiDeps): SessionWrite {
     });
   }
   const legacy = d.Checks as string[] | undefined;
-  const given = body && typeof body === 'object' ? Object.keys(body as object).map(k => k.toLowerCase()) : [];
-  if (!given.includes('checks') && !given.includes('nodechecks') && !given.includes('servicechecks')) nodeChecks = ['serfHealth'];
+  // A key sent as null is not given (the Go client sends `"Checks": null, "NodeChecks": null` for unset fields).
+  const given = body && typeof body === 'object' ? Object.entries(body as object).filter(([, v]) => v !== null).map(([k]) => k.toLowerCase()) : [];
+  // Consul's fixupChecks: serfHealth unless Checks or NodeChecks is given (ServiceChecks alone keeps the default).
+  if (!given.includes('checks') && !given.includes('nodechecks')) nodeChecks = ['serfHealth'];
   else if (legacy && legacy.length) nodeChecks = [...(nodeChecks ?? []), ...legacy.filter(c => !(nodeChecks ?? []).includes(c))];
   const lockDelay = parseLockDelay(d.LockDelay);
   return {
