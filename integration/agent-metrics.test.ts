@@ -38,6 +38,8 @@ test('metrics: every check run by this agent reports its lateness and overdue ti
   }, 15_000);
   t.is(prom.status, 200);
   t.regex(prom.text, /^roster_check_lateness_seconds_count \d+$/m);
+  // The per-check gauges the agent reports through its hook are in the Prometheus text too.
+  t.regex(prom.text, /^roster_check_lateness_ms\{node="[^"]+",check_id="web-up"\} \d+(\.\d+)?$/m);
   t.regex(prom.text, /^# TYPE roster_check_lateness_seconds histogram$/m);
   t.regex(prom.text, /^roster_check_results\{status="passing"\} \d+$/m);
 });

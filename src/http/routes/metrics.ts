@@ -18,12 +18,25 @@ export function wantsPrometheus(format: string | null, accept: string | undefine
   return a.includes('application/openmetrics-text') || a.includes('text/plain;version=0.4.0') || a.includes('text/plain;version=0.0.4');
 }
 
+/**
+ * Gauges the agent's parts report through `hooks.gauges` (per-check lateness, Eureka's self-preservation, ...)
+ * become registry gauges on first sight, read from the hook at scrape time, so Prometheus sees them too.
+ */
+function adoptHookGauges(deps: ApiDeps): void {
+  const read = () => deps.hooks.gauges?.() ?? [];
+  for (const name of new Set(read().map(g => g.Name))) {
+    if (metrics.get(name)) continue;
+    metrics.gauge(name, undefined, () => read().filter(g => g.Name === name).map(g => ({ labels: g.Labels, value: g.Value })));
+  }
+}
+
 export function metricsRoutes(r: Router, deps: ApiDeps): void {
   r.add(['GET'], '/v1/agent/metrics', async ctx => {
+    adoptHookGauges(deps);
     if (wantsPrometheus(ctx.query.get('format'), ctx.req.headers.accept)) {
       exporter ??= new PrometheusExporter(metrics);
       return { body: await exporter.text(), raw: true, headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE } };
     }
-    return { body: renderJson(metrics, deps.hooks.gauges?.() ?? []) };
+    return { body: renderJson(metrics) };
   });
 }
