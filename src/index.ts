@@ -7,3 +7,4 @@ export { Ejector } from './client/outlier.ts';
 export { lookupSrv } from './client/dns.ts';
 export { ApiError } from './client/api.ts';
 export type { Instance, RegisterOptions, CheckOptions, StrategyName } from './client/types.ts';
+export { registerMetricsHook, enableClientMetrics, type ClientMetricsHook } from './client/metrics.ts';

@@ -12,6 +12,36 @@ const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, err
 let threshold = ORDER.info;
 let json = false;
 
+/**
+ * A reader of the log besides stderr (`/v1/agent/monitor`): gets every line at or above its own
+ * level, whatever the agent's, already redacted, in text or JSON form. `line` must not block or log.
+ */
+export interface LogSubscriber { level: Level; json: boolean; line(text: string): void }
+const subscribers = new Set<LogSubscriber>();
+/** The lowest level some subscriber wants (Infinity = none). */
+let subMin = Infinity;
+
+/** Adds a subscriber; returns its removal. */
+export function subscribeLog(s: LogSubscriber): () => void {
+  subscribers.add(s);
+  subMin = Math.min(subMin, ORDER[s.level]);
+  return () => {
+    subscribers.delete(s);
+    subMin = Infinity;
+    for (const x of subscribers) subMin = Math.min(subMin, ORDER[x.level]);
+  };
+}
+
+/** How many subscribers are attached (tests: a closed monitor leaves none behind). */
+export function logSubscriberCount(): number { return subscribers.size; }
+
+/** Consul's log level names (logging.ValidateLogLevel): trace, debug, info, warn, err/error, any case; null if unknown. */
+export function parseLevel(v: string): Level | null {
+  const l = v.toLowerCase();
+  if (l === 'err') return 'error';
+  return l in ORDER ? l as Level : null;
+}
+
 /** Sets the global level (and optionally JSON lines) for every logger. */
 export function setLogLevel(level: Level, asJson?: boolean): void {
   threshold = ORDER[level] ?? ORDER.info;
@@ -54,19 +84,24 @@ export interface Logger {
 /** A logger for one subsystem; lines look like Consul's: `2026-11-24T05:00:00.000Z [INFO]  agent.dns: msg: key=value`. */
 export function logger(name: string): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[level] < threshold) return;
+    const o = ORDER[level];
+    if (o < threshold && o < subMin) return;
     const ts = new Date().toISOString();
     if (fields) fields = redactFields(fields);
-    if (json) {
-      process.stderr.write(redact(JSON.stringify({ '@timestamp': ts, '@level': level, '@module': name, '@message': msg, ...fields })) + '\n');
-      return;
-    }
-    let line = `${ts} [${level.toUpperCase()}]${' '.repeat(6 - level.length)}${name}: ${msg}`;
-    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`;
-    process.stderr.write(redact(line) + '\n');
+    let asJson: string | null = null;
+    let asText: string | null = null;
+    const jsonLine = () => (asJson ??= redact(JSON.stringify({ '@timestamp': ts, '@level': level, '@module': name, '@message': msg, ...fields })) + '\n');
+    const textLine = () => {
+      if (asText !== null) return asText;
+      let line = `${ts} [${level.toUpperCase()}]${' '.repeat(6 - level.length)}${name}: ${msg}`;
+      if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`;
+      return (asText = redact(line) + '\n');
+    };
+    if (o >= threshold) process.stderr.write(json ? jsonLine() : textLine());
+    if (o >= subMin) for (const s of subscribers) if (o >= ORDER[s.level]) s.line(s.json ? jsonLine() : textLine());
   };
   return {
     trace: (m, f) => write('trace', m, f), debug: (m, f) => write('debug', m, f), info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f), error: (m, f) => write('error', m, f), enabled: l => ORDER[l] >= threshold,
+    warn: (m, f) => write('warn', m, f), error: (m, f) => write('error', m, f), enabled: l => ORDER[l] >= threshold || ORDER[l] >= subMin,
   };
 }

@@ -10,7 +10,7 @@
  * With `--big N --total M` it serves the big-service catalog of bench/dns/big-catalog.ts instead
  * (one service `big` with N instances among M), and the changes flip instances of `big`.
  *
- *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000] [--big 1000 --total 50000]
+ *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000] [--big 1000 --total 50000] [--metrics off]
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -30,6 +30,8 @@ const mutatePerSec = Number(opt('--mutate', '10'));
 // The agent's syncer reloads the whole catalog every 30 s (fresh objects from Redis, same data).
 const resyncMs = Number(opt('--resync-ms', '30000'));
 const bigN = Number(opt('--big', '0'));
+// --metrics off: no per-query metrics (the agent always records them; issue 16 compares both).
+const withMetrics = opt('--metrics', 'on') !== 'off';
 const states = new Map<string, NodeState>();
 const instances: { node: string; id: string }[] = [];
 let serviceCount = 0;
@@ -63,7 +65,7 @@ const view = new CatalogView();
 let rev = 1;
 view.replaceAll(states.values(), rev);
 const base = defaultConfig();
-const server = new DnsServer({ view, config: { ...base, nodeName: 'bench', clientAddr: '127.0.0.1', ports: { ...base.ports, dns: port } } });
+const server = new DnsServer({ view, config: { ...base, nodeName: 'bench', clientAddr: '127.0.0.1', ports: { ...base.ports, dns: port } }, metrics: withMetrics });
 await server.listen();
 
 let changes = 0;

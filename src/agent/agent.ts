@@ -34,6 +34,8 @@ import type { RegisterRequest } from '../store/catalog-store.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
+import { startTelemetry } from './telemetry.ts';
+import { metrics } from '../util/metrics/index.ts';
 import { startEureka, type EurekaHandle } from '../eureka/index.ts';
 import { protectionStats } from '../catalog/protection.ts';
 
@@ -98,6 +100,8 @@ export class Agent {
   async start(): Promise<void> {
     const cfg = this.config;
     lockDown(cfg.dataDir); // 0700, its files 0600
+    startTelemetry(cfg, this.view, this.notifier);
+    this.onStop(async () => metrics.stop());
     this.nodeId = cfg.nodeId || this.#persistentNodeId();
     let url = cfg.redisUrl;
     if (!url) {

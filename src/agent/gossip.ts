@@ -16,6 +16,10 @@ import type { Agent } from './agent.ts';
 import { recordUserEvent } from '../http/routes/event.ts';
 import { VERSION } from '../version.ts';
 import { logger } from '../log.ts';
+import { M } from '../util/metrics/index.ts';
+
+/** consul.serf.member.{join,left,failed,update}, by serf event. */
+const SERF_METRIC = { 'member-join': M.serfMember.join, 'member-leave': M.serfMember.left, 'member-failed': M.serfMember.failed, 'member-update': M.serfMember.update };
 
 const log = logger('agent.gossip');
 const STATUS_CODE: Record<string, number> = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 };
@@ -138,6 +142,7 @@ export class Gossip {
     for (const ev of ['member-join', 'member-leave', 'member-failed', 'member-update'] as const) {
       this.serf.on(ev, (ms: Member[]) => {
         for (const m of ms) log.info(`member ${ev.slice(7)}`, { member: m.name, addr: `${m.addr}:${m.port}`, status: m.status });
+        SERF_METRIC[ev].with('lan').inc(ms.length);
         this.#kick();
       });
     }

@@ -33,6 +33,7 @@ import { withDeadline } from '../util/deadline.ts';
 import { runSliced, runSteps, type SliceOptions, nextTurn } from '../util/slices.ts';
 import { freshness, type Freshness } from './freshness.ts';
 import { logger } from '../log.ts';
+import { M } from '../util/metrics/index.ts';
 
 const log = logger('agent.catalog');
 
@@ -190,6 +191,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
 
   /** Reloads the whole catalog into the view. Concurrent calls coalesce into one more run. */
   resync(reason: string): Promise<void> {
+    M.syncerResyncs.with(reason).inc();
     if (this.#resyncing) { this.#resyncAgain = true; return this.#resyncing; }
     this.#resyncing = (async () => {
       do {

@@ -25,6 +25,7 @@ import { runOnce } from './runners/index.ts';
 import type { CheckJobData } from './types.ts';
 import { logger } from '../log.ts';
 import { checkTimings } from './lateness.ts';
+import { M } from '../util/metrics/index.ts';
 import { openFilesLimit } from '../util/open-files.ts';
 
 const log = logger('checks.worker');
@@ -143,6 +144,8 @@ export class CheckWorker {
     }
     const lateness = started - slot;
     checkTimings.recordRun(d.node, d.checkId, lateness, started);
+    M.checkRuns.with(d.type).inc();
+    M.checkLateness.with().observe(Math.max(0, lateness) / 1000);
     // Wait for room among the probes in flight (bounded: at most this worker's BullMQ concurrency waits).
     while (this.inFlight.size >= this.maxInFlight && !this.#stop.signal.aborted) await new Promise<void>(r => this.#waiters.push(r));
     if (this.#stop.signal.aborted) return 'stopped';
@@ -175,6 +178,7 @@ export class CheckWorker {
       return;
     }
     this.stats.runs++;
+    M.checkResults.with(r.status).inc();
     if (this.stats.lateness.length < 200_000) this.stats.lateness.push(lateness);
     o.onRun?.(d, r.status, lateness);
   }

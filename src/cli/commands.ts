@@ -17,4 +17,5 @@ registerCommand('router', async () => (await import('./router.ts')).routerComman
 registerCommand('worker', async () => (await import('./worker.ts')).workerCommand);
 registerCommand('query', async () => (await import('./query.ts')).queryCommand);
 registerCommand('snapshot', async () => (await import('./snapshot.ts')).snapshotCommand);
+registerCommand('monitor', async () => (await import('./monitor.ts')).monitorCommand);
 registerCommand('acl', async () => (await import('./acl.ts')).aclCommand);

@@ -1,9 +1,22 @@
 /**
- * @module `roster services register FILE|flags` and `roster services deregister FILE|-id ID`:
- * service definitions (Consul's config-file JSON: {"service": {...}} or {"services": [...]}).
+ * @module `roster services register FILE|DIR|flags` and `roster services deregister FILE|DIR|-id ID`:
+ * service definitions (Consul's config-file JSON: {"service": {...}} or {"services": [...]}); a
+ * folder means each of its `*.json` files. Many definitions show progress on stderr (progress.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { encPath, fail, parseApiFlags } from './http.ts';
+import { progress } from './progress.ts';
+
+/** A file, or every `*.json` file of a folder (sorted), as `roster services register DIR` takes it. */
+export function definitionFiles(arg: string): string[] {
+  let dir = false;
+  try { dir = statSync(arg).isDirectory(); } catch { /* definitionsFromFile reports it */ }
+  if (!dir) return [arg];
+  const files = readdirSync(arg).filter(f => f.endsWith('.json')).sort().map(f => join(arg, f));
+  if (files.length === 0) throw new Error(`Error: no service definition files (*.json) in ${arg}`);
+  return files;
+}
 
 /** The service definitions in a Consul JSON config file. */
 export function definitionsFromFile(path: string): Record<string, unknown>[] {
@@ -32,7 +45,7 @@ export async function servicesCommand(argv: string[]): Promise<number> {
   try {
     if (sub === 'register') {
       let defs: Record<string, unknown>[];
-      if (args.length > 0) defs = args.flatMap(definitionsFromFile);
+      if (args.length > 0) defs = args.flatMap(definitionFiles).flatMap(definitionsFromFile);
       else {
         if (!flags.name) return fail('Service name must be specified via -name or a definition file');
         const meta: Record<string, string> = {};
@@ -43,16 +56,24 @@ export async function servicesCommand(argv: string[]): Promise<number> {
         }
         defs = [{ Name: flags.name, ID: flags.id, Address: flags.address, Port: flags.port, Tags: flags.tag, Meta: Object.keys(meta).length ? meta : undefined, Kind: flags.kind }];
       }
-      for (const d of defs) {
-        await api.json('PUT', '/v1/agent/service/register', d);
-        const name = (d.Name ?? d.name ?? d.ID ?? d.id) as string;
-        process.stdout.write(`Registered service: ${name}\n`);
+      const p = defs.length > 1 ? progress({ label: 'Registering services', total: defs.length }) : null;
+      try {
+        for (const d of defs) {
+          await api.json('PUT', '/v1/agent/service/register', d);
+          const name = (d.Name ?? d.name ?? d.ID ?? d.id) as string;
+          if (p) p.line(`Registered service: ${name}\n`); else process.stdout.write(`Registered service: ${name}\n`);
+          p?.add(1);
+        }
+      } catch (err) {
+        p?.done(false);
+        throw err;
       }
+      p?.done();
       return 0;
     }
     let ids: string[];
     if (flags.id) ids = [flags.id as string];
-    else if (args.length > 0) ids = args.flatMap(definitionsFromFile).map(d => (d.ID ?? d.id ?? d.Name ?? d.name) as string);
+    else if (args.length > 0) ids = args.flatMap(definitionFiles).flatMap(definitionsFromFile).map(d => (d.ID ?? d.id ?? d.Name ?? d.name) as string);
     else return fail('Either a service ID (-id) or a definition file must be specified');
     for (const id of ids) {
       await api.json('PUT', `/v1/agent/service/deregister/${encPath(id)}`);

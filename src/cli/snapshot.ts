@@ -1,7 +1,7 @@
 /**
  * @module `roster snapshot save|restore|inspect`: Consul's `consul snapshot` commands, their flags
- * and wording, on Roster's snapshot format (src/store/snapshot-format.ts). On a terminal, save and
- * restore show their progress on stderr; otherwise only the result lines are written.
+ * and wording, on Roster's snapshot format (src/store/snapshot-format.ts). Save and restore show
+ * their progress on stderr (src/cli/progress.ts: a bar on a terminal, plain lines otherwise).
  */
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { HelpRequested } from './flags.ts';
 import { columns, fail, parseApiFlags } from './http.ts';
 import { decodeSnapshot, type SnapshotHeader } from '../store/snapshot-format.ts';
+import { progress } from './progress.ts';
 
 const USAGE = `Usage: roster snapshot <subcommand> [options] [args]
 
@@ -27,18 +28,6 @@ export function byteSize(n: number): string {
   let v = n;
   while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
   return u === 0 ? `${n}B` : `${v < 10 ? Math.round(v * 10) / 10 : Math.round(v)}${units[u]}`;
-}
-
-/** Progress on a terminal (stderr), at most every 100 ms; nothing when stderr is not a terminal. */
-function progress(verb: string, total = 0): { add(n: number): void; done(): void } {
-  const tty = process.stderr.isTTY === true;
-  let n = 0;
-  let last = 0;
-  const show = () => process.stderr.write(`\r${verb}: ${byteSize(n)}${total ? ` of ${byteSize(total)} (${Math.floor((n / total) * 100)}%)` : ''}\x1b[K`);
-  return {
-    add(k) { n += k; if (tty && Date.now() - last >= 100) { last = Date.now(); show(); } },
-    done() { if (tty) process.stderr.write('\r\x1b[K'); },
-  };
 }
 
 async function* counted(src: AsyncIterable<Buffer>, p: { add(n: number): void }): AsyncGenerator<Buffer> {
@@ -79,7 +68,7 @@ async function save(argv: string[]): Promise<number> {
   if (api.dc) u.searchParams.set('dc', api.dc);
   if (api.stale) u.searchParams.set('stale', '');
   const tmp = `${file}.tmp`;
-  const p = progress('Saving snapshot');
+  const p = progress({ label: 'Saving snapshot', format: byteSize });
   try {
     let res: Response;
     try { res = await fetch(u, { headers: api.token ? { 'X-Consul-Token': api.token } : {} }); } catch (err) {
@@ -88,7 +77,7 @@ async function save(argv: string[]): Promise<number> {
     if (res.status !== 200 || !res.body) throw new Error(`Unexpected response code: ${res.status} (${(await res.text()).trim()})`);
     await pipeline(counted(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>, p), createWriteStream(tmp, { mode: 0o600 }));
   } catch (err) {
-    p.done();
+    p.done(false);
     rmSync(tmp, { force: true });
     return fail(`Error saving snapshot: ${(err as Error).message}`);
   }
@@ -111,7 +100,7 @@ async function restore(argv: string[]): Promise<number> {
   try { size = statSync(file).size; } catch (err) { return fail(`Error opening snapshot file: ${(err as Error).message}`); }
   const u = new URL(`${api.base}/v1/snapshot`);
   if (api.dc) u.searchParams.set('dc', api.dc);
-  const p = progress('Restoring snapshot', size);
+  const p = progress({ label: 'Restoring snapshot', total: size, format: byteSize });
   try {
     const body = Readable.toWeb(Readable.from(counted(createReadStream(file), p)));
     let res: Response;
@@ -123,7 +112,7 @@ async function restore(argv: string[]): Promise<number> {
     const text = await res.text();
     if (res.status !== 200) throw new Error(`Unexpected response code: ${res.status} (${text.trim()})`);
   } catch (err) {
-    p.done();
+    p.done(false);
     return fail(`Error restoring snapshot: ${(err as Error).message}`);
   }
   p.done();

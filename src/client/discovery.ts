@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { AgentApi, sleep } from './api.ts';
 import { lookupSrv } from './dns.ts';
 import { Ejector } from './outlier.ts';
+import { emitEject, emitPick } from './metrics.ts';
 import { createStrategy, type Strategy } from './strategies.ts';
 import type { Instance, StrategyName } from './types.ts';
 
@@ -139,13 +140,15 @@ export class Discovery extends EventEmitter {
 
   /** Synchronous pick from the current list (undefined when there is none). */
   pickNow(exclude?: ReadonlySet<string>): Instance | undefined {
-    return this.strategy.pick(this.ejector.filter(this.#instances, exclude));
+    const inst = this.strategy.pick(this.ejector.filter(this.#instances, exclude));
+    if (inst) emitPick(this.service, inst);
+    return inst;
   }
 
   /** Reports the outcome of a request to an instance (ejects it on failure). */
   report(inst: Instance, ok: boolean): void {
     if (ok) this.ejector.succeed(inst.id);
-    else this.ejector.fail(inst.id);
+    else emitEject(this.service, inst, this.ejector.fail(inst.id));
   }
 
   #set(list: Instance[], onlyIfDifferent = false): void {

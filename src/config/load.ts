@@ -128,6 +128,7 @@ export function applyFile(cfg: Config, f: Record<string, unknown>, source: strin
   const ports = f.ports as Record<string, number> | undefined;
   if (ports) for (const [key, , port] of PORTS) if (ports[key] !== undefined) cfg.ports[port] = ports[key];
   if (f.dns_config) applyDnsConfig(cfg.dns, f.dns_config as Record<string, unknown>, source);
+  if (f.telemetry) applyTelemetry(cfg, f.telemetry as Record<string, unknown>, source);
   if (f.eureka) applyEureka(cfg.eureka, f.eureka as Record<string, unknown>, source);
   for (const k of ['service', 'services']) {
     const v = f[k];
@@ -179,6 +180,37 @@ function applyHttpLimits(cfg: Config, f: Record<string, unknown>, source: string
   const h = f.http_config as Record<string, unknown> | undefined;
   if (h?.max_header_bytes !== undefined) cfg.http.maxHeaderBytes = int(h, 'max_header_bytes', 'http_config');
   if (typeof h?.legacy_get_compat === 'boolean') cfg.legacyGetCompat = h.legacy_get_compat;
+}
+
+/** Keys of Consul's `telemetry` block that Roster accepts without acting on them (other sinks, filters). */
+const TELEMETRY_IGNORED = new Set(['filter_default', 'prefix_filter', 'statsd_address', 'statsite_address', 'dogstatsd_addr', 'dogstatsd_tags',
+  'circonus_api_token', 'circonus_api_app', 'circonus_api_url', 'circonus_submission_interval', 'circonus_submission_url', 'circonus_check_id',
+  'circonus_check_force_metric_activation', 'circonus_check_instance_id', 'circonus_check_search_tag', 'circonus_check_display_name',
+  'circonus_check_tags', 'circonus_broker_id', 'circonus_broker_select_tag', 'enable_host_metrics', 'disable_compat_1.9', 'retry_failed_connection']);
+
+/** `telemetry { disable, metrics_prefix, prometheus_retention_time, disable_hostname, ... }`. */
+function applyTelemetry(cfg: Config, t: Record<string, unknown>, source: string): void {
+  for (const [k, v] of Object.entries(t)) {
+    switch (k) {
+      case 'disable':
+      case 'disable_hostname':
+        if (typeof v !== 'boolean') throw new Error(`${source}: telemetry.${k} must be true or false`);
+        if (k === 'disable') cfg.telemetry.disable = v; else cfg.telemetry.disableHostname = v;
+        break;
+      case 'metrics_prefix':
+        if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(v)) throw new Error(`${source}: telemetry.metrics_prefix must be a name`);
+        cfg.telemetry.metricsPrefix = v;
+        break;
+      case 'prometheus_retention_time': {
+        const n = ms(v);
+        if (!Number.isFinite(n) || n < 0) throw new Error(`${source}: telemetry.prometheus_retention_time must be a duration`);
+        cfg.telemetry.prometheusRetentionMs = n;
+        break;
+      }
+      default:
+        if (!TELEMETRY_IGNORED.has(k)) throw new Error(`${source}: unknown telemetry key "${k}"`);
+    }
+  }
 }
 
 function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string): void {

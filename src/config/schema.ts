@@ -214,10 +214,20 @@ export interface Config {
   nodeMeta: Record<string, string>;
   /** Anti-entropy full sync interval, before the cluster-size stagger (Consul's ae_interval). @defaultValue 1m */
   aeIntervalMs: number;
+  /** telemetry { ... } (issue 16). */
+  telemetry: TelemetryConfig;
   /** Eureka's REST API and self-preservation (issue 17). */
   eureka: EurekaConfig;
   /** Access control (issue 14). */
   acl: AclConfig;
+}
+
+/** telemetry { ... } in Consul's configuration file. Prometheus output is on whatever the retention. */
+export interface TelemetryConfig {
+  /** Stop recording metrics (the endpoints still answer, with what was recorded). @defaultValue false */ disable: boolean;
+  /** First part of Consul's metric names. @defaultValue 'consul' */ metricsPrefix: string;
+  /** Labelled series not updated for this long are dropped; 0 = the default. @defaultValue 60s */ prometheusRetentionMs: number;
+  /** `false` inserts the host name in gauge names, as Consul does; unset = no host name. @defaultValue undefined */ disableHostname?: boolean;
 }
 
 export function defaultDnsConfig(): DnsConfig {
@@ -240,5 +250,6 @@ export function defaultConfig(): Config {
     registerConsulService: true, discoveryMaxStaleMs: 0, resyncIntervalMs: 30e3, redisTimeoutMs: 5e3, redisTls: {}, aeIntervalMs: 60e3, nodeMeta: {}, enableScriptChecks: false, enableLocalScriptChecks: false, tls: { verifyIncoming: false },
     eureka: defaultEurekaConfig(),
     acl: defaultAclConfig(),
+    telemetry: { disable: false, metricsPrefix: 'consul', prometheusRetentionMs: 0 },
   };
 }

@@ -25,6 +25,8 @@ export interface Entry {
   /** When the answer was trimmed and shuffled, rebuild after this many uses so other instances get their turn. */
   refreshAfter: number;
   uses: number;
+  /** For metrics (src/dns/metrics.ts): the reply's RCODE, plus 16 for a reverse (`*.arpa`) answer. */
+  kind: number;
   /** A negative answer shared by every name of its zone cut and length (negative.ts): never stored under a name's key. */
   shared?: boolean;
   /** Re-assembles the variants from the next instances (no re-encoding); without it the entry is dropped and rebuilt. */

@@ -25,6 +25,7 @@ import { forward, resolveExternal } from './recursor.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { Forwarder } from './forwarder.ts';
 import { shareNegative, RecentNegatives } from './negative.ts';
+import type { DnsMetrics } from './metrics.ts';
 import { RemoteDcAnswers } from './remote-dc.ts';
 import { queryName, queryReply, type QueryExecutor } from './query-answers.ts';
 import type { DcDirectory } from '../catalog/datacenters.ts';
@@ -56,6 +57,8 @@ export class DnsHandler {
   /** Sockets and in-flight cap of forwarded queries. */
   readonly forwarder = new Forwarder();
   readonly #recentNeg = new RecentNegatives();
+  /** Per-query metrics (src/dns/metrics.ts); null = none recorded. */
+  metrics: DnsMetrics | null = null;
   /** Other datacenters' names, answered by them (remote-dc.ts). */
   readonly remote: RemoteDcAnswers;
   /** Prepared queries, executed by the agent (query-answers.ts); null = none (NXDOMAIN). */
@@ -136,11 +139,14 @@ export class DnsHandler {
   }
 
   #answer(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Buffer[] | null | Promise<Buffer | null> {
+    // Metrics (src/dns/metrics.ts): every return records the query; the cached path reads the rcode from the entry.
+    const m = this.metrics;
+    const t0 = m === null ? -1 : m.start();
     const p = parseRequest(msg);
     switch (p.t) {
-      case 'drop': return null;
-      case 'reply': return p.buf;
-      case 'noquestion': return headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED);
+      case 'drop': if (m !== null) m.answered(t0, -1); return null;
+      case 'reply': return m === null ? p.buf : m.reply(t0, false, p.buf);
+      case 'noquestion': { const b = headerOnly(p.id, p.b2, p.b3, RCODE.REFUSED); return m === null ? b : m.reply(t0, false, b); }
       case 'query': break;
     }
     const q = p;
@@ -156,16 +162,23 @@ export class DnsHandler {
       this.cache.misses++;
       try {
         const r = this.#build(q, msg, transport, optLen);
-        if (r instanceof Promise) return r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
-        if (Buffer.isBuffer(r)) return r;
+        if (r instanceof Promise) {
+          const out = r.catch(err => { this.#errs.note('error', 'dns: query failed', { error: err }); return this.#servfail(q); });
+          if (m === null) return out;
+          const arpa = isArpa(q.wireKey);
+          return out.then(b => m.reply(t0, arpa, b));
+        }
+        if (Buffer.isBuffer(r)) return m === null ? r : m.reply(t0, isArpa(q.wireKey), r);
         e = r;
         if (e.shared) this.#recentNeg.set(key, e);
         else if (e.deps.length || e.variants.length) this.cache.set(key, e);
       } catch (err) {
         this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
-        return this.#servfail(q);
+        const b = this.#servfail(q);
+        return m === null ? b : m.reply(t0, isArpa(q.wireKey), b);
       }
     }
+    if (m !== null) m.answered(t0, e.kind);
     return chunks ? replyChunks(e, q) : reply(e, q);
   }
 
@@ -278,7 +291,7 @@ export class DnsHandler {
       if (q.qtype !== T.SOA) m.authority.push(soa);
     }
     void optLen;
-    return this.#negative(m, lname) ?? entryOf([m], [...ctx.deps], this.#rt.compress, false);
+    return this.#negative(m, lname) ?? entryOf([m], [...ctx.deps], this.#rt.compress, false, true);
   }
 
   /** A name-independent negative answer: the one entry shared per zone cut and name length (negative.ts). */
@@ -286,7 +299,7 @@ export class DnsHandler {
     const k = shareNegative(m, lname);
     if (k === null) return null;
     let e = this.cache.get(k);
-    if (!e) { e = entryOf([m], [], this.#rt.compress, false); e.shared = true; this.cache.set(k, e); }
+    if (!e) { e = entryOf([m], [], this.#rt.compress, false, lname.endsWith('arpa.')); e.shared = true; this.cache.set(k, e); }
     return e;
   }
 
@@ -303,6 +316,12 @@ export class DnsHandler {
   }
 }
 
+/** The wire-form name ends in `arpa.` (reverse lookups), checked from its end without allocating. */
+function isArpa(k: string): boolean {
+  const n = k.length;
+  return n >= 6 && k.charCodeAt(n - 2) === 0x61 && k.charCodeAt(n - 3) === 0x70 && k.charCodeAt(n - 4) === 0x72 && k.charCodeAt(n - 5) === 0x61 && k.charCodeAt(n - 6) === 4 && k.charCodeAt(n - 1) === 0;
+}
+
 function nextDot(s: string, from: number): number {
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -312,9 +331,9 @@ function nextDot(s: string, from: number): number {
   return -1;
 }
 
-function entryOf(msgs: Msg[], deps: string[], compress: boolean, trimmedShuffle: boolean): Entry {
+function entryOf(msgs: Msg[], deps: string[], compress: boolean, trimmedShuffle: boolean, arpa = false): Entry {
   const variants: Variant[] = msgs.map(m => { const e = encodeMsg(m, compress); return { buf: e.buf, serials: e.serialOffsets }; });
-  return { variants, next: 0, deps, refreshAfter: trimmedShuffle ? REFRESH_TRIMMED_AFTER * variants.length : 0, uses: 0 };
+  return { variants, next: 0, deps, refreshAfter: trimmedShuffle ? REFRESH_TRIMMED_AFTER * variants.length : 0, uses: 0, kind: (variants[0]!.buf[3]! & 15) | (arpa ? 16 : 0) };
 }
 
 /** Static zones answer like any authoritative server: over-size UDP → additional dropped, then TC=1 with no records. */

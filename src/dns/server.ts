@@ -28,6 +28,8 @@ import { listenTCP, closeConnections } from './tcp.ts';
 import type { TcpOptions } from './tcp.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { ResponseRateLimiter, rateLimitOn } from './rrl.ts';
+import { DnsMetrics } from './metrics.ts';
+import { metrics } from '../util/metrics/index.ts';
 
 export interface DnsServerOptions {
   view: CatalogView;
@@ -41,6 +43,8 @@ export interface DnsServerOptions {
   tcpReadMs?: number;
   /** Overrides dns_config.tcp_max_conns (tests). */
   tcpMaxConnections?: number;
+  /** Record per-query metrics (src/dns/metrics.ts). @defaultValue true */
+  metrics?: boolean;
 }
 
 /** An unknown DNS token: nothing is readable. */
@@ -69,6 +73,14 @@ export class DnsServer {
     const rt = runtimeFrom(opts.config);
     this.#zones = new ZoneStore(() => [this.#handler.runtime.domain, ...(this.#handler.runtime.altDomain ? [this.#handler.runtime.altDomain] : [])]);
     this.#handler = new DnsHandler(opts.view, rt, this.#zones, opts.log, this.#errs, opts.dcs);
+    // Per-query metrics unless turned off (telemetry { disable = true } before the server starts, or the benchmark's switch).
+    if (opts.metrics !== false && metrics.settings.enabled) {
+      this.#handler.metrics = new DnsMetrics(opts.config.nodeName);
+      const cache = this.#handler.cache;
+      metrics.gauge('roster.dns.cache_entries', 'Answers held in the DNS answer cache.', () => [{ value: cache.size }]);
+      metrics.readCounter('roster.dns.cache_hits', 'DNS answers served from the answer cache.', () => cache.hits);
+      metrics.readCounter('roster.dns.cache_misses', 'DNS answers built because the answer cache had none.', () => cache.misses);
+    }
     this.#onChange = c => this.#handler.onChange(c);
     this.#view.on('change', this.#onChange);
   }
@@ -142,6 +154,8 @@ export class DnsServer {
   errorCounts(): Record<string, number> { return Object.fromEntries(this.#errs.counts); }
 
   async close(): Promise<void> {
+    const dm = this.#handler.metrics;
+    if (dm) { dm.flush(); dm.close(); }
     this.#view.off('change', this.#onChange);
     clearInterval(this.#aclTimer);
     const udp = this.#udp; const tcp = this.#tcp;

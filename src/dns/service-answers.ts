@@ -84,7 +84,7 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
   const first = build();
   if (!fits(first.variants)) return null;
   const e: Entry = {
-    variants: first.variants, next: 0, deps: ['s:' + sq.service], uses: 0,
+    variants: first.variants, next: 0, deps: ['s:' + sq.service], uses: 0, kind: first.variants[0]!.buf[3]! & 15,
     refreshAfter: first.partial && visible.length > 1 ? REFRESH_PARTIAL_AFTER * first.variants.length : 0,
     rotate: () => { const next = build().variants; if (fits(next)) e.variants = next; e.uses = 0; },
   };

@@ -10,6 +10,7 @@ import { NodeStateType, encodeAlive, encodeSuspect, encodeDead } from './message
 import type { Alive, Suspect, Dead, PushNodeState, NodeStateNum } from './messages.ts';
 import { TransmitLimitedQueue } from './broadcast.ts';
 import { Suspicion, Awareness, suspicionTimeout } from './suspicion.ts';
+import { M } from '../util/metrics/index.ts';
 
 /** Identity of a node as gossiped in `alive`. */
 export interface NodeInfo {
@@ -112,6 +113,7 @@ export class MemberlistState {
 
   /** Handles an alive message (ours, gossiped, or from push-pull). */
   aliveNode(a: Alive, notify: (() => void) | null, bootstrap: boolean): void {
+    M.memberlistMsg.alive.with('lan').inc();
     if (this.leaving && a.node === this.config.name) return;
     if (a.vsn.length >= 3) {
       const [pmin, pmax] = a.vsn as [number, number];
@@ -176,6 +178,7 @@ export class MemberlistState {
 
   /** Handles a suspect message; starts or confirms the suspicion timer, or refutes if about us. */
   suspectNode(s: Suspect): void {
+    M.memberlistMsg.suspect.with('lan').inc();
     const state = this.nodeMap.get(s.node);
     if (!state) return;
     if (s.incarnation < state.incarnation) return;
@@ -214,6 +217,7 @@ export class MemberlistState {
 
   /** Handles a dead message (From == Node means a graceful leave → state left). */
   deadNode(d: Dead, notify?: () => void): void {
+    M.memberlistMsg.dead.with('lan').inc();
     const state = this.nodeMap.get(d.node);
     if (!state) return;
     if (d.incarnation < state.incarnation) return;

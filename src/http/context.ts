@@ -18,6 +18,9 @@ import { requireLocalDc } from './dc-forward.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import type { AclResolver } from '../acl/resolver.ts';
 import type { AgentTokens, RequestIdentity } from './acl.ts';
+import { logger } from '../log.ts';
+
+const log = logger('agent');
 
 /** The agent's parts, as the HTTP routes see them. */
 export interface ApiDeps {
@@ -103,6 +106,8 @@ export async function agentRegister(deps: ApiDeps, req: RegisterRequest): Promis
   }
   await afterWrite(deps, res.index, res.changed);
   deps.hooks.local?.track({ services: req.services.map(s => s.ID), checks: req.checks.map(c => c.check.CheckID) });
+  for (const s of req.services) log.info('Synced service', { service: s.ID });
+  for (const c of req.checks) log.info('Synced check', { check: c.check.CheckID });
   return res;
 }
 

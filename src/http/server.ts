@@ -15,6 +15,8 @@ import { logger } from '../log.ts';
 import { parseExact } from '../util/json.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
+import { metrics, M } from '../util/metrics/index.ts';
+import { recordRoute } from './metrics.ts';
 import type { Authorizer } from '../acl/authorizer.ts';
 
 const log = logger('agent.http');
@@ -99,7 +101,10 @@ export interface RouteAcl {
 
 // --- end ACL declarations ---
 
-interface Route { methods: string[]; handler: Handler; getWrites: boolean; pattern: string; acl?: RouteAcl }
+interface Route {
+  methods: string[]; handler: Handler; getWrites: boolean; pattern: string; acl?: RouteAcl;
+  /** Consul's `path` label of consul.api.http: `v1_kv_` for `/v1/kv/`. */ label: string;
+}
 
 /**
  * Route options. `getWrites`: a GET on this route writes (python-consul's legacy GET forms).
@@ -120,7 +125,7 @@ export class Router {
 
   /** Adds a route; a pattern ending in `/` is a prefix route, except `/` itself (the root page, exact). */
   add(methods: string[], pattern: string, handler: Handler, opts: RouteOpts = {}): this {
-    const r: Route = { methods, handler, getWrites: opts.getWrites ?? false, pattern, acl: opts.acl };
+    const r: Route = { methods, handler, getWrites: opts.getWrites ?? false, pattern, acl: opts.acl, label: pattern.replace(/^\//, '').replace(/\//g, '_') };
     if (pattern.endsWith('/') && pattern !== '/') {
       this.#prefix.push([pattern, r]);
       this.#prefix.sort((a, b) => b[0].length - a[0].length);
@@ -185,6 +190,19 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       send(res, { status: 404, body }, pretty);
       return;
     }
+    // consul.api.http: every request to a registered endpoint, timed until its answer is sent (or its stream starts).
+    // Only the route's own methods: a client cannot mint label values.
+    let t0 = -1;
+    if (metrics.settings.enabled && (m.route.methods.includes(method) || method === 'OPTIONS')) {
+      t0 = performance.now();
+      const label = m.route.label;
+      res.once('close', () => M.apiHttp.with(method, label).observe(performance.now() - t0));
+    }
+    // Consul's debug line per request (seen by a debug /v1/agent/monitor even when the agent logs at info).
+    if (log.enabled('debug')) {
+      const start = performance.now();
+      res.once('close', () => log.debug('Request finished', { method, url: redactUrl(req.url ?? ''), from: `${req.socket.remoteAddress}:${req.socket.remotePort}`, latency: `${(performance.now() - start).toFixed(3)}ms` }));
+    }
     const allow = ['OPTIONS', ...m.route.methods].join(',');
     if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allow } }, pretty); return; }
     if (!m.route.methods.includes(method)) {
@@ -217,7 +235,9 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       }
       // `?dc=` forwarding first (the datacenter that answers enforces its own ACLs), else the ACL guard and the route.
       const pre = router.intercept ? await router.intercept(ctx) : null;
-      send(res, pre ?? await (router.guard ? router.guard.run(ctx, m.route.pattern, m.route.acl, m.route.handler) : m.route.handler(ctx)), pretty);
+      const reply = pre ?? await (router.guard ? router.guard.run(ctx, m.route.pattern, m.route.acl, m.route.handler) : m.route.handler(ctx));
+      if (t0 >= 0 && !pre) recordRoute(method, m.route.label, m.param, reply.status ?? 200, reply.body, performance.now() - t0);
+      send(res, reply, pretty);
     } catch (err) {
       if (err instanceof HttpError) {
         if (err.close) lingerThenClose(req.socket as Socket);
@@ -228,6 +248,11 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       }
     }
   };
+}
+
+/** A request URL for the log: the token query parameter never shows. */
+function redactUrl(u: string): string {
+  return u.replace(/([?&]token=)[^&]*/gi, '$1<hidden>');
 }
 
 /**
@@ -316,6 +341,8 @@ function send(res: ServerResponse, r: Reply, pretty: boolean): void {
   if (r.body instanceof Readable) {
     headers['Content-Type'] ??= 'application/octet-stream';
     res.writeHead(r.status ?? 200, headers);
+    // Status and headers go out at once, before the first chunk (a log stream may be quiet for long).
+    res.flushHeaders();
     pipeline(r.body, res, err => { if (err) res.destroy(); });
     return;
   }

@@ -16,6 +16,7 @@ import { compileRouteOptions, parseRoute, type CompiledRouteOptions, type Route 
 import { ServiceSet } from './services.ts';
 import { AccessLog } from './access-log.ts';
 import { agentAddr, agentToken } from '../util/agent-addr.ts';
+import { countRequest, countUpstreamError } from './metrics.ts';
 
 export interface RouterOptions {
   httpAddr?: string;
@@ -168,6 +169,7 @@ export class ServiceRouter {
     x.res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(msg) + 1 });
     x.res.end(msg + '\n');
     this.#log?.write(x.req.method, x.host, x.req.url, route, '', status, x.t0, 0);
+    countRequest(route, status);
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
@@ -192,6 +194,7 @@ export class ServiceRouter {
     const fail = (status: number, msg: string, route: Route | null) => {
       socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(msg) + 1}\r\nConnection: close\r\n\r\n${msg}\n`);
       this.#log?.write(req.method, req.headers.host, req.url, route, '', status, t0, 0);
+      countRequest(route, status);
     };
     const route = parseRoute(req.headers.host, req.url ?? '/', this.#route);
     if (!route) return fail(404, 'no route', null);
@@ -211,6 +214,7 @@ export class ServiceRouter {
           clearTimeout(timer);
           done();
           if (connected) { socket.destroy(); return; }
+          countUpstreamError(route.service);
           d.report(inst, false);
           if (attempt < (this.options.retries ?? 2)) tryOne(attempt + 1); else fail(502, `upstream of service "${route.service}" failed`, route);
         });
@@ -230,7 +234,7 @@ export class ServiceRouter {
           up.pipe(socket);
           socket.pipe(up);
           const end = () => { done(); };
-          up.once('close', () => { socket.destroy(); end(); this.#log?.write(req.method, req.headers.host, req.url, route, `${inst.address}:${inst.port}`, status, t0, attempt + 1); });
+          up.once('close', () => { socket.destroy(); end(); this.#log?.write(req.method, req.headers.host, req.url, route, `${inst.address}:${inst.port}`, status, t0, attempt + 1); countRequest(route, status); });
           socket.once('close', () => up.destroy());
         });
       };
@@ -317,6 +321,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.finish!();
     const inst = this.inst!;
     this.router.log?.write(this.req.method, this.host, this.req.url, this.route, `${inst.address}:${inst.port}`, this.res.statusCode, this.t0, this.attempt + 1);
+    countRequest(this.route, this.res.statusCode);
   }
 
   onError(err: Error & { code?: string }): void {
@@ -325,6 +330,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.responded) { res.destroy(); return; }
     if (res.destroyed || res.headersSent) return;
     const inst = this.inst!;
+    countUpstreamError(this.route.service);
     this.d.report(inst, false);
     const o = this.router.options;
     const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT';

@@ -13,6 +13,7 @@
 import { Redis, Cluster } from 'ioredis';
 import type { RedisOptions, ClusterOptions } from 'ioredis';
 import { readFileSync } from 'node:fs';
+import { instrumentRedis } from './redis-metrics.ts';
 
 /** Where Redis is, as parsed from a URL. */
 export interface RedisEndpoint {
@@ -153,10 +154,12 @@ export class RedisConnector {
     const ep = this.endpoint;
     const o = this.roleOptions(role);
     if (ep.kind === 'sentinel') {
-      return new Redis({
+      const conn = new Redis({
         ...o, sentinels: ep.hosts, name: ep.masterName, role: 'master',
         sentinelRetryStrategy: (t: number) => Math.min(t * 50, 500),
       });
+      if (role === 'command') instrumentRedis(conn, role);
+      return conn;
     }
     if (ep.kind === 'cluster') {
       const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...redisOptions } = o;
@@ -166,6 +169,8 @@ export class RedisConnector {
       };
       return new Cluster(ep.hosts, co) as unknown as RedisConn;
     }
-    return new Redis({ ...o, host: ep.hosts[0]!.host, port: ep.hosts[0]!.port });
+    const conn = new Redis({ ...o, host: ep.hosts[0]!.host, port: ep.hosts[0]!.port });
+    if (role === 'command') instrumentRedis(conn, role);
+    return conn;
   }
 }

@@ -4,6 +4,7 @@ import { checkDc, type ApiDeps } from '../context.ts';
 import { agentRoutes } from './agent.ts';
 import { selfRoutes } from './self.ts';
 import { metricsRoutes } from './metrics.ts';
+import { monitorRoutes } from './monitor.ts';
 import { catalogRoutes } from './catalog.ts';
 import { healthRoutes } from './health.ts';
 import { statusRoutes } from './status.ts';
@@ -53,6 +54,7 @@ export function registerRoutes(r: Router, deps: ApiDeps): { queries: QueryCatalo
   const dc = takingDc(r, deps);
   selfRoutes(r, deps);
   metricsRoutes(r, deps);
+  monitorRoutes(r);
   agentRoutes(r, deps);
   catalogRoutes(dc, deps);
   healthRoutes(dc, deps);

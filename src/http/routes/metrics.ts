@@ -1,33 +1,42 @@
 /**
- * @module GET /v1/agent/metrics in Consul's JSON shape (Timestamp, Gauges, Points, Counters, Samples).
- *
- * For now it carries the runtime gauges and what the agent's parts report through `hooks.gauges`
- * (per-check lateness and overdue time, issue 11). Counters, samples and the Prometheus format come
- * with the metrics work (issue 16); until then `?format=prometheus` answers as Consul does when
- * Prometheus retention is not configured.
+ * @module GET /v1/agent/metrics: Consul's JSON shape (Timestamp, Gauges, Points, Counters, Samples),
+ * or the Prometheus text format with `?format=prometheus` or an Accept header asking for it (Consul's
+ * `acceptsOpenMetricsMimeType`), from the same registry (src/util/metrics). Prometheus output is on
+ * by default: Roster needs no `telemetry { prometheus_retention_time }` for it.
  */
 import type { Router } from '../server.ts';
-import type { ApiDeps, Gauge } from '../context.ts';
+import type { ApiDeps } from '../context.ts';
+import { metrics, PrometheusExporter, PROMETHEUS_CONTENT_TYPE, renderJson } from '../../util/metrics/index.ts';
 
-/** Go's time.Time.String() of the current 10 s interval's start, as Consul prints it. */
-function intervalStart(now: number): string {
-  const d = new Date(Math.floor(now / 10_000) * 10_000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
+let exporter: PrometheusExporter | null = null;
+
+/** Consul's test: `application/openmetrics-text`, or `text/plain; version=0.4.0` (sic), here also Prometheus's own `version=0.0.4`. */
+export function wantsPrometheus(format: string | null, accept: string | undefined): boolean {
+  if (format === 'prometheus') return true;
+  if (!accept) return false;
+  const a = accept.replace(/\s+/g, '').toLowerCase();
+  return a.includes('application/openmetrics-text') || a.includes('text/plain;version=0.4.0') || a.includes('text/plain;version=0.0.4');
+}
+
+/**
+ * Gauges the agent's parts report through `hooks.gauges` (per-check lateness, Eureka's self-preservation, ...)
+ * become registry gauges on first sight, read from the hook at scrape time, so Prometheus sees them too.
+ */
+function adoptHookGauges(deps: ApiDeps): void {
+  const read = () => deps.hooks.gauges?.() ?? [];
+  for (const name of new Set(read().map(g => g.Name))) {
+    if (metrics.get(name)) continue;
+    metrics.gauge(name, undefined, () => read().filter(g => g.Name === name).map(g => ({ labels: g.Labels, value: g.Value })));
+  }
 }
 
 export function metricsRoutes(r: Router, deps: ApiDeps): void {
-  r.add(['GET'], '/v1/agent/metrics', ctx => {
-    if (ctx.query.get('format') === 'prometheus') {
-      return { status: 415, body: 'Prometheus is not enabled since its retention time is not positive' };
+  r.add(['GET'], '/v1/agent/metrics', async ctx => {
+    adoptHookGauges(deps);
+    if (wantsPrometheus(ctx.query.get('format'), ctx.req.headers.accept)) {
+      exporter ??= new PrometheusExporter(metrics);
+      return { body: await exporter.text(), raw: true, headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE } };
     }
-    const mem = process.memoryUsage();
-    const gauges: Gauge[] = [
-      { Name: 'consul.runtime.alloc_bytes', Value: mem.heapUsed, Labels: {} },
-      { Name: 'consul.runtime.sys_bytes', Value: mem.rss, Labels: {} },
-      ...(deps.hooks.gauges?.() ?? []),
-    ];
-    gauges.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
-    return { body: { Timestamp: intervalStart(Date.now()), Gauges: gauges, Points: [], Counters: [], Samples: [] } };
+    return { body: renderJson(metrics) };
   });
 }
