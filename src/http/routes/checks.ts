@@ -6,7 +6,7 @@ import { HttpError, type Router } from '../server.ts';
 import { decode, CHECK_FIELDS, CHECK_ALIASES, type Schema } from '../decode.ts';
 import { blocking, sharedBlocking } from '../blocking.ts';
 import { agentRegister, metaHeaders, readMode, renderedReply, requireRedis, type ApiDeps } from '../context.ts';
-import { buildCheck } from '../../agent/registration.ts';
+import { buildCheck } from '../registration.ts';
 import { wireCheck } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus } from '../../catalog/model.ts';
 import { nodeMetaFilter } from './catalog.ts';
