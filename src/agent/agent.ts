@@ -17,9 +17,10 @@ import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
-import { Router, listenHttp } from '../http/server.ts';
+import { listenHttp } from '../http/server.ts';
 import type { AgentHooks, ApiDeps } from '../http/context.ts';
-import { registerRoutes } from '../http/routes/index.ts';
+import { apiRouter } from '../http/api.ts';
+import { KvServices, startKvBackground } from '../kv/services.ts';
 import { logger, registerSecret } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { parseDurationNs } from '../util/duration.ts';
@@ -44,6 +45,7 @@ export class Agent {
   connector!: RedisConnector;
   acks!: DurableAcks;
   store!: CatalogStore;
+  kv!: KvServices;
   syncer!: CatalogSyncer;
   nodeId = '';
   httpServer?: Server;
@@ -98,6 +100,7 @@ export class Agent {
     log.info('durable acknowledgements', { redis_min_replicas_acked: this.acks.required(), mode: cluster ? 'off on redis-cluster' : cfg.redisMinReplicasAcked === undefined ? 'auto' : 'configured' });
     this.acks.start(n => log.info('redis_min_replicas_acked changed (auto: 1 when the primary reports replicas)', { redis_min_replicas_acked: n }));
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
+    this.kv = new KvServices(this.redis, this.store.keys);
     const local = this.local = new LocalState(cfg.dataDir);
     await this.registerSelf();
     // Anti-entropy (Consul's agent/ae): the node, its services and checks come back whenever the catalog
@@ -170,17 +173,13 @@ export class Agent {
     this.onStop(() => this.gossip!.stop(this.#leave));
     // --- end gossip ---
 
-    const router = new Router();
     const deps: ApiDeps = {
-      config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
+      config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier, kv: this.kv,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
-    registerRoutes(router, deps);
-    // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
-    {
-      const { startKvBackground } = await import('../http/routes/kv-deps.ts');
-      this.onStop(await startKvBackground(deps));
-    }
+    const router = apiRouter(deps);
+    // --- KV / sessions / events (src/kv/services.ts): change subscriber + session sweeper ---
+    this.onStop(await startKvBackground(deps));
     // --- end KV / sessions / events ---
     // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
     const lim = openFilesLimit();

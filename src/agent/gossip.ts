@@ -12,12 +12,30 @@
  */
 import { createHash } from 'node:crypto';
 import { Serf, type Member, type QueryEvent, type UserEvent as SerfUserEvent } from '../gossip/index.ts';
-import type { Agent } from './agent.ts';
-import { recordUserEvent } from '../http/routes/event.ts';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import type { CatalogStore } from '../store/catalog-store.ts';
+import type { CatalogView } from '../catalog/view.ts';
+import type { AgentHooks } from '../http/context.ts';
+import type { KvServices, Wake } from '../kv/services.ts';
+import { recordUserEvent } from '../kv/events.ts';
 import { VERSION } from '../version.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.gossip');
+
+/** The parts of the agent gossip uses (the Agent fits; gossip does not import the agent). */
+export interface GossipHost {
+  readonly config: Config;
+  readonly nodeId: string;
+  readonly redis: Redis;
+  readonly store: CatalogStore;
+  readonly view: CatalogView;
+  readonly hooks: AgentHooks;
+  readonly kv: KvServices;
+  readonly notifier: Wake;
+  readonly antiEntropy?: { stop(): void };
+}
 const STATUS_CODE: Record<string, number> = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 };
 const LEASE_MS = 3000;
 
@@ -45,7 +63,7 @@ export function agentMember(m: Member, wanSuffix = ''): Record<string, unknown> 
 
 export class Gossip {
   readonly serf: Serf;
-  #agent: Agent;
+  #agent: GossipHost;
   #leaseKey: string;
   #timers: NodeJS.Timeout[] = [];
   #holder = false;
@@ -53,13 +71,13 @@ export class Gossip {
   #again = false;
   #left = false;
 
-  private constructor(agent: Agent, serf: Serf) {
+  private constructor(agent: GossipHost, serf: Serf) {
     this.#agent = agent;
     this.serf = serf;
     this.#leaseKey = `${agent.store.keys.prefix}:reconciler`;
   }
 
-  static async start(agent: Agent): Promise<Gossip> {
+  static async start(agent: GossipHost): Promise<Gossip> {
     const c = agent.config;
     const tags: Record<string, string> = {
       acls: '0', build: `${VERSION}:roster`, dc: c.datacenter, ft_fs: '1', ft_si: '1', id: agent.nodeId, port: String(c.ports.server), raft_vsn: '3',
@@ -96,7 +114,7 @@ export class Gossip {
       const ltime = this.serf.eventClock.time();
       const ID = eventId(name, ltime, payload);
       // Recorded first, with its filters: the gossip copies (ours and other agents') carry the same ID and dedup.
-      await recordUserEvent({ redis: a.redis, store: a.store, notifier: a.notifier }, {
+      await recordUserEvent(a, {
         ID, Name: name, Payload: payload.length ? payload.toString('base64') : null, NodeFilter: filters.node, ServiceFilter: filters.service,
         TagFilter: filters.tag, Version: 1, LTime: ltime,
       });
@@ -129,7 +147,7 @@ export class Gossip {
   async #record(ev: SerfUserEvent): Promise<void> {
     const a = this.#agent;
     try {
-      await recordUserEvent({ redis: a.redis, store: a.store, notifier: a.notifier }, {
+      await recordUserEvent(a, {
         ID: eventId(ev.name, ev.ltime, ev.payload), Name: ev.name, Payload: ev.payload.length ? Buffer.from(ev.payload).toString('base64') : null,
         NodeFilter: '', ServiceFilter: '', TagFilter: '', Version: 1, LTime: ev.ltime,
       });

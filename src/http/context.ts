@@ -11,6 +11,7 @@ import type { CatalogSyncer } from '../catalog/syncer.ts';
 import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalog-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { Notifier } from './blocking.ts';
+import type { KvServices } from '../kv/services.ts';
 import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
 import { parseDurationNs } from '../util/duration.ts';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   view: CatalogView;
   syncer: CatalogSyncer;
   notifier: Notifier;
+  /** The KV, session and user-event stores (src/kv/services.ts). */
+  kv: KvServices;
   /** This agent's node name, as registered. */
   nodeName: string;
   nodeId: string;

@@ -1,5 +1,5 @@
 /**
- * @module Sessions and user events in Redis: typed wrappers over src/store/session-lua.ts.
+ * @module Sessions in Redis: typed wrappers over src/store/session-lua.ts (user events: event-store.ts).
  *
  * Invariant: a session's locks are released (or deleted) in the same atomic step that removes the
  * session, so no key is ever held by a session that no longer exists.
@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import { defineKvScript } from './kv-store.ts';
-import { SESSION_CREATE, SESSION_DESTROY, SESSION_RENEW, SESSION_SWEEP, USER_EVENT } from './session-lua.ts';
+import { SESSION_CREATE, SESSION_DESTROY, SESSION_RENEW, SESSION_SWEEP } from './session-lua.ts';
 
 /** A session as Consul shows it. */
 export interface SessionRec {
@@ -54,7 +54,7 @@ export const SWEEP_GAP_GRACE_MS = 3000;
 export class SessionStore {
   readonly redis: Redis;
   readonly keys: Keys;
-  #create: Fn; #renew: Fn; #destroy: Fn; #sweep: Fn; #event: Fn;
+  #create: Fn; #renew: Fn; #destroy: Fn; #sweep: Fn;
 
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
@@ -63,7 +63,6 @@ export class SessionStore {
     this.#renew = defineKvScript(redis, keys, 'rosterSessionRenew', SESSION_RENEW);
     this.#destroy = defineKvScript(redis, keys, 'rosterSessionDestroy', SESSION_DESTROY);
     this.#sweep = defineKvScript(redis, keys, 'rosterSessionSweep', SESSION_SWEEP);
-    this.#event = defineKvScript(redis, keys, 'rosterUserEvent', USER_EVENT);
   }
 
   /** Creates a session; throws Redis errors carrying Consul's messages (`Missing node registration`, ...). */
@@ -113,15 +112,5 @@ export class SessionStore {
       try { set.add((JSON.parse(v.slice(v.indexOf('\n') + 1)) as { _node: string })._node); } catch { /* skip */ }
     }
     return [...set];
-  }
-
-  /** Stores a user event (deduplicated by ID, newest 256 kept). Returns the stored JSON, or null if already known. */
-  async recordEvent(ev: { ID: string; LTime: number }, stampLTime: boolean): Promise<string | null> {
-    return ((await this.#event(ev.ID, JSON.stringify(ev), stampLTime ? '1' : '0')) as string | null) ?? null;
-  }
-
-  /** The stored user events, oldest first. */
-  async events(): Promise<Record<string, unknown>[]> {
-    return (await this.redis.lrange(this.keys.userEvents, 0, -1)).map(s => JSON.parse(s) as Record<string, unknown>);
   }
 }

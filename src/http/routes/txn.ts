@@ -6,7 +6,6 @@
 import { HttpError, type BodyLimit, type Reply, type Router } from '../server.ts';
 import { decode, type Schema } from '../decode.ts';
 import { checkDc, durable, requireRedis, type ApiDeps } from '../context.ts';
-import { kvDeps } from './kv-deps.ts';
 import { KV_MAX_VALUE_SIZE, wireDirEntry } from './kv.ts';
 import type { KvTxnOp } from '../../store/kv-store.ts';
 
@@ -45,7 +44,7 @@ export function txnRoutes(r: Router, deps: ApiDeps): void {
       }
       ops.push({ verb: (kv.Verb as string) ?? '', key: (kv.Key as string) ?? '', value, flags: u64(kv.Flags, 'Flags'), index: Number(u64(kv.Index, 'Index')), session: (kv.Session as string) ?? '' });
     });
-    const res = await kvDeps(deps).kv.txn(ops);
+    const res = await deps.kv.kv.txn(ops);
     if (!res.ok) {
       return { status: 409, body: JSON.stringify({ Results: null, Errors: [{ OpIndex: res.opIndex, What: res.what }] }), raw: true, headers: { 'Content-Type': 'application/json' } };
     }
