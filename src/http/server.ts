@@ -10,22 +10,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
+import { HttpError } from './errors.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 
 const log = logger('agent.http');
 
-/** An error that becomes an HTTP reply with a plain-text body. */
-export class HttpError extends Error {
-  readonly status: number;
-  /** Close the connection after the answer (a request body was left unread). */
-  readonly close: boolean;
-  constructor(status: number, message: string, close = false) {
-    super(message);
-    this.status = status;
-    this.close = close;
-  }
-}
+export { HttpError };
 
 /** How big a request body may be, and how a bigger one is refused (413, nothing read past the limit). */
 export interface BodyLimit {
