@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/.node/bin:$(PATH)
 endif
 APT_PKGS := redis-server dnsutils
 
-.PHONY: all build run test unit integration typecheck bench deps system-deps test-deps bench-deps apt-deps clean distclean
+.PHONY: all build run test unit integration typecheck check bench deps system-deps test-deps bench-deps apt-deps clean distclean
 
 all: build
 
@@ -55,6 +55,10 @@ build: deps
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 
+# No import cycle (test/layout.test.ts checks the same and the other layout rules).
+check: typecheck
+	npx madge --circular --extensions ts src
+
 run: build system-deps
 	bin/roster agent -dev
 
@@ -64,7 +68,7 @@ unit: build
 integration: build test-deps
 	npx ava 'integration/**/*.test.ts'
 
-test: build test-deps typecheck
+test: build test-deps check
 	npx ava
 
 bench: build bench-deps
