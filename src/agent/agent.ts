@@ -74,6 +74,10 @@ export class Agent {
     const cfg = this.config;
     lockDown(cfg.dataDir); // 0700, its files 0600
     this.nodeId = cfg.nodeId || this.#persistentNodeId();
+    // Start-up (bench/startup): the check engine (BullMQ, the largest import) loads while Redis connects,
+    // and starts after the HTTP API answers, so readiness does not wait for it.
+    const engineModule = import('../checks/engine.ts');
+    engineModule.catch(() => {}); // a failure surfaces where it is awaited
     let url = cfg.redisUrl;
     if (!url) {
       this.#embedded = await startEmbeddedRedis(cfg.dataDir);
@@ -146,21 +150,6 @@ export class Agent {
     await this.syncer.start();
     this.antiEntropy.start();
 
-    // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
-    {
-      const { CheckEngine } = await import('../checks/engine.ts');
-      const engine = new CheckEngine({
-        connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
-        outputIntervalMs: cfg.checkUpdateIntervalMs,
-        // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
-        reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
-        onReap: sid => local.forget('service', sid),
-      });
-      await engine.start();
-      this.onStop(() => engine.stop());
-    }
-    // --- end checks engine ---
-
     // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
     this.#sweepTimer = setInterval(() => {
       if (this.redis.status === 'ready') this.store.sweep().catch(err => log.debug('ttl sweep failed', { err: (err as Error).message }));
@@ -186,6 +175,20 @@ export class Agent {
     const files = { soft: Number.isFinite(lim.soft) ? lim.soft : 0, hard: Number.isFinite(lim.hard) ? lim.hard : 0 }; // 0: unknown or unlimited
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     const addr = this.httpServer.address() as { port: number };
+    // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
+    {
+      const { CheckEngine } = await engineModule;
+      const engine = new CheckEngine({
+        connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
+        outputIntervalMs: cfg.checkUpdateIntervalMs,
+        // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
+        reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
+        onReap: sid => local.forget('service', sid),
+      });
+      await engine.start();
+      this.onStop(() => engine.stop());
+    }
+    // --- end checks engine ---
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
