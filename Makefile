@@ -50,6 +50,7 @@ apt-deps:
 
 build: deps
 	npx tsc -p tsconfig.build.json
+	@cd src && find . -name '*.lua' -exec install -D -m 0644 {} ../dist/src/{} \;  # Lua scripts beside their loader (src/store/script.ts)
 	@chmod +x bin/roster
 
 typecheck: deps

@@ -19,6 +19,7 @@ import type { CatalogView } from '../catalog/view.ts';
 import type { AgentHooks } from '../http/context.ts';
 import type { KvServices, Wake } from '../kv/services.ts';
 import { recordUserEvent } from '../kv/events.ts';
+import { defineScript, type ScriptFn } from '../store/script.ts';
 import { VERSION } from '../version.ts';
 import { logger } from '../log.ts';
 
@@ -39,12 +40,6 @@ export interface GossipHost {
 const STATUS_CODE: Record<string, number> = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 };
 const LEASE_MS = 3000;
 
-const LEASE = `
-local v = redis.call('GET', KEYS[1])
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** A stable event ID from what every member sees alike (name, Lamport time, payload), so agents sharing Redis record it once. */
 export function eventId(name: string, ltime: number, payload: Uint8Array): string {
@@ -64,7 +59,8 @@ export function agentMember(m: Member, wanSuffix = ''): Record<string, unknown> 
 export class Gossip {
   readonly serf: Serf;
   #agent: GossipHost;
-  #leaseKey: string;
+  #acquire: ScriptFn;
+  #release: ScriptFn;
   #timers: NodeJS.Timeout[] = [];
   #holder = false;
   #reconciling: Promise<void> | null = null;
@@ -74,7 +70,8 @@ export class Gossip {
   private constructor(agent: GossipHost, serf: Serf) {
     this.#agent = agent;
     this.serf = serf;
-    this.#leaseKey = `${agent.store.keys.prefix}:reconciler`;
+    this.#acquire = defineScript(agent.redis, 'leaseAcquire-1.lua', [agent.store.keys.reconciler]);
+    this.#release = defineScript(agent.redis, 'leaseRelease-1.lua', [agent.store.keys.reconciler]);
   }
 
   static async start(agent: GossipHost): Promise<Gossip> {
@@ -174,7 +171,7 @@ export class Gossip {
     const a = this.#agent;
     if (a.redis.status !== 'ready' || this.#left) return;
     try {
-      this.#holder = (await a.redis.eval(LEASE, 1, this.#leaseKey, a.config.nodeName, LEASE_MS)) === 1;
+      this.#holder = (await this.#acquire(a.config.nodeName, LEASE_MS)) === 1;
       if (this.#holder) this.#kick();
     } catch (err) {
       log.debug('lease renewal failed', { err: (err as Error).message });
@@ -237,7 +234,7 @@ export class Gossip {
     for (const t of this.#timers) clearTimeout(t);
     if (leave) await this.leave();
     const a = this.#agent;
-    if (a.redis.status === 'ready') await a.redis.eval(RELEASE, 1, this.#leaseKey, a.config.nodeName).catch(() => {});
+    if (a.redis.status === 'ready') await this.#release(a.config.nodeName).catch(() => {});
     await this.serf.shutdown();
   }
 }

@@ -2,7 +2,7 @@
  * @module Keeps a CatalogView in step with Redis.
  *
  * Every catalog write appends its change event to a Redis Stream in the same Lua script
- * (src/store/lua.ts); the syncer reads that change log from its last position (src/catalog/change-log.ts),
+ * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/catalog/change-log.ts),
  * re-reads the nodes each event names and merges them into the view. After a dropped connection, a
  * reconnect or a failover it goes on from its last position, so it reads only what it missed. It
  * reloads the whole catalog only when the log no longer follows on from what the view holds:

@@ -1,11 +1,10 @@
 /**
  * @module User events in Redis (Consul's /v1/event): the newest 256, deduplicated by ID, so every
- * agent sharing the Redis lists the same events. The script is USER_EVENT in session-lua.ts.
+ * agent sharing the Redis lists the same events. The script is scripts/userEvent-14.lua.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import { defineKvScript } from './kv-store.ts';
-import { USER_EVENT } from './session-lua.ts';
 
 export class EventStore {
   readonly redis: Redis;
@@ -15,7 +14,7 @@ export class EventStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    this.#event = defineKvScript(redis, keys, 'rosterUserEvent', USER_EVENT);
+    this.#event = defineKvScript(redis, keys, 'userEvent-14.lua');
   }
 
   /** Stores a user event (deduplicated by ID, newest 256 kept). Returns the stored JSON, or null if already known. */

@@ -1,5 +1,5 @@
 /**
- * @module Sessions in Redis: typed wrappers over src/store/session-lua.ts (user events: event-store.ts).
+ * @module Sessions in Redis: typed wrappers over src/store/scripts/session*.lua (user events: event-store.ts).
  *
  * Invariant: a session's locks are released (or deleted) in the same atomic step that removes the
  * session, so no key is ever held by a session that no longer exists.
@@ -7,7 +7,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import { defineKvScript } from './kv-store.ts';
-import { SESSION_CREATE, SESSION_DESTROY, SESSION_RENEW, SESSION_SWEEP } from './session-lua.ts';
 
 /** A session as Consul shows it. */
 export interface SessionRec {
@@ -59,10 +58,10 @@ export class SessionStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    this.#create = defineKvScript(redis, keys, 'rosterSessionCreate', SESSION_CREATE);
-    this.#renew = defineKvScript(redis, keys, 'rosterSessionRenew', SESSION_RENEW);
-    this.#destroy = defineKvScript(redis, keys, 'rosterSessionDestroy', SESSION_DESTROY);
-    this.#sweep = defineKvScript(redis, keys, 'rosterSessionSweep', SESSION_SWEEP);
+    this.#create = defineKvScript(redis, keys, 'sessionCreate-14.lua');
+    this.#renew = defineKvScript(redis, keys, 'sessionRenew-14.lua');
+    this.#destroy = defineKvScript(redis, keys, 'sessionDestroy-14.lua');
+    this.#sweep = defineKvScript(redis, keys, 'sessionSweep-14.lua');
   }
 
   /** Creates a session; throws Redis errors carrying Consul's messages (`Missing node registration`, ...). */
@@ -83,7 +82,7 @@ export class SessionStore {
 
   /**
    * Expires due sessions and checks the sessions on `nodes` (lower-cased). When no sweep ran for more
-   * than `graceAfterMs` (by Redis's clock), every TTL timer first restarts at 2×TTL (session-lua.ts).
+   * than `graceAfterMs` (by Redis's clock), every TTL timer first restarts at 2×TTL (scripts/sessionSweep-14.lua).
    */
   async sweep(nodes: string[] = [], max = 1000, graceAfterMs = SWEEP_GAP_GRACE_MS): Promise<{ index: number; invalidated: number; graced: number }> {
     const [index, n, graced] = (await this.#sweep(max, this.keys.sessionSweptAt, graceAfterMs, ...nodes)) as [number, number, number];
