@@ -3,7 +3,8 @@
  * the first log line), with -redis pointing at an already-running redis-server, and with the
  * embedded redis-server spawned by the agent. Runs the built agent (dist/) as `bin/roster` does.
  *
- *   node bench/startup/bench.ts [runs=15]      (ROSTER_MAIN=<path to main.js> to time another build)
+ *   node bench/startup/bench.ts [runs=15] [<another build's main.js> to compare, run alternately]
+ *   (ROSTER_MAIN=<path to main.js> to time another build alone)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,9 +24,9 @@ const leader = (port: number) => new Promise<boolean>(res => {
   req.end();
 });
 
-async function once(dir: string, redisUrl?: string): Promise<{ ready: number; firstLog: number }> {
+async function once(main: string, dir: string, redisUrl?: string): Promise<{ ready: number; firstLog: number }> {
   const [http, dns, serf] = [await freePort(), await freePort(), await freePort()];
-  const args = [MAIN, 'agent', '-dev', '-node', 'bench', '-http-port', String(http), '-dns-port', String(dns), '-serf-lan-port', String(serf), '-data-dir', dir, ...(redisUrl ? ['-redis', redisUrl] : [])];
+  const args = [main, 'agent', '-dev', '-node', 'bench', '-http-port', String(http), '-dns-port', String(dns), '-serf-lan-port', String(serf), '-data-dir', dir, ...(redisUrl ? ['-redis', redisUrl] : [])];
   const t0 = performance.now();
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let firstLog = 0;
@@ -55,16 +56,21 @@ const rport = await freePort();
 const redis = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 await new Promise(r => setTimeout(r, 300));
 try {
-  console.log(`| mode | runs | first log line, median | ready, median | ready, p90 | ready, min |`);
-  console.log(`|---|---|---|---|---|---|`);
+  const builds: [string, string][] = [['this build', MAIN], ...(process.argv[3] ? [['compared build', resolve(process.argv[3])] as [string, string]] : [])];
+  console.log(`| build | mode | runs | first log line, median | ready, median | ready, p90 | ready, min |`);
+  console.log(`|---|---|---|---|---|---|---|`);
   for (const [mode, url] of [['-redis (running redis-server)', `redis://127.0.0.1:${rport}`], ['embedded redis-server spawned', undefined]] as const) {
-    const ready: number[] = [], first: number[] = [];
-    await once(join(work, 'warm'), url); // warm the page cache
+    const ready = builds.map(() => [] as number[]), first = builds.map(() => [] as number[]);
+    for (const [, main] of builds) await once(main, join(work, 'warm'), url); // warm the page and compile caches
     for (let i = 0; i < runs; i++) {
-      const r = await once(join(work, `${mode.length}-${i}`), url);
-      ready.push(r.ready); first.push(r.firstLog);
+      for (const [b, [, main]] of builds.entries()) {
+        const r = await once(main, join(work, `${mode.length}-${b}-${i}`), url);
+        ready[b]!.push(r.ready); first[b]!.push(r.firstLog);
+      }
     }
-    console.log(`| ${mode} | ${runs} | ${q(first, 0.5).toFixed(0)} ms | ${q(ready, 0.5).toFixed(0)} ms | ${q(ready, 0.9).toFixed(0)} ms | ${Math.min(...ready).toFixed(0)} ms |`);
+    for (const [b, [name]] of builds.entries()) {
+      console.log(`| ${name} | ${mode} | ${runs} | ${q(first[b]!, 0.5).toFixed(0)} ms | ${q(ready[b]!, 0.5).toFixed(0)} ms | ${q(ready[b]!, 0.9).toFixed(0)} ms | ${Math.min(...ready[b]!).toFixed(0)} ms |`);
+    }
   }
 } finally {
   redis.kill('SIGKILL');

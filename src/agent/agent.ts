@@ -74,12 +74,14 @@ export class Agent {
     const cfg = this.config;
     lockDown(cfg.dataDir); // 0700, its files 0600
     this.nodeId = cfg.nodeId || this.#persistentNodeId();
-    // Start-up (bench/startup): the check engine (BullMQ, the largest import) loads while Redis connects,
-    // and starts after the HTTP API answers, so readiness does not wait for it.
-    const engineModule = import('../checks/engine.ts');
-    engineModule.catch(() => {}); // a failure surfaces where it is awaited
+    // Start-up (bench/startup): the check engine (BullMQ, the largest import) starts after the HTTP API
+    // answers, so readiness does not wait for it; it loads while an embedded redis-server starts (the
+    // event loop is idle then), else after the HTTP API answers (loading it earlier delays the rest).
+    let engineModule: Promise<typeof import('../checks/engine.ts')> | undefined;
     let url = cfg.redisUrl;
     if (!url) {
+      engineModule = import('../checks/engine.ts');
+      engineModule.catch(() => {}); // a failure surfaces where it is awaited
       this.#embedded = await startEmbeddedRedis(cfg.dataDir);
       url = this.#embedded.url;
       registerSecret(this.#embedded.password);
@@ -177,7 +179,7 @@ export class Agent {
     const addr = this.httpServer.address() as { port: number };
     // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
     {
-      const { CheckEngine } = await engineModule;
+      const { CheckEngine } = await (engineModule ?? import('../checks/engine.ts'));
       const engine = new CheckEngine({
         connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
         outputIntervalMs: cfg.checkUpdateIntervalMs,
