@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/.node/bin:$(PATH)
 endif
 APT_PKGS := redis-server dnsutils
 
-.PHONY: all build run test unit integration typecheck bench deps system-deps test-deps bench-deps apt-deps clean distclean
+.PHONY: all build run test unit integration typecheck check bench deps system-deps test-deps bench-deps apt-deps clean distclean
 
 all: build
 
@@ -51,12 +51,17 @@ apt-deps:
 # The web UI (ui/, Preact + esbuild) is built into dist/ui with gzip twins; the agent serves it at /ui/.
 build: deps
 	npx tsc -p tsconfig.build.json
+	@cd src && find . -name '*.lua' -exec install -D -m 0644 {} ../dist/src/{} \;  # Lua scripts beside their loader (src/store/script.ts)
 	@chmod +x bin/roster
 	node ui/build.ts
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p ui/tsconfig.json --noEmit
+
+# No import cycle (test/layout.test.ts checks the same and the other layout rules).
+check: typecheck
+	npx madge --circular --extensions ts src
 
 run: build system-deps
 	bin/roster agent -dev
@@ -67,7 +72,7 @@ unit: build
 integration: build test-deps
 	npx ava 'integration/**/*.test.ts'
 
-test: build test-deps typecheck
+test: build test-deps check
 	npx ava
 
 bench: build bench-deps

@@ -9,6 +9,7 @@ import { testRedis } from './helpers/redis.ts';
 import { startAgent, type TestAgent } from './helpers/agent.ts';
 import { KvStore } from '../src/store/kv-store.ts';
 import { SessionStore } from '../src/store/session-store.ts';
+import { EventStore } from '../src/store/event-store.ts';
 import { keysFor } from '../src/store/keys.ts';
 
 let a: TestAgent;
@@ -90,14 +91,15 @@ test('store: user events are deduplicated by ID and the newest 256 kept; concurr
   t.teardown(() => redis.disconnect());
   const keys = keysFor('storetest2');
   const s = new SessionStore(redis, keys);
+  const events = new EventStore(redis, keys);
   const ev = (i: number) => ({ ID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, Name: 'e', Payload: null, NodeFilter: '', ServiceFilter: '', TagFilter: '', Version: 1, LTime: 0 });
-  for (let i = 0; i < 300; i++) await s.recordEvent(ev(i), true);
-  t.is(await s.recordEvent(ev(299), true), null);
-  const all = await s.events();
+  for (let i = 0; i < 300; i++) await events.record(ev(i), true);
+  t.is(await events.record(ev(299), true), null);
+  const all = await events.list();
   t.is(all.length, 256);
   t.is(all[0]!.ID, ev(44).ID);
   t.is(all.at(-1)!.LTime, 300);
-  t.not(await s.recordEvent(ev(1), true), null, 'an ID trimmed away may be recorded again');
+  t.not(await events.record(ev(1), true), null, 'an ID trimmed away may be recorded again');
   // sessions: node must exist; two sweepers at once invalidate each expired session exactly once
   await redis.hset(keys.nodes, 'n1', '1\n1\n{}');
   const mk = (id: string) => s.create({ ID: id, Name: '', Node: 'n1', LockDelay: 0, Behavior: 'release', TTL: '10s', NodeChecks: null, ServiceChecks: null, _node: 'n1', _ttlMs: 10_000, _lockDelayMs: 0, _checks: [] });

@@ -82,8 +82,8 @@ test('change log: entries trimmed past the reader\'s position force one reload, 
 
 /** The SHA of the updateCheck script as loaded by the store (the only script whose first args are node, check). */
 async function scriptSha(redis: Redis): Promise<string> {
-  const { UPDATE_CHECK } = await import('../src/store/lua.ts');
-  return String(await redis.call('SCRIPT', 'LOAD', UPDATE_CHECK));
+  const { luaSource } = await import('../src/store/script.ts');
+  return String(await redis.call('SCRIPT', 'LOAD', luaSource('updateCheck-9.lua')));
 }
 
 test('change log: a FLUSHALL forces an authoritative reload, with or without writes after it', async t => {

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { startAgent, type TestAgent } from './helpers/agent.ts';
+import { waitFor } from '../test/helpers/wait.ts';
 
 const KV_413 = (n: number) => `Request body(${n} bytes) too large, max size: 524288 bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`;
 const CONSUL_429 = 'HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 81\r\nConnection: close\r\n\r\nYour IP is issuing too many concurrent connections, please rate limit your calls\n';
@@ -42,14 +43,9 @@ function send(a: TestAgent, method: string, path: string, opts: { body?: Buffer 
   });
 }
 
-/** Retries `f` (every 100 ms, up to 5 s) until it returns `want`; returns the last value. */
+/** Retries `f` (every 100 ms, up to 5 s) until it returns `want` (test/helpers/wait.ts); throws otherwise. */
 async function eventually<T>(f: () => Promise<T>, want: T): Promise<T> {
-  let v = await f();
-  for (let i = 0; i < 50 && v !== want; i++) {
-    await new Promise(r => setTimeout(r, 100));
-    v = await f();
-  }
-  return v;
+  return (await waitFor(async () => ((await f()) === want ? { v: want } : undefined), 5000, { every: 100, what: `the answer ${String(want)}` })).v;
 }
 
 /** Writes raw bytes on a fresh socket and collects everything until the server closes it. */

@@ -18,7 +18,7 @@ import dnsPacket from 'dns-packet';
 import { startEmbeddedRedis, freePort } from '../../src/store/embedded-redis.ts';
 import { CatalogStore } from '../../src/store/catalog-store.ts';
 import { keysFor } from '../../src/store/keys.ts';
-import { buildService, buildServiceChecks } from '../../src/agent/registration.ts';
+import { buildService, buildServiceChecks } from '../../src/http/registration.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ROSTER = join(ROOT, 'bin/roster');

@@ -17,7 +17,7 @@ proto.getBlockTimeout = function (this: unknown, ...a: unknown[]) { const v = or
 import { startEmbeddedRedis, freePort } from '../../src/store/embedded-redis.ts';
 import { CatalogStore } from '../../src/store/catalog-store.ts';
 import { keysFor } from '../../src/store/keys.ts';
-import { buildService, buildServiceChecks } from '../../src/agent/registration.ts';
+import { buildService, buildServiceChecks } from '../../src/http/registration.ts';
 import { RedisConnector } from '../../src/store/connect.ts';
 import { CheckWorker } from '../../src/checks/worker.ts';
 const N = Number(process.argv[2] ?? 10000), CONC = Number(process.argv[3] ?? 100);

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { promisify } from 'node:util';
+import { waitFor } from '../../test/helpers/wait.ts';
 
 const run = promisify(execFile);
 
@@ -57,12 +58,7 @@ export function start(cmd: string, args: string[]): Proc {
 
 /** Waits until `probe` resolves truthy (polling), or throws after timeoutMs with `why()`. */
 export async function until(probe: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try { if (await probe()) return; } catch { /* not yet */ }
-    if (Date.now() > end) throw new Error(`timed out: ${why()}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
+  await waitFor(probe, timeoutMs, { every: 100, what: why });
 }
 
 /** Waits until a DNS server on 127.0.0.1:port answers `name` (any rcode). */

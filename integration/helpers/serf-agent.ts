@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
+import { waitFor } from '../../test/helpers/wait.ts';
 
 const exec = promisify(execFile);
 export const SERF_BIN = process.env.SERF_BIN ?? '/usr/bin/serf';
@@ -127,12 +128,7 @@ export class SerfAgent {
   }
 }
 
-/** Polls an async predicate until it holds or the timeout passes. */
-export async function eventually(fn: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 200): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try { if (await fn()) return true; } catch { /* retry */ }
-    if (Date.now() > end) return false;
-    await new Promise(r => setTimeout(r, stepMs));
-  }
+/** Polls an async predicate until it holds (then true); throws when the timeout passes (test/helpers/wait.ts). */
+export function eventually(fn: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 200): Promise<true> {
+  return waitFor(fn, timeoutMs, { every: stepMs });
 }

@@ -2,7 +2,7 @@
  * @module Token resolution on an agent: secret → token → policies (direct, through roles, and the
  * synthetic ones of service/node identities) → Authorizer, cached per secret for `token_ttl`.
  *
- * Freshness: every ACL write bumps `aclRev` and publishes it (src/store/acl-lua.ts); the agent
+ * Freshness: every ACL write bumps `aclRev` and publishes it (src/store/scripts/acl*-9.lua); the agent
  * drops its cached tokens and reloads policies and roles on the message, and also polls the
  * revision every second (a pub/sub message lost across a reconnect costs at most one second).
  * While Redis is unreachable, `down_policy` decides: extend-cache/async-cache keep using cached

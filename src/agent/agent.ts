@@ -17,21 +17,21 @@ import { CatalogStore } from '../store/catalog-store.ts';
 import { keysFor } from '../store/keys.ts';
 import { lockDown, startEmbeddedRedis, type EmbeddedRedis } from '../store/embedded-redis.ts';
 import { Notifier } from '../http/blocking.ts';
-import { Router, listenHttp, secureContextOptions } from '../http/server.ts';
+import { listenHttp, secureContextOptions } from '../http/server.ts';
 import type { AclDeps, AgentHooks, ApiDeps } from '../http/context.ts';
-import { registerRoutes } from '../http/routes/index.ts';
+import { apiRouter } from '../http/api.ts';
+import { KvServices, startKvBackground } from '../kv/services.ts';
 import { logger, registerSecret, setLogLevel } from '../log.ts';
 import { VERSION } from '../version.ts';
+import { selfInSync, selfRecords } from './self-records.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import { LocalState } from './local-state.ts';
 import { Gossip } from './gossip.ts';
 import { WanPool } from './wan.ts';
 import { AntiEntropy } from './anti-entropy.ts';
-import type { Instance, NodeState } from '../catalog/model.ts';
+import type { Instance } from '../catalog/model.ts';
 import { QueryError } from '../catalog/prepared-query.ts';
 import { executeQuery } from '../http/query-exec.ts';
-import type { RegisterRequest } from '../store/catalog-store.ts';
-import { DEFAULT_WEIGHTS } from '../catalog/model.ts';
 import { DnsServer } from '../dns/server.ts';
 import { openFilesLimit } from '../util/open-files.ts';
 import { startTelemetry } from './telemetry.ts';
@@ -51,6 +51,7 @@ export class Agent {
   connector!: RedisConnector;
   acks!: DurableAcks;
   store!: CatalogStore;
+  kv!: KvServices;
   syncer!: CatalogSyncer;
   nodeId = '';
   httpServer?: Server;
@@ -103,8 +104,14 @@ export class Agent {
     startTelemetry(cfg, this.view, this.notifier);
     this.onStop(async () => metrics.stop());
     this.nodeId = cfg.nodeId || this.#persistentNodeId();
+    // Start-up (bench/startup): the check engine (BullMQ, the largest import) starts after the HTTP API
+    // answers, so readiness does not wait for it; it loads while an embedded redis-server starts (the
+    // event loop is idle then), else after the HTTP API answers (loading it earlier delays the rest).
+    let engineModule: Promise<typeof import('../checks/engine.ts')> | undefined;
     let url = cfg.redisUrl;
     if (!url) {
+      engineModule = import('../checks/engine.ts');
+      engineModule.catch(() => {}); // a failure surfaces where it is awaited
       this.#embedded = await startEmbeddedRedis(cfg.dataDir);
       url = this.#embedded.url;
       registerSecret(this.#embedded.password);
@@ -127,6 +134,7 @@ export class Agent {
     log.info('durable acknowledgements', { redis_min_replicas_acked: this.acks.required(), mode: cfg.redisMinReplicasAcked === undefined ? 'auto' : 'configured', ...(cluster ? { on: "the {dc} slot's primary" } : {}) });
     this.acks.start(n => log.info('redis_min_replicas_acked changed (auto: 1 when the primary reports replicas)', { redis_min_replicas_acked: n }));
     this.store = new CatalogStore(this.redis, keysFor(cfg.datacenter));
+    this.kv = new KvServices(this.redis, this.store.keys);
     const local = this.local = new LocalState(cfg.dataDir);
     await this.registerSelf();
     // Anti-entropy (Consul's agent/ae): the node, its services and checks come back whenever the catalog
@@ -166,29 +174,11 @@ export class Agent {
       if (ch.all || ch.nodes.has(cfg.nodeName.toLowerCase())) {
         const st = this.view.node(cfg.nodeName);
         local.refresh(st);
-        if (!this.#stopping && (!st || !this.#selfInSync(st) || local.diff(st, cfg.nodeName))) void this.antiEntropy!.trigger();
+        if (!this.#stopping && (!st || !selfInSync(st, this.config, this.nodeId) || local.diff(st, cfg.nodeName))) void this.antiEntropy!.trigger();
       }
     });
     await this.syncer.start();
     this.antiEntropy.start();
-
-    // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
-    {
-      const { CheckEngine } = await import('../checks/engine.ts');
-      const engine = new CheckEngine({
-        connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
-        outputIntervalMs: cfg.checkUpdateIntervalMs,
-        // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
-        reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
-        onReap: sid => local.forget('service', sid),
-        scripts: cfg.enableScriptChecks || cfg.enableLocalScriptChecks,
-        // self_preservation_scope = "all": Eureka's self-preservation also holds DeregisterCriticalServiceAfter reaping.
-        reapPaused: () => this.eureka?.evictor.guardsConsul ?? false,
-      });
-      await engine.start();
-      this.onStop(() => engine.stop());
-    }
-    // --- end checks engine ---
 
     // TTL checks expire in Redis (any agent may sweep; the script is atomic and idempotent).
     this.#sweepTimer = setInterval(() => {
@@ -204,13 +194,12 @@ export class Agent {
     this.onStop(() => this.gossip!.stop(this.#leave));
     // --- end gossip ---
 
-    const router = new Router();
     const deps: ApiDeps = {
-      config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier,
+      config: cfg, store: this.store, redis: this.redis, connector: this.connector, acks: this.acks, view: this.view, syncer: this.syncer, notifier: this.notifier, kv: this.kv,
       nodeName: cfg.nodeName, nodeId: this.nodeId, hooks: this.hooks,
     };
     this.hooks.reload = () => this.reloadFromFiles();
-    const parts = registerRoutes(router, deps);
+    const { router, queries } = apiRouter(deps);
     // --- Eureka (src/eureka): /eureka/apps and /eureka/v2/apps, leases, eviction, self-preservation ---
     this.eureka = startEureka(router, deps);
     if (this.eureka) {
@@ -229,11 +218,11 @@ export class Agent {
         ...[...protectionStats.byService].map(([service, n]) => ({ Name: 'roster.dns.service_protection_applied', Value: n, Labels: { service } }))];
     }
     // --- prepared queries for DNS (`<q>.query.consul`): an in-memory copy of the datacenter's queries, executed with failover ---
-    parts.queries.start();
-    this.onStop(async () => parts.queries.stop());
+    queries.start();
+    this.onStop(async () => queries.stop());
     this.dns?.setQueryExecutor(async (name, budgetMs) => {
       let q;
-      try { q = parts.queries.resolve(name); } catch (err) {
+      try { q = queries.resolve(name); } catch (err) {
         if (err instanceof QueryError && err.notFound) return null;
         throw err;
       }
@@ -249,11 +238,8 @@ export class Agent {
       this.onStop(async () => this.acl!.resolver.stop());
     }
     // --- end ACLs ---
-    // --- KV / sessions / events (src/http/routes/kv-deps.ts): change subscriber + session sweeper ---
-    {
-      const { startKvBackground } = await import('../http/routes/kv-deps.ts');
-      this.onStop(await startKvBackground(deps));
-    }
+    // --- KV / sessions / events (src/kv/services.ts): change subscriber + session sweeper ---
+    this.onStop(await startKvBackground(deps));
     // --- end KV / sessions / events ---
     // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
     const lim = openFilesLimit();
@@ -273,6 +259,24 @@ export class Agent {
         log.info('TLS certificates reloaded', { cert_file: files.certFile });
       });
     }
+    // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
+    // Started once the HTTP API answers (start-up time); with an embedded Redis its module was imported meanwhile.
+    {
+      const { CheckEngine } = await (engineModule ?? import('../checks/engine.ts'));
+      const engine = new CheckEngine({
+        connector: this.connector, store: this.store, view: this.view, nodeName: cfg.nodeName, workers: cfg.checksWorkers, concurrency: cfg.checksConcurrency,
+        outputIntervalMs: cfg.checkUpdateIntervalMs,
+        // Consul's dev-only check_reap_interval / check_deregister_interval_min (tests shorten them).
+        reapIntervalMs: cfg.checkReapIntervalMs, deregisterMinMs: cfg.checkDeregisterMinMs,
+        onReap: sid => local.forget('service', sid),
+        scripts: cfg.enableScriptChecks || cfg.enableLocalScriptChecks,
+        // self_preservation_scope = "all": Eureka's self-preservation also holds DeregisterCriticalServiceAfter reaping.
+        reapPaused: () => this.eureka?.evictor.guardsConsul ?? false,
+      });
+      await engine.start();
+      this.onStop(() => engine.stop());
+    }
+    // --- end checks engine ---
     const addrOf = (s?: Server) => (s ? (s.address() as { port: number }).port : -1);
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns });
     // --- WAN pool (src/agent/wan.ts): federation with other datacenters, once HTTP and DNS listen (their addresses are in its tags) ---
@@ -377,37 +381,9 @@ export class Agent {
     return id;
   }
 
-  /** This agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
-  #selfRecords(): RegisterRequest {
-    const cfg = this.config;
-    const a = cfg.advertiseAddr;
-    const node = {
-      ID: this.nodeId, Node: cfg.nodeName, Address: a, Datacenter: cfg.datacenter,
-      TaggedAddresses: { lan: a, lan_ipv4: a, wan: a, wan_ipv4: a }, Meta: { ...cfg.nodeMeta, 'consul-network-segment': '', 'consul-version': VERSION },
-    };
-    const services = cfg.registerConsulService
-      ? [{ ID: 'consul', Service: 'consul', Tags: [], Address: '', Meta: { raft_version: '3', serf_protocol_current: '2', serf_protocol_max: '5', serf_protocol_min: '1', version: VERSION }, Port: cfg.ports.server, Weights: { ...DEFAULT_WEIGHTS }, EnableTagOverride: false }]
-      : [];
-    const checks = [{
-      check: { Node: cfg.nodeName, CheckID: 'serfHealth', Name: 'Serf Health Status', Notes: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', Interval: '', Timeout: '', ExposedPort: 0, Definition: {} },
-      status: 'passing' as const, output: 'Agent alive and reachable', keep: false, ttlMs: 0,
-    }];
-    return { nodeName: cfg.nodeName, node, services, checks };
-  }
-
   /** Registers this agent's node, its serfHealth check and (optionally) the built-in `consul` service. */
   async registerSelf(): Promise<void> {
-    await this.store.register(this.#selfRecords());
-  }
-
-  /** Whether the catalog holds this node as registerSelf writes it (node record, serfHealth, `consul`). */
-  #selfInSync(st: NodeState): boolean {
-    const want = this.#selfRecords();
-    const n = want.node!;
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    return st.node.ID === n.ID && st.node.Address === n.Address && st.node.Datacenter === n.Datacenter
-      && same(st.node.TaggedAddresses, n.TaggedAddresses) && same(st.node.Meta, n.Meta)
-      && st.checks.has('serfHealth') && want.services.every(s => st.services.has(s.ID));
+    await this.store.register(selfRecords(this.config, this.nodeId));
   }
 
   /** One anti-entropy pass: re-registers the node when missing or different, then whatever of the local state the catalog lacks. */
@@ -415,7 +391,7 @@ export class Agent {
     const cfg = this.config;
     if (this.redis.status !== 'ready') throw new Error(`Redis is unreachable (connection ${this.redis.status})`);
     let st = await this.store.loadNode(cfg.nodeName);
-    if (!st || !this.#selfInSync(st)) {
+    if (!st || !selfInSync(st, this.config, this.nodeId)) {
       await this.registerSelf();
       log.info('Synced node info', { node: cfg.nodeName });
       if (!st) st = null;

@@ -12,8 +12,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Serf, type Member, type QueryEvent, type UserEvent as SerfUserEvent } from '../gossip/index.ts';
-import type { Agent } from './agent.ts';
-import { recordUserEvent } from '../http/routes/event.ts';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import type { CatalogStore } from '../store/catalog-store.ts';
+import type { CatalogView } from '../catalog/view.ts';
+import type { AgentHooks } from '../http/context.ts';
+import type { KvServices, Wake } from '../kv/services.ts';
+import { recordUserEvent } from '../kv/events.ts';
+import { defineScript, type ScriptFn } from '../store/script.ts';
 import { VERSION } from '../version.ts';
 import { logger } from '../log.ts';
 import { M } from '../util/metrics/index.ts';
@@ -22,15 +28,24 @@ import { M } from '../util/metrics/index.ts';
 const SERF_METRIC = { 'member-join': M.serfMember.join, 'member-leave': M.serfMember.left, 'member-failed': M.serfMember.failed, 'member-update': M.serfMember.update };
 
 const log = logger('agent.gossip');
+
+/** The parts of the agent gossip uses (the Agent fits; gossip does not import the agent). */
+export interface GossipHost {
+  readonly config: Config;
+  readonly nodeId: string;
+  readonly redis: Redis;
+  readonly store: CatalogStore;
+  readonly view: CatalogView;
+  readonly hooks: AgentHooks;
+  readonly kv: KvServices;
+  readonly notifier: Wake;
+  readonly antiEntropy?: { stop(): void };
+  /** The WAN pool (src/agent/wan.ts), when it runs: /v1/agent/members?wan, join and leave act on it. */
+  readonly wan?: { members(): Record<string, unknown>[]; readonly serf: Serf };
+}
 const STATUS_CODE: Record<string, number> = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 };
 const LEASE_MS = 3000;
 
-const LEASE = `
-local v = redis.call('GET', KEYS[1])
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** A stable event ID from what every member sees alike (name, Lamport time, payload), so agents sharing Redis record it once. */
 export function eventId(name: string, ltime: number, payload: Uint8Array): string {
@@ -48,7 +63,7 @@ export function agentMember(m: Member, wanSuffix = ''): Record<string, unknown> 
 }
 
 /** A Consul server's Serf tags (Roster agents present themselves as servers in both pools). */
-export function serverTags(agent: Agent): Record<string, string> {
+export function serverTags(agent: Pick<GossipHost, 'config' | 'nodeId'>): Record<string, string> {
   const c = agent.config;
   return {
     acls: '0', build: `${VERSION}:roster`, dc: c.datacenter, ft_fs: '1', ft_si: '1', id: agent.nodeId, port: String(c.ports.server), raft_vsn: '3',
@@ -58,21 +73,23 @@ export function serverTags(agent: Agent): Record<string, string> {
 
 export class Gossip {
   readonly serf: Serf;
-  #agent: Agent;
-  #leaseKey: string;
+  #agent: GossipHost;
+  #acquire: ScriptFn;
+  #release: ScriptFn;
   #timers: NodeJS.Timeout[] = [];
   #holder = false;
   #reconciling: Promise<void> | null = null;
   #again = false;
   #left = false;
 
-  private constructor(agent: Agent, serf: Serf) {
+  private constructor(agent: GossipHost, serf: Serf) {
     this.#agent = agent;
     this.serf = serf;
-    this.#leaseKey = `${agent.store.keys.prefix}:reconciler`;
+    this.#acquire = defineScript(agent.redis, 'leaseAcquire-1.lua', [agent.store.keys.reconciler]);
+    this.#release = defineScript(agent.redis, 'leaseRelease-1.lua', [agent.store.keys.reconciler]);
   }
 
-  static async start(agent: Agent): Promise<Gossip> {
+  static async start(agent: GossipHost): Promise<Gossip> {
     const c = agent.config;
     const tags = serverTags(agent);
     const serf = await Serf.create({
@@ -119,7 +136,7 @@ export class Gossip {
       const ltime = this.serf.eventClock.time();
       const ID = eventId(name, ltime, payload);
       // Recorded first, with its filters: the gossip copies (ours and other agents') carry the same ID and dedup.
-      await recordUserEvent({ redis: a.redis, store: a.store, notifier: a.notifier }, {
+      await recordUserEvent(a, {
         ID, Name: name, Payload: payload.length ? payload.toString('base64') : null, NodeFilter: filters.node, ServiceFilter: filters.service,
         TagFilter: filters.tag, Version: 1, LTime: ltime,
       });
@@ -153,7 +170,7 @@ export class Gossip {
   async #record(ev: SerfUserEvent): Promise<void> {
     const a = this.#agent;
     try {
-      await recordUserEvent({ redis: a.redis, store: a.store, notifier: a.notifier }, {
+      await recordUserEvent(a, {
         ID: eventId(ev.name, ev.ltime, ev.payload), Name: ev.name, Payload: ev.payload.length ? Buffer.from(ev.payload).toString('base64') : null,
         NodeFilter: '', ServiceFilter: '', TagFilter: '', Version: 1, LTime: ev.ltime,
       });
@@ -180,7 +197,7 @@ export class Gossip {
     const a = this.#agent;
     if (a.redis.status !== 'ready' || this.#left) return;
     try {
-      this.#holder = (await a.redis.eval(LEASE, 1, this.#leaseKey, a.config.nodeName, LEASE_MS)) === 1;
+      this.#holder = (await this.#acquire(a.config.nodeName, LEASE_MS)) === 1;
       if (this.#holder) this.#kick();
     } catch (err) {
       log.debug('lease renewal failed', { err: (err as Error).message });
@@ -243,7 +260,7 @@ export class Gossip {
     for (const t of this.#timers) clearTimeout(t);
     if (leave) await this.leave();
     const a = this.#agent;
-    if (a.redis.status === 'ready') await a.redis.eval(RELEASE, 1, this.#leaseKey, a.config.nodeName).catch(() => {});
+    if (a.redis.status === 'ready') await this.#release(a.config.nodeName).catch(() => {});
     await this.serf.shutdown();
   }
 }

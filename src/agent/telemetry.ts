@@ -40,6 +40,6 @@ export function startTelemetry(cfg: Config, view: CatalogView, notifier: Notifie
   metrics.gauge('consul.state.service_instances', 'Number of service instances in the catalog.', () => [{ labels: dc, value: usage().instances }], ['datacenter']);
   metrics.gauge('roster.catalog.checks', 'Health checks in the catalog, by status.', () => Object.entries(usage().byStatus).map(([status, value]) => ({ labels: { status }, value })), ['status']);
   metrics.gauge('roster.view.lag_seconds', 'How far the DNS view is behind Redis (time since it last heard from the change log).', () => [{ value: view.freshness().lastContactMs / 1000 }]);
-  metrics.gauge('roster.view.revision', 'The catalog revision (Redis index) the DNS view reflects.', () => [{ value: view.revision }]);
+  metrics.gauge('roster.view.revision', 'The catalog revision (Redis index) the DNS view reflects.', () => [{ value: view.appliedIndex }]);
   metrics.gauge('roster.http.blocking_queries', 'Blocking queries (?index=) waiting for a change.', () => [{ value: notifier.waiting }]);
 }

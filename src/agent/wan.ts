@@ -11,8 +11,7 @@
  */
 import { Serf, type Member } from '../gossip/index.ts';
 import { byDistance, type DcDirectory, type DcServer } from '../catalog/datacenters.ts';
-import type { Agent } from './agent.ts';
-import { agentMember, serverTags } from './gossip.ts';
+import { agentMember, serverTags, type GossipHost } from './gossip.ts';
 import { logger } from '../log.ts';
 
 const log = logger('agent.wan');
@@ -32,7 +31,7 @@ export class WanPool implements DcDirectory {
   }
 
   /** Starts the pool once the HTTP and DNS servers listen (their addresses are in the tags). */
-  static async start(agent: Agent, http: string, dns: string): Promise<WanPool> {
+  static async start(agent: Pick<GossipHost, 'config' | 'nodeId'>, http: string, dns: string): Promise<WanPool> {
     const c = agent.config;
     const serf = await Serf.create({
       nodeName: `${c.nodeName}.${c.datacenter}`, bindAddr: c.bindAddr, bindPort: c.ports.serfWan, advertiseAddr: c.advertiseAddr,

@@ -2,7 +2,7 @@
  * @module Keeps a CatalogView in step with Redis.
  *
  * Every catalog write appends its change event to a Redis Stream in the same Lua script
- * (src/store/lua.ts); the syncer reads that change log from its last position (src/catalog/change-log.ts),
+ * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/catalog/change-log.ts),
  * re-reads the nodes each event names and merges them into the view. After a dropped connection, a
  * reconnect or a failover it goes on from its last position, so it reads only what it missed. It
  * reloads the whole catalog only when the log no longer follows on from what the view holds:
@@ -115,11 +115,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     this.#reader = new ChangeLogReader(store.redis, store.keys.stream, {
       blockMs: opts.blockMs ?? 5_000, deadlineMs: this.#timeoutMs,
       onEntries: e => this.#onEntries(e),
-      onContact: () => { if (!this.#stalled && !this.#resyncing) this.#view.lastSync = Date.now(); },
+      onContact: () => { if (!this.#stalled && !this.#resyncing) this.#view.markContact(); },
       onReconnect: () => void this.#check('change log reader reconnected'),
       conn: opts.logConnection,
     });
-    view.freshness = () => this.freshness();
+    view.setFreshness(() => this.freshness());
   }
 
   /** How old the view is now: X-Consul-LastContact and X-Consul-KnownLeader of reads served from it. */
@@ -169,7 +169,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       return;
     }
     if (this.#resyncing || this.#stalled || seeks !== this.#seeks) return;
-    this.#view.lastSync = Date.now();
+    this.#view.markContact();
     if (head.epoch !== this.#epoch) return void this.#reload(`epoch changed (${this.#epoch} → ${head.epoch})`, true);
     if (head.crev < lastR) return void this.#reload(`Redis's catalog revision went back (${lastR} → ${head.crev})`, true);
     if (head.crev > this.#lastR) {
@@ -218,13 +218,12 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           }
           if (reset) await this.#resetTo(snap);
           else {
-            for (const [t, i] of Object.entries(snap.tables)) this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, i);
-            for (const [s, i] of Object.entries(snap.serviceIndex)) if ((this.#view.serviceIndex.get(s) ?? 0) < i) this.#view.serviceIndex.set(s, i);
+            this.#view.raiseIndexes(snap.tables, snap.serviceIndex);
             await this.#merge(snap);
           }
           this.#epoch = pos.epoch;
           this.reloads++; // counted once applied: a sliced reload serves the old view until then
-          this.#view.lastSync = Date.now();
+          this.#view.markContact();
           log.debug('catalog reloaded', { reason, nodes: snap.states.length, index: snap.index, authoritative: reset });
           this.#covered(snap.index);
         } catch (err) {
@@ -274,9 +273,8 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     } finally {
       const staged = this.#staged ?? { tables: {}, max: 0 };
       this.#staged = null;
-      view.tableIndex = { ...snap.tables };
-      for (const [t, i] of Object.entries(staged.tables)) view.tableIndex[t] = Math.max(view.tableIndex[t] ?? 0, i);
-      view.serviceIndex = new Map(Object.entries(snap.serviceIndex));
+      view.resetIndexes(snap.tables, snap.serviceIndex);
+      view.raiseIndexes(staged.tables);
       view.commitReset(snap.index);
       this.#crev = Math.max(snap.crev, this.#lastR);
       // Events up to the snapshot are in it; those applied meanwhile (re-applied by the swap) stay applied.
@@ -307,7 +305,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       if (ev.r > this.#crev) this.#crev = ev.r;
       this.#apply(ev);
     }
-    this.#view.lastSync = Date.now();
+    this.#view.markContact();
   }
 
   #apply(ev: CatalogEvent): void {
@@ -315,7 +313,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     const deltas: NodeDelta[] = Array.isArray(ev.d) ? ev.d : (Array.isArray(ev.n) ? ev.n : []).map(n => ({ n, f: 1 as const, s: [], c: [] }));
     const tok: Token = { index: ev.i, left: deltas.length };
     this.#open.push(tok);
-    if (deltas.length === 0) { this.#tables(ev.t, ev.i); this.#view.revision = Math.max(this.#view.revision, ev.i); this.#advance(); return; }
+    if (deltas.length === 0) { this.#tables(ev.t, ev.i); this.#view.raiseIndexes({}, {}, ev.i); this.#advance(); return; }
     for (const d of deltas) this.#refreshNode(d, ev.i, ev.t, tok);
   }
 
@@ -370,7 +368,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
         try {
           this.#tables(cur.tables, cur.index);
           await withDeadline(this.#read(name, cur.full, cur.s, cur.c), this.#timeoutMs, 'node read');
-          this.#view.lastSync = Date.now();
+          this.#view.markContact();
           for (const t of cur.tokens) t.left--;
           this.#advance();
         } catch (err) {
@@ -405,7 +403,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #tables(flags: string, index: number): void {
     for (const t of ['nodes', 'services', 'checks']) {
       if (!flags.includes(t[0]!)) continue;
-      this.#view.tableIndex[t] = Math.max(this.#view.tableIndex[t] ?? 0, index);
+      this.#view.raiseIndexes({ [t]: index });
       if (this.#staged) this.#staged.tables[t] = Math.max(this.#staged.tables[t] ?? 0, index);
     }
   }

@@ -38,16 +38,30 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #instCache = new Map<string, Instance[]>();
   /** Per node state: service ID ('' = node checks) → its checks, so a patch rebuilds only what it touched. */
   #checksBy = new WeakMap<NodeState, Map<string, Map<string, CheckRec>>>();
-  /** The highest catalog index this view has applied (the SOA serial source). */
-  revision = 0;
+  /** The highest catalog index this view has applied (blocking indexes; the SOA serial is the clock). */
+  appliedIndex = 0;
   /** Wall-clock ms of the last successful sync with Redis. */
   lastSync = 0;
-  /** How old the view is (X-Consul-LastContact); the syncer supplies it (src/catalog/freshness.ts). */
-  freshness: () => Freshness = () => ({ lastContactMs: 0, knownLeader: true });
+  #freshness: () => Freshness = () => ({ lastContactMs: 0, knownLeader: true });
+  /** How old the view is (X-Consul-LastContact), as its syncer reports it (src/catalog/freshness.ts). */
+  freshness(): Freshness { return this.#freshness(); }
   /** Last index per table (nodes, services, checks), for X-Consul-Index of catalog reads. */
   tableIndex: Record<string, number> = {};
   /** Last index per lower-cased service name (instances, their nodes and checks). */
   serviceIndex = new Map<string, number>();
+
+  /** The syncer's narrow interface (this and below): its view's age comes from `fn`. */
+  setFreshness(fn: () => Freshness): void { this.#freshness = fn; }
+  /** Redis answered the syncer: the view is current as of `now` (X-Consul-LastContact). */
+  markContact(now = Date.now()): void { this.lastSync = now; }
+  /** Raises (never lowers) table, service and applied indexes, before the change that bumped them is applied. */
+  raiseIndexes(tables: Record<string, number>, services: Record<string, number> = {}, applied = 0): void {
+    for (const [t, i] of Object.entries(tables)) if ((this.tableIndex[t] ?? 0) < i) this.tableIndex[t] = i;
+    for (const [n, i] of Object.entries(services)) if ((this.serviceIndex.get(n) ?? 0) < i) this.serviceIndex.set(n, i);
+    if (applied > this.appliedIndex) this.appliedIndex = applied;
+  }
+  /** An authoritative reset's indexes: the snapshot's, replacing what the view had. */
+  resetIndexes(tables: Record<string, number>, services: Record<string, number>): void { this.tableIndex = { ...tables }; this.serviceIndex = new Map(Object.entries(services)); }
   /** Records seen gone, by lower-cased node name (see merge.ts); pruned one snapshot later. */
   #tombs = new Map<string, NodeTombs>();
   #scratch = newTombs();
@@ -61,7 +75,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
    * `revision`). Nodes and records the view holds from later reads are kept.
    */
   replaceAll(states: Iterable<NodeState>, revision: number, readAt?: ReadonlyMap<string, number>): void {
-    this.revision = Math.max(this.revision, revision);
+    this.appliedIndex = Math.max(this.appliedIndex, revision);
     if (this.#nodes.size === 0 && this.#tombs.size === 0) {
       this.#services = new Map();
       this.#instCache.clear();
@@ -80,7 +94,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
    * Each node is merged whole and by index, so a view between two slices is as valid as after both.
    */
   mergeSlice(states: Iterable<NodeState>, revision: number, readAt: ReadonlyMap<string, number> | undefined, seen: Set<string>): void {
-    this.revision = Math.max(this.revision, revision);
+    this.appliedIndex = Math.max(this.appliedIndex, revision);
     // A reload usually finds little new. Nodes whose records carry the same indexes keep their objects
     // (nothing is re-indexed or re-allocated), and the change names only what differs, so caches built
     // from the view (encoded DNS answers, blocking queries) keep what is still true.
@@ -191,7 +205,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     this.#pruneUpTo = revision;
     for (const t of ['nodes', 'services', 'checks']) this.tableIndex[t] = Math.max(this.tableIndex[t] ?? 0, revision);
     for (const s of change.services) if ((this.serviceIndex.get(s) ?? 0) < revision) this.serviceIndex.set(s, revision);
-    if (revision > this.revision) this.revision = revision;
+    if (revision > this.appliedIndex) this.appliedIndex = revision;
     for (const [key, state, at] of g.puts) {
       const cur = this.#nodes.get(key);
       const tombs = this.#tombs.get(key) ?? this.#scratch;
@@ -201,7 +215,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
       const touched = new Set<string>();
       if (merged !== cur) this.#replaceNode(key, merged, touched);
       for (const s of touched) { change.services.add(s); if (at > 0 && (this.serviceIndex.get(s) ?? 0) < at) this.serviceIndex.set(s, at); }
-      if (at > this.revision) this.revision = at;
+      if (at > this.appliedIndex) this.appliedIndex = at;
     }
     this.emit('change', change);
     return change;
@@ -266,7 +280,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   /** Records the index a change was applied at (per service, so blocking queries never see a new index with old data), then emits. */
   #applied(change: ViewChange, revision: number): void {
     if (revision > 0) for (const s of change.services) if ((this.serviceIndex.get(s) ?? 0) < revision) this.serviceIndex.set(s, revision);
-    if (revision > this.revision) this.revision = revision;
+    if (revision > this.appliedIndex) this.appliedIndex = revision;
     this.emit('change', change);
   }
 
@@ -378,13 +392,6 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   /** Lower-cased names of every service with at least one instance. */
   serviceNames(): IterableIterator<string> {
     return this.#services.keys();
-  }
-
-  /** For PTR: the first node whose address is ip, else the first instance whose service address is ip. */
-  findByAddress(ip: string): { node?: NodeState; instance?: Instance } {
-    for (const st of this.#nodes.values()) if (st.node.Address === ip) return { node: st };
-    for (const m of this.#services.values()) for (const inst of m.values()) if (inst.service.Address === ip) return { instance: inst };
-    return {};
   }
 }
 

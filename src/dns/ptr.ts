@@ -39,7 +39,7 @@ function ptrIndex(ctx: Ctx): Map<string, string> {
     const k = reverseName(ip);
     if (!byArpa.has('svc:' + k)) byArpa.set('svc:' + k, target);
   }
-  ptrIndexes.set(view, { idx: { rev: view.revision, byArpa }, domain: rt.domain + rt.dcName });
+  ptrIndexes.set(view, { idx: { rev: view.appliedIndex, byArpa }, domain: rt.domain + rt.dcName });
   return byArpa;
 }
 

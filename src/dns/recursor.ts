@@ -8,7 +8,7 @@
  * timeout moves on to the next upstream. All failing → the caller answers SERVFAIL. Sockets and
  * the in-flight cap: forwarder.ts.
  */
-import dnsPacket from 'dns-packet';
+import Packet from 'native-dns-packet';
 import type { Forwarder } from './forwarder.ts';
 import type { LogThrottle } from './log-throttle.ts';
 import type { DnsRuntime, Recursor } from './runtime.ts';
@@ -63,20 +63,26 @@ export async function resolveExternal(name: string, rt: DnsRuntime, fwd: Forward
 
 async function resolveVia(name: string, rt: DnsRuntime, fwd: Forwarder): Promise<RR[]> {
   nextId = (nextId + 1) & 0xffff;
-  const q = dnsPacket.encode({ id: nextId, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: name.replace(/\.$/, ''), type: 'A', class: 'IN' }] });
+  const qp = new Packet();
+  qp.header.id = nextId;
+  qp.header.rd = 1;
+  qp.question.push({ name: name.replace(/\.$/, ''), type: T.A, class: 1 });
+  const qbuf = Buffer.alloc(512);
+  const q = qbuf.subarray(0, Packet.write(qbuf, qp));
   for (const r of recursorOrder(rt)) {
     const reply = await fwd.exchangeUDP(q, r, rt.recursorTimeoutMs);
     if (!reply) continue;
     try {
-      const p = dnsPacket.decode(reply);
+      // An independent decoder (native-dns-packet) for what another server wrote.
+      const p = Packet.parse(reply);
       const out: RR[] = [];
-      for (const a of p.answers ?? []) {
+      for (const a of p.answer ?? []) {
         const owner = a.name.endsWith('.') ? a.name : a.name + '.';
-        const ttl = 'ttl' in a && typeof a.ttl === 'number' ? a.ttl : 0;
-        if (a.type === 'A' || a.type === 'AAAA') {
-          const ip = parseIP(String(a.data));
+        const ttl = typeof a.ttl === 'number' ? a.ttl : 0;
+        if (a.type === T.A || a.type === T.AAAA) {
+          const ip = parseIP(String(a.address));
           if (ip) out.push(rrA(owner, ttl, ip));
-        } else if (a.type === 'CNAME') {
+        } else if (a.type === T.CNAME) {
           const t = String(a.data);
           out.push(rrName(owner, T.CNAME, ttl, t.endsWith('.') ? t : t + '.'));
         }

@@ -6,8 +6,8 @@
  * cost 2 bytes and follow the client's spelling when the question bytes are copied in), it
  * leaves SRV targets uncompressed like miekg/dns (RFC 2782) while still offering them as
  * compression targets, it reports where SOA serials sit so cached answers can be patched, and
- * it measures the uncompressed size that Consul's UDP trimming uses. src/dns/README.md has
- * the numbers against dns2, native-dns-packet and dns-packet.
+ * it measures the uncompressed size that Consul's UDP trimming uses. README.md ("Library
+ * choices") has the numbers against dns2, native-dns-packet and dns-packet.
  */
 
 /** RR types Roster names in code. */

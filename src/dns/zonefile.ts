@@ -8,7 +8,7 @@
  * type in generic form. $INCLUDE and $GENERATE are rejected (a zone is one file).
  * Why not a library: dns-zonefile 0.3.2 and zone-file 1.0.0 (npm) both drop unknown types and
  * `IN 300 A` lines silently, turn a blank owner into `@` (or the string `IN`), accept
- * 999.1.1.1, and mis-parse multi-line TXT — see src/dns/README.md.
+ * 999.1.1.1, and mis-parse multi-line TXT — see README.md ("Library choices").
  */
 import { T, nameToLabels, parseIP, to4 } from './wire.ts';
 import type { RR, RData } from './wire.ts';

@@ -8,53 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.ts';
 import { defineScript, type ScriptFn } from '../store/script.ts';
 
-// KEYS: leases, durations, renews, evictor. ARGV[1] = prefix (unused), then the script's own.
-const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-/** ARGV: id, node, duration ms. */
-const GRANT = `${NOW}
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[4] .. '\\0' .. ARGV[3])
-return now`;
-
-/** ARGV: id. 1 = renewed, 0 = no lease. Counts the renewal in this second's bucket. */
-const RENEW = `${NOW}
-local d = redis.call('HGET', KEYS[2], ARGV[2])
-if not d or not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
-local ms = tonumber(string.match(d, '^(%d+)'))
-redis.call('ZADD', KEYS[1], now + ms, ARGV[2])
-redis.call('HINCRBY', KEYS[3], tostring(math.floor(now / 1000)), 1)
-return 1`;
-
-/** ARGV: id. */
-const DROP = `redis.call('ZREM', KEYS[1], ARGV[2]) return redis.call('HDEL', KEYS[2], ARGV[2])`;
-
-/**
- * ARGV: window seconds, max expired returned. Returns {now, leases, renewal buckets (flat), expired ids with their nodes (flat)};
- * buckets older than the window are dropped.
- */
-const STATE = `${NOW}
-local sec = math.floor(now / 1000)
-local win = tonumber(ARGV[2])
-local b = redis.call('HGETALL', KEYS[3])
-local keep = {}
-for i = 1, #b, 2 do
-  if tonumber(b[i]) < sec - win - 1 then redis.call('HDEL', KEYS[3], b[i]) else keep[#keep + 1] = b[i]; keep[#keep + 1] = b[i + 1] end
-end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
-local exp = {}
-for _, id in ipairs(ids) do
-  local d = redis.call('HGET', KEYS[2], id) or ''
-  exp[#exp + 1] = id
-  exp[#exp + 1] = string.match(d, '^%d+%z(.*)$') or ''
-end
-return {now, redis.call('ZCARD', KEYS[1]), keep, exp}`;
-
-/** Who runs eviction: ARGV = agent, ms. */
-const HOLD = `local v = redis.call('GET', KEYS[4])
-if not v then redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[3]) return 1 end
-if v == ARGV[2] then redis.call('PEXPIRE', KEYS[4], ARGV[3]) return 1 end
-return 0`;
+// Scripts: src/store/scripts/eureka*-4.lua. KEYS: leases, durations, renews, evictor; ARGV[1] = prefix (unused), then the script's own.
 
 /** What one eviction round reads, in one atomic step. */
 export interface LeaseState {
@@ -84,12 +38,12 @@ export class LeaseStore implements LeaseOps {
     this.redis = redis;
     this.keys = keys;
     const k = [keys.eurekaLeases, keys.eurekaLeaseDur, keys.eurekaRenews, keys.eurekaEvictor];
-    const def = (name: string, lua: string) => defineScript(redis, name, lua, k, keys.prefix);
-    this.#grant = def('rosterEurekaGrant', GRANT);
-    this.#renew = def('rosterEurekaRenew', RENEW);
-    this.#drop = def('rosterEurekaDrop', DROP);
-    this.#state = def('rosterEurekaState', STATE);
-    this.#hold = def('rosterEurekaHold', HOLD);
+    const def = (file: string) => defineScript(redis, file, k, { prefix: keys.prefix });
+    this.#grant = def('eurekaGrant-4.lua');
+    this.#renew = def('eurekaRenew-4.lua');
+    this.#drop = def('eurekaDrop-4.lua');
+    this.#state = def('eurekaState-4.lua');
+    this.#hold = def('eurekaHold-4.lua');
   }
 
   /** Starts (or restarts) an instance's lease of `ms`. */

@@ -9,7 +9,6 @@ import type { Resource } from '../acl/rules.ts';
 import { HttpError, type Ctx } from './server.ts';
 import { deniedText, requirePerm, requireScalar, whoami, type AclCheck, type AclFilter, type RouteAcl } from './acl.ts';
 import type { ApiDeps } from './context.ts';
-import { kvDeps } from './routes/kv-deps.ts';
 import { keysFor } from '../store/keys.ts';
 
 type Obj = Record<string, unknown>;
@@ -77,7 +76,7 @@ export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
     requirePerm(ctx, 'service', s?.Service ?? ctx.param, 'write');
   };
   const sessionWriteById: AclCheck = async ctx => {
-    const s = await kvDeps(deps).sessions.get(ctx.param).catch(() => null);
+    const s = await deps.kv.sessions.get(ctx.param).catch(() => null);
     if (s) requirePerm(ctx, 'session', s.Node, 'write');
   };
   const kvList: AclCheck = ctx => {

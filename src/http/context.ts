@@ -12,9 +12,10 @@ import type { CatalogStore, RegisterRequest, WriteResult } from '../store/catalo
 import type { Config } from '../config/schema.ts';
 import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Notifier } from './blocking.ts';
+import type { KvServices } from '../kv/services.ts';
 import type { Rendered } from './render-cache.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
-import { requireLocalDc } from './dc-forward.ts';
+import { requireLocalDc } from './dc-rule.ts';
 import { parseDurationNs } from '../util/duration.ts';
 import type { AclResolver } from '../acl/resolver.ts';
 import type { AgentTokens, RequestIdentity } from './acl.ts';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   view: CatalogView;
   syncer: CatalogSyncer;
   notifier: Notifier;
+  /** The KV, session and user-event stores (src/kv/services.ts). */
+  kv: KvServices;
   /** This agent's node name, as registered. */
   nodeName: string;
   nodeId: string;

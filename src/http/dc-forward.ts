@@ -18,6 +18,7 @@ import http from 'node:http';
 import type { DcServer } from '../catalog/datacenters.ts';
 import { blockingParams } from './blocking.ts';
 import type { ApiDeps } from './context.ts';
+import { decideDc, NO_PATH, requestDc } from './dc-rule.ts';
 import { HttpError, type Ctx, type Reply } from './server.ts';
 import { logger } from '../log.ts';
 
@@ -32,7 +33,6 @@ const STALE_CACHE_MAX = 1000;
 const STALE_CACHE_ENTRY_MAX = 64 * 1024;
 const MAX_RESPONSE = 256 * 1024 * 1024;
 const MAX_BODY = 8 * 1024 * 1024;
-const NO_PATH = 'No path to datacenter';
 const HOP = new Set(['connection', 'keep-alive', 'host', 'content-length', 'transfer-encoding', 'accept-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization']);
 const KEEP_HEADERS = /^(x-consul-|content-type$|x-cache$|age$|cache-control$)/i;
 
@@ -53,27 +53,6 @@ async function bodyDc(ctx: Ctx): Promise<string | null> {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
   for (const [k, x] of Object.entries(v)) if (k.toLowerCase() === 'datacenter' && typeof x === 'string' && x) return x;
   return null;
-}
-
-/** The datacenter a request names (`?datacenter` wins over `?dc`), or null for this one. */
-export function requestDc(q: URLSearchParams): string | null {
-  return q.get('datacenter') || q.get('dc') || null;
-}
-
-export type DcDecision = { kind: 'local' } | { kind: 'forward'; dc: string; servers: DcServer[] } | { kind: 'no-path' };
-
-/** Local, forward (to these servers, best first) or No path: the one rule every endpoint follows. */
-export function decideDc(deps: Pick<ApiDeps, 'config' | 'hooks'>, dc: string | null, forwardedFrom?: string): DcDecision {
-  if (!dc || dc === deps.config.datacenter) return { kind: 'local' };
-  const dir = deps.hooks.dcs;
-  if (!dir || forwardedFrom) return { kind: 'no-path' };
-  const servers = dir.servers(dc);
-  return servers.length ? { kind: 'forward', dc, servers } : { kind: 'no-path' };
-}
-
-/** Throws 500 `No path to datacenter` unless the request is for this datacenter (endpoints that do not forward). */
-export function requireLocalDc(deps: Pick<ApiDeps, 'config' | 'hooks'>, q: URLSearchParams): void {
-  if (decideDc(deps, requestDc(q)).kind !== 'local') throw new HttpError(500, NO_PATH);
 }
 
 function forwardedPath(path: string): boolean {

@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { logger } from '../log.ts';
-import { HttpError } from './server.ts';
+import { HttpError } from './errors.ts';
 import type { HttpLimits } from '../config/schema.ts';
 import { PerClient } from '../util/per-client.ts';
 

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
 import { parseExact } from '../util/json.ts';
+import { HttpError } from './errors.ts';
 import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 import { metrics, M } from '../util/metrics/index.ts';
@@ -21,19 +22,7 @@ import type { Authorizer } from '../acl/authorizer.ts';
 
 const log = logger('agent.http');
 
-/** An error that becomes an HTTP reply with a plain-text body. */
-export class HttpError extends Error {
-  readonly status: number;
-  /** Close the connection after the answer (a request body was left unread). */
-  readonly close: boolean;
-  /** Headers the error reply carries (the ACL guard adds X-Consul-Default-ACL-Policy). */
-  headers?: Record<string, string>;
-  constructor(status: number, message: string, close = false) {
-    super(message);
-    this.status = status;
-    this.close = close;
-  }
-}
+export { HttpError };
 
 /** How big a request body may be, and how a bigger one is refused (413, nothing read past the limit). */
 export interface BodyLimit {

@@ -1,5 +1,5 @@
 /**
- * @module Tokens, policies and roles in Redis, next to the catalog (src/store/acl-lua.ts).
+ * @module Tokens, policies and roles in Redis, next to the catalog (src/store/scripts/acl*-9.lua).
  *
  * Secrets are never stored. A token is found by its secret through a keyed digest:
  * HMAC-SHA256(K, SecretID), where K is 32 random bytes created once per datacenter (SET NX) and
@@ -15,7 +15,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import { defineScript, type ScriptFn } from './script.ts';
-import { ACL_NAMED_DELETE, ACL_NAMED_PUT, ACL_TOKEN_DELETE, ACL_TOKEN_PUT } from './acl-lua.ts';
 
 export interface Link { ID: string; Name?: string }
 export interface ServiceIdentity { ServiceName: string; Datacenters?: string[] }
@@ -85,10 +84,10 @@ export class AclStore {
     this.redis = redis;
     this.keys = keys;
     const k = [keys.index, keys.aclTokens, keys.aclSecrets, keys.aclPolicies, keys.aclPolicyNames, keys.aclRoles, keys.aclRoleNames, keys.aclBootstrap, keys.aclRev];
-    this.#tokenPut = defineScript(redis, 'rosterAclTokenPut', ACL_TOKEN_PUT, k, keys.prefix);
-    this.#tokenDel = defineScript(redis, 'rosterAclTokenDel', ACL_TOKEN_DELETE, k, keys.prefix);
-    this.#namedPut = defineScript(redis, 'rosterAclNamedPut', ACL_NAMED_PUT, k, keys.prefix);
-    this.#namedDel = defineScript(redis, 'rosterAclNamedDel', ACL_NAMED_DELETE, k, keys.prefix);
+    this.#tokenPut = defineScript(redis, 'aclTokenPut-9.lua', k, { prefix: keys.prefix });
+    this.#tokenDel = defineScript(redis, 'aclTokenDelete-9.lua', k, { prefix: keys.prefix });
+    this.#namedPut = defineScript(redis, 'aclNamedPut-9.lua', k, { prefix: keys.prefix });
+    this.#namedDel = defineScript(redis, 'aclNamedDelete-9.lua', k, { prefix: keys.prefix });
   }
 
   /** Loads (or creates, once per datacenter) the HMAC key. Call before anything else. */

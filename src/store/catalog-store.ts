@@ -5,7 +5,6 @@ import { runSliced, type SliceOptions } from '../util/slices.ts';
 import type { Redis } from 'ioredis';
 import type { CheckRec, HealthStatus, NodeRec, NodeState, ServiceRec } from '../catalog/model.ts';
 import type { Keys } from './keys.ts';
-import { DEREGISTER, REGISTER, SWEEP, UPDATE_CHECK } from './lua.ts';
 import { defineScript } from './script.ts';
 import { checkBody, decodeCheck, decodeNode, decodeService, nodeBody, serviceBody, type CheckBody } from './codec.ts';
 
@@ -65,11 +64,11 @@ export class CatalogStore {
     this.redis = redis;
     this.keys = keys;
     const common = [keys.index, keys.crev, keys.nodes, keys.tables, keys.serviceIndex, keys.stream, keys.ttl, keys.checkState, keys.outq];
-    const def = (name: string, lua: string) => defineScript(redis, name, lua, common, keys.prefix) as ScriptFn;
-    this.#register = def('rosterRegister', REGISTER);
-    this.#deregister = def('rosterDeregister', DEREGISTER);
-    this.#update = def('rosterUpdateCheck', UPDATE_CHECK);
-    this.#sweep = def('rosterSweep', SWEEP);
+    const def = (file: string) => defineScript(redis, file, common, { prefix: keys.prefix }) as ScriptFn;
+    this.#register = def('register-9.lua');
+    this.#deregister = def('deregister-9.lua');
+    this.#update = def('updateCheck-9.lua');
+    this.#sweep = def('sweep-9.lua');
   }
 
   /** Upserts a node with services and checks in one atomic step. */

@@ -131,7 +131,7 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
     if (exited) await spawnErr;
     if (await ping(port, password)) break;
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('redis-server did not answer PING within 15 s'); }
-    await Promise.race([sleep(25), spawnErr]);
+    await Promise.race([sleep(10), spawnErr]);
   }
   log.info('embedded redis-server started', { url, pid: child.pid, dir });
   return {

@@ -5,6 +5,9 @@
  * scripts stay atomic on one Redis (and map to one slot on Redis Cluster).
  */
 
+/** Entries the catalog change stream keeps (approximately: MAXLEN ~ trims whole macro-nodes). */
+export const STREAM_MAXLEN = 100_000;
+
 export interface Keys {
   /** The key prefix scripts build per-node keys from: `<prefix>:{<dc>}`. */
   prefix: string;
@@ -45,12 +48,14 @@ export interface Keys {
   /** sessions: hash id → session, zset id → expiry deadline (ms). */
   sessions: string;
   sessionExpiry: string;
-  /** Redis time (ms) of the last session sweep: a longer gap means an outage, and TTL timers restart (session-lua.ts). */
+  /** Redis time (ms) of the last session sweep: a longer gap means an outage, and TTL timers restart (scripts/sessionSweep-14.lua). */
   sessionSweptAt: string;
   /** KV lock-delay: hash key → deadline (ms). */
   lockDelay: string;
   /** user events: list of the newest 256. */
   userEvents: string;
+  /** string with a TTL: the gossip reconciler's lease (holder = node name; src/agent/gossip.ts). */
+  reconciler: string;
   /** BullMQ prefix for the check queue (hash-tagged per datacenter). */
   bullPrefix: string;
   // --- KV / sessions / events (src/store/kv-*.ts, session-*.ts) ---
@@ -119,6 +124,7 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     outq: `${p}:outq`,
     events: `${p}:events`,
     stream: `${p}:changes`,
+    reconciler: `${p}:reconciler`,
     epoch: `${p}:epoch`,
     kv: `${p}:kv`,
     kvKeys: `${p}:kvkeys`,

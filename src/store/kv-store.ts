@@ -1,12 +1,11 @@
 /**
- * @module The KV store in Redis: typed wrappers over the KV scripts (src/store/kv-lua.ts).
+ * @module The KV store in Redis: typed wrappers over the KV scripts (src/store/scripts/kv*.lua).
  *
  * Reads go straight to Redis (one script call per read, so a prefix read is a consistent
  * snapshot). Every write is one script; indexes are allocated only on a real change.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
-import { KV_DELETE, KV_GET, KV_SET, KV_TXN } from './kv-lua.ts';
 import { defineScript, type ScriptFn } from './script.ts';
 
 /** A KV entry as stored (Consul's DirEntry, value as bytes). */
@@ -38,8 +37,8 @@ export function kvScriptKeys(k: Keys): string[] {
 }
 
 /** Defines a KV/session/event script on the connection; the returned function passes KEYS and the prefix. */
-export function defineKvScript(redis: Redis, keys: Keys, name: string, lua: string, buffers = false): Fn {
-  return defineScript(redis, name, lua, kvScriptKeys(keys), keys.prefix, buffers);
+export function defineKvScript(redis: Redis, keys: Keys, file: string, buffers = false): Fn {
+  return defineScript(redis, file, kvScriptKeys(keys), { prefix: keys.prefix, buffers });
 }
 
 /** Decodes `C\nM\nL\nF\nS\n<value>`. */
@@ -67,10 +66,10 @@ export class KvStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    this.#set = defineKvScript(redis, keys, 'rosterKvSet', KV_SET);
-    this.#del = defineKvScript(redis, keys, 'rosterKvDelete', KV_DELETE);
-    this.#get = defineKvScript(redis, keys, 'rosterKvGet', KV_GET, true);
-    this.#txn = defineKvScript(redis, keys, 'rosterKvTxn', KV_TXN, true);
+    this.#set = defineKvScript(redis, keys, 'kvSet-14.lua');
+    this.#del = defineKvScript(redis, keys, 'kvDelete-14.lua');
+    this.#get = defineKvScript(redis, keys, 'kvGet-14.lua', true);
+    this.#txn = defineKvScript(redis, keys, 'kvTxn-14.lua', true);
   }
 
   /** Runs KV operations atomically: all of them apply (at one index) or none does. `dry`: check only, write nothing. */

@@ -1,5 +1,5 @@
 /**
- * @module Sessions and user events in Redis: typed wrappers over src/store/session-lua.ts.
+ * @module Sessions in Redis: typed wrappers over src/store/scripts/session*.lua (user events: event-store.ts).
  *
  * Invariant: a session's locks are released (or deleted) in the same atomic step that removes the
  * session, so no key is ever held by a session that no longer exists.
@@ -7,7 +7,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 import { defineKvScript } from './kv-store.ts';
-import { SESSION_CREATE, SESSION_DESTROY, SESSION_RENEW, SESSION_SWEEP, USER_EVENT } from './session-lua.ts';
 
 /** A session as Consul shows it. */
 export interface SessionRec {
@@ -54,16 +53,15 @@ export const SWEEP_GAP_GRACE_MS = 3000;
 export class SessionStore {
   readonly redis: Redis;
   readonly keys: Keys;
-  #create: Fn; #renew: Fn; #destroy: Fn; #sweep: Fn; #event: Fn;
+  #create: Fn; #renew: Fn; #destroy: Fn; #sweep: Fn;
 
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    this.#create = defineKvScript(redis, keys, 'rosterSessionCreate', SESSION_CREATE);
-    this.#renew = defineKvScript(redis, keys, 'rosterSessionRenew', SESSION_RENEW);
-    this.#destroy = defineKvScript(redis, keys, 'rosterSessionDestroy', SESSION_DESTROY);
-    this.#sweep = defineKvScript(redis, keys, 'rosterSessionSweep', SESSION_SWEEP);
-    this.#event = defineKvScript(redis, keys, 'rosterUserEvent', USER_EVENT);
+    this.#create = defineKvScript(redis, keys, 'sessionCreate-14.lua');
+    this.#renew = defineKvScript(redis, keys, 'sessionRenew-14.lua');
+    this.#destroy = defineKvScript(redis, keys, 'sessionDestroy-14.lua');
+    this.#sweep = defineKvScript(redis, keys, 'sessionSweep-14.lua');
   }
 
   /** Creates a session; throws Redis errors carrying Consul's messages (`Missing node registration`, ...). */
@@ -84,7 +82,7 @@ export class SessionStore {
 
   /**
    * Expires due sessions and checks the sessions on `nodes` (lower-cased). When no sweep ran for more
-   * than `graceAfterMs` (by Redis's clock), every TTL timer first restarts at 2×TTL (session-lua.ts).
+   * than `graceAfterMs` (by Redis's clock), every TTL timer first restarts at 2×TTL (scripts/sessionSweep-14.lua).
    */
   async sweep(nodes: string[] = [], max = 1000, graceAfterMs = SWEEP_GAP_GRACE_MS): Promise<{ index: number; invalidated: number; graced: number }> {
     const [index, n, graced] = (await this.#sweep(max, this.keys.sessionSweptAt, graceAfterMs, ...nodes)) as [number, number, number];
@@ -113,15 +111,5 @@ export class SessionStore {
       try { set.add((JSON.parse(v.slice(v.indexOf('\n') + 1)) as { _node: string })._node); } catch { /* skip */ }
     }
     return [...set];
-  }
-
-  /** Stores a user event (deduplicated by ID, newest 256 kept). Returns the stored JSON, or null if already known. */
-  async recordEvent(ev: { ID: string; LTime: number }, stampLTime: boolean): Promise<string | null> {
-    return ((await this.#event(ev.ID, JSON.stringify(ev), stampLTime ? '1' : '0')) as string | null) ?? null;
-  }
-
-  /** The stored user events, oldest first. */
-  async events(): Promise<Record<string, unknown>[]> {
-    return (await this.redis.lrange(this.keys.userEvents, 0, -1)).map(s => JSON.parse(s) as Record<string, unknown>);
   }
 }

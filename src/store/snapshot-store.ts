@@ -21,97 +21,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
-import { STREAM_MAXLEN } from './lua.ts';
 import { defineScript } from './script.ts';
 import { decodeSnapshot, SnapshotError, FORMAT_VERSION, type SnapshotHeader } from './snapshot-format.ts';
 
 /** A staged key lives this long without a commit (an interrupted restore leaves nothing behind for long). */
 const STAGE_TTL_MS = 15 * 60_000;
 const BATCH = 128;
-
-const COMMON = `
-local PREFIX = ARGV[1]
-local function esc(s) return (string.gsub(s, '[%*%?%[%]\\\\]', '\\\\%0')) end
-local function scan(pat, fn)
-  local c = '0'
-  repeat
-    local r = redis.call('SCAN', c, 'MATCH', pat, 'COUNT', 1000)
-    c = r[1]
-    for _, k in ipairs(r[2]) do fn(k) end
-  until c == '0'
-end
-local SKIP = {index = true, crev = true, epoch = true}
--- A key that belongs in a snapshot: the DC's data, not its counters, queues, streams or staging area.
-local function isData(k)
-  local suffix = string.sub(k, #PREFIX + 2)
-  if SKIP[suffix] or string.sub(suffix, 1, 5) == 'bull:' or string.sub(suffix, 1, 8) == 'restore:' then return false end
-  return redis.call('TYPE', k).ok ~= 'stream'
-end
-local function nowMs()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-`;
-
-/** KEYS: index, nodes, kv, sessions. Returns {index, timeMs, nodes, services, checks, kv, sessions, name, dump, ...}. */
-const SAVE = COMMON + `
-local out = {tonumber(redis.call('GET', KEYS[1]) or '0'), nowMs(), redis.call('HLEN', KEYS[2]), 0, 0, redis.call('HLEN', KEYS[3]), redis.call('HLEN', KEYS[4])}
-local svcP, chkP = PREFIX .. ':svc:', PREFIX .. ':chk:'
-scan(esc(PREFIX) .. ':*', function(k)
-  -- Keys with a TTL are leases (the gossip reconciler's), not state: a restore must not make them permanent.
-  if not isData(k) or redis.call('PTTL', k) ~= -1 then return end
-  if string.sub(k, 1, #svcP) == svcP then out[4] = out[4] + redis.call('HLEN', k)
-  elseif string.sub(k, 1, #chkP) == chkP then out[5] = out[5] + redis.call('HLEN', k) end
-  out[#out + 1] = string.sub(k, #PREFIX + 2)
-  out[#out + 1] = redis.call('DUMP', k)
-end)
-return out
-`;
-
-/**
- * KEYS: index, crev, epoch, stream (the catalog change log), kvEvents, tables, svcidx, ttl, sessexp, outq, kv.
- * ARGV: prefix, token, staged key count, restored index, snapshot's Redis time (ms), floor index.
- */
-const COMMIT = COMMON + `
-local TOKEN, N, RIDX, RTIME, FLOOR = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local stage = PREFIX .. ':restore:' .. TOKEN .. ':'
-local staged, live = {}, {}
-scan(esc(stage) .. '*', function(k) staged[#staged + 1] = k end)
-if #staged ~= N then return redis.error_reply('staged snapshot incomplete: ' .. #staged .. ' of ' .. N .. ' keys') end
-scan(esc(PREFIX) .. ':*', function(k) if isData(k) then live[#live + 1] = k end end)
-for _, k in ipairs(live) do redis.call('UNLINK', k) end
-for _, k in ipairs(staged) do
-  local dst = PREFIX .. ':' .. string.sub(k, #stage + 1)
-  redis.call('RENAME', k, dst)
-  redis.call('PERSIST', dst)
-end
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local idx = math.max(cur, RIDX, FLOOR) + 1
-redis.call('SET', KEYS[1], idx)
-local crev = redis.call('INCR', KEYS[2])
-local epoch = redis.call('INCR', KEYS[3])
-for _, t in ipairs({'nodes', 'services', 'checks', 'kv', 'sessions'}) do redis.call('HSET', KEYS[6], t, idx) end
-for _, t in ipairs(redis.call('HKEYS', KEYS[6])) do redis.call('HSET', KEYS[6], t, idx) end
-for _, s in ipairs(redis.call('HKEYS', KEYS[7])) do redis.call('HSET', KEYS[7], s, idx) end
--- KV entries (lines C, M, L, F, S, then the value) are stamped modified at the restore's index: KV blocking queries
--- (whose index is the entries' ModifyIndex) then see a newer index, and a CAS with a pre-restore index fails.
-local kv = redis.call('HGETALL', KEYS[11])
-for i = 1, #kv, 2 do
-  local c, rest = string.match(kv[i + 1], '^(%d+)\\n%d+\\n(.*)$')
-  if c then redis.call('HSET', KEYS[11], kv[i], c .. '\\n' .. idx .. '\\n' .. rest) end
-end
-local shift = nowMs() - RTIME
-if shift ~= 0 then
-  for z = 8, 10 do
-    local all = redis.call('ZRANGE', KEYS[z], 0, -1, 'WITHSCORES')
-    for i = 1, #all, 2 do redis.call('ZADD', KEYS[z], tonumber(all[i + 1]) + shift, all[i]) end
-  end
-end
--- The change log carries the new epoch: every agent's reader replaces its view authoritatively as it reads this.
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '${STREAM_MAXLEN}', '*', 'epoch', epoch, 'e', '{"i":' .. idx .. ',"r":' .. crev .. ',"n":[],"s":[],"t":"nsc","d":[]}')
-redis.call('PUBLISH', KEYS[5], '{"i":' .. idx .. ',"s":1,"e":1,"a":1}')
-return {idx, epoch, #staged, #live}
-`;
 
 export interface SavedSnapshot {
   header: SnapshotHeader;
@@ -133,9 +48,9 @@ export class SnapshotStore {
     this.redis = redis;
     this.keys = keys;
     this.dc = dc;
-    this.#save = defineScript(redis, 'rosterSnapshotSave', SAVE, [keys.index, keys.nodes, keys.kv, keys.sessions], keys.prefix, true);
-    this.#commit = defineScript(redis, 'rosterSnapshotCommit', COMMIT,
-      [keys.index, keys.crev, keys.epoch, keys.stream, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], keys.prefix);
+    this.#save = defineScript(redis, 'snapshotSave-4.lua', [keys.index, keys.nodes, keys.kv, keys.sessions], { prefix: keys.prefix, buffers: true });
+    this.#commit = defineScript(redis, 'snapshotCommit-11.lua',
+      [keys.index, keys.crev, keys.epoch, keys.stream, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], { prefix: keys.prefix });
   }
 
   /** Takes a consistent snapshot (one Lua script, so one index). */

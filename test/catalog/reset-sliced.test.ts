@@ -14,7 +14,7 @@ const world = (n: number, c: number, prefix = 'n'): NodeState[] =>
 /** Everything a read can see of a view, in a comparable form. */
 function dump(v: CatalogView): unknown {
   const svcs = [...v.serviceNames()].sort().map(s => [s, v.instances(s).map(i => `${i.node.Node}/${i.service.ID}@${i.service.ModifyIndex}`)]);
-  return { nodes: [...v.nodes()].map(n => n.node.Node).sort(), svcs, revision: v.revision, tables: v.tableIndex, serviceIndex: [...v.serviceIndex].sort() };
+  return { nodes: [...v.nodes()].map(n => n.node.Node).sort(), svcs, appliedIndex: v.appliedIndex, tables: v.tableIndex, serviceIndex: [...v.serviceIndex].sort() };
 }
 
 /** A fake clock: every read advances it by `tick` ms, so slices end after budget/tick reads whatever the machine does. */
@@ -70,7 +70,7 @@ test('view: a node put during a sliced reset is served at once and survives the 
   t.is(v.instances('probe').length, 1, 'a put made during the reset is applied after the swap');
   t.is(v.node('n2'), undefined, 'a delete made during the reset is applied after the swap');
   t.is(v.instances('web').length, 9);
-  t.is(v.revision, 12);
+  t.is(v.appliedIndex, 12);
   t.is(v.serviceIndex.get('probe'), 11);
   t.false(v.resetting);
 });

@@ -13,7 +13,7 @@ test('view: instances are indexed by case-insensitive service name and sorted by
   const v = new CatalogView();
   v.replaceAll([state('b', [svc('w2'), svc('w1')]), state('a', [svc('w3', 'Web')])], 5);
   t.deepEqual(v.instances('WEB').map(i => `${i.node.Node}/${i.service.ID}`), ['a/w3', 'b/w1', 'b/w2']);
-  t.is(v.revision, 5);
+  t.is(v.appliedIndex, 5);
 });
 
 test('view: an instance carries its own checks plus its node checks, not other services\' checks', t => {
@@ -35,16 +35,7 @@ test('view: putNode replaces one node, reports the services it touched, and remo
   v.putNode('b', null, 3);
   t.is(v.instances('db').length, 0);
   t.is(v.node('B'), undefined);
-  t.is(v.revision, 3);
-});
-
-test('view: findByAddress prefers a node address over a service address', t => {
-  const v = new CatalogView();
-  const s = { ...svc('w1'), Address: '10.0.0.9' };
-  v.replaceAll([state('a', [s])], 1);
-  t.is(v.findByAddress('10.0.0.1').node?.node.Node, 'a');
-  t.is(v.findByAddress('10.0.0.9').instance?.service.ID, 'w1');
-  t.deepEqual(v.findByAddress('10.0.0.7'), {});
+  t.is(v.appliedIndex, 3);
 });
 
 const inst = (...statuses: HealthStatus[]): Instance => ({ node: node('a'), service: svc('w1'), checks: statuses.map((s, i) => chk('a', `c${i}`, s, 'w1')) });
@@ -80,7 +71,7 @@ test('view: patchNode rebuilds only touched instances; a node check change rebui
   t.is(v.instances('db').length, 0);
   t.deepEqual(v.instances('cache')[0]!.checks.map(c => c.CheckID), ['serfHealth']);
   t.is(v.node('a')!.checks.has('c1'), false);
-  t.is(v.revision, 4);
+  t.is(v.appliedIndex, 4);
   t.is(v.patchNode('zz', new Map(), new Map()), null);
 });
 
@@ -138,7 +129,7 @@ test('view: resetAll replaces everything authoritatively (older records win over
   t.deepEqual([...changes[0]!.nodes].sort(), ['a', 'c']);
   t.deepEqual(v.tableIndex, { nodes: 61, services: 61, checks: 61 });
   for (const s of ['web', 'cache']) t.is(v.serviceIndex.get(s), 61);
-  t.is(v.revision, 61);
+  t.is(v.appliedIndex, 61);
   // Later reads merge normally again: a write after the restore replaces the restored record.
   v.putNode('a', at(state('a', [svc('w9')]), 62), 62);
   t.deepEqual(v.instances('web').map(i => i.service.ID), ['w9']);
@@ -162,7 +153,7 @@ test('view: a snapshot merged in slices ends as replaceAll would; a node absent 
   const shape = (v: CatalogView) => [...v.nodes()].map(st => `${st.node.Node}:${[...st.services.keys()].join(',')}`).sort();
   t.deepEqual(shape(sliced), shape(whole));
   t.deepEqual(shape(sliced), ['a:a1,a2', 'b:b1', 'c:c1']);
-  t.is(sliced.revision, 10);
+  t.is(sliced.appliedIndex, 10);
 });
 
 test('view: resetAll replaces everything, older records included (the revision stays), and names every service touched', t => {
@@ -177,7 +168,7 @@ test('view: resetAll replaces everything, older records included (the revision s
   v.resetAll([older], 3);
   t.is(v.node('a')!.services.get('w1')!.Port, 1, 'resetAll takes the older one');
   t.is(v.node('b'), undefined);
-  t.is(v.revision, 9, 'the revision (SOA serial source, blocking indexes) never goes back');
+  t.is(v.appliedIndex, 9, 'the revision (SOA serial source, blocking indexes) never goes back');
   const last = changes.at(-1)!;
   t.true(last.all);
   t.deepEqual([...last.services].sort(), ['db', 'web']);

@@ -1,15 +1,12 @@
 /** Test helpers for the checks tests: polling, and a fast in-process DNS A query for latency measurements. */
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
+import { waitFor as wait } from '../helpers/wait.ts';
 
-/** Polls `fn` every `everyMs` until it returns true; returns the time it did; throws after timeoutMs. */
+/** Polls `fn` every `everyMs` until it returns true; returns the time it did; throws after timeoutMs (test/helpers/wait.ts). */
 export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return Date.now();
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise(r => setTimeout(r, everyMs));
-  }
+  await wait(fn, timeoutMs, { every: everyMs });
+  return Date.now();
 }
 
 let qid = 1;

@@ -6,7 +6,24 @@ import type { AddressInfo } from 'node:net';
 import { runHttp } from '../../src/checks/runners/http.ts';
 import { runTcp } from '../../src/checks/runners/tcp.ts';
 import { runUdp } from '../../src/checks/runners/udp.ts';
-import { runOnce } from '../../src/checks/runners/index.ts';
+import { runOnce, timeoutSignal } from '../../src/checks/runners/index.ts';
+import { mock } from 'node:test';
+
+/** A fake clock (node:test mock timers): `settle(p)` advances it 1 ms at a time (real I/O in between) until p settles; returns p and the fake ms it took. */
+function fakeClock(t: { teardown(fn: () => void): void }) {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  t.teardown(() => mock.timers.reset());
+  return async <T>(p: Promise<T>, maxMs = 5000): Promise<{ value: T; ms: number }> => {
+    let done = false;
+    const q = p.finally(() => { done = true; });
+    const t0 = Date.now();
+    for (let i = 0; i < maxMs && !done; i++) {
+      for (let j = 0; j < 3 && !done; j++) await new Promise(r => setImmediate(r));
+      if (!done) mock.timers.tick(1);
+    }
+    return { value: await q, ms: Date.now() - t0 };
+  };
+}
 
 let server: Server;
 let base = '';
@@ -60,11 +77,12 @@ for (const [path, status, out] of cases) {
   });
 }
 
-test('http runner: a target hanging past the timeout is critical', async t => {
-  const t0 = Date.now();
-  const r = await runOnce('http', { HTTP: base + '/hang' }, 300);
+test.serial('http runner: a target hanging past the timeout is critical', async t => {
+  const settle = fakeClock(t);
+  const { value: r, ms } = await settle(runOnce('http', { HTTP: base + '/hang' }, 300));
   t.is(r.status, 'critical');
-  t.true(Date.now() - t0 < 1500);
+  t.true(ms < 1500);
+  t.true(ms >= 300 && ms <= 305, `ended by its 300 ms timeout (${ms} ms)`);
   t.regex(r.output, /^Get "http:\/\/127\.0\.0\.1:\d+\/hang": context deadline exceeded/);
   t.true(r.output.endsWith('context deadline exceeded (Client.Timeout exceeded while awaiting headers)'), r.output);
 });
@@ -124,21 +142,22 @@ test('tcp runner: listening port passes, closed port is critical', async t => {
   t.is(noPort.status, 'critical');
 });
 
-test('udp runner: echo reply passes, silence until timeout passes, ICMP port unreachable is critical', async t => {
+test.serial('udp runner: echo reply passes, silence until timeout passes, ICMP port unreachable is critical', async t => {
+  const settle = fakeClock(t);
   const echo = createSocket('udp4');
   echo.on('message', (m, rinfo) => echo.send(m, rinfo.port, rinfo.address));
   await new Promise<void>(r => echo.bind(0, '127.0.0.1', r));
   const port = echo.address().port;
-  const t0 = Date.now();
-  t.deepEqual(await runUdp({ UDP: `127.0.0.1:${port}` }, AbortSignal.timeout(2000)), { status: 'passing', output: `UDP connect 127.0.0.1:${port}: Success` });
-  t.true(Date.now() - t0 < 1000, 'a reply ends the probe early');
+  const echoed = await settle(runUdp({ UDP: `127.0.0.1:${port}` }, timeoutSignal(2000)));
+  t.deepEqual(echoed.value, { status: 'passing', output: `UDP connect 127.0.0.1:${port}: Success` });
+  t.true(echoed.ms < 1000, `a reply ends the probe early (${echoed.ms} ms of its 2000)`);
   const silent = createSocket('udp4');
   await new Promise<void>(r => silent.bind(0, '127.0.0.1', r));
   const sp = silent.address().port;
-  t.is((await runUdp({ UDP: `127.0.0.1:${sp}` }, AbortSignal.timeout(200))).status, 'passing');
+  t.is((await settle(runUdp({ UDP: `127.0.0.1:${sp}` }, timeoutSignal(200)))).value.status, 'passing');
   silent.close();
   echo.close();
-  const closed = await runUdp({ UDP: `127.0.0.1:${sp}` }, AbortSignal.timeout(1000));
+  const closed = (await settle(runUdp({ UDP: `127.0.0.1:${sp}` }, timeoutSignal(1000)))).value;
   t.is(closed.status, 'critical');
   t.regex(closed.output, /connection refused/);
 });

@@ -1,5 +1,6 @@
 /** Discovery and Registration against an in-process fake agent (node:http on loopback): the request sequence they send. */
 import test from 'ava';
+import { mock } from 'node:test';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AgentApi } from '../../src/client/api.ts';
 import { Discovery } from '../../src/client/discovery.ts';
@@ -56,7 +57,20 @@ test('watch: ?tag and passingOnly=false are passed through', async t => {
   await t.throwsAsync(d.pick(), { message: 'no healthy instances of service "web"' });
 });
 
-test('registration: TTL heartbeats every TTL/3; a 404 on a heartbeat re-registers', async t => {
+/** A fake clock (node:test mock timers) advanced 1 ms at a time, real I/O (the fake agent's HTTP) in between. */
+function fakeClock(t: { teardown(fn: () => void): void }): (ms: number) => Promise<void> {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+  t.teardown(() => mock.timers.reset());
+  return async ms => {
+    for (let i = 0; i < ms; i++) {
+      for (let j = 0; j < 3; j++) await new Promise(r => setImmediate(r));
+      mock.timers.tick(1);
+    }
+  };
+}
+
+test.serial('registration: TTL heartbeats every TTL/3; a 404 on a heartbeat re-registers', async t => {
+  const advance = fakeClock(t);
   let lost = false;
   const agent = await fakeAgent(t, (req, res, url) => {
     if (url.pathname.startsWith('/v1/agent/check/pass/') && lost) { lost = false; res.statusCode = 404; res.end('Unknown check ID'); return; }
@@ -66,11 +80,12 @@ test('registration: TTL heartbeats every TTL/3; a 404 on a heartbeat re-register
   t.teardown(() => reg.abandon());
   await reg.start();
   t.deepEqual(agent.log.slice(0, 2), ['PUT /v1/agent/service/register', 'PUT /v1/agent/check/pass/service%3Aw1']);
-  await sleep(700);
+  await advance(700);
   const beats = agent.log.filter(l => l.startsWith('PUT /v1/agent/check/pass/')).length;
   t.true(beats >= 3 && beats <= 5, `${beats} heartbeats in 700 ms with TTL 600 ms`);
+  t.is(beats, 4, 'the first at registration, then every 200 ms ±10 %: 3 more in 700 ms');
   lost = true;
-  await sleep(400);
+  await advance(400);
   t.is(reg.registrations, 2);
   t.is(agent.log.filter(l => l === 'PUT /v1/agent/service/register').length, 2);
 });

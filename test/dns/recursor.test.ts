@@ -6,6 +6,7 @@ import test from 'ava';
 import dnsPacket from 'dns-packet';
 import { makeServer, ask, rrs, node, svc, state, config, has, AA, RA, TC, query } from './helpers.ts';
 import { upstream } from './upstream.ts';
+import { mock } from 'node:test';
 
 const A = (name: string, ip: string, ttl = 60): dnsPacket.Answer => ({ name, type: 'A', class: 'IN', ttl, data: ip });
 
@@ -40,12 +41,23 @@ test('dns recursor: TestDNS_Recurse_Truncation: upstream TC relayed', async t =>
   await up.close();
 });
 
-test('dns recursor: TestDNS_RecursorTimeout: silent upstream → SERVFAIL after recursor_timeout', async t => {
+test.serial('dns recursor: TestDNS_RecursorTimeout: silent upstream → SERVFAIL after recursor_timeout', async t => {
   const up = await upstream(() => null);
   const { server } = makeServer([], { recursors: [up.addr], dns: { recursorTimeoutMs: 200 } });
+  // A fake clock (node:test mock timers) times the deadline exactly; the sockets stay real.
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  t.teardown(() => mock.timers.reset());
   const t0 = Date.now();
-  const r = await ask(server, 'apple.com', 'A', { edns: 1232 });
+  let settled = false;
+  const pending = ask(server, 'apple.com', 'A', { edns: 1232 }).finally(() => { settled = true; });
+  for (let ms = 0; ms < 2000 && !settled; ms++) {
+    await new Promise(r => setImmediate(r)); // let real I/O (the query to the upstream) happen
+    if (ms === 199) t.false(settled, 'not before recursor_timeout');
+    mock.timers.tick(1);
+  }
+  const r = await pending;
   const dt = Date.now() - t0;
+  t.true(dt >= 200 && dt <= 205, `SERVFAIL at recursor_timeout (the timer starts once the upstream socket is open): ${dt} ms`);
   t.is(r.rcode, 'SERVFAIL');
   t.true(has(r.flags, RA)); t.false(has(r.flags, AA));
   t.true(r.additionals!.some(a => a.type === 'OPT'), 'OPT echoed');

@@ -1,4 +1,5 @@
 /** Test helpers: build byte strings from hex and quoted ASCII, as the wire notes write them. */
+import { waitFor as wait } from '../helpers/wait.ts';
 export function wire(...parts: (string | number[])[]): Uint8Array {
   const out: number[] = [];
   for (const p of parts) {
@@ -14,14 +15,9 @@ export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+export { sleep } from '../helpers/wait.ts';
 
-/** Polls `fn` until it returns true or `timeoutMs` passes; returns the final result. */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await fn()) return true;
-    await sleep(stepMs);
-  }
-  return fn();
+/** Polls `fn` until it returns true (then true); throws when `timeoutMs` passes (test/helpers/wait.ts). */
+export function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<true> {
+  return wait(fn, timeoutMs, { every: stepMs });
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { buildSession, parseLockDelay } from '../../src/http/routes/session.ts';
 import { eventIndex } from '../../src/http/routes/event.ts';
-import { applyKvEvent, fireAllKv, KV_RESYNC_TOPIC, SESSIONS_TOPIC, EVENTS_TOPIC } from '../../src/http/routes/kv-deps.ts';
+import { applyKvEvent, fireAllKv, KV_RESYNC_TOPIC, SESSIONS_TOPIC, EVENTS_TOPIC } from '../../src/kv/services.ts';
 import { Notifier } from '../../src/http/blocking.ts';
 import { HttpError } from '../../src/http/server.ts';
 import type { ApiDeps } from '../../src/http/context.ts';

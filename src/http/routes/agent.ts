@@ -2,7 +2,7 @@
 import { HttpError, type Router } from '../server.ts';
 import { decode, SERVICE_SCHEMA } from '../decode.ts';
 import { afterWrite, agentRegister, requireRedis, scriptsAllowed, type ApiDeps } from '../context.ts';
-import { buildService, buildServiceChecks } from '../../agent/registration.ts';
+import { buildService, buildServiceChecks } from '../registration.ts';
 import { wireAgentService, wireCheck } from '../../consul/convert.ts';
 import type { HealthStatus } from '../../catalog/model.ts';
 import { parseDurationNs } from '../../util/duration.ts';

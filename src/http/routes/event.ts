@@ -1,40 +1,18 @@
 /**
  * @module /v1/event/fire/:name and /v1/event/list. The newest 256 user events live in Redis so
  * every agent lists the same events; gossip (serf user events) plugs in through
- * `hooks.fireEvent` to send, and `recordUserEvent` to record what it receives.
+ * `hooks.fireEvent` to send, and src/kv/events.ts records what it receives.
  */
 import { randomUUID } from 'node:crypto';
 import { HttpError, type Router } from '../server.ts';
 import { blockingParams } from '../blocking.ts';
 import { checkDc, requireRedis, type ApiDeps } from '../context.ts';
-import { kvDeps, EVENTS_TOPIC, KV_RESYNC_TOPIC } from './kv-deps.ts';
+import { EVENTS_TOPIC, KV_RESYNC_TOPIC } from '../../kv/services.ts';
+import { recordUserEvent, type UserEvent } from '../../kv/events.ts';
 
-/** Consul's UserEvent. */
-export interface UserEvent {
-  ID: string;
-  Name: string;
-  Payload: string | null;
-  NodeFilter: string;
-  ServiceFilter: string;
-  TagFilter: string;
-  Version: number;
-  LTime: number;
-}
+export type { UserEvent };
 
 const MAX_PAYLOAD = 512;
-
-/**
- * Records a user event (fired here or received through gossip) so every agent lists it.
- * Deduplicated by ID; an event without LTime (0) gets the next one. Returns the stored event,
- * or null when the ID was already recorded. Gossip can call it with the agent itself:
- * `recordUserEvent({ redis: agent.redis, store: agent.store, notifier: agent.notifier }, ev)`.
- */
-export async function recordUserEvent(deps: Pick<ApiDeps, 'redis' | 'store' | 'notifier'>, ev: UserEvent): Promise<UserEvent | null> {
-  const stored = await kvDeps(deps).sessions.recordEvent(ev, ev.LTime === 0);
-  if (!stored) return null;
-  deps.notifier.fire(EVENTS_TOPIC);
-  return JSON.parse(stored) as UserEvent;
-}
 
 /** Consul's index of an event list: the two halves of the last event's UUID XORed (1 when empty). */
 export function eventIndex(events: { ID: string }[]): bigint {
@@ -84,7 +62,7 @@ export function eventRoutes(r: Router, deps: ApiDeps): void {
     const min = /^\d+$/.test(rawIdx) ? BigInt(rawIdx) : 0n;
     const own = () => deps.view.node(deps.nodeName);
     const run = async () => {
-      const all = (await kvDeps(deps).sessions.events()) as unknown as UserEvent[];
+      const all = (await deps.kv.events.list()) as unknown as UserEvent[];
       const st = own();
       const services = st ? [...st.services.values()] : [];
       const list = all.filter(e => {

@@ -5,7 +5,7 @@
 import { HttpError, type BodyLimit, type Ctx, type Router } from '../server.ts';
 import { blockingParams } from '../blocking.ts';
 import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
-import { kvDeps, KV_RESYNC_TOPIC } from './kv-deps.ts';
+import { KV_RESYNC_TOPIC } from '../../kv/services.ts';
 import type { KvEntry, KvSetMode } from '../../store/kv-store.ts';
 import { rawInt } from '../../util/json.ts';
 
@@ -62,7 +62,7 @@ async function kvBlocking<T>(ctx: Ctx, deps: ApiDeps, topics: string[], prefixes
 }
 
 export function kvRoutes(r: Router, deps: ApiDeps): void {
-  const { kv } = kvDeps(deps);
+  const { kv } = deps.kv;
   /** Concurrent identical single-key reads share one Redis round trip (10k watchers of one key wake cheaply). */
   const inflight = new Map<string, Promise<{ entry: KvEntry | null; tableIndex: number; tombIndex: number }>>();
   // Keyed by the notifier's sequence too: a read that starts after a change was signalled (e.g. right

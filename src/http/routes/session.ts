@@ -7,7 +7,7 @@ import { HttpError, type Ctx, type Router } from '../server.ts';
 import { blocking } from '../blocking.ts';
 import { decode, type Schema } from '../decode.ts';
 import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../context.ts';
-import { kvDeps, SESSIONS_TOPIC } from './kv-deps.ts';
+import { SESSIONS_TOPIC } from '../../kv/services.ts';
 import type { SessionRec, SessionWrite } from '../../store/session-store.ts';
 import { formatDurationNs, parseDurationNs } from '../../util/duration.ts';
 
@@ -81,7 +81,7 @@ function redisError(err: unknown): never {
 }
 
 export function sessionRoutes(r: Router, deps: ApiDeps): void {
-  const { sessions } = kvDeps(deps);
+  const { sessions } = deps.kv;
 
   r.add(['PUT'], '/v1/session/create', async ctx => {
     checkDc(ctx, deps);

@@ -10,7 +10,6 @@ import { checkDc, durable, metaHeaders, requireRedis, type ApiDeps } from '../co
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { encodeSnapshot, SnapshotError } from '../../store/snapshot-format.ts';
 import { logger } from '../../log.ts';
-import { kvDeps } from './kv-deps.ts';
 
 const log = logger('agent.snapshot');
 
@@ -56,7 +55,7 @@ export function snapshotRoutes(r: Router, deps: ApiDeps): void {
       return { body: encodeSnapshot(snap.header, snap.entries), headers: { ...meta, 'Content-Type': 'application/x-gzip' } };
     }
     // Every index this agent has served (catalog and KV): a restore into a flushed Redis still stays above them.
-    const floor = Math.max(deps.view.revision, deps.syncer.watermark, kvDeps(deps).indexSeen, ...Object.values(deps.view.tableIndex));
+    const floor = Math.max(deps.view.appliedIndex, deps.syncer.watermark, deps.kv.indexSeen, ...Object.values(deps.view.tableIndex));
     let res;
     try {
       res = await snapshots().restore(limited(req, SNAPSHOT_MAX_BYTES), floor);

@@ -11,7 +11,6 @@ import { HttpError } from '../server.ts';
 import { decode, decodeLocality, decodeTaggedAddresses } from '../decode.ts';
 import type { ApiDeps } from '../context.ts';
 import { definition, HEALTH_CHECK, NODE_SERVICE } from './catalog-write.ts';
-import { kvDeps } from './kv-deps.ts';
 import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
 import type { CheckRec, HealthStatus, NodeRec, ServiceRec } from '../../catalog/model.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
@@ -72,7 +71,7 @@ export async function checkCatalogOps(deps: ApiDeps, ops: CatalogOp[]): Promise<
     const fail = (what: string) => errors.push({ opIndex: op.i, what });
     if (!VERBS[op.kind].includes(op.verb)) { fail(`unknown ${op.kind} verb "${op.verb}"`); continue; }
     if (op.kind === 'Session') {
-      if (!(await kvDeps(deps).sessions.get(op.id))) fail(`session "${op.id}" doesn't exist`);
+      if (!(await deps.kv.sessions.get(op.id))) fail(`session "${op.id}" doesn't exist`);
       continue;
     }
     if (!op.node) { fail(op.kind === 'Node' ? 'Must provide node' : `Must provide node for ${op.kind.toLowerCase()} operation`); continue; }
@@ -106,7 +105,7 @@ export async function applyCatalogOps(deps: ApiDeps, ops: CatalogOp[]): Promise<
   let index = 0;
   for (const op of ops) {
     if (op.verb === 'get') continue;
-    if (op.kind === 'Session') { index = Math.max(index, await kvDeps(deps).sessions.destroy(op.id)); continue; }
+    if (op.kind === 'Session') { index = Math.max(index, await deps.kv.sessions.destroy(op.id)); continue; }
     if (op.verb.startsWith('delete')) {
       const kind = op.kind === 'Node' ? 'node' : op.kind === 'Service' ? 'service' : 'check';
       index = Math.max(index, (await deps.store.deregister(op.node, kind, op.id)).index);

@@ -9,7 +9,6 @@
 import { HttpError, type BodyLimit, type Reply, type Router } from '../server.ts';
 import { decode, type Schema } from '../decode.ts';
 import { afterWrite, checkDc, durable, requireRedis, type ApiDeps } from '../context.ts';
-import { kvDeps } from './kv-deps.ts';
 import { KV_MAX_VALUE_SIZE, wireDirEntry } from './kv.ts';
 import type { KvTxnOp } from '../../store/kv-store.ts';
 import { applyCatalogOps, catalogResult, checkCatalogOps, parseCatalogOp, type CatalogOp } from './txn-catalog.ts';
@@ -55,7 +54,7 @@ export function txnRoutes(r: Router, deps: ApiDeps): void {
       ops.push({ verb: (kv.Verb as string) ?? '', key: (kv.Key as string) ?? '', value, flags: u64(kv.Flags, 'Flags'), index: Number(u64(kv.Index, 'Index')), session: (kv.Session as string) ?? '' });
       kvAt.push(i);
     });
-    const kv = kvDeps(deps).kv;
+    const kv = deps.kv.kv;
     const conflict = (errors: { opIndex: number; what: string }[]): Reply => ({
       status: 409, raw: true, headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ Results: null, Errors: errors.sort((a, b) => a.opIndex - b.opIndex).map(e => ({ OpIndex: e.opIndex, What: e.what })) }),

@@ -1,30 +1,36 @@
 /**
- * @module The KV and session stores for a set of ApiDeps (created once per agent, on first use),
- * and the change subscriber + session sweeper the agent runs.
+ * @module The KV, session and user-event services of one agent (created once by the agent, reached
+ * by routes as `deps.kv`), the change subscriber that wakes their watchers, and the session sweeper.
  */
-import type { ApiDeps } from '../context.ts';
-import { KvStore } from '../../store/kv-store.ts';
-import { SessionStore } from '../../store/session-store.ts';
-import { logger } from '../../log.ts';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../store/keys.ts';
+import type { RedisConnector } from '../store/connect.ts';
+import { KvStore } from '../store/kv-store.ts';
+import { SessionStore } from '../store/session-store.ts';
+import { EventStore } from '../store/event-store.ts';
+import { logger } from '../log.ts';
 
 const log = logger('agent.kv');
 
-export interface KvDeps {
-  kv: KvStore; sessions: SessionStore;
-  /** The highest index of a KV, session or event change this agent has heard of (a snapshot restore stays above it). */
-  indexSeen: number;
+/** What the KV services wake: the HTTP layer's Notifier fits. */
+export interface Wake {
+  fire(topic: string): void;
+  fireKey(key: string): void;
 }
 
-const cache = new WeakMap<object, KvDeps>();
+/** The KV, session and event stores that share the agent's Redis command connection. */
+export class KvServices {
+  readonly kv: KvStore;
+  readonly sessions: SessionStore;
+  readonly events: EventStore;
+  /** The highest index of a KV, session or event change this agent has heard of (a snapshot restore stays above it). */
+  indexSeen = 0;
 
-/** The KV and session stores that share the agent's Redis connection (needs only `redis` and `store.keys`). */
-export function kvDeps(deps: Pick<ApiDeps, 'redis' | 'store'>): KvDeps {
-  let d = cache.get(deps.redis);
-  if (!d) {
-    d = { kv: new KvStore(deps.redis, deps.store.keys), sessions: new SessionStore(deps.redis, deps.store.keys), indexSeen: 0 };
-    cache.set(deps.redis, d);
+  constructor(redis: Redis, keys: Keys) {
+    this.kv = new KvStore(redis, keys);
+    this.sessions = new SessionStore(redis, keys);
+    this.events = new EventStore(redis, keys);
   }
-  return d;
 }
 
 /** Topic fired to wake every KV/session/event watcher (after a subscriber reconnect). */
@@ -35,7 +41,7 @@ export const SESSIONS_TOPIC = 'table:sessions';
 export const EVENTS_TOPIC = 'events';
 
 /** Wakes the watchers a KV change event names; returns its index (0 for a malformed message). */
-export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): number {
+export function applyKvEvent(deps: { notifier: Wake }, msg: string): number {
   let ev: { i: number; k?: string[]; s?: number; e?: number; a?: number };
   try { ev = JSON.parse(msg); } catch { return 0; }
   if (ev.a) { fireAllKv(deps); return Number(ev.i) || 0; } // a snapshot restore replaced every key
@@ -46,10 +52,21 @@ export function applyKvEvent(deps: Pick<ApiDeps, 'notifier'>, msg: string): numb
 }
 
 /** Wakes every KV, session and event watcher (they re-read Redis and return only if something changed). */
-export function fireAllKv(deps: Pick<ApiDeps, 'notifier'>): void {
+export function fireAllKv(deps: { notifier: Wake }): void {
   deps.notifier.fire(KV_RESYNC_TOPIC);
   deps.notifier.fire(SESSIONS_TOPIC);
   deps.notifier.fire(EVENTS_TOPIC);
+}
+
+/** What the background work needs from the agent. */
+export interface KvBackgroundDeps {
+  kv: KvServices;
+  redis: Redis;
+  connector: RedisConnector;
+  store: { keys: Keys };
+  notifier: Wake;
+  /** The catalog view's change events: a node's change sweeps its sessions. */
+  view: { on(ev: 'change', fn: (ch: { all: boolean; nodes: Set<string> }) => void): unknown; off(ev: 'change', fn: (ch: { all: boolean; nodes: Set<string> }) => void): unknown };
 }
 
 /**
@@ -57,11 +74,11 @@ export function fireAllKv(deps: Pick<ApiDeps, 'notifier'>): void {
  * Sweeps: expired sessions every 500 ms; sessions of nodes a catalog change touched at once;
  * every session's node every 10 s (catches missed catalog events).
  */
-export async function startKvBackground(deps: ApiDeps): Promise<() => Promise<void>> {
-  const { sessions } = kvDeps(deps);
+export async function startKvBackground(deps: KvBackgroundDeps): Promise<() => Promise<void>> {
+  const kd = deps.kv;
+  const { sessions } = kd;
   const sub = deps.connector.create('subscriber');
   let connectedOnce = false;
-  const kd = kvDeps(deps);
   sub.on('message', (_ch, msg) => {
     const i = applyKvEvent(deps, msg);
     if (i > kd.indexSeen) kd.indexSeen = i;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { buildCheck, buildService, buildServiceChecks } from '../../src/agent/registration.ts';
+import { buildCheck, buildService, buildServiceChecks } from '../../src/http/registration.ts';
 import { decode, SERVICE_SCHEMA } from '../../src/http/decode.ts';
 import { HttpError } from '../../src/http/server.ts';
 

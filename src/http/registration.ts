@@ -4,8 +4,8 @@
  */
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../catalog/model.ts';
 import type { CheckWrite } from '../store/catalog-store.ts';
-import { HttpError } from '../http/server.ts';
-import { decodeLocality, decodeTaggedAddresses, validateMeta } from '../http/decode.ts';
+import { HttpError } from './server.ts';
+import { decodeLocality, decodeTaggedAddresses, validateMeta } from './decode.ts';
 import { formatDurationNs, parseDurationNs } from '../util/duration.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_WEIGHTS } from '../catalog/model.ts';

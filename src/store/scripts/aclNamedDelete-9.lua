@@ -1,0 +1,15 @@
+-- aclNamedDelete: ARGV: 3 kind (policy|role), 4 id. → index, or 0 when there was none.
+-- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
+-- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
+-- @include acl-common
+local hash, names = KEYS[4], KEYS[5]
+if ARGV[3] == 'role' then hash, names = KEYS[6], KEYS[7] end
+local old = redis.call('HGET', hash, ARGV[4])
+if not old then return 0 end
+local _, _, oldname = string.match(old, '^(%d+)\n(%d+)\n([^\n]*)\n')
+redis.call('HDEL', hash, ARGV[4])
+if oldname then redis.call('HDEL', names, oldname) end
+local i = redis.call('INCR', KEYS[1])
+bump()
+return i

@@ -1,0 +1,28 @@
+-- aclNamedPut: Policies and roles. ARGV: 3 kind (policy|role), 4 mode (create|update|seed), 5 id, 6 lower-cased name, 7 JSON, 8 (update) rules may change: '1'/'0' (the builtin policy refuses). → index.
+-- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
+-- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
+-- @include acl-common
+local hash, names = KEYS[4], KEYS[5]
+if ARGV[3] == 'role' then hash, names = KEYS[6], KEYS[7] end
+local mode, id, name, body = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local old = redis.call('HGET', hash, id)
+if mode == 'seed' and old then return 0 end
+local holder = redis.call('HGET', names, name)
+local created
+if mode == 'update' then
+  if not old then return redis.error_reply('NOTFOUND') end
+  if holder and holder ~= id then return redis.error_reply('NAMECLASH') end
+  local c, _, oldname = string.match(old, '^(%d+)\n(%d+)\n([^\n]*)\n')
+  created = c
+  if oldname ~= name then redis.call('HDEL', names, oldname) end
+else
+  if old then return redis.error_reply('IDUSED') end
+  if holder then return redis.error_reply('NAMEEXISTS') end
+end
+local i = redis.call('INCR', KEYS[1])
+created = created or tostring(i)
+redis.call('HSET', hash, id, created .. '\n' .. i .. '\n' .. name .. '\n' .. body)
+redis.call('HSET', names, name, id)
+bump()
+return i

@@ -1,0 +1,13 @@
+-- aclTokenDelete: ARGV: 3 accessor. → index, or 0 when there was no such token.
+-- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
+-- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
+-- @include acl-common
+local old = redis.call('HGET', KEYS[2], ARGV[3])
+if not old then return 0 end
+local _, _, oh = string.match(old, '^(%d+)\n(%d+)\n([^\n]*)\n')
+redis.call('HDEL', KEYS[2], ARGV[3])
+if oh then redis.call('HDEL', KEYS[3], oh) end
+local i = redis.call('INCR', KEYS[1])
+bump()
+return i

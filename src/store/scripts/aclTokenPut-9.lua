@@ -1,0 +1,32 @@
+-- aclTokenPut: @module Atomic Lua scripts of the ACL store. KEYS (every script): 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev. ARGV[1] is the key prefix; ARGV[2] the aclEvents channel. Every change INCRs the global index and aclRev and publishes the new revision. Errors are short codes the store maps to Consul's texts. /  const BUMP = ` local function bump() local rev = redis.call('INCR', KEYS[9]) redis.call('PUBLISH', ARGV[2], rev) end `;  /** ARGV: 3 mode (create|update|seed|bootstrap), 4 accessor, 5 digest, 6 JSON, 7 bootstrap reset index ('' = none). → index.
+-- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
+-- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
+-- @include acl-common
+local mode, acc, h, body = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local old = redis.call('HGET', KEYS[2], acc)
+local created
+if mode == 'seed' and old then return 0 end
+if mode == 'bootstrap' then
+  local b = redis.call('GET', KEYS[8])
+  if b then
+    if ARGV[7] == '' then return redis.error_reply('BOOTSTRAPPED ' .. b) end
+    if ARGV[7] ~= b then return redis.error_reply('BADRESET ' .. b) end
+  end
+end
+if mode == 'update' then
+  if not old then return redis.error_reply('NOTFOUND') end
+  local c, _, oh = string.match(old, '^(%d+)\n(%d+)\n([^\n]*)\n')
+  if oh ~= h then return redis.error_reply('SECRETCHANGE') end
+  created = c
+else
+  if old then return redis.error_reply('ACCESSORUSED') end
+  if redis.call('HEXISTS', KEYS[3], h) == 1 then return redis.error_reply('SECRETUSED') end
+end
+local i = redis.call('INCR', KEYS[1])
+created = created or tostring(i)
+redis.call('HSET', KEYS[2], acc, created .. '\n' .. i .. '\n' .. h .. '\n' .. body)
+redis.call('HSET', KEYS[3], h, acc)
+if mode == 'bootstrap' then redis.call('SET', KEYS[8], i) end
+bump()
+return i
