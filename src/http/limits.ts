@@ -61,12 +61,17 @@ export function limitConnections(server: Server, max: number): PerClient {
   return conns;
 }
 
-/** Takes a blocking-query slot for a client, or throws 429; call the returned function when the wait ends. */
-export function enterBlocking(slots: PerClient, key: string): () => void {
+/** Takes a blocking-query slot for a client, or throws 429; the caller gives it back with `slots.leave(key)`. */
+export function takeBlockingSlot(slots: PerClient, key: string): void {
   if (!slots.enter(key)) {
     logLimit('blocking', 'client over the blocking-query limit: answered 429', { client: key, limit: slots.max });
     throw new HttpError(429, `Too many concurrent blocking queries from this client (limit ${slots.max}); retry later`);
   }
+}
+
+/** Takes a blocking-query slot for a client, or throws 429; call the returned function when the wait ends. */
+export function enterBlocking(slots: PerClient, key: string): () => void {
+  takeBlockingSlot(slots, key);
   let done = false;
   return () => { if (!done) { done = true; slots.leave(key); } };
 }

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
-import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
+import { clientKey, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
+import { RequestCtx } from './request-ctx.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 
 const log = logger('agent.http');
@@ -73,6 +74,12 @@ export interface Ctx {
   has(name: string): boolean;
   /** Aborted when the client goes away (for blocking queries). */
   signal: AbortSignal;
+  /**
+   * A cheaper `signal` for a parked query: `l.handleEvent()` is called once if the client goes away
+   * before the answer is complete, until replaced (null stops watching). Returns true, and watches
+   * nothing, when the client is already gone. Optional: without it, `signal` is watched.
+   */
+  watchGone?(l: { handleEvent(): void } | null): boolean;
 }
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
@@ -117,73 +124,88 @@ export interface HandlerOpts { blocking?: PerClient }
 
 export function makeHandler(router: Router, opts: HandlerOpts = {}) {
   const slots = opts.blocking ?? new PerClient(0);
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const ac = new AbortController();
-    // Only a client that goes away before the answer is complete aborts (blocking queries park on this signal).
-    res.on('close', () => { if (!res.writableFinished) ac.abort(); });
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
+  // Not async itself: only `respond`'s small frame stays suspended while a blocking query is parked.
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const target = parseTarget(req.url ?? '/');
+    if (!target) {
       send(res, { status: 400, body: 'Bad request URL' }, false);
-      return;
+      return DONE;
     }
     let path: string;
     try {
-      path = decodeURIComponent(url.pathname);
+      path = decodeURIComponent(target.pathname);
     } catch {
-      path = url.pathname;
+      path = target.pathname;
     }
     const method = (req.method ?? 'GET').toUpperCase();
-    const pretty = url.searchParams.has('pretty');
+    const pretty = target.query.has('pretty');
     const m = router.match(path);
     if (!m) {
       const body = path.startsWith('/v1/') ? 'Invalid URL path: not a recognized HTTP API endpoint\n' : '404 page not found\n';
       send(res, { status: 404, body }, pretty);
-      return;
+      return DONE;
     }
-    const allow = ['OPTIONS', ...m.route.methods].join(',');
-    if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allow } }, pretty); return; }
+    if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allowOf(m.route) } }, pretty); return DONE; }
     if (!m.route.methods.includes(method)) {
-      send(res, { status: 405, headers: { Allow: allow }, body: `method ${method} not allowed` }, pretty);
-      return;
+      send(res, { status: 405, headers: { Allow: allowOf(m.route) }, body: `method ${method} not allowed` }, pretty);
+      return DONE;
     }
-    let bodyP: Promise<Buffer> | null = null;
-    let slot: (() => void) | null = null;
-    const client = clientKey(req.socket.remoteAddress);
-    const ctx: Ctx = {
-      req, method, path, query: url.searchParams, param: m.param, signal: ac.signal,
-      has: (n: string) => url.searchParams.has(n),
-      body: (limit = DEFAULT_BODY_LIMIT) => (bodyP ??= readBody(req, limit)),
-      json: async (limit?: BodyLimit) => parseJson(await ctx.body(limit)),
-      enterBlocking: () => {
-        if (slot) return;
-        slot = enterBlocking(slots, client);
-        res.once('close', slot);
-      },
-    };
-    try {
-      // A browser page of another site must never write, whatever the legacy-GET setting.
-      if ((method !== 'GET' && method !== 'HEAD') || m.route.getWrites) {
-        try {
-          refuseCrossSiteWrite(req.headers);
-        } catch (err) {
-          logLimit('cross-site', 'cross-site write refused', { client, method, path });
-          throw err;
-        }
-      }
-      send(res, await m.route.handler(ctx), pretty);
-    } catch (err) {
-      if (err instanceof HttpError) {
-        if (err.close) lingerThenClose(req.socket as Socket);
-        send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
-      } else {
-        log.error('request failed', { method, path, err: (err as Error).message });
-        send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
-      }
-    }
+    return respond(new RequestCtx(req, res, method, path, target.query, m.param, slots), res, m.route, pretty);
   };
 }
+
+const DONE = Promise.resolve();
+
+const allowOf = (r: Route): string => ['OPTIONS', ...r.methods].join(',');
+
+/** Runs the handler and sends its reply (or its error). */
+async function respond(ctx: RequestCtx, res: ServerResponse, route: Route, pretty: boolean): Promise<void> {
+  const { req, method, path } = ctx;
+  try {
+    // A browser page of another site must never write, whatever the legacy-GET setting.
+    if ((method !== 'GET' && method !== 'HEAD') || route.getWrites) {
+      try {
+        refuseCrossSiteWrite(req.headers);
+      } catch (err) {
+        logLimit('cross-site', 'cross-site write refused', { client: ctx.client, method, path });
+        throw err;
+      }
+    }
+    send(res, await route.handler(ctx), pretty);
+  } catch (err) {
+    if (err instanceof HttpError) {
+      if (err.close) lingerThenClose(req.socket as Socket);
+      send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
+    } else {
+      log.error('request failed', { method, path, err: (err as Error).message });
+      send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
+    }
+  }
+}
+
+/**
+ * A request target's path (still percent-encoded) and query, as WHATWG URL parsing against
+ * http://localhost gives them. The common shape (origin-form, plain characters, no dot segments)
+ * is split by hand, without a URL object; anything else goes through URL. Null when URL refuses it.
+ */
+function parseTarget(raw: string): { pathname: string; query: URLSearchParams } | null {
+  if (PLAIN_TARGET.test(raw)) {
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    if (!DOT_SEGMENT.test(pathname)) return { pathname, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+  }
+  try {
+    const url = new URL(raw, 'http://localhost');
+    return { pathname: url.pathname, query: url.searchParams };
+  } catch {
+    return null;
+  }
+}
+
+/** An origin-form target URL parsing leaves as it is: `/` not followed by `/`, then only characters it never encodes or rewrites. */
+const PLAIN_TARGET = /^\/(?!\/)[\w\-.~!$&'()*+,;=:@/%?]*$/;
+/** A segment URL parsing would resolve or drop (`.`, `..`, `%2e`...): left to URL. */
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
 
 /**
  * Closes a connection whose request body was left unread the way Go's net/http does: half-close
@@ -243,7 +265,7 @@ export function parseJson(b: Buffer): unknown {
  * at once from Content-Length, else when the bytes read pass the limit. Nothing past the limit is
  * kept, and the connection is closed after the answer (the rest of the body is never read).
  */
-function readBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const announced = Number(req.headers['content-length'] ?? NaN);
     const refuse = (n: number) => {

@@ -1,6 +1,6 @@
 /** @module /v1/health/*: service entries and checks with Consul's filtering. */
 import { HttpError, type Router } from '../server.ts';
-import { sharedBlocking } from '../blocking.ts';
+import { sharedBlocking, topicList } from '../blocking.ts';
 import { parseBool, readMode, renderedReply, type ApiDeps } from '../context.ts';
 import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
 import { isVisible } from '../../catalog/model.ts';
@@ -21,7 +21,7 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
     const name = ctx.param;
     const filter = requestFilter(ctx);
     const res = await sharedBlocking(ctx, deps.notifier, {
-      topics: [`svc:${name.toLowerCase()}`],
+      topics: topicList(`svc:${name.toLowerCase()}`),
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       render: () => serviceInstances(deps, name, ctx.query)
         .filter(i => !passing || isVisible(i, true))
