@@ -132,8 +132,12 @@ export class Notifier {
     for (const tp of w.topics) remove(this.#topics, tp, w);
     for (const p of w.prefixes) remove(this.#prefixes, p, w);
     this.#buckets.get(w.tick)?.delete(w);
+    this.released++;
     w.woken();
   }
+
+  /** Waiters released so far (answered, timed out or gone), for heap trimming and benchmarks. */
+  released = 0;
 
   #arm(): void {
     if (this.#timer !== null) this.clock.clearTimeout(this.#timer);

@@ -40,9 +40,11 @@ export { PerClient } from '../util/per-client.ts';
 /**
  * Puts the per-client connection limit in front of node's HTTP connection handling: a connection
  * over the limit gets go-connlimit's 429 and is closed before any of its bytes are parsed.
+ * With no limit (0) connections are not counted: nothing is added to each connection.
  */
 export function limitConnections(server: Server, max: number): PerClient {
   const conns = new PerClient(max);
+  if (max <= 0) return conns;
   const inner = server.listeners('connection') as ((s: Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (sock: Socket) => {
