@@ -338,7 +338,12 @@ class SharedWait extends Waiter {
   check(idx: number): void {
     try {
       const left = this.deadline - this.owner.now();
-      if (idx <= this.min && left > 0 && !this.#listen()) { this.owner.park(this, left); return; }
+      if (idx <= this.min && left > 0) {
+        // A client that left gets nothing: no render for it.
+        if (this.#listen()) { this.resolve({ index: idx, body: EMPTY }); return; }
+        this.owner.park(this, left);
+        return;
+      }
       this.resolve(renderShared(this.ctx, this.owner, this.spec, idx));
     } catch (err) {
       this.reject(err);
@@ -365,6 +370,7 @@ class SharedWait extends Waiter {
 }
 
 const NO_PREFIXES: readonly string[] = Object.freeze([]);
+const EMPTY = Buffer.alloc(0);
 
 /** Interned one-topic lists: parked reads of one service share the topic string and its array. */
 const topicLists = new Map<string, readonly string[]>();

@@ -188,7 +188,7 @@ async function respond(ctx: RequestCtx, res: ServerResponse, route: Route, prett
  * http://localhost gives them. The common shape (origin-form, plain characters, no dot segments)
  * is split by hand, without a URL object; anything else goes through URL. Null when URL refuses it.
  */
-function parseTarget(raw: string): { pathname: string; query: URLSearchParams } | null {
+export function parseTarget(raw: string): { pathname: string; query: URLSearchParams } | null {
   if (PLAIN_TARGET.test(raw)) {
     const q = raw.indexOf('?');
     const pathname = q < 0 ? raw : raw.slice(0, q);

@@ -12,34 +12,51 @@
 export interface HeapTrimOpts {
   /** Departures (released waiters) since the last trim that make one worth it. */
   min?: number;
-  /** How long departures must have stopped before trimming. */
+  /** How long departures must have stopped before trimming (also the polling period). */
   quietMs?: number;
   /** Least time between two trims. */
   minGapMs?: number;
   /** The collector; defaults to node's exposed `gc` (absent without --expose-gc). */
   gc?: ((opts: { type: 'major'; execution: 'async'; flavor: 'last-resort' }) => unknown) | undefined;
-  now?: () => number;
+}
+
+/** When to trim, from a monotonic departure count sampled every quiet period. */
+export class TrimPolicy {
+  readonly min: number;
+  readonly minGapMs: number;
+  #seen: number;
+  #atTrim: number;
+  #lastTrim = -Infinity;
+
+  constructor(departed: number, min = 1000, minGapMs = 10_000) {
+    this.min = min;
+    this.minGapMs = minGapMs;
+    this.#seen = this.#atTrim = departed;
+  }
+
+  /** One sample: true when departures stopped since the last sample, `min` left since the last trim, and the gap is respected. */
+  tick(departed: number, now: number): boolean {
+    const quiet = departed === this.#seen;
+    this.#seen = departed;
+    if (!quiet || departed - this.#atTrim < this.min || now - this.#lastTrim < this.minGapMs) return false;
+    this.#atTrim = departed;
+    this.#lastTrim = now;
+    return true;
+  }
 }
 
 export interface HeapTrim { readonly trims: number; stop(): void }
 
-/** Polls `departed()` (a monotonic count) every `quietMs` and trims as described above. */
+/** Samples `departed()` (a monotonic count) every `quietMs` and trims as TrimPolicy says. */
 export function startHeapTrim(departed: () => number, opts: HeapTrimOpts = {}): HeapTrim {
-  const min = opts.min ?? 1000, quietMs = opts.quietMs ?? 1000, minGapMs = opts.minGapMs ?? 10_000;
   const gc = 'gc' in opts ? opts.gc : (globalThis as { gc?: HeapTrimOpts['gc'] }).gc;
-  const now = opts.now ?? Date.now;
-  let seen = departed(), atTrim = seen, lastTrim = -Infinity, trims = 0;
-  const check = (): void => {
-    const cur = departed();
-    const quiet = cur === seen;
-    seen = cur;
-    if (!gc || !quiet || cur - atTrim < min || now() - lastTrim < minGapMs) return;
-    atTrim = cur;
-    lastTrim = now();
+  const policy = new TrimPolicy(departed(), opts.min, opts.minGapMs);
+  let trims = 0;
+  const timer = setInterval(() => {
+    if (!gc || !policy.tick(departed(), Date.now())) return;
     trims++;
     void gc({ type: 'major', execution: 'async', flavor: 'last-resort' });
-  };
-  const timer = setInterval(check, quietMs);
+  }, opts.quietMs ?? 1000);
   timer.unref();
   return { get trims() { return trims; }, stop: () => clearInterval(timer) };
 }
