@@ -106,14 +106,18 @@ test('request context: a signal first asked for after the client left is already
   server.close();
 });
 
-test('TrimPolicy: trims once departures stop, after enough of them, at most once per gap', t => {
-  const p = new TrimPolicy(0, 1000, 10_000);
-  t.false(p.tick(500, 1000), 'departures still coming');
-  t.false(p.tick(500, 2000), 'quiet, but only 500 left');
-  t.false(p.tick(5000, 3000), 'still coming');
-  t.true(p.tick(5000, 4000), 'quiet after 5,000 departures');
-  t.false(p.tick(5000, 5000), 'nothing new since the trim');
-  t.false(p.tick(9000, 6000));
-  t.false(p.tick(9000, 7000), 'within the gap');
-  t.true(p.tick(9000, 14_000), 'gap passed');
+test('TrimPolicy: trims once many parked watchers have gone and departures stopped, at most once per gap', t => {
+  const p = new TrimPolicy(0, 1000, 5000);
+  t.false(p.tick(0, 10_000, 0), 'nobody left');
+  t.false(p.tick(500, 9500, 1000), 'departures still coming');
+  t.false(p.tick(500, 9500, 2000), 'quiet, but only 500 left');
+  t.false(p.tick(5000, 5000, 3000), 'still coming');
+  t.true(p.tick(5000, 5000, 4000), 'quiet after 5,000 departures');
+  t.false(p.tick(5000, 5000, 5000), 'nothing new since the trim');
+  t.false(p.tick(9000, 5000, 6000));
+  t.false(p.tick(9000, 5000, 10_000), '4,000 answered and parked again: same population, no trim');
+  t.false(p.tick(14_000, 0, 10_500));
+  t.true(p.tick(14_000, 0, 11_000), 'then 5,000 hung up: trim, the gap having passed');
+  t.false(p.tick(20_000, 0, 12_000));
+  t.false(p.tick(20_000, 0, 13_000), 'nobody parked to lose');
 });
