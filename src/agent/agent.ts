@@ -186,7 +186,7 @@ export class Agent {
     const files = { soft: Number.isFinite(lim.soft) ? lim.soft : 0, hard: Number.isFinite(lim.hard) ? lim.hard : 0 }; // 0: unknown or unlimited
     this.httpServer = await listenHttp(router, cfg.clientAddr, cfg.ports.http, cfg.http, files.soft > 0 ? Math.max(256, files.soft - FD_RESERVE) : 0);
     // Thousands of blocking queries leaving together: give the pages they used back (src/util/heap-trim.ts).
-    const trim = startHeapTrim(this.notifier);
+    const trim = startHeapTrim(this.notifier, { onTrim: (released, parked) => log.debug('parked watchers left: memory-reducing GC', { released, parked }) });
     this.onStop(async () => trim.stop());
     const addr = this.httpServer.address() as { port: number };
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: `${cfg.clientAddr}:${addr.port}`, redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: this.httpServer.maxConnections });

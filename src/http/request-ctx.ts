@@ -56,7 +56,8 @@ export class RequestCtx implements Ctx {
   }
 
   enterBlocking(): void {
-    if (this.#slot !== null) return;
+    // A client already gone takes no slot (its 'close' has passed: nothing would give the slot back).
+    if (this.#slot !== null || this.#hasLeft()) return;
     takeBlockingSlot(this.#slots, this.client);
     this.#slot = this.client;
     this.#listen();

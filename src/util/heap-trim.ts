@@ -19,6 +19,8 @@ export interface HeapTrimOpts {
   minGapMs?: number;
   /** The collector; defaults to node's exposed `gc` (absent without --expose-gc). */
   gc?: ((opts: { type: 'major'; execution: 'async'; flavor: 'last-resort' }) => unknown) | undefined;
+  /** Called with the counts when a trim starts (the agent logs it). */
+  onTrim?: (released: number, waiting: number) => void;
 }
 
 /**
@@ -64,6 +66,7 @@ export function startHeapTrim(counts: { readonly released: number; readonly wait
   const timer = setInterval(() => {
     if (!gc || !policy.tick(counts.released, counts.waiting, Date.now())) return;
     trims++;
+    opts.onTrim?.(counts.released, counts.waiting);
     void gc({ type: 'major', execution: 'async', flavor: 'last-resort' });
   }, opts.quietMs ?? 1000);
   timer.unref();
