@@ -158,28 +158,50 @@ const DONE = Promise.resolve();
 
 const allowOf = (r: Route): string => ['OPTIONS', ...r.methods].join(',');
 
-/** Runs the handler and sends its reply (or its error). */
-async function respond(ctx: RequestCtx, res: ServerResponse, route: Route, pretty: boolean): Promise<void> {
-  const { req, method, path } = ctx;
+/**
+ * Runs the handler and sends its reply (or its error). Not async: a parked request holds one
+ * promise reaction here, not a suspended frame with its await closures.
+ */
+function respond(ctx: RequestCtx, res: ServerResponse, route: Route, pretty: boolean): Promise<void> {
+  let r: Reply | Promise<Reply>;
   try {
     // A browser page of another site must never write, whatever the legacy-GET setting.
-    if ((method !== 'GET' && method !== 'HEAD') || route.getWrites) {
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || route.getWrites) {
       try {
-        refuseCrossSiteWrite(req.headers);
+        refuseCrossSiteWrite(ctx.req.headers);
       } catch (err) {
-        logLimit('cross-site', 'cross-site write refused', { client: ctx.client, method, path });
+        logLimit('cross-site', 'cross-site write refused', { client: ctx.client, method: ctx.method, path: ctx.path });
         throw err;
       }
     }
-    send(res, await route.handler(ctx), pretty);
+    r = route.handler(ctx);
   } catch (err) {
-    if (err instanceof HttpError) {
-      if (err.close) lingerThenClose(req.socket as Socket);
-      send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
-    } else {
-      log.error('request failed', { method, path, err: (err as Error).message });
-      send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
-    }
+    fail(ctx, res, err, pretty);
+    return DONE;
+  }
+  if (!(r instanceof Promise)) {
+    finish(ctx, res, r, pretty);
+    return DONE;
+  }
+  return r.then(reply => finish(ctx, res, reply, pretty), err => fail(ctx, res, err, pretty));
+}
+
+function finish(ctx: RequestCtx, res: ServerResponse, reply: Reply, pretty: boolean): void {
+  try {
+    send(res, reply, pretty);
+  } catch (err) {
+    fail(ctx, res, err, pretty);
+  }
+}
+
+/** Answers a handler's error: an HttpError as it says, anything else as a 500. */
+function fail(ctx: RequestCtx, res: ServerResponse, err: unknown, pretty: boolean): void {
+  if (err instanceof HttpError) {
+    if (err.close) lingerThenClose(ctx.req.socket as Socket);
+    send(res, { status: err.status, body: err.message, headers: err.close ? { Connection: 'close' } : undefined }, pretty);
+  } else {
+    log.error('request failed', { method: ctx.method, path: ctx.path, err: (err as Error).message });
+    send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
   }
 }
 

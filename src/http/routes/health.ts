@@ -20,14 +20,14 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
     }
     const name = ctx.param;
     const filter = requestFilter(ctx);
-    const res = await sharedBlocking(ctx, deps.notifier, {
+    // Returned, not awaited: a parked watch holds a promise reaction here rather than this suspended frame.
+    return sharedBlocking(ctx, deps.notifier, {
       topics: topicList(`svc:${name.toLowerCase()}`),
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       render: () => serviceInstances(deps, name, ctx.query)
         .filter(i => !passing || isVisible(i, true))
         .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) }))
         .filter(filter ?? (() => true)),
-    });
-    return renderedReply(res, mode, v.freshness());
+    }).then(res => renderedReply(res, mode, v.freshness()));
   });
 }
