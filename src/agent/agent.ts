@@ -38,6 +38,7 @@ import { startTelemetry } from './telemetry.ts';
 import { metrics } from '../util/metrics/index.ts';
 import { startEureka, type EurekaHandle } from '../eureka/index.ts';
 import { protectionStats } from '../catalog/protection.ts';
+import { startHeapTrim } from '../util/heap-trim.ts';
 
 const log = logger('agent');
 
@@ -61,6 +62,8 @@ export class Agent {
   dns?: DnsServer;
   gossip?: Gossip;
   wan?: WanPool;
+  /** Settles once the WAN pool started (or failed to). */
+  wanStarting?: Promise<unknown>;
   local?: LocalState;
   antiEntropy?: AntiEntropy;
   eureka?: EurekaHandle | null;
@@ -259,6 +262,24 @@ export class Agent {
         log.info('TLS certificates reloaded', { cert_file: files.certFile });
       });
     }
+    // Thousands of blocking queries leaving together: give the pages they used back (src/util/heap-trim.ts).
+    const trim = startHeapTrim(this.notifier, { onTrim: (released, parked) => log.debug('parked watchers left: memory-reducing GC', { released, parked }) });
+    this.onStop(async () => trim.stop());
+    const addrOf = (s?: Server) => (s ? (s.address() as { port: number }).port : -1);
+    // --- WAN pool (src/agent/wan.ts): federation with other datacenters, once HTTP and DNS listen (their addresses are in its tags) ---
+    if (cfg.ports.serfWan >= 0) {
+      const client = cfg.clientAddr.split(/\s+/).filter(Boolean)[0] ?? '127.0.0.1';
+      const host = client === '0.0.0.0' || client === '::' ? cfg.advertiseAddr : client;
+      const hp = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
+      // A WAN join asked for while the pool starts (HTTP already answers) waits for it.
+      const starting = WanPool.start(this, hp(addrOf(this.httpServer ?? this.httpsServer)), this.#dnsPort ? hp(this.#dnsPort) : '');
+      this.wanStarting = starting.catch(() => undefined);
+      this.wan = await starting;
+      this.hooks.dcs = this.wan;
+      this.wan.onDatacentersChange(() => this.dns?.clearCache());
+      this.onStop(() => this.wan!.stop(this.#leave));
+    }
+    // --- end WAN pool ---
     // --- checks engine (src/checks): schedulers from this node's checks, in-process worker, alias, reaper ---
     // Started once the HTTP API answers (start-up time); with an embedded Redis its module was imported meanwhile.
     {
@@ -277,19 +298,7 @@ export class Agent {
       this.onStop(() => engine.stop());
     }
     // --- end checks engine ---
-    const addrOf = (s?: Server) => (s ? (s.address() as { port: number }).port : -1);
     log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns });
-    // --- WAN pool (src/agent/wan.ts): federation with other datacenters, once HTTP and DNS listen (their addresses are in its tags) ---
-    if (cfg.ports.serfWan >= 0) {
-      const client = cfg.clientAddr.split(/\s+/).filter(Boolean)[0] ?? '127.0.0.1';
-      const host = client === '0.0.0.0' || client === '::' ? cfg.advertiseAddr : client;
-      const hp = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
-      this.wan = await WanPool.start(this, hp(addrOf(this.httpServer ?? this.httpsServer)), this.#dnsPort ? hp(this.#dnsPort) : '');
-      this.hooks.dcs = this.wan;
-      this.wan.onDatacentersChange(() => this.dns?.clearCache());
-      this.onStop(() => this.wan!.stop(this.#leave));
-    }
-    // --- end WAN pool ---
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {

@@ -42,6 +42,8 @@ export interface GossipHost {
   readonly antiEntropy?: { stop(): void };
   /** The WAN pool (src/agent/wan.ts), when it runs: /v1/agent/members?wan, join and leave act on it. */
   readonly wan?: { members(): Record<string, unknown>[]; readonly serf: Serf };
+  /** Settles once the WAN pool started (HTTP answers a little before). */
+  readonly wanStarting?: Promise<unknown>;
 }
 const STATUS_CODE: Record<string, number> = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 };
 const LEASE_MS = 3000;
@@ -115,8 +117,9 @@ export class Gossip {
       if (wan && a.wan) return a.wan.members();
       return this.serf.members().filter(m => !wan || m.tags.role === 'consul').map(m => agentMember(m, wan ? `.${m.tags.dc ?? a.config.datacenter}` : ''));
     };
-    h.join = (addr, wan) => {
+    h.join = async (addr, wan) => {
       if (!wan) return this.serf.join([addr]);
+      if (!a.wan) await a.wanStarting;
       if (!a.wan) throw new Error('Must be a server to join WAN cluster');
       return a.wan.serf.join([addr]);
     };

@@ -30,26 +30,47 @@ const systemClock: Clock = {
 /** Width of a timer-wheel bucket: a wait ends at most this much after its deadline. */
 export const TICK_MS = 50;
 
-/** One parked query. Its own abort listener (handleEvent), so no closure per waiter. */
+/**
+ * One parked query: in its topic sets and one timer-wheel bucket until released (fire, deadline or
+ * client gone). It is its own abort listener (handleEvent), so no closure per waiter.
+ */
 class Waiter {
   readonly owner: Notifier;
   readonly topics: readonly string[];
   readonly prefixes: readonly string[];
-  readonly signal: AbortSignal | undefined;
-  readonly tick: number;
-  resolve: (() => void) | null;
+  /** Timer-wheel bucket of its deadline (set on each park). */
+  tick = 0;
+  parked = false;
 
-  constructor(owner: Notifier, topics: readonly string[], prefixes: readonly string[], tick: number, signal: AbortSignal | undefined, resolve: () => void) {
+  constructor(owner: Notifier, topics: readonly string[], prefixes: readonly string[]) {
     this.owner = owner;
     this.topics = topics;
     this.prefixes = prefixes;
-    this.tick = tick;
+  }
+
+  /** Called on abort (EventTarget listener object) or when the client goes away. */
+  handleEvent(): void { this.owner.release(this); }
+  /** Stops watching for the client going away (on release). */
+  unlisten(): void {}
+  /** Called once per release, after the waiter left every set. */
+  woken(): void {}
+}
+
+/** A Notifier.wait(): resolves its promise when released. */
+class PromiseWaiter extends Waiter {
+  readonly signal: AbortSignal | undefined;
+  resolve: (() => void) | null;
+  constructor(owner: Notifier, topics: readonly string[], prefixes: readonly string[], signal: AbortSignal | undefined, resolve: () => void) {
+    super(owner, topics, prefixes);
     this.signal = signal;
     this.resolve = resolve;
   }
-
-  /** Called on abort (EventTarget listener object). */
-  handleEvent(): void { this.owner.release(this); }
+  override unlisten(): void { this.signal?.removeEventListener('abort', this); }
+  override woken(): void {
+    const r = this.resolve;
+    this.resolve = null;
+    r?.();
+  }
 }
 
 export class Notifier {
@@ -77,36 +98,46 @@ export class Notifier {
   wait(topics: string[], prefixes: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise(resolve => {
-      const tick = Math.ceil((this.clock.now() + Math.max(0, timeoutMs)) / TICK_MS);
-      const w = new Waiter(this, topics, prefixes, tick, signal, resolve);
+      const w = new PromiseWaiter(this, topics, prefixes, signal, resolve);
       signal?.addEventListener('abort', w);
-      for (const tp of topics) add(this.#topics, tp, w);
-      for (const p of prefixes) add(this.#prefixes, p, w);
-      let b = this.#buckets.get(tick);
-      if (!b) {
-        this.#buckets.set(tick, (b = new Set()));
-        let lo = 0, hi = this.#ticks.length;
-        while (lo < hi) { const mid = (lo + hi) >> 1; if (this.#ticks[mid]! < tick) lo = mid + 1; else hi = mid; }
-        this.#ticks.splice(lo, 0, tick);
-      }
-      b.add(w);
-      this.#count++;
-      if (tick < this.#armedTick) this.#arm();
+      this.park(w, timeoutMs);
     });
   }
 
-  /** Unparks a waiter (fire, timeout or abort) and resolves its promise; idempotent. */
+  /** Puts a waiter in its topic sets and in the timer wheel, `timeoutMs` from now. */
+  park(w: Waiter, timeoutMs: number): void {
+    const tick = Math.ceil((this.clock.now() + Math.max(0, timeoutMs)) / TICK_MS);
+    w.tick = tick;
+    w.parked = true;
+    for (const tp of w.topics) add(this.#topics, tp, w);
+    for (const p of w.prefixes) add(this.#prefixes, p, w);
+    let b = this.#buckets.get(tick);
+    if (!b) {
+      this.#buckets.set(tick, (b = new Set()));
+      let lo = 0, hi = this.#ticks.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (this.#ticks[mid]! < tick) lo = mid + 1; else hi = mid; }
+      this.#ticks.splice(lo, 0, tick);
+    }
+    b.add(w);
+    this.#count++;
+    if (tick < this.#armedTick) this.#arm();
+  }
+
+  /** Unparks a waiter (fire, timeout or abort) and wakes it; idempotent. */
   release(w: Waiter): void {
-    const resolve = w.resolve;
-    if (!resolve) return;
-    w.resolve = null;
+    if (!w.parked) return;
+    w.parked = false;
     this.#count--;
-    w.signal?.removeEventListener('abort', w);
+    w.unlisten();
     for (const tp of w.topics) remove(this.#topics, tp, w);
     for (const p of w.prefixes) remove(this.#prefixes, p, w);
     this.#buckets.get(w.tick)?.delete(w);
-    resolve();
+    this.released++;
+    w.woken();
   }
+
+  /** Waiters released so far (answered, timed out or gone), for heap trimming and benchmarks. */
+  released = 0;
 
   #arm(): void {
     if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
@@ -252,28 +283,106 @@ export async function blocking<T>(ctx: Ctx, notifier: Notifier, deps: { topics: 
   }
 }
 
+/** What a shared blocking read depends on, how to get its index cheaply, and how to build its body. */
+export interface SharedSpec { topics: readonly string[]; index: () => number; render: () => unknown }
+
 /**
  * A blocking read whose answer is a pure function of (endpoint, query, view): `index()` is cheap
  * and is all a parked query evaluates; `render()` builds the body, at most once per (path, query
  * without index/wait, index) as long as none of `topics` fired, and the serialised bytes are
  * shared by every request that asks for them. `index()` and `render()` run in the same turn, so
  * the body always belongs to the index returned with it.
+ *
+ * A parked read is one SharedWait (no async frame of its own, no timer, no AbortController when
+ * the Ctx offers `watchGone`).
  */
-export async function sharedBlocking(ctx: Ctx, notifier: Notifier, spec: { topics: string[]; index: () => number; render: () => unknown }): Promise<Rendered> {
-  const { index: min, waitMs } = blockingParams(ctx);
-  let idx = spec.index();
-  if (min > 0 && idx <= min) {
-    ctx.enterBlocking(); // one of the client's blocking-query slots until the answer (429 past the cap)
-    const deadline = deadlineOf(notifier, waitMs);
-    for (;;) {
-      const left = deadline - notifier.now();
-      if (left <= 0 || ctx.signal.aborted) break;
-      await notifier.wait(spec.topics, [], left, ctx.signal);
-      idx = spec.index();
-      if (idx > min) break;
+export function sharedBlocking(ctx: Ctx, notifier: Notifier, spec: SharedSpec): Promise<Rendered> {
+  try {
+    const { index: min, waitMs } = blockingParams(ctx);
+    const idx = spec.index();
+    if (min > 0 && idx <= min) {
+      ctx.enterBlocking(); // one of the client's blocking-query slots until the answer (429 past the cap)
+      const deadline = deadlineOf(notifier, waitMs);
+      return new Promise((resolve, reject) => new SharedWait(notifier, ctx, spec, min, deadline, resolve, reject).check(idx));
+    }
+    return Promise.resolve(renderShared(ctx, notifier, spec, idx));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function renderShared(ctx: Ctx, notifier: Notifier, spec: SharedSpec, idx: number): Rendered {
+  return notifier.renders.get(renderKey(ctx), idx, spec.topics, () => Buffer.from(toJson(spec.render(), ctx.has('pretty'))));
+}
+
+/** One parked shared read: re-reads the index when woken, answers once it moved past `min`, at the deadline, or when the client left. */
+class SharedWait extends Waiter {
+  readonly ctx: Ctx;
+  readonly spec: SharedSpec;
+  readonly min: number;
+  readonly deadline: number;
+  readonly resolve: (r: Rendered) => void;
+  readonly reject: (err: unknown) => void;
+
+  constructor(owner: Notifier, ctx: Ctx, spec: SharedSpec, min: number, deadline: number, resolve: (r: Rendered) => void, reject: (err: unknown) => void) {
+    super(owner, spec.topics, NO_PREFIXES);
+    this.ctx = ctx;
+    this.spec = spec;
+    this.min = min;
+    this.deadline = deadline;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  /** Answers if the index moved past `min`, the deadline passed or the client left; else parks (again). */
+  check(idx: number): void {
+    try {
+      const left = this.deadline - this.owner.now();
+      if (idx <= this.min && left > 0) {
+        // A client that left gets nothing: no render for it.
+        if (this.#listen()) { this.resolve({ index: idx, body: EMPTY }); return; }
+        this.owner.park(this, left);
+        return;
+      }
+      this.resolve(renderShared(this.ctx, this.owner, this.spec, idx));
+    } catch (err) {
+      this.reject(err);
     }
   }
-  return notifier.renders.get(renderKey(ctx), idx, spec.topics, () => Buffer.from(toJson(spec.render(), ctx.has('pretty'))));
+
+  /** Watches for the client going away; true when it already has. */
+  #listen(): boolean {
+    const c = this.ctx;
+    if (c.watchGone) return c.watchGone(this);
+    if (c.signal.aborted) return true;
+    c.signal.addEventListener('abort', this);
+    return false;
+  }
+
+  override unlisten(): void {
+    const c = this.ctx;
+    if (c.watchGone) c.watchGone(null);
+    else c.signal.removeEventListener('abort', this);
+  }
+
+  /** Re-checks in a microtask, as an awaiting query would: the fire that woke it finishes first. */
+  override woken(): void { queueMicrotask(() => { try { this.check(this.spec.index()); } catch (err) { this.reject(err); } }); }
+}
+
+const NO_PREFIXES: readonly string[] = Object.freeze([]);
+const EMPTY = Buffer.alloc(0);
+
+/** Interned one-topic lists: parked reads of one service share the topic string and its array. */
+const topicLists = new Map<string, readonly string[]>();
+
+/** `[topic]`, the same frozen array (and string) for every read of the same topic. */
+export function topicList(topic: string): readonly string[] {
+  let l = topicLists.get(topic);
+  if (!l) {
+    if (topicLists.size >= 10_000) topicLists.clear();
+    topicLists.set(topic, (l = Object.freeze([topic])));
+  }
+  return l;
 }
 
 /**

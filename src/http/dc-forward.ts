@@ -66,12 +66,16 @@ function forwardedPath(path: string): boolean {
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128, maxFreeSockets: 16 });
 
-/** The router interceptor: a reply for a request of another datacenter, or null to serve it here. */
-export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> {
+/**
+ * The router interceptor: a reply for a request of another datacenter, or null to serve it here.
+ * A request that names no other datacenter is known local at once (null, no promise): the common
+ * case, and a parked blocking query keeps nothing of this.
+ */
+export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> | null {
   const stale = new Map<string, { at: number; reply: Reply }>();
-  return async ctx => {
-    const dc = requestDc(ctx.query) ?? (BODY_DC.has(ctx.path) && ctx.method === 'PUT' ? await bodyDc(ctx) : null);
-    if (!dc || dc === deps.config.datacenter || !forwardedPath(ctx.path)) return null;
+  const forward = async (ctx: Ctx, named: string | null): Promise<Reply | null> => {
+    const dc = named ?? await bodyDc(ctx);
+    if (!dc || dc === deps.config.datacenter) return null;
     const from = ctx.req.headers[FORWARDED_HEADER];
     const d = decideDc(deps, dc, typeof from === 'string' ? from : undefined);
     if (d.kind === 'local') return null;
@@ -99,6 +103,12 @@ export function dcForwarder(deps: ApiDeps): (ctx: Ctx) => Promise<Reply | null> 
       stale.set(key, { at: Date.now(), reply: r });
     }
     return r;
+  };
+  return ctx => {
+    const named = requestDc(ctx.query);
+    if (named === deps.config.datacenter || !forwardedPath(ctx.path)) return null;
+    if (named === null && !(BODY_DC.has(ctx.path) && ctx.method === 'PUT')) return null;
+    return forward(ctx, named);
   };
 }
 

@@ -40,9 +40,11 @@ export { PerClient } from '../util/per-client.ts';
 /**
  * Puts the per-client connection limit in front of node's HTTP connection handling: a connection
  * over the limit gets go-connlimit's 429 and is closed before any of its bytes are parsed.
+ * With no limit (0) connections are not counted: nothing is added to each connection.
  */
 export function limitConnections(server: Server, max: number): PerClient {
   const conns = new PerClient(max);
+  if (max <= 0) return conns;
   const inner = server.listeners('connection') as ((s: Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (sock: Socket) => {
@@ -61,12 +63,17 @@ export function limitConnections(server: Server, max: number): PerClient {
   return conns;
 }
 
-/** Takes a blocking-query slot for a client, or throws 429; call the returned function when the wait ends. */
-export function enterBlocking(slots: PerClient, key: string): () => void {
+/** Takes a blocking-query slot for a client, or throws 429; the caller gives it back with `slots.leave(key)`. */
+export function takeBlockingSlot(slots: PerClient, key: string): void {
   if (!slots.enter(key)) {
     logLimit('blocking', 'client over the blocking-query limit: answered 429', { client: key, limit: slots.max });
     throw new HttpError(429, `Too many concurrent blocking queries from this client (limit ${slots.max}); retry later`);
   }
+}
+
+/** Takes a blocking-query slot for a client, or throws 429; call the returned function when the wait ends. */
+export function enterBlocking(slots: PerClient, key: string): () => void {
+  takeBlockingSlot(slots, key);
   let done = false;
   return () => { if (!done) { done = true; slots.leave(key); } };
 }

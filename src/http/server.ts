@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { logger } from '../log.ts';
-import { parseExact } from '../util/json.ts';
 import { HttpError } from './errors.ts';
-import { clientKey, enterBlocking, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
+import { clientKey, explainClientErrors, limitConnections, logLimit, PerClient, refuseCrossSiteWrite } from './limits.ts';
+import { RequestCtx, type Ctx } from './request-ctx.ts';
 import { defaultHttpLimits, type HttpLimits } from '../config/schema.ts';
 import { metrics, M } from '../util/metrics/index.ts';
 import { recordRoute } from './metrics.ts';
@@ -23,16 +23,8 @@ import type { Authorizer } from '../acl/authorizer.ts';
 const log = logger('agent.http');
 
 export { HttpError };
-
-/** How big a request body may be, and how a bigger one is refused (413, nothing read past the limit). */
-export interface BodyLimit {
-  max: number;
-  /** Consul's message for a body of `n` bytes (as many as were read when the length was not announced). */
-  message(n: number): string;
-}
-
-/** Every request body but KV values and transactions: Consul's txn wording. */
-export const DEFAULT_BODY_LIMIT: BodyLimit = { max: 512 * 1024, message: () => `Request body too large, max size: ${512 * 1024} bytes` };
+export { DEFAULT_BODY_LIMIT, parseJson, readBody, type BodyLimit } from './body.ts';
+export type { Ctx } from './request-ctx.ts';
 
 export interface Reply {
   status?: number;
@@ -44,32 +36,6 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Send `body` as raw text/bytes even when it is a string that looks like JSON. */
   raw?: boolean;
-}
-
-export interface Ctx {
-  req: IncomingMessage;
-  method: string;
-  /** The decoded path. */
-  path: string;
-  query: URLSearchParams;
-  /** The remainder of the path after a prefix route, percent-decoded. */
-  param: string;
-  /** Reads the whole request body; a body over the limit (default DEFAULT_BODY_LIMIT) is refused with 413, unread. */
-  body(limit?: BodyLimit): Promise<Buffer>;
-  /**
-   * Parses the body as JSON (empty body → undefined); 400 on bad JSON as Consul words it, on
-   * nesting deeper than Go's 10,000 and on strings with lone UTF-16 surrogates.
-   */
-  json(limit?: BodyLimit): Promise<unknown>;
-  /**
-   * Takes one of the client's blocking-query slots, held until the answer is sent or the client goes
-   * away (429 past the per-client limit). Call where a blocking wait starts; calling again is a no-op.
-   */
-  enterBlocking(): void;
-  /** True when the query has the key (Consul's presence flags: ?recurse, ?stale, ...). */
-  has(name: string): boolean;
-  /** Aborted when the client goes away (for blocking queries). */
-  signal: AbortSignal;
 }
 
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
@@ -108,7 +74,7 @@ export class Router {
   #exact = new Map<string, Route>();
   #prefix: [string, Route][] = [];
   /** Runs before every route's handler (after the method and cross-site checks): a reply, or null to let the route answer (`?dc=` forwarding). */
-  intercept: ((ctx: Ctx) => Promise<Reply | null>) | null = null;
+  intercept: ((ctx: Ctx) => Promise<Reply | null> | null) | null = null;
   /** Set by the agent when ACLs are enabled. */
   guard?: RouteGuard;
 
@@ -154,30 +120,26 @@ export interface HandlerOpts { blocking?: PerClient }
 
 export function makeHandler(router: Router, opts: HandlerOpts = {}) {
   const slots = opts.blocking ?? new PerClient(0);
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const ac = new AbortController();
-    // Only a client that goes away before the answer is complete aborts (blocking queries park on this signal).
-    res.on('close', () => { if (!res.writableFinished) ac.abort(); });
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
+  // Not async itself: only `respond`'s small frame stays suspended while a blocking query is parked.
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const target = parseTarget(req.url ?? '/');
+    if (!target) {
       send(res, { status: 400, body: 'Bad request URL' }, false);
-      return;
+      return DONE;
     }
     let path: string;
     try {
-      path = decodeURIComponent(url.pathname);
+      path = decodeURIComponent(target.pathname);
     } catch {
-      path = url.pathname;
+      path = target.pathname;
     }
     const method = (req.method ?? 'GET').toUpperCase();
-    const pretty = url.searchParams.has('pretty');
+    const pretty = target.query.has('pretty');
     const m = router.match(path);
     if (!m) {
       const body = path.startsWith('/v1/') ? 'Invalid URL path: not a recognized HTTP API endpoint\n' : '404 page not found\n';
       send(res, { status: 404, body }, pretty);
-      return;
+      return DONE;
     }
     // consul.api.http: every request to a registered endpoint, timed until its answer is sent (or its stream starts).
     // Only the route's own methods: a client cannot mint label values.
@@ -192,50 +154,12 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
       const start = performance.now();
       res.once('close', () => log.debug('Request finished', { method, url: redactUrl(req.url ?? ''), from: `${req.socket.remoteAddress}:${req.socket.remotePort}`, latency: `${(performance.now() - start).toFixed(3)}ms` }));
     }
-    const allow = ['OPTIONS', ...m.route.methods].join(',');
-    if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allow } }, pretty); return; }
+    if (method === 'OPTIONS') { send(res, { status: 200, headers: { Allow: allowOf(m.route) } }, pretty); return DONE; }
     if (!m.route.methods.includes(method)) {
-      send(res, { status: 405, headers: { Allow: allow }, body: `method ${method} not allowed` }, pretty);
-      return;
+      send(res, { status: 405, headers: { Allow: allowOf(m.route) }, body: `method ${method} not allowed` }, pretty);
+      return DONE;
     }
-    let bodyP: Promise<Buffer> | null = null;
-    let slot: (() => void) | null = null;
-    const client = clientKey(req.socket.remoteAddress);
-    const ctx: Ctx = {
-      req, method, path, query: url.searchParams, param: m.param, signal: ac.signal,
-      has: (n: string) => url.searchParams.has(n),
-      body: (limit = DEFAULT_BODY_LIMIT) => (bodyP ??= readBody(req, limit)),
-      json: async (limit?: BodyLimit) => parseJson(await ctx.body(limit)),
-      enterBlocking: () => {
-        if (slot) return;
-        slot = enterBlocking(slots, client);
-        res.once('close', slot);
-      },
-    };
-    try {
-      // A browser page of another site must never write, whatever the legacy-GET setting.
-      if ((method !== 'GET' && method !== 'HEAD') || m.route.getWrites) {
-        try {
-          refuseCrossSiteWrite(req.headers);
-        } catch (err) {
-          logLimit('cross-site', 'cross-site write refused', { client, method, path });
-          throw err;
-        }
-      }
-      // `?dc=` forwarding first (the datacenter that answers enforces its own ACLs), else the ACL guard and the route.
-      const pre = router.intercept ? await router.intercept(ctx) : null;
-      const reply = pre ?? await (router.guard ? router.guard.run(ctx, m.route.pattern, m.route.acl, m.route.handler) : m.route.handler(ctx));
-      if (t0 >= 0 && !pre) recordRoute(method, m.route.label, m.param, reply.status ?? 200, reply.body, performance.now() - t0);
-      send(res, reply, pretty);
-    } catch (err) {
-      if (err instanceof HttpError) {
-        if (err.close) lingerThenClose(req.socket as Socket);
-        send(res, { status: err.status, body: err.message, headers: err.close ? { ...err.headers, Connection: 'close' } : err.headers }, pretty);
-      } else {
-        log.error('request failed', { method, path, err: (err as Error).message });
-        send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
-      }
-    }
+    return respond(new RequestCtx(req, res, method, path, target.query, m.param, slots), res, m.route, router, pretty, t0);
   };
 }
 
@@ -243,6 +167,97 @@ export function makeHandler(router: Router, opts: HandlerOpts = {}) {
 function redactUrl(u: string): string {
   return u.replace(/([?&]token=)[^&]*/gi, '$1<hidden>');
 }
+
+const DONE = Promise.resolve();
+
+const allowOf = (r: Route): string => ['OPTIONS', ...r.methods].join(',');
+
+/**
+ * Runs the request and sends its reply (or its error): the cross-site check, then `?dc=` forwarding
+ * (the datacenter that answers enforces its own ACLs), else the ACL guard and the route. Not async:
+ * a parked request holds one promise reaction here, not a suspended frame with its await closures.
+ * `t0` ≥ 0: the reply is recorded for metrics (a forwarded one is the other datacenter's).
+ */
+function respond(ctx: RequestCtx, res: ServerResponse, route: Route, router: Router, pretty: boolean, t0: number): Promise<void> {
+  let pre: Promise<Reply | null> | null;
+  try {
+    // A browser page of another site must never write, whatever the legacy-GET setting.
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || route.getWrites) {
+      try {
+        refuseCrossSiteWrite(ctx.req.headers);
+      } catch (err) {
+        logLimit('cross-site', 'cross-site write refused', { client: ctx.client, method: ctx.method, path: ctx.path });
+        throw err;
+      }
+    }
+    pre = router.intercept ? router.intercept(ctx) : null;
+  } catch (err) {
+    fail(ctx, res, err, pretty);
+    return DONE;
+  }
+  if (!pre) return answerHere(ctx, res, route, router, pretty, t0);
+  return pre.then(p => (p ? finish(ctx, res, p, pretty, route, -1) : answerHere(ctx, res, route, router, pretty, t0)), err => fail(ctx, res, err, pretty));
+}
+
+/** The route's own answer, through the ACL guard when ACLs are on. */
+function answerHere(ctx: RequestCtx, res: ServerResponse, route: Route, router: Router, pretty: boolean, t0: number): Promise<void> {
+  let r: Reply | Promise<Reply>;
+  try {
+    r = router.guard ? router.guard.run(ctx, route.pattern, route.acl, route.handler) : route.handler(ctx);
+  } catch (err) {
+    fail(ctx, res, err, pretty);
+    return DONE;
+  }
+  if (!(r instanceof Promise)) {
+    finish(ctx, res, r, pretty, route, t0);
+    return DONE;
+  }
+  return r.then(reply => finish(ctx, res, reply, pretty, route, t0), err => fail(ctx, res, err, pretty));
+}
+
+function finish(ctx: RequestCtx, res: ServerResponse, reply: Reply, pretty: boolean, route: Route, t0: number): void {
+  try {
+    if (t0 >= 0) recordRoute(ctx.method, route.label, ctx.param, reply.status ?? 200, reply.body, performance.now() - t0);
+    send(res, reply, pretty);
+  } catch (err) {
+    fail(ctx, res, err, pretty);
+  }
+}
+
+/** Answers a handler's error: an HttpError as it says (with the headers it carries), anything else as a 500. */
+function fail(ctx: RequestCtx, res: ServerResponse, err: unknown, pretty: boolean): void {
+  if (err instanceof HttpError) {
+    if (err.close) lingerThenClose(ctx.req.socket as Socket);
+    send(res, { status: err.status, body: err.message, headers: err.close ? { ...err.headers, Connection: 'close' } : err.headers }, pretty);
+  } else {
+    log.error('request failed', { method: ctx.method, path: ctx.path, err: (err as Error).message });
+    send(res, { status: 500, body: publicMessage(err as Error) }, pretty);
+  }
+}
+
+/**
+ * A request target's path (still percent-encoded) and query, as WHATWG URL parsing against
+ * http://localhost gives them. The common shape (origin-form, plain characters, no dot segments)
+ * is split by hand, without a URL object; anything else goes through URL. Null when URL refuses it.
+ */
+export function parseTarget(raw: string): { pathname: string; query: URLSearchParams } | null {
+  if (PLAIN_TARGET.test(raw)) {
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    if (!DOT_SEGMENT.test(pathname)) return { pathname, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+  }
+  try {
+    const url = new URL(raw, 'http://localhost');
+    return { pathname: url.pathname, query: url.searchParams };
+  } catch {
+    return null;
+  }
+}
+
+/** An origin-form target URL parsing leaves as it is: `/` not followed by `/`, then only characters it never encodes or rewrites. */
+const PLAIN_TARGET = /^\/(?!\/)[\w\-.~!$&'()*+,;=:@/%?]*$/;
+/** A segment URL parsing would resolve or drop (`.`, `..`, `%2e`...): left to URL. */
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
 
 /**
  * Closes a connection whose request body was left unread the way Go's net/http does: half-close
@@ -263,65 +278,6 @@ export function publicMessage(err: Error): string {
   const lua = /^ERR (?:user_script:\d+: )?(.*?)(?: script: [0-9a-f]{40}, on @user_script:\d+\.)?$/s.exec(err.message);
   if (lua && /user_script/.test(err.message)) return `catalog store rejected the request: ${lua[1]}`;
   return err.message;
-}
-
-/** Go's encoding/json nesting limit. */
-const MAX_JSON_DEPTH = 10_000;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * JSON.parse, refusing what Roster cannot store faithfully: nesting deeper than Go's limit, and
- * strings (keys included) with a lone UTF-16 surrogate, which have no UTF-8 form.
- */
-export function parseJson(b: Buffer): unknown {
-  if (b.length === 0) return undefined;
-  let v: unknown;
-  try {
-    v = parseExact(b.toString('utf8'));
-  } catch (err) {
-    throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
-  }
-  // Iterative walk: the depth check must not itself overflow the stack.
-  const stack: [unknown, number][] = [[v, 1]];
-  while (stack.length) {
-    const [x, d] = stack.pop()!;
-    if (typeof x === 'string') {
-      if (LONE_SURROGATE.test(x)) throw new HttpError(400, `Request decode failed: invalid string ${JSON.stringify(x.length > 64 ? x.slice(0, 64) + '...' : x)}: lone UTF-16 surrogate (not valid Unicode)`);
-      continue;
-    }
-    if (typeof x !== 'object' || x === null) continue;
-    if (d > MAX_JSON_DEPTH) throw new HttpError(400, 'Request decode failed: exceeded max depth');
-    if (Array.isArray(x)) for (const e of x) stack.push([e, d + 1]);
-    else for (const [k, e] of Object.entries(x)) { stack.push([k, d]); stack.push([e, d + 1]); }
-  }
-  return v;
-}
-
-/**
- * Reads a request body whole, or refuses it with 413 as soon as it is known to be over the limit:
- * at once from Content-Length, else when the bytes read pass the limit. Nothing past the limit is
- * kept, and the connection is closed after the answer (the rest of the body is never read).
- */
-function readBody(req: IncomingMessage, limit: BodyLimit): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const announced = Number(req.headers['content-length'] ?? NaN);
-    const refuse = (n: number) => {
-      req.removeAllListeners('data');
-      req.pause();
-      logLimit('body', 'request body over the limit: answered 413', { client: clientKey(req.socket.remoteAddress), path: req.url?.slice(0, 100), bytes: n, limit: limit.max });
-      reject(new HttpError(413, limit.message(n), true));
-    };
-    if (announced > limit.max) { refuse(announced); return; }
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > limit.max) { refuse(n); return; }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks, n)));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, r: Reply, pretty: boolean): void {

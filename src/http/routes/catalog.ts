@@ -1,6 +1,6 @@
 /** @module /v1/catalog/*, read from the in-memory view with Consul's indexes and ordering. */
 import type { Router } from '../server.ts';
-import { blocking, sharedBlocking } from '../blocking.ts';
+import { blocking, sharedBlocking, topicList } from '../blocking.ts';
 import { checkDc, metaHeaders, readMode, renderedReply, type ApiDeps } from '../context.ts';
 import { wireNode, wireNodeService, wireServiceNode } from '../../consul/convert.ts';
 import type { Instance, NodeState } from '../../catalog/model.ts';
@@ -61,7 +61,7 @@ export function catalogRoutes(r: Router, deps: ApiDeps): void {
     const mode = await readMode(ctx, deps);
     const name = ctx.param;
     const res = await sharedBlocking(ctx, deps.notifier, {
-      topics: [`svc:${name.toLowerCase()}`],
+      topics: topicList(`svc:${name.toLowerCase()}`),
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       render: () => applyFilter(ctx, serviceInstances(deps, name, ctx.query).map(i => wireServiceNode(i.node, i.service))),
     });

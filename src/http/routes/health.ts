@@ -3,7 +3,7 @@
  * headers, node-meta, dc), with Consul's filtering.
  */
 import { HttpError, type Router } from '../server.ts';
-import { blocking, sharedBlocking } from '../blocking.ts';
+import { blocking, sharedBlocking, topicList } from '../blocking.ts';
 import { metaHeaders, parseBool, readMode, renderedReply, type ApiDeps } from '../context.ts';
 import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
 import { isVisible, type CheckRec, type Instance } from '../../catalog/model.ts';
@@ -34,14 +34,14 @@ export function healthRoutes(r: Router, deps: ApiDeps): void {
     const filter = requestFilter(ctx);
     // ?passing with a protection threshold (dns_config.service_protection_threshold): all instances when too few pass.
     const keep = (all: Instance[]): Instance[] => (passing ? answerInstances(all, true, thresholds(deps.config.dns?.serviceProtectionThreshold ?? {})(name.toLowerCase()), name) : all);
-    const res = await sharedBlocking(ctx, deps.notifier, {
-      topics: [`svc:${name.toLowerCase()}`],
+    // Returned, not awaited: a parked watch holds a promise reaction here rather than this suspended frame.
+    return sharedBlocking(ctx, deps.notifier, {
+      topics: topicList(`svc:${name.toLowerCase()}`),
       index: () => v.serviceIndex.get(name.toLowerCase()) ?? Math.max(v.tableIndex.services ?? 0, v.tableIndex.nodes ?? 0),
       render: () => keep(serviceInstances(deps, name, ctx.query))
         .map(i => ({ Node: wireNode(i.node), Service: wireNodeService(i.service), Checks: i.checks.map(wireCheck) }))
         .filter(filter ?? (() => true)),
-    });
-    return renderedReply(res, mode, v.freshness(), ctx.has('cached'));
+    }).then(res => renderedReply(res, mode, v.freshness(), ctx.has('cached')));
   });
 
   r.add(['GET'], '/v1/health/checks/', async ctx => {

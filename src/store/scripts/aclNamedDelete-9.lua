@@ -1,5 +1,6 @@
--- aclNamedDelete: ARGV: 3 kind (policy|role), 4 id. → index, or 0 when there was none.
--- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- aclNamedDelete: deletes a policy or role. ARGV: 3 kind (policy|role), 4 id. Returns the new index, or 0 when there was none.
+-- KEYS[1] index, KEYS[2] aclTokens, KEYS[3] aclSecrets, KEYS[4] aclPolicies, KEYS[5] aclPolicyNames, KEYS[6] aclRoles, KEYS[7] aclRoleNames,
+-- KEYS[8] aclBootstrap, KEYS[9] aclRev
 -- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
 -- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
 -- @include acl-common

@@ -1,5 +1,7 @@
--- aclNamedPut: Policies and roles. ARGV: 3 kind (policy|role), 4 mode (create|update|seed), 5 id, 6 lower-cased name, 7 JSON, 8 (update) rules may change: '1'/'0' (the builtin policy refuses). → index.
--- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- aclNamedPut: creates or updates a policy or role. ARGV: 3 kind (policy|role), 4 mode (create|update|seed), 5 id, 6 lower-cased name,
+-- 7 JSON, 8 (update) rules may change: '1'/'0' (the builtin policy refuses). Returns the new index.
+-- KEYS[1] index, KEYS[2] aclTokens, KEYS[3] aclSecrets, KEYS[4] aclPolicies, KEYS[5] aclPolicyNames, KEYS[6] aclRoles, KEYS[7] aclRoleNames,
+-- KEYS[8] aclBootstrap, KEYS[9] aclRev
 -- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
 -- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
 -- @include acl-common

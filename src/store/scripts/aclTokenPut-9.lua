@@ -1,5 +1,7 @@
--- aclTokenPut: @module Atomic Lua scripts of the ACL store. KEYS (every script): 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev. ARGV[1] is the key prefix; ARGV[2] the aclEvents channel. Every change INCRs the global index and aclRev and publishes the new revision. Errors are short codes the store maps to Consul's texts. /  const BUMP = ` local function bump() local rev = redis.call('INCR', KEYS[9]) redis.call('PUBLISH', ARGV[2], rev) end `;  /** ARGV: 3 mode (create|update|seed|bootstrap), 4 accessor, 5 digest, 6 JSON, 7 bootstrap reset index ('' = none). → index.
--- KEYS: 1 index, 2 aclTokens, 3 aclSecrets, 4 aclPolicies, 5 aclPolicyNames, 6 aclRoles, 7 aclRoleNames, 8 aclBootstrap, 9 aclRev
+-- aclTokenPut: creates, updates, seeds or bootstraps a token. ARGV: 3 mode (create|update|seed|bootstrap), 4 accessor,
+-- 5 digest, 6 JSON, 7 bootstrap reset index ('' = none). Returns the new index.
+-- KEYS[1] index, KEYS[2] aclTokens, KEYS[3] aclSecrets, KEYS[4] aclPolicies, KEYS[5] aclPolicyNames, KEYS[6] aclRoles, KEYS[7] aclRoleNames,
+-- KEYS[8] aclBootstrap, KEYS[9] aclRev
 -- ARGV[1] key prefix, ARGV[2] the aclEvents channel; every change INCRs the index and aclRev and publishes the new revision.
 -- Errors are short codes the store (src/store/acl-store.ts) maps to Consul's texts.
 -- @include acl-common

@@ -1,5 +1,5 @@
 -- eurekaGrant: starts (or restarts) a lease. ARGV: 2 id, 3 node, 4 duration ms. Returns Redis time, ms.
--- KEYS: 1 eurekaLeases (zset id → deadline), 2 eurekaLeaseDur (id → 'ms\0node'), 3 eurekaRenews (second → count), 4 eurekaEvictor
+-- KEYS[1] eurekaLeases (zset id → deadline), KEYS[2] eurekaLeaseDur (id → 'ms\0node'), KEYS[3] eurekaRenews (second → count), KEYS[4] eurekaEvictor
 -- ARGV[1] key prefix (unused), then the script's own. Times are Redis's clock.
 -- @include now-ms
 local now = nowMs()

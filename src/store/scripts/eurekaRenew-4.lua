@@ -1,5 +1,6 @@
--- eurekaRenew: ARGV: id. 1 = renewed, 0 = no lease. Counts the renewal in this second's bucket.
--- KEYS: 1 eurekaLeases (zset id → deadline), 2 eurekaLeaseDur (id → 'ms\0node'), 3 eurekaRenews (second → count), 4 eurekaEvictor
+-- eurekaRenew: extends a lease by its duration and counts the renewal in this second's bucket. ARGV: 2 id.
+-- Returns 1 = renewed, 0 = no lease.
+-- KEYS[1] eurekaLeases (zset id → deadline), KEYS[2] eurekaLeaseDur (id → 'ms\0node'), KEYS[3] eurekaRenews (second → count), KEYS[4] eurekaEvictor
 -- ARGV[1] key prefix (unused), then the script's own. Times are Redis's clock.
 -- @include now-ms
 local now = nowMs()

@@ -1,5 +1,6 @@
--- eurekaState: ARGV: window seconds, max expired returned. Returns {now, leases, renewal buckets (flat), expired ids with their nodes (flat)}; buckets older than the window are dropped.
--- KEYS: 1 eurekaLeases (zset id → deadline), 2 eurekaLeaseDur (id → 'ms\0node'), 3 eurekaRenews (second → count), 4 eurekaEvictor
+-- eurekaState: what one eviction round reads. ARGV: 2 window seconds, 3 max expired returned.
+-- Returns {now, leases, renewal buckets (flat), expired ids with their nodes (flat)}; buckets older than the window are dropped.
+-- KEYS[1] eurekaLeases (zset id → deadline), KEYS[2] eurekaLeaseDur (id → 'ms\0node'), KEYS[3] eurekaRenews (second → count), KEYS[4] eurekaEvictor
 -- ARGV[1] key prefix (unused), then the script's own. Times are Redis's clock.
 -- @include now-ms
 local now = nowMs()
