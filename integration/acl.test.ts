@@ -433,3 +433,41 @@ test('acl: Eureka, prepared queries and the internal UI endpoints are guarded li
   t.is((await call(a, 'GET', '/v1/agent/host', { token: qr.secret })).status, 403, 'agent/host needs operator:read');
   t.is((await m('GET', '/v1/agent/host')).status, 200);
 });
+
+test('acl: join needs agent:write, force-leave operator:write, a check registration node:write (service:write for its service\'s check)', async t => {
+  await policy('ro-everything', 'node_prefix "" { policy = "read" }\nservice_prefix "" { policy = "read" }\nagent_prefix "" { policy = "read" }');
+  const ro = await token(['ro-everything']);
+  await policy('agent-w', `agent "${a.node}" { policy = "write" }`);
+  const aw = await token(['agent-w']);
+  await policy('op-w', 'operator = "write"');
+  const op = await token(['op-w']);
+  await policy('node-w', `node "${a.node}" { policy = "write" }`);
+  const nw = await token(['node-w']);
+  await policy('svc-w', 'service "acl-web" { policy = "write" }');
+  const sw = await token(['svc-w']);
+  const denied = (r: { status: number; text: string }, what: string) => {
+    t.is(r.status, 403, `${what}: ${r.text}`);
+    t.regex(r.text, /^Permission denied/, what);
+  };
+  // Join makes the agent connect anywhere: agent:write on this agent's node, as Consul.
+  const target = `/v1/agent/join/127.0.0.1:${a.serfPort}`;
+  denied(await call(a, 'PUT', target, { token: ro.secret }), 'join with read rights');
+  denied(await call(a, 'PUT', target, { token: op.secret }), 'join with operator rights only');
+  const joined = await call(a, 'PUT', target, { token: aw.secret });
+  t.is(joined.status, 200, joined.text);
+  // Force-leave acts on the whole cluster: operator:write.
+  denied(await call(a, 'PUT', '/v1/agent/force-leave/no-such-node', { token: aw.secret }), 'force-leave with agent:write only');
+  t.not((await call(a, 'PUT', '/v1/agent/force-leave/no-such-node', { token: op.secret })).status, 403);
+  // An HTTP check probes any target: node:write for a node check, service:write for a service's check.
+  t.is((await m('PUT', '/v1/agent/service/register', { Name: 'acl-web', ID: 'acl-web-1', Port: 80 })).status, 200);
+  const nodeCheck = { Name: 'probe', ID: 'acl-probe', HTTP: 'http://127.0.0.1:1/', Interval: '1h' };
+  denied(await call(a, 'PUT', '/v1/agent/check/register', { token: ro.secret, body: nodeCheck }), 'node check with read rights');
+  denied(await call(a, 'PUT', '/v1/agent/check/register', { token: sw.secret, body: nodeCheck }), 'node check with service:write only');
+  t.is((await call(a, 'PUT', '/v1/agent/check/register', { token: nw.secret, body: nodeCheck })).status, 200);
+  const svcCheck = { ...nodeCheck, ID: 'acl-web-probe', ServiceID: 'acl-web-1' };
+  denied(await call(a, 'PUT', '/v1/agent/check/register', { token: ro.secret, body: svcCheck }), 'service check with read rights');
+  t.is((await call(a, 'PUT', '/v1/agent/check/register', { token: sw.secret, body: svcCheck })).status, 200);
+  const checks = await m('GET', '/v1/agent/checks');
+  t.truthy(checks.json['acl-probe']);
+  t.is(checks.json['acl-web-probe']?.ServiceID, 'acl-web-1');
+});
