@@ -136,11 +136,12 @@ test('sentinel: SIGKILL of the primary under load, several times: DNS answers th
     }
   }
   // No check lost or run twice across the failovers (issue 12 §2): the 1 s check ran after each failover, never
-  // twice at once (two runs < 250 ms apart), and after the last one it runs once a second again (one scheduler, not two).
+  // twice at once (two runs < 50 ms apart), and after the last one it runs once a second again (one scheduler, not two).
   const gaps = hits.slice(1).map((h, i) => h - hits[i]!);
-  // (BullMQ schedules on the interval grid: a run delayed by a failover may be followed by the next slot soon after,
-  // but a duplicated job or scheduler runs at the same moment.)
-  t.deepEqual(gaps.filter(g => g < 250), [], `the check ran twice at once (runs: ${hits.length})`);
+  // (BullMQ schedules on the interval grid: a duplicated scheduler fires the same slot twice within a few ms. A run
+  // delayed by a failover may be followed by the next slot soon after: 104 ms apart was seen on a loaded machine.
+  // The rate check below catches a second scheduler whatever the spacing.)
+  t.deepEqual(gaps.filter(g => g < 50), [], `the check ran twice at once (runs: ${hits.length})`);
   for (const [f, at] of killTimes.entries()) t.true(hits.some(h => h > at + 1000), `the check ran again after failover ${f + 1}`);
   const settledAt = Date.now();
   await sleep(6000);
