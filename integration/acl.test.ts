@@ -303,6 +303,46 @@ test.serial('acl: DNS answers what the default token may read', async t => {
   t.is(statSync(f).mode & 0o777, 0o600);
 });
 
+test.serial('acl: DNS reverse lookups and prepared-query names show only what the DNS token may read', async t => {
+  // dnsnode (10.9.0.1) and its dnsweb instance exist from the test before; add what this token may not read.
+  const reg = async (body: unknown) => t.is((await m('PUT', '/v1/catalog/register', body)).status, 200);
+  await reg({ Node: 'dnsnode', Address: '10.9.0.1', Service: { ID: 'dnsweb-2', Service: 'dnsweb', Address: '10.9.0.4', Port: 81 } });
+  await reg({ Node: 'dnsnode', Address: '10.9.0.1', Service: { ID: 'hidden-1', Service: 'hidden', Address: '10.9.0.3', Port: 82 } });
+  await reg({ Node: 'darknode', Address: '10.9.0.5', Service: { ID: 'dnsweb-dark', Service: 'dnsweb', Address: '10.9.0.6', Port: 83 } });
+  t.is((await m('POST', '/v1/query', { Name: 'qweb', Service: { Service: 'dnsweb' } })).status, 200);
+  t.is((await m('POST', '/v1/query', { Name: 'qhidden', Service: { Service: 'hidden' } })).status, 200);
+  await policy('dns-narrow', 'service "dnsweb" { policy = "read" }\nnode "dnsnode" { policy = "read" }');
+  const N = await token(['dns-narrow']);
+  const before = (await call(b, 'GET', '/v1/agent/self', { token: MGMT })).status;
+  t.is(before, 200);
+  t.is((await call(b, 'PUT', '/v1/agent/token/default', { token: MGMT, body: { Token: N.secret } })).status, 200);
+  try {
+    const ptr = (ip: string) => dig(b.dnsPort, `${ip.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR');
+    // The node it may read: answered; a node it may not read, and an instance of a service it may not read: NXDOMAIN.
+    await until('the narrow token is in use', async () => (await ptr('10.9.0.5')).status === 'NXDOMAIN', 5000);
+    const n = await ptr('10.9.0.1');
+    t.is(n.status, 'NOERROR');
+    t.is(n.answer[0]?.data, 'dnsnode.node.dc1.consul.');
+    t.is((await ptr('10.9.0.3')).status, 'NXDOMAIN', 'hidden service instance');
+    const s = await ptr('10.9.0.4');
+    t.is(s.answer[0]?.data, 'dnsweb.service.dc1.consul.');
+    t.is((await ptr('10.9.0.6')).status, 'NXDOMAIN', 'a readable service on a node it may not read');
+    // Prepared queries answer with what the token may read: no instance of hidden, none on darknode.
+    // (agent b's in-memory copy of the queries follows a's writes within a moment)
+    const q = await until('qweb answers on b', async () => { const x = await dig(b.dnsPort, 'qweb.query.consul', 'A'); return x.status === 'NOERROR' ? x : undefined; }, 5000);
+    t.deepEqual(q.answer.map(r => r.data).sort(), ['10.9.0.1', '10.9.0.4']);
+    t.is((await dig(b.dnsPort, 'qhidden.query.consul', 'A')).status, 'NXDOMAIN');
+    // The same names with a token that may read everything: all of it.
+    t.is((await call(b, 'PUT', '/v1/agent/token/default', { token: MGMT, body: { Token: MGMT } })).status, 200);
+    await until('the management token is in use', async () => (await ptr('10.9.0.5')).status === 'NOERROR', 5000);
+    t.deepEqual((await dig(b.dnsPort, 'qweb.query.consul', 'A')).answer.map(r => r.data).sort(), ['10.9.0.1', '10.9.0.4', '10.9.0.6']);
+    t.is((await dig(b.dnsPort, 'qhidden.query.consul', 'A')).status, 'NOERROR');
+  } finally {
+    const D = await token(['dns-read']);
+    await call(b, 'PUT', '/v1/agent/token/default', { token: MGMT, body: { Token: D.secret } });
+  }
+});
+
 test.serial('acl: a new policy reaches the other agent within a second', async t => {
   const p = await policy('prop', 'key "prop" { policy = "read" }');
   const T = await token(['prop']);

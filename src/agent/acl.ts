@@ -63,7 +63,7 @@ export function dnsAccess(acl: AclDeps): () => Promise<import('../acl/authorizer
     try {
       return (await acl.resolver.resolve(acl.tokens.dns || acl.tokens.default)).authz;
     } catch {
-      return null; // an unknown configured token: SERVFAIL
+      return null; // an unknown configured token: DNS treats it as deny-all (NXDOMAIN; README, Access control)
     }
   };
 }

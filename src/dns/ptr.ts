@@ -8,7 +8,9 @@ import type { CatalogView } from '../catalog/view.ts';
 import type { Ctx } from './records.ts';
 import { fqdn, formatIP, ipFromArpa, lowerName, parseIP, reverseName } from './wire.ts';
 
-interface PtrIndex { rev: number; byArpa: Map<string, string> }
+/** A reverse name's candidates in Consul's order (nodes by name, then instances by node and ID). */
+interface PtrEntry { target: string; node: string; service?: string }
+interface PtrIndex { rev: number; byArpa: Map<string, PtrEntry[]> }
 const ptrIndexes = new WeakMap<CatalogView, { idx: PtrIndex | null; domain: string }>();
 
 /** Drops the reverse index of a view (on any catalog change). */
@@ -16,28 +18,27 @@ export function invalidatePtr(view: CatalogView): void {
   ptrIndexes.delete(view);
 }
 
-function ptrIndex(ctx: Ctx): Map<string, string> {
+function ptrIndex(ctx: Ctx): Map<string, PtrEntry[]> {
   const { view, rt } = ctx;
   const cached = ptrIndexes.get(view);
   if (cached?.idx && cached.domain === rt.domain + rt.dcName) return cached.idx.byArpa;
-  const byArpa = new Map<string, string>();
+  const byArpa = new Map<string, PtrEntry[]>();
+  const add = (k: string, e: PtrEntry) => { const l = byArpa.get(k); if (l) l.push(e); else byArpa.set(k, [e]); };
   const nodes = [...view.nodes()].sort((a, b) => cmp(a.node.Node.toLowerCase(), b.node.Node.toLowerCase()));
   for (const st of nodes) {
     const ip = parseIP(st.node.Address ?? '');
     if (!ip) continue;
     const k = reverseName(ip);
-    if (!byArpa.has(k)) byArpa.set(k, `${st.node.Node}.node.${st.node.Datacenter || rt.dcName}.${rt.domain}`);
+    add(k, { target: `${st.node.Node}.node.${st.node.Datacenter || rt.dcName}.${rt.domain}`, node: st.node.Node });
   }
-  const svc = new Map<string, string>();
   for (const st of nodes) {
     const ids = [...st.services.values()].sort((a, b) => cmp(a.ID, b.ID));
-    for (const s of ids) if (s.Address && !svc.has(s.Address)) svc.set(s.Address, `${s.Service}.service.${st.node.Datacenter || rt.dcName}.${rt.domain}`);
-  }
-  for (const [addr, target] of svc) {
-    const ip = parseIP(addr);
-    if (!ip || formatIP(ip) !== addr) continue; // Consul matches the canonical text form
-    const k = reverseName(ip);
-    if (!byArpa.has('svc:' + k)) byArpa.set('svc:' + k, target);
+    for (const s of ids) {
+      if (!s.Address) continue;
+      const ip = parseIP(s.Address);
+      if (!ip || formatIP(ip) !== s.Address) continue; // Consul matches the canonical text form
+      add('svc:' + reverseName(ip), { target: `${s.Service}.service.${st.node.Datacenter || rt.dcName}.${rt.domain}`, node: st.node.Node, service: s.Service });
+    }
   }
   ptrIndexes.set(view, { idx: { rev: view.appliedIndex, byArpa }, domain: rt.domain + rt.dcName });
   return byArpa;
@@ -45,13 +46,24 @@ function ptrIndex(ctx: Ctx): Map<string, string> {
 
 function cmp(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; }
 
-/** The PTR target for a reverse name: first node by name, else first instance by service address. */
+/**
+ * The PTR target for a reverse name: first node by name, else first instance by service address.
+ * With ACLs, only what the DNS token may read counts (node read; for an instance also service read),
+ * as Consul's catalog reads behind handlePtr are filtered.
+ */
 export function ptrTarget(ctx: Ctx, qname: string): string | null {
   ctx.deps.add('*');
   const l = lowerName(fqdn(qname));
   const idx = ptrIndex(ctx);
-  const n = idx.get(l);
+  const acl = ctx.rt.acl;
+  const first = (list: PtrEntry[] | undefined): string | null => {
+    if (!list) return null;
+    if (!acl) return list[0]!.target;
+    for (const e of list) if (acl.allow('node', e.node, 'read') && (!e.service || acl.allow('service', e.service, 'read'))) return e.target;
+    return null;
+  };
+  const n = first(idx.get(l));
   if (n) return n;
   if (!ipFromArpa(l)) return null;
-  return idx.get('svc:' + l) ?? null;
+  return first(idx.get('svc:' + l));
 }

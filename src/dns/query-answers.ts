@@ -34,6 +34,9 @@ export async function queryReply(ctx: Ctx, exec: QueryExecutor, name: { query: s
   const m = newMsg(null);
   m.aa = true; m.ra = rt.recursors.length > 0;
   const res = await exec(name.query, rt.recursorTimeoutMs);
+  // With ACLs, the DNS token's view as Consul filters a query's results: service and node read.
+  const acl = rt.acl;
+  if (res && acl) res.instances = res.instances.filter(i => acl.allow('service', i.service.Service, 'read') && acl.allow('node', i.node.Node, 'read'));
   if (!res || res.instances.length === 0) {
     m.rcode = RCODE.NXDOMAIN;
     m.authority.push(soaRecord(rt, lname));

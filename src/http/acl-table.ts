@@ -182,9 +182,8 @@ export function aclTable(deps: ApiDeps): Record<string, RouteAcl> {
     '/v1/agent/check/warn/': { check: agentCheckWrite(ctx => ctx.param) },
     '/v1/agent/check/fail/': { check: agentCheckWrite(ctx => ctx.param) },
     '/v1/agent/check/update/': { check: agentCheckWrite(ctx => ctx.param) },
-    // --- prepared queries (routes land with their own branch): reads filtered by query:read on Name, create needs
-    // query:write on its Name; PUT/DELETE /v1/query/:id need a lookup of the stored query's Name: until its route
-    // declares `{ acl }` with that lookup they fall back to acl:write (closed). Execute results: filtered by service. ---
+    // --- prepared queries: the list is filtered by query:read on Name, create needs query:write on its Name;
+    // /v1/query/:id (below) looks the stored query's Name up. Execute results: filtered by service and node read. ---
     '/v1/query': {
       check: { GET: none, POST: async ctx => requirePerm(ctx, 'query', String(field(await ctx.json(), 'Name') ?? ''), 'write') },
       filter: filterArray((q, a) => typeof q.Name !== 'string' || a.allow('query', q.Name, 'read')),
