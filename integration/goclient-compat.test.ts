@@ -73,6 +73,28 @@ test.serial('KV flags: the largest uint64 is exact through PUT ?flags, txn JSON,
   t.is((await raw('GET', '/v1/kv/flags/o')).status, 404);
 });
 
+test.serial('64-bit indexes: cas, txn Index and ?index past 2^53 are parsed whole and compared exactly; past 2^64 refused as Go does', async t => {
+  // Indexes are Redis counters (far below 2^53); a client's value past it is still read exactly, never rounded
+  // onto a real index, and quoted back as written.
+  t.is((await raw('PUT', '/v1/kv/idx/a', 'v')).text, 'true');
+  t.is((await raw('PUT', '/v1/kv/idx/a?cas=9007199254740993', 'w')).text, 'false');
+  const cas = await raw('PUT', '/v1/kv/idx/a?cas=18446744073709551616', 'w');
+  t.is(cas.status, 500);
+  t.regex(cas.text, /^strconv\.ParseUint: parsing "18446744073709551616": value out of range/);
+  const chk = await raw('PUT', '/v1/txn', '[{"KV":{"Verb":"check-index","Key":"idx/a","Index":18446744073709551615}}]');
+  t.is(chk.status, 409);
+  t.regex(chk.text, /"What":"current modify index \d+ != 18446744073709551615"/);
+  const txCas = await raw('PUT', '/v1/txn', `[{"KV":{"Verb":"cas","Key":"idx/a","Value":"${b64('w')}","Index":9007199254740993}}]`);
+  t.is(txCas.status, 409);
+  t.regex(txCas.text, /index is stale/);
+  t.is((await raw('GET', '/v1/kv/idx/a?raw')).text, 'v', 'nothing written');
+  t.is((await raw('GET', '/v1/kv/idx/a?index=18446744073709551616')).status, 400);
+  t.is((await raw('GET', '/v1/kv/idx/a?index=18446744073709551616')).text, 'Invalid index');
+  // The largest uint64 as ?index is valid: the query blocks for its wait, then answers.
+  const big = await raw('GET', '/v1/kv/idx/a?index=18446744073709551615&wait=200ms');
+  t.is(big.status, 200);
+});
+
 test.serial('roster kv put -flags / kv get -detailed keep a 64-bit flag exact', async t => {
   const run = (args: string[]) => new Promise<{ code: number; out: string; err: string }>(resolve => {
     execFile(ROSTER, ['kv', args[0]!, '-http-addr', `127.0.0.1:${agent.httpPort}`, ...args.slice(1)], { timeout: 20_000 }, (e, out, err) => resolve({ code: e ? 1 : 0, out, err }));

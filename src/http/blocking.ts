@@ -248,7 +248,8 @@ export function blockingParams(ctx: Ctx): BlockingParams {
   }
   let index = 0;
   if (i !== null && i !== '') {
-    if (!/^\d+$/.test(i)) throw new HttpError(400, 'Invalid index');
+    // Go's strconv.ParseUint(i, 10, 64): digits only, at most 2^64 - 1.
+    if (!/^\d+$/.test(i) || (i.length > 15 && BigInt(i) > 0xffffffffffffffffn)) throw new HttpError(400, 'Invalid index');
     index = Number(i);
   }
   return { index, waitMs };

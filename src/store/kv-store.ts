@@ -22,7 +22,8 @@ export interface KvEntry {
 export type KvSetMode = 'set' | 'cas' | 'acquire' | 'release';
 
 /** One KV operation of a transaction (Consul's TxnKVOp). */
-export interface KvTxnOp { verb: string; key: string; value?: Buffer; flags?: string; index?: number; session?: string }
+/** `flags` and `index` are exact uint64 decimals (an index past 2^53 is compared and reported as written). */
+export interface KvTxnOp { verb: string; key: string; value?: Buffer; flags?: string; index?: string; session?: string }
 
 /** A transaction's outcome: results in operation order, or every failing operation (OpIndex among the KV ops). */
 export type KvTxnResult =
@@ -78,7 +79,7 @@ export class KvStore {
     const spec = ops.map(o => {
       let v = 0;
       if (o.value && o.value.length) { values.push(o.value); v = values.length + 2; }
-      return { verb: o.verb, key: o.key, v, flags: o.flags ?? '0', index: o.index ?? 0, session: o.session ?? '' };
+      return { verb: o.verb, key: o.key, v, flags: o.flags ?? '0', index: o.index ?? '0', session: o.session ?? '' };
     });
     // cjson encodes an empty Lua table as an object: `ops` is always sent non-empty or as [].
     const res = (await this.#txn(JSON.stringify({ ops: spec, dry }), ...values)) as (number | Buffer)[];

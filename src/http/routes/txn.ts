@@ -51,7 +51,7 @@ export function txnRoutes(r: Router, deps: ApiDeps): void {
         value = Buffer.from(kv.Value, 'base64');
         if (value.length > KV_MAX_VALUE_SIZE) throw new HttpError(413, `Value for key ${JSON.stringify(kv.Key ?? '')} is too large (${value.length} > ${KV_MAX_VALUE_SIZE} bytes)`);
       }
-      ops.push({ verb: (kv.Verb as string) ?? '', key: (kv.Key as string) ?? '', value, flags: u64(kv.Flags, 'Flags'), index: Number(u64(kv.Index, 'Index')), session: (kv.Session as string) ?? '' });
+      ops.push({ verb: (kv.Verb as string) ?? '', key: (kv.Key as string) ?? '', value, flags: u64(kv.Flags, 'Flags'), index: u64(kv.Index, 'Index'), session: (kv.Session as string) ?? '' });
       kvAt.push(i);
     });
     const kv = deps.kv.kv;

@@ -42,6 +42,7 @@ for i, op in ipairs(ops) do
   local value = op.v > 0 and ARGV[op.v] or ''
   local flags = op.flags or '0'
   local idxArg = tonumber(op.index or 0) or 0
+  local idxText = tostring(op.index or '0') -- the exact decimal, for messages (idxArg is a double)
   local fail = nil
   if verb == 'set' or verb == 'cas' or verb == 'lock' or verb == 'unlock' then
     local newL, newS = l or 0, s or ''
@@ -70,7 +71,7 @@ for i, op in ipairs(ops) do
     for _, kk in ipairs(keysUnder(k)) do result(kk, cur(kk), true) end
   elseif verb == 'check-index' then
     if not old then fail = 'key "' .. k .. '" doesn\'t exist'
-    elseif m ~= idxArg then fail = 'current modify index ' .. tostring(m) .. ' != ' .. tostring(idxArg)
+    elseif m ~= idxArg then fail = 'current modify index ' .. tostring(m) .. ' != ' .. idxText
     else result(k, old, false) end
   elseif verb == 'check-session' then
     if not old then fail = 'key "' .. k .. '" doesn\'t exist'
