@@ -92,7 +92,9 @@ test.after.always(async () => {
 test.serial('acl patroni: two members on a limited token elect a leader and fail over', async t => {
   const token = await tokenFor('patroni-pgacl', 'key_prefix "service/pgacl/" { policy = "write" }\nsession_prefix "" { policy = "write" }\nservice "pgacl" { policy = "write" }');
   const pg1 = await startMember('pgacl', 'pg1', token);
-  const first = await until('pg1 leads', async () => (await leaderKey('pgacl')) === 'pg1' || undefined, 90_000);
+  const first = await until('pg1 leads', async () => (await leaderKey('pgacl')) === 'pg1' || undefined, 90_000).catch(err => {
+    throw new Error(`${(err as Error).message}\n--- pg1 (last 4 KB) ---\n${pg1.log().slice(-4096)}\n--- agent (last 4 KB) ---\n${agent.log().slice(-4096)}`);
+  });
   t.true(first);
   await startMember('pgacl', 'pg2', token);
   await until('pg2 streams from pg1', async () => {
