@@ -56,3 +56,8 @@ test('layout: every runtime dependency is imported by product code', t => {
   const used = new Set(sources.flatMap(f => importsOf(f.text)).filter(i => !i.startsWith('.') && !i.startsWith('node:')).map(i => (i.startsWith('@') ? i.split('/').slice(0, 2).join('/') : i.split('/')[0]!)));
   t.deepEqual(Object.keys(pkg.dependencies).filter(d => !used.has(d)), []);
 });
+
+test('layout: Lua reaches Redis one way: src/store/script.ts (no eval, evalsha or defineCommand elsewhere, no inline script text)', t => {
+  const bad = sources.filter(f => f.path !== 'store/script.ts' && /\.(eval|evalsha|evalBuffer|defineCommand)\(|redis\.call\(/.test(f.text)).map(f => f.path);
+  t.deepEqual(bad, []);
+});
