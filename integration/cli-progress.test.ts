@@ -1,7 +1,7 @@
 /**
  * Progress of long CLI operations (issue 16), not on a terminal: `roster services register DIR`
  * registers every definition file of a folder and reports plain progress lines on stderr (stdout
- * keeps one result line per service); `deregister DIR` removes them again. (The snapshot save and
+ * keeps one result line per service); `deregister DIR` removes them again, with progress too. (The snapshot save and
  * restore forms are in snapshot.test.ts; the terminal bar is covered in test/cli/progress.test.ts.)
  */
 import test from 'ava';
@@ -42,6 +42,9 @@ test('services register DIR: every file, plain progress lines on stderr; deregis
   const d = await run(['services', 'deregister', dir], addr);
   t.is(d.code, 0, d.stderr);
   t.is(d.stdout.split('\n').filter(Boolean).length, 30);
+  const dl = d.stderr.split('\n').filter(Boolean);
+  t.is(dl.at(-1), 'Deregistering services: 30/30 (100%), done');
+  t.deepEqual(dl.slice(0, -1), [3, 6, 9, 12, 15, 18, 21, 24, 27].map(n => `Deregistering services: ${n}/30 (${Math.floor(n / 30 * 100)}%)`));
   t.is(Object.keys((await agent.req('GET', '/v1/agent/services')).json).filter(k => k.startsWith('bulk-')).length, 0);
 
   const empty = mkdtempSync(join(tmpdir(), 'roster-empty-'));

@@ -75,10 +75,18 @@ export async function servicesCommand(argv: string[]): Promise<number> {
     if (flags.id) ids = [flags.id as string];
     else if (args.length > 0) ids = args.flatMap(definitionFiles).flatMap(definitionsFromFile).map(d => (d.ID ?? d.id ?? d.Name ?? d.name) as string);
     else return fail('Either a service ID (-id) or a definition file must be specified');
-    for (const id of ids) {
-      await api.json('PUT', `/v1/agent/service/deregister/${encPath(id)}`);
-      process.stdout.write(`Deregistered service: ${id}\n`);
+    const p = ids.length > 1 ? progress({ label: 'Deregistering services', total: ids.length }) : null;
+    try {
+      for (const id of ids) {
+        await api.json('PUT', `/v1/agent/service/deregister/${encPath(id)}`);
+        if (p) p.line(`Deregistered service: ${id}\n`); else process.stdout.write(`Deregistered service: ${id}\n`);
+        p?.add(1);
+      }
+    } catch (err) {
+      p?.done(false);
+      throw err;
     }
+    p?.done();
     return 0;
   } catch (err) {
     return fail(`Error ${sub === 'register' ? 'registering' : 'deregistering'} service: ${(err as Error).message}`);
