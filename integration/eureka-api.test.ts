@@ -52,6 +52,8 @@ test.before(async () => {
       eureka: { eviction_interval: '1s', expected_client_renewal_interval: '1s', renewal_rate_window: '3s', self_preservation_scope: 'all' },
       dns_config: { service_protection_threshold: { prot: 0.5 } },
     })],
+    // DeregisterCriticalServiceAfter reaping checked every 200 ms, from 1 s (Consul's dev-only knobs), for scope "all".
+    env: { ROSTER_CHECK_REAP_INTERVAL: '200ms', ROSTER_CHECK_DEREGISTER_MIN: '1s' },
   });
 });
 test.after.always(async () => { await a?.stop(); });
@@ -139,7 +141,7 @@ test.serial('eureka api: status override OUT_OF_SERVICE leaves DNS and survives 
   t.is((await raw(a, 'DELETE', '/eureka/apps/STAT/s-1')).status, 200);
 });
 
-test.serial('eureka api: self-preservation — of 20 leases 1 lapses and is evicted; 15 of 19 stop and none is evicted while the mode is reported; TTL checks held (scope "all")', async t => {
+test.serial('eureka api: self-preservation — of 20 leases 1 lapses and is evicted; 15 of 19 stop and none is evicted while the mode is reported; TTL checks and DeregisterCriticalServiceAfter reaping held (scope "all")', async t => {
   const ids = Array.from({ length: 20 }, (_, i) => `sp-${i}`);
   for (const [k, id] of ids.entries()) {
     t.is((await post(a, '/eureka/v2', 'SP', inst('SP', id, `127.0.1.${k + 1}`, { leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: 6 } }))).status, 204);
@@ -165,6 +167,8 @@ test.serial('eureka api: self-preservation — of 20 leases 1 lapses and is evic
     await until('self-preservation reported', async () => (await self()).self_preservation === 'true', 15_000);
     // A Consul TTL check, to see that scope "all" holds its expiry too.
     await a.req('PUT', '/v1/agent/service/register', { Name: 'ttlsvc', ID: 'ttl-1', Check: { TTL: '2s', Status: 'passing' } });
+    // ... and its DeregisterCriticalServiceAfter reaping: a critical service due for removal after 1 s stays.
+    t.is((await a.req('PUT', '/v1/agent/service/register', { Name: 'reapsvc', ID: 'reap-1', Check: { CheckID: 'reap-ttl', TTL: '60s', Status: 'critical', DeregisterCriticalServiceAfter: '1s' } })).status, 200);
     const s = await self();
     t.is(s.renews_threshold, String(Math.floor(19 * 60 * 0.85)));
     t.true(Number(s.renews_last_min) < Number(s.renews_threshold));
@@ -175,11 +179,13 @@ test.serial('eureka api: self-preservation — of 20 leases 1 lapses and is evic
     t.is(await count(), 19, 'none evicted while self-preservation holds');
     const ttl = (await a.req('GET', '/v1/health/checks/ttlsvc')).json as { Status: string }[];
     t.is(ttl[0]!.Status, 'passing', 'the TTL check did not expire (scope "all")');
+    t.is(((await a.req('GET', '/v1/catalog/service/reapsvc')).json as unknown[]).length, 1, 'the critical service was not reaped (scope "all")');
     // They come back: the mode turns off; the TTL check (never renewed) expires.
     for (const id of ids.slice(1)) alive.add(id);
     await until('self-preservation off', async () => (await self()).self_preservation === 'false', 20_000);
     t.regex(a.log(), /self-preservation mode OFF/);
     await until('TTL expired', async () => ((await a.req('GET', '/v1/health/checks/ttlsvc')).json as { Status: string }[])[0]?.Status === 'critical', 10_000);
+    await until('the critical service reaped', async () => ((await a.req('GET', '/v1/catalog/service/reapsvc')).json as unknown[]).length === 0, 10_000);
   } finally {
     running = false;
     await renewer;
