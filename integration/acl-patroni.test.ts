@@ -93,7 +93,7 @@ test.serial('acl patroni: two members on a limited token elect a leader and fail
   const token = await tokenFor('patroni-pgacl', 'key_prefix "service/pgacl/" { policy = "write" }\nsession_prefix "" { policy = "write" }\nservice "pgacl" { policy = "write" }');
   const pg1 = await startMember('pgacl', 'pg1', token);
   const first = await until('pg1 leads', async () => (await leaderKey('pgacl')) === 'pg1' || undefined, 90_000).catch(err => {
-    throw new Error(`${(err as Error).message}\n--- pg1 (last 4 KB) ---\n${pg1.log().slice(-4096)}\n--- agent (last 4 KB) ---\n${agent.log().slice(-4096)}`);
+    throw new Error(`${(err as Error).message}\n--- pg1 (first 6 KB) ---\n${pg1.log().slice(0, 6144)}\n--- pg1 (last 1 KB) ---\n${pg1.log().slice(-1024)}\n--- agent (last 4 KB) ---\n${agent.log().slice(-4096)}`);
   });
   t.true(first);
   await startMember('pgacl', 'pg2', token);
