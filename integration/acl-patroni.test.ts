@@ -56,7 +56,9 @@ async function startMember(scope: string, name: string, token: string) {
     '  authentication:', '    replication: {username: replicator, password: rep}', '    superuser: {username: postgres, password: pg}',
     '  parameters:', `    unix_socket_directories: '${home}'`, '',
   ].join('\n'), { mode: 0o644 });
-  const proc = spawn('runuser', ['-u', 'postgres', '--', 'patroni', yml], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // cwd: the member's own folder. Patroni runs as postgres and its multiprocessing children chdir to the inherited
+  // cwd, which (a checkout in a 0700 mktemp folder, as CI makes) postgres may not enter: bootstrap would hang.
+  const proc = spawn('runuser', ['-u', 'postgres', '--', 'patroni', yml], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: home });
   let out = '';
   proc.stdout!.on('data', d => { out += String(d); });
   proc.stderr!.on('data', d => { out += String(d); });
