@@ -20,6 +20,8 @@ export interface FakeClock {
   advance(ms: number): Promise<void>;
   /** Advances until `fn` returns a truthy value (returned); throws after `maxMs` fake milliseconds. */
   until<T>(fn: () => T, maxMs: number, what?: string | (() => string)): Promise<Truthy<T>>;
+  /** Advances until `p` settles (its value or error); throws after `maxMs` fake milliseconds. */
+  settle<T>(p: Promise<T>, maxMs: number, what?: string): Promise<T>;
 }
 
 export function fakeClock(t: { teardown(fn: () => void): void }, opts: { apis?: Api[]; now?: number; turns?: number } = {}): FakeClock {
@@ -33,20 +35,28 @@ export function fakeClock(t: { teardown(fn: () => void): void }, opts: { apis?: 
     mock.timers.tick(1);
     now++;
   };
+  const until = async <T>(fn: () => T, maxMs: number, what?: string | (() => string)): Promise<Truthy<T>> => {
+    const end = now + maxMs;
+    for (;;) {
+      const v = fn();
+      if (v) return v as Truthy<T>;
+      if (now >= end) {
+        const w = typeof what === 'function' ? what() : what ?? 'the condition';
+        throw new Error(`timed out after ${maxMs} fake ms waiting for ${w}`);
+      }
+      await step();
+    }
+  };
   return {
     elapsed: () => now - start,
     async advance(ms) { for (let i = 0; i < ms; i++) await step(); },
-    async until(fn, maxMs, what) {
-      const end = now + maxMs;
-      for (;;) {
-        const v = fn();
-        if (v) return v as Truthy<typeof v>;
-        if (now >= end) {
-          const w = typeof what === 'function' ? what() : what ?? 'the condition';
-          throw new Error(`timed out after ${maxMs} fake ms waiting for ${w}`);
-        }
-        await step();
-      }
+    until,
+    async settle(p, maxMs, what) {
+      let done = false;
+      const q = p.finally(() => { done = true; });
+      q.catch(() => {});
+      await until(() => done, maxMs, what ?? 'the promise to settle');
+      return q;
     },
   };
 }
