@@ -107,7 +107,7 @@ test.serial('sim: suspicion confirmations from several nodes shorten failure det
   await nodes[5]!.serf.shutdown();
   t.true(await clock.until(() => failedAt.length === 5, 6000));
   const first = Math.min(...failedAt);
-  t.log(`failure detected after ${failedAt.sort((x, y) => x - y).join(", ")} fake ms`);
+  t.log(`failure detected after ${failedAt.sort((x, y) => x - y).join(', ')} fake ms`);
   t.true(first < 2000, 'well under the 2400 ms unconfirmed maximum');
   t.true(nodes.slice(0, 5).some(n => n.logs.some(l => /confirmations":[12]/.test(l))), 'a timer shortened by peer confirmations fired');
 });
