@@ -77,6 +77,8 @@ test.serial('cluster: a false suspicion is refuted and the accused stays alive',
   const nodes = await cluster(t, clock, 3, 'ref');
   t.true(await clock.until(() => nodes.every(s => s.members().length === 3), 5000));
   const [a, b] = [nodes[0]!, nodes[1]!];
+  const failed: string[] = [];
+  for (const s of nodes) s.on('member-failed', (ms: Member[]) => failed.push(`${s.localMember().name} failed ${ms[0]!.name}`));
   const incOf = (s: Serf, name: string): number => s.memberlistNodes().find(n => n.name === name)!.incarnation;
   const before = incOf(b, 'ref1');
   // Forge an accusation from a node that does not exist and send it to `a` over UDP.
@@ -92,6 +94,7 @@ test.serial('cluster: a false suspicion is refuted and the accused stays alive',
   // SuspicionMaxTimeoutMult 6 × that = 1800 ms): nobody may have failed it.
   await clock.advance(2000);
   for (const s of nodes) t.is(statusOf(s, 'ref1'), 'alive');
+  t.deepEqual(failed, [], 'no node ever marked it failed');
 });
 
 test.serial('cluster: graceful leave shows as left everywhere', async t => {
