@@ -87,12 +87,15 @@ test.serial('sim: periodic TCP push-pull spreads membership even when every data
   const transport = net.listen('127.0.0.1');
   const late = await Serf.create({ nodeName: 'pp-late', bindAddr: '127.0.0.1', bindPort: transport.localPort, transport, ...FAST, pushPullIntervalMs: 300 });
   t.teardown(() => late.shutdown());
+  const failed: string[] = [];
+  for (const s of [nodes[0]!.serf, nodes[1]!.serf, late]) s.on('member-failed', (ms: Member[]) => failed.push(ms[0]!.name));
   await clock.settle(late.join([`127.0.0.1:${nodes[0]!.serf.port}`]), 5000, "pp-late's join");
   t.true(await clock.until(() => status(nodes[1]!.serf, 'pp-late') === 'alive', 4000), 'pp1 learned about pp-late through anti-entropy only');
   t.true(await clock.until(() => status(late, 'pp1') === 'alive', 4000));
   await clock.advance(1500);
   // UDP probes all fail, but the TCP fallback ping reaches every node: nobody is failed.
   for (const s of [nodes[0]!.serf, nodes[1]!.serf, late]) t.is(s.members().filter(m => m.status === 'alive').length, 3);
+  t.deepEqual(failed, [], 'and never was');
   t.true(nodes[0]!.logs.some(l => l.includes('was able to connect over TCP')), 'TCP fallback was exercised');
 });
 
