@@ -88,8 +88,10 @@ test.serial('http runner: a target hanging past the timeout is critical', async 
   t.true(r.output.endsWith('context deadline exceeded (Client.Timeout exceeded while awaiting headers)'), r.output);
 });
 
-test('http runner: a body that never ends times out "while reading body", not "awaiting headers"', async t => {
-  const r = await runOnce('http', { HTTP: base + '/trickle' }, 300);
+test.serial('http runner: a body that never ends times out "while reading body", not "awaiting headers"', async t => {
+  const settle = fakeClock(t);
+  const { value: r, ms } = await settle(runOnce('http', { HTTP: base + '/trickle' }, 300));
+  t.true(ms >= 300 && ms <= 305, `ended by its 300 ms timeout (${ms} ms)`);
   t.is(r.status, 'critical');
   t.is(r.output, `Get "${base}/trickle": context deadline exceeded (Client.Timeout or context cancellation while reading body)`);
 });
