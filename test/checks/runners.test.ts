@@ -8,6 +8,7 @@ import { runTcp } from '../../src/checks/runners/tcp.ts';
 import { runUdp } from '../../src/checks/runners/udp.ts';
 import { runOnce, timeoutSignal } from '../../src/checks/runners/index.ts';
 import { mock } from 'node:test';
+import { waitFor } from '../helpers/wait.ts';
 
 /** A fake clock (node:test mock timers): `settle(p)` advances it 1 ms at a time (real I/O in between) until p settles; returns p and the fake ms it took. */
 function fakeClock(t: { teardown(fn: () => void): void }) {
@@ -87,8 +88,10 @@ test.serial('http runner: a target hanging past the timeout is critical', async 
   t.true(r.output.endsWith('context deadline exceeded (Client.Timeout exceeded while awaiting headers)'), r.output);
 });
 
-test('http runner: a body that never ends times out "while reading body", not "awaiting headers"', async t => {
-  const r = await runOnce('http', { HTTP: base + '/trickle' }, 300);
+test.serial('http runner: a body that never ends times out "while reading body", not "awaiting headers"', async t => {
+  const settle = fakeClock(t);
+  const { value: r, ms } = await settle(runOnce('http', { HTTP: base + '/trickle' }, 300));
+  t.true(ms >= 300 && ms <= 305, `ended by its 300 ms timeout (${ms} ms)`);
   t.is(r.status, 'critical');
   t.is(r.output, `Get "${base}/trickle": context deadline exceeded (Client.Timeout or context cancellation while reading body)`);
 });
@@ -98,7 +101,7 @@ test('http runner: a 10 MB body is read no further than 4 KiB and the connection
   const r = await runHttp({ HTTP: base + '/huge' }, AbortSignal.timeout(5000));
   t.is(r.status, 'passing');
   t.is(r.output, `HTTP GET ${base}/huge: 200 OK Output: ${'y'.repeat(4096)}`);
-  await new Promise(res => setTimeout(res, 200));
+  await waitFor(() => hugeSent.length > 0, 5000, { what: 'the server to see the runner hang up' });
   t.is(hugeSent.length, 1);
   // The server could only push what the socket buffers held before the runner hung up (a few MB at most on loopback).
   t.true(hugeSent[0]! < 10 << 20, `server sent ${hugeSent[0]} bytes`);

@@ -1,10 +1,10 @@
 /** Discovery and Registration against an in-process fake agent (node:http on loopback): the request sequence they send. */
 import test from 'ava';
-import { mock } from 'node:test';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AgentApi } from '../../src/client/api.ts';
 import { Discovery } from '../../src/client/discovery.ts';
 import { Registration } from '../../src/client/registration.ts';
+import { fakeClock } from '../helpers/clock.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -21,9 +21,9 @@ async function fakeAgent(t: { teardown(fn: () => unknown): void }, handler: Hand
 }
 
 const entry = (id: string, port: number) => ({ Node: { Node: 'n1', Address: '10.0.0.1' }, Service: { ID: id, Service: 'web', Address: '', Port: port, Tags: [], Meta: {} }, Checks: [] });
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-test('watch: blocking queries carry the last index; an index going backwards resets to a plain read', async t => {
+test.serial('watch: blocking queries carry the last index; an index going backwards resets to a plain read', async t => {
+  const clock = fakeClock(t);
   const answers = [{ index: 10, list: [entry('a', 1)] }, { index: 12, list: [entry('a', 1), entry('b', 2)] }, { index: 5, list: [entry('c', 3)] }];
   let n = 0;
   const agent = await fakeAgent(t, (_req, res) => {
@@ -38,7 +38,8 @@ test('watch: blocking queries carry the last index; an index going backwards res
   const seen: string[] = [];
   d.on('change', l => seen.push(l.map((i: { id: string }) => i.id).join(',')));
   await d.ready();
-  await sleep(700);
+  // Within 700 fake ms (the blocking reads answer at once): the plain read, two blocking ones, and the reset.
+  await clock.until(() => agent.log.length >= 4 && seen.length >= 3, 700, () => `4 reads (${agent.log.join(' | ')})`);
   const q = agent.log.map(l => l.replace(/^GET \/v1\/health\/service\/web/, ''));
   // 1st plain; 2nd blocks on 10; 3rd blocks on 12 and gets 5 < 12 → the next read is plain again.
   t.is(q[0], '?passing');
@@ -57,20 +58,8 @@ test('watch: ?tag and passingOnly=false are passed through', async t => {
   await t.throwsAsync(d.pick(), { message: 'no healthy instances of service "web"' });
 });
 
-/** A fake clock (node:test mock timers) advanced 1 ms at a time, real I/O (the fake agent's HTTP) in between. */
-function fakeClock(t: { teardown(fn: () => void): void }): (ms: number) => Promise<void> {
-  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
-  t.teardown(() => mock.timers.reset());
-  return async ms => {
-    for (let i = 0; i < ms; i++) {
-      for (let j = 0; j < 3; j++) await new Promise(r => setImmediate(r));
-      mock.timers.tick(1);
-    }
-  };
-}
-
 test.serial('registration: TTL heartbeats every TTL/3; a 404 on a heartbeat re-registers', async t => {
-  const advance = fakeClock(t);
+  const { advance } = fakeClock(t); // 1 ms steps, real I/O (the fake agent's HTTP) in between
   let lost = false;
   const agent = await fakeAgent(t, (req, res, url) => {
     if (url.pathname.startsWith('/v1/agent/check/pass/') && lost) { lost = false; res.statusCode = 404; res.end('Unknown check ID'); return; }

@@ -1,5 +1,7 @@
-/** Test helpers: build byte strings from hex and quoted ASCII, as the wire notes write them. */
-import { waitFor as wait } from '../helpers/wait.ts';
+/**
+ * Test helpers: build byte strings from hex and quoted ASCII, as the wire notes write them. (The
+ * gossip tests' timing runs on test/helpers/clock.ts's fake clock, not on real-clock waits.)
+ */
 export function wire(...parts: (string | number[])[]): Uint8Array {
   const out: number[] = [];
   for (const p of parts) {
@@ -13,11 +15,4 @@ export function wire(...parts: (string | number[])[]): Uint8Array {
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
-}
-
-export { sleep } from '../helpers/wait.ts';
-
-/** Polls `fn` until it returns true (then true); throws when `timeoutMs` passes (test/helpers/wait.ts). */
-export function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<true> {
-  return wait(fn, timeoutMs, { every: stepMs });
 }

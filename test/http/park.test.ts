@@ -5,12 +5,10 @@ import { makeHandler, parseTarget, Router, type Ctx } from '../../src/http/serve
 import { Notifier, sharedBlocking, topicList } from '../../src/http/blocking.ts';
 import { PerClient } from '../../src/http/limits.ts';
 import { TrimPolicy } from '../../src/util/heap-trim.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-/** Polls (event-driven work on real sockets) until cond holds; fails after ~10 s. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise(r => setTimeout(r, 5));
-  if (!cond()) throw new Error('condition not reached');
-}
+/** Waits (event-driven work on real sockets) until cond holds; fails after 10 s (test/helpers/wait.ts). */
+const until = (cond: () => boolean, what?: string): Promise<true> => waitFor(cond, 10_000, { every: 5, what });
 
 async function listen(r: Router, slots?: PerClient): Promise<{ server: Server; port: number }> {
   const server = createServer(makeHandler(r, { blocking: slots }));
@@ -81,8 +79,10 @@ test('request context: a signal first asked for after the client left is already
   let left!: () => void;
   const leftP = new Promise<void>(res => { left = res; });
   let aborted: boolean | undefined;
+  let entered = false;
   const r = new Router();
   r.add(['GET', 'PUT'], '/v1/x', async (ctx: Ctx) => {
+    entered = true;
     await leftP;
     await until(() => ctx.req.socket.destroyed);
     await new Promise(res => setImmediate(res));
@@ -91,8 +91,8 @@ test('request context: a signal first asked for after the client left is already
   });
   const { server, port } = await listen(r);
   const c = rawGet(port, '/v1/x');
-  await until(() => c.sock.readyState === 'open');
-  await new Promise(res => setTimeout(res, 20));
+  await until(() => entered, 'the request to reach its handler');
+  t.is(c.data(), '', 'nothing answered yet');
   c.sock.destroy();
   left();
   await until(() => aborted !== undefined);

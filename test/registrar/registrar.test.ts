@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registrar } from '../../src/registrar/registrar.ts';
 import type { AgentApi } from '../../src/client/api.ts';
-
-const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+import { waitFor } from '../helpers/wait.ts';
 
 test('registrar: a file removed during the first sync is deregistered without waiting for a resync', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'roster-reg-unit-'));
@@ -39,15 +38,20 @@ test('registrar: a file removed during the first sync is deregistered without wa
   const syncs: { registered: string[]; deregister: string[] }[] = [];
   r.on('sync', (x: { registered: string[]; deregister: string[] }) => syncs.push(x));
   t.teardown(() => r.close());
+  // Counts calls to sync(): the first from start(), the next from the watcher's (debounced) poke.
+  let syncCalls = 0;
+  const sync = r.sync.bind(r);
+  r.sync = (force?: boolean) => { syncCalls++; return sync(force); };
   const first = r.start();
-  while (gets === 0) await sleep(5);
+  await waitFor(() => gets > 0, 5000, { what: 'the first sync to ask the agent for its services' });
   rmSync(join(dir, 'one.json'));
-  await sleep(200); // the watch event arrives while the first sync still waits
+  // The watch event asks for a sync while the first one still waits on the agent.
+  await waitFor(() => syncCalls >= 2, 5000, { every: 5, what: 'the watcher to ask for a sync during the first one' });
+  t.is(gets, 1, 'the first sync is still waiting on the agent');
   release();
   await first;
   t.deepEqual(syncs[0]?.registered, ['one'], 'the first sync registered what it had read');
-  const deadline = Date.now() + 2000;
-  while (services.has('one') && Date.now() < deadline) await sleep(10);
+  await waitFor(() => !services.has('one'), 5000, { every: 10, what: 'the removed file\'s service to be deregistered' });
   t.false(services.has('one'), 'the removal must trigger another sync (resync is off)');
   t.deepEqual(syncs.at(-1)?.deregister, ['one']);
 });
