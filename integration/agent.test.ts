@@ -107,3 +107,28 @@ test('agent: SIGKILL loses no registration; the restarted agent serves it from t
   t.is(await b.stop('SIGINT'), 0);
   t.notRegex(b.log(), /ERROR/);
 });
+
+test('agent: a DNS port that cannot be bound is a start-up error (non-zero exit naming the port), not an agent without DNS', async t => {
+  const { createSocket } = await import('node:dgram');
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { ROSTER } = await import('./helpers/agent.ts');
+  const { freePort } = await import('../src/store/embedded-redis.ts');
+  const taken = createSocket('udp4');
+  await new Promise<void>(r => taken.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => taken.close());
+  const port = taken.address().port;
+  const args = ['agent', '-dev', '-dns-port', String(port), '-http-port', String(await freePort()), '-serf-lan-port', String(await freePort()), '-serf-wan-port', '-1', '-data-dir', mkdtempSync(join(tmpdir(), 'roster-agent-'))];
+  const proc = spawn(ROSTER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', d => { out += String(d); });
+  proc.stderr!.on('data', d => { out += String(d); });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>(r => proc.once('exit', c => r(c)));
+  clearTimeout(timer);
+  t.not(code, 0, out);
+  t.not(code, null, `the agent kept running without DNS:\n${out}`);
+  t.regex(out, new RegExp(`EADDRINUSE|address already in use|${port}`), out);
+});

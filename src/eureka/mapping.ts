@@ -11,7 +11,7 @@
  * is an Eureka instance too: passing → UP, otherwise DOWN.
  */
 import type { CheckWrite, RegisterRequest } from '../store/catalog-store.ts';
-import { aggregateStatus, SERVICE_MAINT_PREFIX, type Instance, type ServiceRec } from '../catalog/model.ts';
+import { aggregateStatus, DEFAULT_WEIGHTS, SERVICE_MAINT_PREFIX, type Instance, type ServiceRec } from '../catalog/model.ts';
 
 export type EurekaStatus = 'UP' | 'DOWN' | 'STARTING' | 'OUT_OF_SERVICE' | 'UNKNOWN';
 export const STATUSES: readonly EurekaStatus[] = ['UP', 'DOWN', 'STARTING', 'OUT_OF_SERVICE', 'UNKNOWN'];
@@ -106,7 +106,7 @@ export function toRegistration(body: unknown, pathApp: string, dc: string, now: 
   const tags = [...new Set([vip, svip].flatMap(v => (v ?? '').split(',')).map(s => s.trim()).filter(Boolean))];
   const svc: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'> = {
     ID: id, Service: serviceName(app), Tags: tags, Address: ipAddr, Meta: meta,
-    Port: p.enabled || !sp.enabled ? p.port : sp.port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false,
+    Port: p.enabled || !sp.enabled ? p.port : sp.port, Weights: { ...DEFAULT_WEIGHTS }, EnableTagOverride: false,
   };
   if (sp.enabled) svc.TaggedAddresses = { secure: { Address: ipAddr, Port: sp.port } };
   const node = nodeIsOurs ? { ID: '', Node: hostName, Address: ipAddr, Datacenter: dc, TaggedAddresses: {}, Meta: { [SOURCE_KEY]: SOURCE } } : null;
