@@ -15,6 +15,7 @@ import { startAgent, ROSTER } from './helpers/agent.ts';
 import { testRedis } from './helpers/redis.ts';
 import { waitFor } from '../test/checks/helpers.ts';
 import { keysFor } from '../src/store/keys.ts';
+import { until } from './helpers/wait.ts';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
@@ -56,6 +57,8 @@ test('secrets: the embedded Redis needs a password kept 0600 in a 0700 data dir;
   const redisPid = Number(readFileSync(join(redisDir, 'roster-redis.pid'), 'utf8'));
   t.false(cmdline(redisPid).includes(pw), 'redis-server argv');
   t.false(cmdline(a.proc.pid!).includes(pw), 'agent argv');
+  // The start-up line naming the Redis URL comes once the checks engine runs (just after HTTP answers).
+  await until('the agent logs where its Redis is', async () => /Roster agent running version/.test(a.log()), 10_000);
   t.false(a.log().includes(pw), 'agent log');
   t.regex(a.log(), /redis=redis:\/\/:\[redacted\]@127\.0\.0\.1:\d+/);
 });
@@ -98,6 +101,7 @@ test('secrets: an external Redis password and the gossip key from files; the wor
   }
   // A password given inside the URL (the old way) is still accepted, and still never logged.
   const c = await startAgent(t, { redis: redis.url, node: 'urlnode', args: ['-checks-workers', '0'] });
+  await until('the agent logs where its Redis is', async () => /Roster agent running version/.test(c.log()), 10_000);
   t.false(c.log().includes(redis.password));
   t.regex(c.log(), /redis=redis:\/\/:\[redacted\]@127\.0\.0\.1:\d+/);
 });
