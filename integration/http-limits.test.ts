@@ -249,12 +249,14 @@ test.serial('agent: started with a low open-file soft limit, runs with soft = ha
   const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${a.proc.pid}/limits`, 'utf8'))!;
   t.is(m[2], hard);
   t.is(m[1], hard, 'soft limit raised from 256 to the hard limit');
+  await waitFor(() => /Roster agent running version/.test(a.log()), 10_000, { what: 'the start-up line' });
   t.regex(a.log(), new RegExp(`open_files=${hard}/${hard}`));
 });
 
 test.serial('http limits: all clients together stop at the open-file limit less a reserve; the agent keeps answering', async t => {
   // Soft = hard = 1,400 open files: HTTP clients get 1,400 − 1,024 = 376 connections in all.
   const a = await startAgent(t, { shell: 'ulimit -n 1400' });
+  await waitFor(() => /Roster agent running version/.test(a.log()), 10_000, { what: 'the start-up line' });
   t.regex(a.log(), /open_files=1400\/1400 http_max_conns=376/);
   const held: Socket[] = [];
   t.teardown(() => { for (const s of held) s.destroy(); });
