@@ -57,15 +57,12 @@ export function parseHclRaw(text: string): Record<string, unknown> {
 
 /** Parses HCL text into the object its JSON form would give. Throws with the file, line and column. */
 export function parseHcl(text: string, file: string): Record<string, unknown> {
-  parser ??= require('js-hcl-parser') as { parse(text: string): string };
-  const out = parser.parse(text);
-  let doc: unknown;
+  let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(out);
-  } catch {
-    // The parser reports errors as text: "unable to parse JSON: At 2:10: object expected closing RBRACE got: EOF".
-    throw new Error(`${file}: ${out.replace(/^unable to parse JSON: /, '')}`);
+    doc = parseHclRaw(text);
+  } catch (err) {
+    // The parser reports errors as text: "At 2:10: object expected closing RBRACE got: EOF".
+    throw new Error(`${file}: ${(err as Error).message}`);
   }
-  if (!isMap(doc)) throw new Error(`${file}: not an HCL object`);
   return patch('', doc, file) as Record<string, unknown>;
 }

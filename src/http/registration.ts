@@ -126,6 +126,13 @@ export function buildService(d: Record<string, unknown>): Omit<ServiceRec, 'Crea
     ID: (d.ID as string) || name, Service: name, Tags: tags, Address: (d.Address as string) ?? '', Meta: (d.Meta as Record<string, string>) ?? {},
     Port: port, Weights: weights, EnableTagOverride: (d.EnableTagOverride as boolean) ?? false,
   };
+  return withServiceExtras(rec, d);
+}
+
+type NewService = Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'>;
+
+/** The optional fields every register path stores the same way: Kind, TaggedAddresses, SocketPath, Locality. */
+export function withServiceExtras(rec: NewService, d: Record<string, unknown>): NewService {
   if (d.Kind) rec.Kind = d.Kind as string;
   const ta = decodeTaggedAddresses(d.TaggedAddresses);
   if (Object.keys(ta).length) rec.TaggedAddresses = ta;
@@ -133,6 +140,18 @@ export function buildService(d: Record<string, unknown>): Omit<ServiceRec, 'Crea
   const loc = decodeLocality(d.Locality);
   if (loc) rec.Locality = loc;
   return rec;
+}
+
+/**
+ * A service as the catalog API takes it (/v1/catalog/register, txn Service operations): fields as given,
+ * missing weights default to Consul's (unlike the agent endpoint, nothing else is validated here).
+ */
+export function catalogServiceRecord(d: Record<string, unknown>, id: string, name: string): NewService {
+  const w = d.Weights as { Passing?: number; Warning?: number } | undefined;
+  return withServiceExtras({
+    ID: id, Service: name, Tags: (d.Tags as string[]) ?? [], Address: (d.Address as string) ?? '', Meta: (d.Meta as Record<string, string>) ?? {},
+    Port: (d.Port as number) ?? 0, Weights: { Passing: w?.Passing ?? DEFAULT_WEIGHTS.Passing, Warning: w?.Warning ?? DEFAULT_WEIGHTS.Warning }, EnableTagOverride: (d.EnableTagOverride as boolean) ?? false,
+  }, d);
 }
 
 /** The checks of a ServiceDefinition (Check plus Checks), with Consul's default IDs and names. */

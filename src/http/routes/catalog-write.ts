@@ -3,7 +3,8 @@
  * anti-entropy, catalog checks are not executed), through the same atomic store scripts.
  */
 import { HttpError, type Ctx, type Router } from '../server.ts';
-import { decode, decodeLocality, decodeTaggedAddresses, validateMeta, type Schema } from '../decode.ts';
+import { decode, validateMeta, type Schema } from '../decode.ts';
+import { catalogServiceRecord } from '../registration.ts';
 import { afterWrite, checkDc, requireRedis, type ApiDeps } from '../context.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
 import type { CheckDefinition, HealthStatus, ServiceRec } from '../../catalog/model.ts';
@@ -78,18 +79,7 @@ export function catalogWriteRoutes(r: Router, deps: ApiDeps): void {
       const name = sd.Service as string | undefined;
       if (!name) throw new HttpError(500, 'Must provide service name (Service.Service) if no service id (Service.ID) is provided');
       validateMeta(sd.Meta as Record<string, string> | undefined, 'Invalid Service Meta');
-      const w = sd.Weights as { Passing?: number; Warning?: number } | undefined;
-      const svc: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'> = {
-        ID: (sd.ID as string) || name, Service: name, Tags: (sd.Tags as string[]) ?? [], Address: (sd.Address as string) ?? '', Meta: (sd.Meta as Record<string, string>) ?? {},
-        Port: (sd.Port as number) ?? 0, Weights: { Passing: w?.Passing ?? 1, Warning: w?.Warning ?? 1 }, EnableTagOverride: (sd.EnableTagOverride as boolean) ?? false,
-      };
-      if (sd.Kind) svc.Kind = sd.Kind as string;
-      const ta = decodeTaggedAddresses(sd.TaggedAddresses);
-      if (Object.keys(ta).length) svc.TaggedAddresses = ta;
-      if (sd.SocketPath) svc.SocketPath = sd.SocketPath as string;
-      const loc = decodeLocality(sd.Locality);
-      if (loc) svc.Locality = loc;
-      services.push(svc);
+      services.push(catalogServiceRecord(sd, (sd.ID as string) || name, name));
     }
     const defs: Record<string, unknown>[] = [];
     if (b.Check && Object.keys(b.Check as object).length) defs.push(b.Check as Record<string, unknown>);

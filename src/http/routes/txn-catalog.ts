@@ -8,11 +8,12 @@
  * atomic store script) after the checks: a concurrent catalog writer may slip between them.
  */
 import { HttpError } from '../server.ts';
-import { decode, decodeLocality, decodeTaggedAddresses } from '../decode.ts';
+import { decode } from '../decode.ts';
+import { catalogServiceRecord } from '../registration.ts';
 import type { ApiDeps } from '../context.ts';
 import { definition, HEALTH_CHECK, NODE_SERVICE } from './catalog-write.ts';
 import { wireCheck, wireNode, wireNodeService } from '../../consul/convert.ts';
-import type { CheckRec, HealthStatus, NodeRec, ServiceRec } from '../../catalog/model.ts';
+import type { CheckRec, HealthStatus, NodeRec } from '../../catalog/model.ts';
 import type { CheckWrite } from '../../store/catalog-store.ts';
 
 const NODE: { fields: Record<string, 'string' | 'any' | 'stringMap'>; lenient: true } = {
@@ -116,17 +117,7 @@ export async function applyCatalogOps(deps: ApiDeps, ops: CatalogOp[]): Promise<
       const node = { ID: (b.ID as string) ?? '', Node: op.node, Address: b.Address as string, Datacenter: deps.config.datacenter, TaggedAddresses: (b.TaggedAddresses as Record<string, string>) ?? {}, Meta: (b.Meta as Record<string, string>) ?? {} };
       index = Math.max(index, (await deps.store.register({ nodeName: op.node, node, services: [], checks: [] })).index);
     } else if (op.kind === 'Service') {
-      const w = b.Weights as { Passing?: number; Warning?: number } | undefined;
-      const svc: Omit<ServiceRec, 'CreateIndex' | 'ModifyIndex'> = {
-        ID: op.id, Service: (b.Service as string) || op.id, Tags: (b.Tags as string[]) ?? [], Address: (b.Address as string) ?? '', Meta: (b.Meta as Record<string, string>) ?? {},
-        Port: (b.Port as number) ?? 0, Weights: { Passing: w?.Passing ?? 1, Warning: w?.Warning ?? 1 }, EnableTagOverride: (b.EnableTagOverride as boolean) ?? false,
-      };
-      if (b.Kind) svc.Kind = b.Kind as string;
-      const ta = decodeTaggedAddresses(b.TaggedAddresses);
-      if (Object.keys(ta).length) svc.TaggedAddresses = ta;
-      if (b.SocketPath) svc.SocketPath = b.SocketPath as string;
-      const loc = decodeLocality(b.Locality);
-      if (loc) svc.Locality = loc;
+      const svc = catalogServiceRecord(b, op.id, (b.Service as string) || op.id);
       index = Math.max(index, (await deps.store.register({ nodeName: op.node, node: null, services: [svc], checks: [] })).index);
     } else {
       const sid = (b.ServiceID as string) ?? '';
