@@ -34,66 +34,101 @@ export interface Plan {
 /** One assembled reply: ID 0, the question as the template's, no OPT (reply() appends it). */
 export interface Assembled { buf: Buffer; answers: number; kept: number; trimmed: boolean }
 
+/**
+ * The answer list for one instance order and, for SRV, its two possible additional sections,
+ * built only as far as a reply needs them: a trimmed UDP answer reads the first few instances,
+ * not all of a 1,000-instance service.
+ */
 interface Layout {
   ans: InstRecs[];
-  /** The additional section as built before any trimming. */
+  srv: boolean;
+  /** The additional section as built before any trimming, for the answers processed so far (`done`). */
   full: Rec[];
-  /** Per answer: the record syncExtra adds for it (first time its target is seen), else null. */
+  /** Per processed answer: the record syncExtra adds for it (first time its target is seen), else null. */
   sync: (Rec | null)[];
-  /** Compressed size of a message with the first i answers and the synced additional section (built on first use). */
-  syncedSize: number[] | null;
+  done: number;
+  seen: Set<string>;
+  /** First record of `full` per owner name. */
+  index: Map<string, Rec>;
+  resolved: Set<string>;
+  /** Sizes of prefixes with the synced additional section (syncedSize[i] = i answers), and the dictionary they were measured with. */
+  syncedSize: number[];
+  sdict: Map<string, number> | null;
+  soff: number;
+  /** ansSum[i]: the bytes of the first i answers with their owners compressed (prefix sums). */
+  ansSum: number[] | null;
+  fullMin: number;
 }
 
-/** The answer list for `order` (already de-duplicated) with its two possible additional sections. */
 function layout(p: Plan, order: InstRecs[]): Layout {
-  if (!p.srv) {
-    const ans = p.aRecordLimit > 0 && order.length > p.aRecordLimit ? order.slice(0, p.aRecordLimit) : order;
-    return { ans, full: [], sync: [], syncedSize: null };
-  }
-  const full: Rec[] = [];
-  const seen = new Set<string>();
-  for (const it of order) {
-    if (it.extra && !seen.has(it.extraKey)) { seen.add(it.extraKey); full.push(it.extra); }
-    for (const t of it.txt) full.push(t);
-  }
-  const index = new Map<string, Rec>();
-  for (const r of full) { const k = r.owner!.keys[0] ?? ''; if (!index.has(k)) index.set(k, r); }
-  const resolved = new Set<string>();
-  const sync = order.map(it => {
-    const k = it.target!.keys[0] ?? '';
-    if (resolved.has(k)) return null;
-    resolved.add(k);
-    return index.get(k) ?? null;
-  });
-  return { ans: order, full, sync, syncedSize: null };
+  const ans = !p.srv && p.aRecordLimit > 0 && order.length > p.aRecordLimit ? order.slice(0, p.aRecordLimit) : order;
+  return { ans, srv: p.srv, full: [], sync: [], done: 0, seen: new Set(), index: new Map(), resolved: new Set(),
+    syncedSize: [], sdict: null, soff: 0, ansSum: null, fullMin: -1 };
 }
 
 /**
- * Sizes of every prefix with the synced additional section, in one pass. Each synced record is
- * owned by the target of the answer that adds it, so every dictionary entry its owner can
- * point at was registered by that answer or an earlier one (offsets only grow, and nothing is
- * registered past 0x3fff), and its owner's labels are all found before any would be added: the
- * record's size does not depend on how many answers follow. The size of a prefix is a sum.
+ * Processes answers up to `n` (SRV only): their additional records join `full`, and each gets
+ * its synced record. The first record of `full` owned by an answer's target comes from that
+ * answer or an earlier one (its own extra is in `full` unless an identical earlier one is), so
+ * the sync of answer i never depends on answers after it.
  */
-function syncedSizes(p: Plan, l: Layout): number[] {
-  const dict = new Map<string, number>();
-  const q = p.q;
-  for (let i = 0; i < q.keys.length; i++) if (!dict.has(q.keys[i]!)) dict.set(q.keys[i]!, 12 + q.offs[i]!);
-  let off = 12 + q.wire.length + 4;
-  for (const it of l.ans) {
+function extend(l: Layout, n: number): void {
+  if (!l.srv) return;
+  for (let i = l.done; i < n; i++) {
+    const it = l.ans[i]!;
+    const add = (r: Rec): void => { l.full.push(r); const k = r.owner!.keys[0] ?? ''; if (!l.index.has(k)) l.index.set(k, r); };
+    if (it.extra && !l.seen.has(it.extraKey)) { l.seen.add(it.extraKey); add(it.extra); }
+    for (const t of it.txt) add(t);
+    const k = it.target!.keys[0] ?? '';
+    if (l.resolved.has(k)) l.sync.push(null);
+    else { l.resolved.add(k); l.sync.push(l.index.get(k) ?? null); }
+  }
+  if (n > l.done) l.done = n;
+}
+
+/** Bytes of the header, the question and the first `count` answers: a lower bound of any reply with them. */
+function answersSize(p: Plan, l: Layout, count: number): number {
+  if (!l.ansSum) {
+    const s = [12 + p.q.wire.length + 4];
+    let sum = s[0]!;
+    for (const it of l.ans) s.push((sum += 2 + it.ans.tail.length));
+    l.ansSum = s;
+  }
+  return l.ansSum[count]!;
+}
+
+/**
+ * The size of the prefix of `count` answers with the synced additional section, extending the
+ * measured prefixes as needed. Each synced record is owned by the target of the answer that adds
+ * it, so every dictionary entry its owner can point at was registered by that answer or an
+ * earlier one (offsets only grow, and nothing is registered past 0x3fff), and its owner's labels
+ * are all found before any would be added: the record's size does not depend on how many
+ * answers follow. The size of a prefix is a sum.
+ */
+function syncedSize(p: Plan, l: Layout, count: number): number {
+  const out = l.syncedSize;
+  if (!l.sdict) {
+    const dict = new Map<string, number>();
+    const q = p.q;
+    for (let i = 0; i < q.keys.length; i++) if (!dict.has(q.keys[i]!)) dict.set(q.keys[i]!, 12 + q.offs[i]!);
+    l.sdict = dict; l.soff = 12 + q.wire.length + 4;
+    out.push(l.soff);
+  }
+  if (count < out.length) return out[count]!;
+  extend(l, count);
+  const dict = l.sdict;
+  let sum = out[out.length - 1]!;
+  for (let i = out.length - 1; i < count; i++) {
+    const it = l.ans[i]!;
     const t = it.target;
-    if (t && off + 18 < 0x3fff) {
+    if (t && l.soff + 18 < 0x3fff) {
       for (let j = 0; j < t.keys.length; j++) {
-        const at = off + 18 + t.offs[j]!;
+        const at = l.soff + 18 + t.offs[j]!;
         if (at < 0x3fff && !dict.has(t.keys[j]!)) dict.set(t.keys[j]!, at);
       }
     }
-    off += 2 + it.ans.tail.length;
-  }
-  const out = [12 + q.wire.length + 4];
-  let sum = out[0]!;
-  for (let i = 0; i < l.ans.length; i++) {
-    sum += 2 + l.ans[i]!.ans.tail.length;
+    l.soff += 2 + it.ans.tail.length;
+    sum += 2 + it.ans.tail.length;
     const r = l.sync[i];
     if (r) {
       const n = r.owner!;
@@ -106,12 +141,13 @@ function syncedSizes(p: Plan, l: Layout): number[] {
     }
     out.push(sum);
   }
-  return out;
+  return out[count]!;
 }
 
 /** Writes (or, with out === null, only measures) the message with `count` answers; returns its length. */
 function emit(p: Plan, l: Layout, count: number, synced: boolean, compress: boolean, out: Buffer | null, tc = false): number {
-  if (synced && !out && compress) return (l.syncedSize ??= syncedSizes(p, l))[count]!;
+  if (synced && !out && compress) return syncedSize(p, l, count);
+  extend(l, synced ? count : l.ans.length);
   if (!compress) { // only measured: Consul measures plain 512-byte UDP replies uncompressed
     let n = 12 + p.q.wire.length + 4;
     for (let i = 0; i < count; i++) n += p.q.wire.length + l.ans[i]!.ans.tail.length;
@@ -173,19 +209,21 @@ function emit(p: Plan, l: Layout, count: number, synced: boolean, compress: bool
 /** trimUDP / trimTCP / binaryTruncate (truncate.ts) over a layout: how many answers stay, and whether syncExtra ran. */
 function trim(p: Plan, l: Layout): { count: number; synced: boolean; trimmed: boolean } {
   const n = l.ans.length;
-  const hasExtra = l.full.length > 0 || p.optLen > 0;
+  const hasExtra = p.optLen > 0 || l.ans.some(it => it.extra !== null || it.txt.length > 0);
   let count = n; let synced = false; let lenCompress = true;
-  // A lower bound of the size, free to compute: every compressed owner takes at least 2 bytes.
-  // Where it already decides a comparison the exact size is never computed (large full sections).
+  // Lower bounds of the size, free to compute: the answers alone, then every compressed owner of the
+  // full additional section at 2 bytes. Where one already decides a comparison the exact size is
+  // never computed (large full sections).
   let fullMin = -1;
-  const lower = (): number => {
-    if (synced || !lenCompress) return size();
-    if (fullMin < 0) { fullMin = 0; for (const r of l.full) fullMin += 2 + r.tail.length; }
-    let n = 12 + p.q.wire.length + 4 + fullMin + p.optLen;
-    for (let i = 0; i < count; i++) n += 2 + l.ans[i]!.ans.tail.length;
-    return n;
+  const over = (limit: number): boolean => {
+    if (!synced && lenCompress) {
+      const a = answersSize(p, l, count) + p.optLen;
+      if (a > limit) return true;
+      if (fullMin < 0) { extend(l, n); fullMin = 0; for (const r of l.full) fullMin += 2 + r.tail.length; }
+      if (a + fullMin > limit) return true;
+    }
+    return size() > limit;
   };
-  const over = (limit: number): boolean => lower() > limit || size() > limit;
   let memo = ''; let memoSize = 0;
   const size = (): number => {
     const k = `${count}|${synced}|${lenCompress}`;
@@ -198,6 +236,7 @@ function trim(p: Plan, l: Layout): { count: number; synced: boolean; trimmed: bo
     while (end - start > 1) {
       const median = start + Math.floor((end - start) / 2);
       count = median; if (hasExtra) synced = true;
+      if (lenCompress && answersSize(p, l, median) + p.optLen > max) { end = median; continue; } // too big already
       const len = size();
       if (len <= max) { if (max - len < 10) { found = median; break; } start = median; } else end = median;
     }

@@ -9,7 +9,8 @@
  * (`Entry.rotate`): a 1,000-instance service's answers survive a check flip with one instance
  * re-encoded, and rotation never re-encodes.
  */
-import { answerInstances } from '../catalog/protection.ts';
+import { answerInstances, protectionStats } from '../catalog/protection.ts';
+import type { Instance } from '../catalog/model.ts';
 import type { CatalogView } from '../catalog/view.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { assemble } from './assemble.ts';
@@ -27,6 +28,53 @@ const VARIANTS_MAX = 8;
 const ASSEMBLED_TYPES = new Set<number>([T.A, T.AAAA, T.ANY, T.TXT, T.SRV]);
 const REFRESH_PARTIAL_AFTER = 256;
 
+/** A service's instance records for one kind of question, shared by every transport's entry until the instance list changes. */
+interface InstanceList { visible: number; recs: InstRecs[]; dup: boolean; widened: boolean }
+const lists = new WeakMap<readonly Instance[], Map<string, { acl: unknown; out: InstanceList | null }>>();
+
+/**
+ * The visible instances' records in the view's order (null: the general path answers), memoized
+ * per instance list (the view replaces a service's list whenever one of its instances changes),
+ * so that after a check flip the A and SRV answers over UDP, EDNS and TCP filter and look up the
+ * 1,000 instances of a big service once per kind of question, not once per transport.
+ */
+function instanceList(view: CatalogView, rt: DnsRuntime, sq: ServiceQuestion, lname: string, qtype: number, ttl: number): InstanceList | null {
+  const insts = view.instances(sq.service);
+  const shape = recsShape(rt, qtype, ttl, sq.lk);
+  const threshold = rt.protection(sq.service);
+  const key = `${lname}|${sq.tag.toLowerCase()}|${shape}|${rt.onlyPassing ? 1 : 0}|${threshold ?? ''}`;
+  let byKey = lists.get(insts);
+  if (byKey === undefined) lists.set(insts, (byKey = new Map()));
+  const hit = byKey.get(key);
+  if (hit !== undefined && hit.acl === rt.acl) {
+    if (hit.out?.widened) { protectionStats.total++; const k = sq.service.toLowerCase(); protectionStats.byService.set(k, (protectionStats.byService.get(k) ?? 0) + 1); }
+    return hit.out;
+  }
+  const ltag = sq.tag.toLowerCase();
+  const acl = rt.acl;
+  const tagged = insts.filter(i => (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
+  const before = protectionStats.total;
+  const visible = answerInstances(tagged, rt.onlyPassing, threshold, sq.service);
+  let out: InstanceList | null = null;
+  if (visible.length > 0) {
+    const recs: InstRecs[] = [];
+    let general = false;
+    for (const inst of visible) {
+      const r = instanceRecs(view, rt, inst, lname, qtype, ttl, sq.lk, shape);
+      if (r === null) { general = true; break; }
+      if (r !== 'skip') recs.push(r);
+    }
+    if (!general && recs.length > 0) { // none: NODATA, the general path adds the SOA
+      const keys = new Set<string>();
+      for (const r of recs) keys.add(r.key);
+      out = { visible: visible.length, recs, dup: keys.size < recs.length, widened: protectionStats.total > before };
+    }
+  }
+  if (byKey.size >= 64) byKey.clear(); // bounded: a list is asked about in a handful of shapes
+  byKey.set(key, { acl, out });
+  return out;
+}
+
 /** Transport facts of the question that decide trimming. */
 export interface Delivery { udp: boolean; ednsSize: number | null; optLen: number }
 
@@ -37,24 +85,16 @@ export interface Delivery { udp: boolean; ednsSize: number | null; optLen: numbe
 export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuestion, lname: string, qtype: number, d: Delivery): Entry | null {
   if (!rt.compress) return null; // disable_compression: the general encoder writes every name in full
   if (!ASSEMBLED_TYPES.has(qtype)) return null; // other types have no service records (NODATA): no per-instance shapes for them
-  const ltag = sq.tag.toLowerCase();
   const acl = rt.acl;
   if (acl && !acl.allow('service', sq.service, 'read')) return null; // the general path answers NXDOMAIN
-  const tagged = view.instances(sq.service).filter(i => (!sq.tag || (i.service.Tags ?? []).some(t => t.toLowerCase() === ltag)) && (!acl || acl.allow('node', i.node.Node, 'read')));
-  const visible = answerInstances(tagged, rt.onlyPassing, rt.protection(sq.service), sq.service);
-  if (visible.length === 0) return null;
   const ttl = rt.serviceTtl(sq.service);
-  const recs: InstRecs[] = [];
-  const shape = recsShape(rt, qtype, ttl, sq.lk);
-  for (const inst of visible) {
-    const r = instanceRecs(view, rt, inst, lname, qtype, ttl, sq.lk, shape);
-    if (r === null) return null;
-    if (r !== 'skip') recs.push(r);
-  }
-  if (recs.length === 0) return null; // NODATA: the general path adds the SOA
+  const m = instanceList(view, rt, sq, lname, qtype, ttl);
+  if (m === null) return null;
+  const { recs: all, dup, visible } = m;
+  const recs = all.slice();
   shuffle(recs); // Consul shuffles, then de-duplicates keeping the first
   const seen = new Set<string>();
-  const base = recs.filter(r => !seen.has(r.key) && (seen.add(r.key), true));
+  const base = dup ? recs.filter(r => !seen.has(r.key) && (seen.add(r.key), true)) : recs;
   const plan: Plan = {
     q: nameRef(lname), qtype, srv: qtype === T.SRV, udp: d.udp, ednsSize: d.ednsSize, optLen: d.optLen,
     udpAnswerLimit: rt.udpAnswerLimit, aRecordLimit: rt.aRecordLimit, enableTruncate: rt.enableTruncate, ra: rt.recursors.length > 0,
@@ -66,7 +106,7 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
     let partial = false;
     for (let v = 0; v === 0 || v < k; v++) {
       const a = assemble(plan, base, cursor);
-      if (k === 0) k = visible.length <= 1 ? 1 : visible.length === 2 ? 2 : a.answers > 100 ? 2 : VARIANTS_MAX;
+      if (k === 0) k = visible <= 1 ? 1 : visible === 2 ? 2 : a.answers > 100 ? 2 : VARIANTS_MAX;
       variants.push({ buf: a.buf, serials: [] });
       if (a.kept < base.length) { // the next reply starts where this one stopped
         partial = true;
@@ -85,7 +125,7 @@ export function serviceEntry(view: CatalogView, rt: DnsRuntime, sq: ServiceQuest
   if (!fits(first.variants)) return null;
   const e: Entry = {
     variants: first.variants, next: 0, deps: ['s:' + sq.service], uses: 0, kind: first.variants[0]!.buf[3]! & 15,
-    refreshAfter: first.partial && visible.length > 1 ? REFRESH_PARTIAL_AFTER * first.variants.length : 0,
+    refreshAfter: first.partial && visible > 1 ? REFRESH_PARTIAL_AFTER * first.variants.length : 0,
     rotate: () => { const next = build().variants; if (fits(next)) e.variants = next; e.uses = 0; },
   };
   return e;
