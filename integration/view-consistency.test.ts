@@ -13,6 +13,7 @@ import { until } from './helpers/wait.ts';
 import { CatalogStore, type CatalogSnapshot } from '../src/store/catalog-store.ts';
 import { keysFor } from '../src/store/keys.ts';
 import { CatalogView } from '../src/catalog/view.ts';
+import type { NodeState } from '../src/catalog/model.ts';
 import { CatalogSyncer } from '../src/catalog/syncer.ts';
 import type { CheckBody } from '../src/store/codec.ts';
 
@@ -44,13 +45,18 @@ class GatedStore extends CatalogStore {
   override streamHead(): ReturnType<CatalogStore['streamHead']> { this.heads++; return super.streamHead(); }
   /** Resolves when a held load has reached its gate. */
   reached: (() => void) | null = null;
-  override async loadAll(onHead?: (index: number, crev: number) => void): Promise<CatalogSnapshot> {
+  override async loadAll(onHead?: Parameters<CatalogStore['loadAll']>[0], slices?: Parameters<CatalogStore['loadAll']>[1], onBatch?: Parameters<CatalogStore['loadAll']>[2]): Promise<CatalogSnapshot> {
     this.loads++;
     const headGate = this.atHead, endGate = this.atEnd;
-    let head: [number, number] = [0, 0];
-    const snap = await super.loadAll((i, c) => { if (headGate) head = [i, c]; else onHead?.(i, c); });
-    if (headGate) { this.reached?.(); await headGate; onHead?.(...head); }
+    type Head = Parameters<NonNullable<typeof onHead>>;
+    let head: Head | null = null;
+    // A reload that merges as it reads hands its batches on only once the gates open, so that they are
+    // applied after whatever the test did meanwhile (as an older snapshot arriving late would be).
+    const held: [NodeState[], number][] = [];
+    const snap = await super.loadAll((...h: Head) => { if (headGate) head = h; else onHead?.(...h); }, slices, onBatch && ((s, at) => { held.push([s, at]); }));
+    if (headGate) { this.reached?.(); await headGate; onHead?.(...head!); }
     if (endGate) { this.reached?.(); await endGate; }
+    for (const [s, at] of held) await onBatch!(s, at);
     return snap;
   }
 }

@@ -20,7 +20,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { fillCatalog } from './fill-catalog.ts';
 
@@ -40,6 +40,14 @@ if (process.argv[2] === 'agent') {
   store.loadAll = (...a: unknown[]) => { loads++; return orig(...a); };
   const view = new CatalogView();
   const h = monitorEventLoopDelay({ resolution: 1 });
+  // The longest GC pause in each stats window (kind: 1 minor, 4 major, 8 incremental, 16 weak callbacks).
+  let gcMax = 0, gcKind = 0;
+  new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.duration > gcMax) { gcMax = e.duration; gcKind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0; } }).observe({ entryTypes: ['gc'] });
+  // The longest stretch of main-thread CPU between two turns of a 1 ms timer: what a DNS answer would wait on an
+  // idle machine. Unlike the loop delay it leaves out time the OS gave other processes (a shared 2-CPU machine).
+  const tcpu = () => { const u = process.threadCpuUsage(); return (u.user + u.system) / 1000; };
+  let cpuMax = 0, lastCpu = tcpu();
+  setInterval(() => { const c = tcpu(); if (c - lastCpu > cpuMax) cpuMax = c - lastCpu; lastCpu = c; }, 1).unref();
   const seen = new Set<string>();
   view.on('change', (ch: { services: Set<string> }) => {
     const now = Date.now();
@@ -52,7 +60,7 @@ if (process.argv[2] === 'agent') {
   h.enable();
   process.send!({ type: 'ready', at: Date.now(), instances: n, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
   process.on('message', (m: { type: string }) => {
-    if (m.type === 'stats') { process.send!({ type: 'stats', loads, maxDelayMs: h.max / 1e6, p99DelayMs: h.percentile(99) / 1e6, rss: process.memoryUsage().rss }); h.reset(); }
+    if (m.type === 'stats') { process.send!({ type: 'stats', loads, maxDelayMs: h.max / 1e6, p99DelayMs: h.percentile(99) / 1e6, rss: process.memoryUsage().rss, gcMaxMs: gcMax, gcKind, cpuMaxMs: cpuMax }); h.reset(); gcMax = 0; cpuMax = 0; }
     if (m.type === 'stop') { void syncer.stop().then(() => { redis.disconnect(); process.exit(0); }); }
   });
 } else if (process.argv[2] === 'writer') {
@@ -85,14 +93,14 @@ async function main(): Promise<void> {
   await fillCatalog(writer, nodes);
   const redisPerInstance = ((await info('memory', 'used_memory')) - mem0) / instances;
 
-  interface Agent { proc: ChildProcess; readyIn: number; rss: number; seen: Map<string, number>; stats?: { loads: number; maxDelayMs: number; p99DelayMs: number; rss: number } }
+  interface Agent { proc: ChildProcess; readyIn: number; rss: number; seen: Map<string, number>; stats?: { loads: number; maxDelayMs: number; p99DelayMs: number; rss: number; gcMaxMs: number; gcKind: number; cpuMaxMs: number } }
   const spawnAgent = async (): Promise<Agent> => {
     const t0 = Date.now();
-    const proc = fork(import.meta.filename, ['agent', r.url], { env: process.env, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit', 'ipc'] });
+    const proc = fork(import.meta.filename, ['agent', r.url], { env: process.env, execArgv: [...process.execArgv, ...(process.env.BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean)], stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit', 'ipc'] });
     const a: Agent = { proc, readyIn: 0, rss: 0, seen: new Map() };
     await new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error('agent did not load within 60 s')), 60_000);
-      proc.on('message', (m: { type: string; at: number; name: string; rss: number; instances: number; loads: number; maxDelayMs: number; p99DelayMs: number }) => {
+      proc.on('message', (m: { type: string; at: number; name: string; rss: number; instances: number } & NonNullable<Agent['stats']>) => {
         if (m.type === 'ready') { clearTimeout(t); a.readyIn = m.at - t0; a.rss = m.rss; if (m.instances < instances) rej(new Error(`loaded ${m.instances}`)); res(); }
         if (m.type === 'seen') a.seen.set(m.name, m.at);
         if (m.type === 'stats') a.stats = m;
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
   const writerReloads = end.map((s, i) => s.loads - loads0[i]!);
   const maxDelay = Math.max(...end.map(s => s.maxDelayMs));
 
-  console.log(`| ${label} | ${instances} | ${agentsN} | start ${Math.max(...agents.map(a => a.readyIn))} ms | RSS ${(Math.max(...agents.map(a => a.rss)) / 1e6).toFixed(0)} MB (${(first.rss / instances / 1e3).toFixed(1)} KB/inst) | Redis ${(redisPerInstance / 1e3).toFixed(2)} KB/inst | idle ${(idleBytes / 1e6 * 60 / idleSeconds).toFixed(3)} MB/min | reconnect ${(reconnectBytes / 1e3).toFixed(0)} KB, ${reconnectReloads} reloads, loop delay max ${d(rcStats.maxDelayMs)} ms | forced reload ${(reloadBytes / 1e6).toFixed(1)} MB, ${forcedReloads} reloads, loop delay max ${d(frStats.maxDelayMs)} ms p99 ${d(frStats.p99DelayMs)} ms | propagation p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${lags.at(-1)} ms, ${missing} missing | writers ${Math.round((writes[0]! + writes[1]!) / 10)}/s: ${writerReloads.reduce((a, b) => a + b, 0)} reloads | max loop delay: propagation ${d(Math.max(...propStats.map(s => s.maxDelayMs)))}, writers ${d(maxDelay)} ms |`);
+  console.log(`| ${label} | ${instances} | ${agentsN} | start ${Math.max(...agents.map(a => a.readyIn))} ms | RSS ${(Math.max(...agents.map(a => a.rss)) / 1e6).toFixed(0)} MB (${(first.rss / instances / 1e3).toFixed(1)} KB/inst) | Redis ${(redisPerInstance / 1e3).toFixed(2)} KB/inst | idle ${(idleBytes / 1e6 * 60 / idleSeconds).toFixed(3)} MB/min | reconnect ${(reconnectBytes / 1e3).toFixed(0)} KB, ${reconnectReloads} reloads, loop delay max ${d(rcStats.maxDelayMs)} ms | forced reload ${(reloadBytes / 1e6).toFixed(1)} MB, ${forcedReloads} reloads, loop delay max ${d(frStats.maxDelayMs)} ms p99 ${d(frStats.p99DelayMs)} ms (longest GC pause ${d(frStats.gcMaxMs)} ms, kind ${frStats.gcKind}; longest main-thread CPU between 1 ms ticks ${d(frStats.cpuMaxMs)} ms) | propagation p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${lags.at(-1)} ms, ${missing} missing | writers ${Math.round((writes[0]! + writes[1]!) / 10)}/s: ${writerReloads.reduce((a, b) => a + b, 0)} reloads | max loop delay: propagation ${d(Math.max(...propStats.map(s => s.maxDelayMs)))}, writers ${d(maxDelay)} ms |`);
   for (const a of agents) a.proc.send({ type: 'stop' });
   await sleep(500);
   for (const a of agents) if (a.proc.exitCode === null) a.proc.kill();

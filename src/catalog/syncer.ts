@@ -27,6 +27,7 @@
 import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
+import type { NodeState } from './model.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
 import { ChangeLogReader, type ChangeEntry } from './change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
@@ -210,13 +211,31 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           // being read may be newer than the snapshot's batch that holds it, and must be applied again after the swap.
           if (reset) this.#beginReset();
           let snap: Awaited<ReturnType<CatalogStore['loadAll']>>;
+          const view = this.#view;
+          // A reload into a serving view merges (or stages) each batch as it arrives; the first load into an
+          // empty view collects everything and applies it at once (no half-loaded answers before DNS serves).
+          const streaming = reset || view.nodeCount > 0;
+          const seen = new Set<string>();
+          let headIndex = 0;
+          const onBatch = !streaming ? undefined : reset
+            ? (states: NodeState[]) => runSliced(states.length, (a, b) => view.stageStates(states.slice(a, b)), this.#slices).then(() => undefined)
+            : (states: NodeState[], at: number) => {
+              const readAt = new Map<string, number>();
+              for (const st of states) readAt.set(st.node.Node.toLowerCase(), at);
+              return runSliced(states.length, (a, b) => view.mergeSlice(states.slice(a, b), headIndex, readAt, seen), this.#slices).then(() => undefined);
+            };
           try {
-            snap = await this.#store.loadAll((_index, crev) => { if (crev > this.#crev) this.#crev = crev; });
+            snap = await this.#store.loadAll((index, crev, tables, serviceIndex) => {
+              if (crev > this.#crev) this.#crev = crev;
+              headIndex = index;
+              if (streaming && !reset) view.raiseIndexes(tables, serviceIndex);
+            }, undefined, onBatch);
           } catch (err) {
             if (reset) { this.#view.abortReset(); this.#staged = null; this.#resetNext = true; }
             throw err;
           }
           if (reset) await this.#resetTo(snap);
+          else if (streaming && snap.states.length === 0) await this.#finishMerge(seen, snap.index);
           else {
             this.#view.raiseIndexes(snap.tables, snap.serviceIndex);
             await this.#merge(snap);
@@ -250,9 +269,15 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     const seen = new Set<string>();
     const view = this.#view;
     await runSliced(snap.states.length, (a, b) => view.mergeSlice(snap.states.slice(a, b), snap.index, snap.readAt, seen), this.#slices);
+    await this.#finishMerge(seen, snap.index);
+  }
+
+  /** The end of a sliced merge: nodes the snapshot lacked are merged as absent at `index`; old tombstones pruned. */
+  async #finishMerge(seen: ReadonlySet<string>, index: number): Promise<void> {
+    const view = this.#view;
     const keys = view.nodeKeys();
-    await runSteps(() => view.dropUnseen(keys, seen, snap.index, 256), this.#slices);
-    view.pruneAfterSlices(snap.index);
+    await runSteps(() => view.dropUnseen(keys, seen, index, 256), this.#slices);
+    view.pruneAfterSlices(index);
   }
 
   /**

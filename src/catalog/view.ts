@@ -36,8 +36,13 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #services = new Map<string, Map<string, Instance>>();
   /** Sorted instance arrays, built on demand, dropped on change. */
   #instCache = new Map<string, Instance[]>();
-  /** Per node state: service ID ('' = node checks) → its checks, so a patch rebuilds only what it touched. */
-  #checksBy = new WeakMap<NodeState, Map<string, Map<string, CheckRec>>>();
+  /**
+   * Per node (lower-cased name, as #nodes): service ID ('' = node checks) → the node state's checks, so a
+   * patch rebuilds only what it touched. A Map kept beside #nodes, not a WeakMap keyed by the state: V8
+   * marks WeakMap entries (ephemerons) in the final, stop-the-world part of a major GC, and 20,000 of
+   * them cost 50–300 ms there (bench/store/reload-stall.ts, --trace-gc-nvp mark.ephemeron.marking).
+   */
+  #checksBy = new Map<string, Map<string, Map<string, CheckRec>>>();
   /** The highest catalog index this view has applied (blocking indexes; the SOA serial is the clock). */
   appliedIndex = 0;
   /** Wall-clock ms of the last successful sync with Redis. */
@@ -67,7 +72,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #scratch = newTombs();
   #pruneUpTo = 0;
   /** An authoritative reset being built beside the view (beginReset → commitReset): its indexes, its change, the puts made meanwhile. */
-  #stage: { nodes: Map<string, NodeState>; services: Map<string, Map<string, Instance>>; change: ViewChange; puts: [string, NodeState | null, number][]; oldNodes: Iterator<string>; oldServices: Iterator<string> } | null = null;
+  #stage: { nodes: Map<string, NodeState>; services: Map<string, Map<string, Instance>>; checksBy: Map<string, Map<string, Map<string, CheckRec>>>; change: ViewChange; puts: [string, NodeState | null, number][]; oldNodes: Iterator<string>; oldServices: Iterator<string> } | null = null;
 
   /**
    * Merges a snapshot of the whole catalog (initial load and resync). `revision` is the index the
@@ -78,6 +83,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     this.appliedIndex = Math.max(this.appliedIndex, revision);
     if (this.#nodes.size === 0 && this.#tombs.size === 0) {
       this.#services = new Map();
+      this.#checksBy = new Map();
       this.#instCache.clear();
       for (const st of states) this.#index(st);
       this.emit('change', { all: true, services: new Set(), nodes: new Set(this.#nodes.keys()) });
@@ -160,7 +166,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
    * node whole and calls putNode), so that no change arriving during the reset is lost.
    */
   beginReset(): void {
-    this.#stage = { nodes: new Map(), services: new Map(), change: { all: true, services: new Set(), nodes: new Set() }, puts: [], oldNodes: this.#nodes.keys(), oldServices: this.#services.keys() };
+    this.#stage = { nodes: new Map(), services: new Map(), checksBy: new Map(), change: { all: true, services: new Set(), nodes: new Set() }, puts: [], oldNodes: this.#nodes.keys(), oldServices: this.#services.keys() };
   }
 
   /** Drops a reset being built (its snapshot could not be read); the serving view, updated meanwhile, stays. */
@@ -177,7 +183,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     if (!g) throw new Error('stageStates without beginReset');
     for (const st of states) {
       const key = st.node.Node.toLowerCase();
-      this.#index(st, g.nodes, g.services);
+      this.#index(st, g.nodes, g.services, g.checksBy);
       g.change.nodes.add(key);
       for (const svc of st.services.values()) g.change.services.add(svc.Service.toLowerCase());
       // The old view's names join the change as the new one is built, so that the swap has little left to do.
@@ -199,6 +205,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     for (let o = g.oldServices.next(); !o.done; o = g.oldServices.next()) change.services.add(o.value);
     this.#nodes = g.nodes;
     this.#services = g.services;
+    this.#checksBy = g.checksBy;
     this.#instCache.clear();
     this.#tombs.clear();
     this.#scratch = newTombs();
@@ -269,6 +276,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
         }
       }
       this.#nodes.delete(key);
+      this.#checksBy.delete(key);
     }
     if (state) {
       for (const svc of state.services.values()) services.add(svc.Service.toLowerCase());
@@ -284,7 +292,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     this.emit('change', change);
   }
 
-  #index(st: NodeState, nodes = this.#nodes, services = this.#services): void {
+  #index(st: NodeState, nodes = this.#nodes, services = this.#services, checksBy = this.#checksBy): void {
     const key = st.node.Node.toLowerCase();
     nodes.set(key, st);
     const by = new Map<string, Map<string, CheckRec>>();
@@ -293,7 +301,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
       if (!m) by.set(c.ServiceID, (m = new Map()));
       m.set(c.CheckID, c);
     }
-    this.#checksBy.set(st, by);
+    checksBy.set(key, by);
     const nodeChecks = [...(by.get('')?.values() ?? [])];
     for (const svc of st.services.values()) this.#setInstance(st, svc, by, nodeChecks, services);
   }
@@ -331,7 +339,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
     services = effective(st.services, services, revision, tombs.svc);
     checks = effective(st.checks, checks, revision, tombs.chk);
     this.#keepTombs(key, tombs);
-    const by = this.#checksBy.get(st)!;
+    const by = this.#checksBy.get(key)!;
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set([key]) };
     const rebuild = new Set<string>();
     let nodeLevel = false;
