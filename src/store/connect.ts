@@ -175,7 +175,9 @@ export class RedisConnector {
         lazyConnect, enableOfflineQueue, redisOptions: { ...redisOptions, maxRetriesPerRequest },
         clusterRetryStrategy: retryStrategy, slotsRefreshTimeout: 2000,
       };
-      return new Cluster(ep.hosts, co) as unknown as RedisConn;
+      const cluster = new Cluster(ep.hosts, co);
+      if (role === 'command') instrumentRedis(cluster, role);
+      return cluster as unknown as RedisConn;
     }
     const conn = new Redis({ ...o, host: ep.hosts[0]!.host, port: ep.hosts[0]!.port });
     if (role === 'command') instrumentRedis(conn, role);
