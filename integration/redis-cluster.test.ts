@@ -2,16 +2,24 @@
  * Redis Cluster (issue 12 §1): agents and a `roster worker` run on a cluster of 3 primaries. A
  * datacenter's keys (catalog, KV, sessions and the BullMQ check queue) share one hash slot, `{dc}`,
  * so every multi-key script runs on one shard: registrations, KV, DNS, blocking reads and checks work
- * as on one Redis.
+ * as on one Redis. The agents' Cluster command connections are instrumented as single ones are:
+ * `roster_redis_command{role="command"}` counts their commands, `roster_redis_reconnects` a lost primary.
  */
 import test from 'ava';
 import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { Cluster } from 'ioredis';
 import { startCluster } from './helpers/cluster.ts';
-import { startAgent, ROSTER } from './helpers/agent.ts';
+import { startAgent, ROSTER, type TestAgent } from './helpers/agent.ts';
 import { dig } from './helpers/dig.ts';
 import { sleep, until } from './helpers/wait.ts';
+
+/** A series of the agent's Prometheus exposition (`name{role="command"}`), or undefined when it has none. */
+async function promValue(a: TestAgent, name: string): Promise<number | undefined> {
+  const text = (await a.req('GET', '/v1/agent/metrics?format=prometheus')).text;
+  const m = new RegExp(`^${name}\\{role="command"\\} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
 
 test('cluster: two agents and a roster worker on a 3-primary Redis Cluster: writes, KV, DNS and health checks work; every key is in the {dc1} slot', async t => {
   const c = await startCluster(t, 3);
@@ -24,6 +32,9 @@ test('cluster: two agents and a roster worker on a 3-primary Redis Cluster: writ
   worker.stdout!.on('data', d => { wlog += String(d); });
   worker.stderr!.on('data', d => { wlog += String(d); });
   t.teardown(() => { worker.kill('SIGKILL'); });
+
+  const commandsBefore = await promValue(a, 'roster_redis_command_count');
+  t.is(typeof commandsBefore, 'number', 'the Cluster command connection is instrumented');
 
   let healthy = true;
   const target = createServer((_req, res) => { res.statusCode = healthy ? 200 : 500; res.end(healthy ? 'ok' : 'down'); });
@@ -59,6 +70,10 @@ test('cluster: two agents and a roster worker on a 3-primary Redis Cluster: writ
   t.is((await a.req('PUT', '/v1/kv/cfg/x', 'two')).status, 200);
   const woke = await blocked;
   t.is(Buffer.from(woke.json[0].Value, 'base64').toString(), 'two');
+  // The writes above went through agent a's Cluster command connection: its latency summary counted them.
+  const commandsAfter = (await promValue(a, 'roster_redis_command_count'))!;
+  t.true(commandsAfter >= commandsBefore! + 3, `roster_redis_command_count{role="command"}: ${commandsBefore} -> ${commandsAfter}`);
+  t.true((await promValue(a, 'roster_redis_command_sum'))! > 0);
 
   // Every key the agents and the worker wrote hashes to the slot of {dc1}: one shard holds the datacenter.
   const cl = new Cluster(c.ports.map(p => ({ host: '127.0.0.1', port: p })), { redisOptions: { password: c.password } });
@@ -132,6 +147,8 @@ test('cluster: with a replica per primary, writes are acknowledged once the {dc1
     await Promise.all(writers);
   }
   t.not(await primaryOfSlot(cl, slot), victimPort, 'the replica was promoted');
+  // Each agent's Cluster command connection lost the killed primary: a reconnect, and the writes that failed meanwhile.
+  for (const a of agents) t.true((await promValue(a, 'roster_redis_reconnects'))! >= 1, `agent ${a.node}: roster_redis_reconnects{role="command"}`);
   t.log(`acknowledged ${acked.length}, failed ${failed.length} (${[...new Set(failed.map(f => f.slice(0, 60)))].slice(0, 3).join(' | ')}); writes resumed ${Math.max(...[0, 1].map(ai => acked.find(a => a.agent === ai && a.at > killedAt + 100)!.at)) - killedAt} ms after the kill`);
   for (const e of failed) t.regex(e, /^500 /, 'a write during the failover fails with a 500, never hangs');
   const want = acked.map(a => a.id);

@@ -3,7 +3,7 @@
  * requires client certificates, with the CA, certificate and key given as config keys / flags.
  */
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,20 +11,11 @@ import { freePort } from '../src/store/embedded-redis.ts';
 import { startAgent, ROSTER } from './helpers/agent.ts';
 import { dig } from './helpers/dig.ts';
 import { until } from './helpers/wait.ts';
-
-function pki(dir: string): void {
-  const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: dir, stdio: 'ignore' });
-  sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=roster-test-ca');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const who of ['server', 'client']) {
-    sh(`openssl req -newkey rsa:2048 -nodes -keyout ${who}.key -out ${who}.csr -subj /CN=${who}`);
-    sh(`openssl x509 -req -in ${who}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out ${who}.crt -days 2 -extfile san.ext`);
-  }
-}
+import { makePki } from './helpers/tls.ts';
 
 test('tls: an agent and roster worker on a TLS-only Redis that requires client certificates', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'roster-tls-'));
-  pki(dir);
+  makePki(dir);
   const port = await freePort();
   const password = 'tls-test-pw';
   writeFileSync(join(dir, 'redis.conf'), [

@@ -5,7 +5,8 @@
  * node coming back as a replica each time. Reports per run: time from the kill until writes resume on
  * both agents, acknowledged registrations missing afterwards, DNS errors, failed writes.
  * Bounded: N failovers, each given at most 30 s, then everything is stopped by PID.
- *   node bench/store/failover.ts [failovers=10] [redis_min_replicas_acked=auto|0|1]
+ *   node bench/store/failover.ts [failovers=10] [redis_min_replicas_acked=auto|0|1] [tls]
+ * `tls`: README's redis-tls recipe on every process (TLS only, client certificates), agents on `rediss-sentinel://`.
  * Needs redis-server and redis-sentinel (Debian: redis-server redis-sentinel) and a built bin/roster.
  */
 import { createSocket } from 'node:dgram';
@@ -17,6 +18,7 @@ import { sleep, until } from '../../integration/helpers/wait.ts';
 
 const N = Number(process.argv[2] ?? 10);
 const ACKED = process.argv[3] ?? 'auto';
+const TLS = process.argv[4] === 'tls';
 const cleanups: (() => unknown)[] = [];
 const t = { teardown: (fn: () => unknown) => { cleanups.push(fn); } };
 
@@ -32,10 +34,10 @@ function queryA(port: number, name: string): Promise<{ rcode: number; answers: n
 }
 
 try {
-  const topo = await startSentinels(t, { replicas: 2 });
+  const topo = await startSentinels(t, { replicas: 2, tls: TLS });
   const pwFile = join(topo.nodes[0]!.dir, '..', 'redis-password');
   writeFileSync(pwFile, topo.password + '\n', { mode: 0o600 });
-  const extra = ACKED === 'auto' ? [] : ['-hcl', `redis_min_replicas_acked = ${ACKED}`];
+  const extra = [...ACKED === 'auto' ? [] : ['-hcl', `redis_min_replicas_acked = ${ACKED}`], ...topo.pki ? ['-hcl', topo.pki.hcl] : []];
   const agents: TestAgent[] = [];
   for (let i = 0; i < 2; i++) {
     const a = await startAgent(null, { redis: topo.url, args: ['-redis-password-file', pwFile, '-hcl', 'redis_timeout = "2s"', ...extra] });
@@ -87,7 +89,7 @@ try {
     lost = Math.max(lost, want.filter(id => !got.has(id)).length);
   }
   if (process.env.DEBUG) {
-    const fresh = await startAgent(null, { redis: topo.url, args: ['-redis-password-file', pwFile] });
+    const fresh = await startAgent(null, { redis: topo.url, args: ['-redis-password-file', pwFile, ...extra] });
     cleanups.push(() => fresh.stop('SIGKILL'));
     const res = await fresh.req('GET', '/v1/catalog/service/load?consistent');
     const inRedis = new Set((res.json as { ServiceID: string }[]).map(x => x.ServiceID));
@@ -109,7 +111,7 @@ try {
   // acknowledged by one replica can be lost in one of those (the other replica may be promoted).
   const switches = (readFileSync(join(topo.sentinels[0]!.dir, 'sentinel.log'), 'utf8').match(/\+switch-master/g) ?? []).length;
   const s = [...resumed].sort((x, y) => x - y);
-  const out = { failovers: N, redis_min_replicas_acked: ACKED, resumeMs: { min: s[0], p50: s[Math.floor(s.length / 2)], max: s[s.length - 1] }, acked: acked.length, ackedLost: lost, sentinelSwitches: switches, failedWrites: failed, dnsOk, dnsErrors: dnsBad };
+  const out = { failovers: N, redis_min_replicas_acked: ACKED, tls: TLS, resumeMs: { min: s[0], p50: s[Math.floor(s.length / 2)], max: s[s.length - 1] }, acked: acked.length, ackedLost: lost, sentinelSwitches: switches, failedWrites: failed, dnsOk, dnsErrors: dnsBad };
   process.stdout.write(JSON.stringify(out) + '\n');
 } finally {
   for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});

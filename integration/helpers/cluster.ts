@@ -1,7 +1,9 @@
 /**
  * Test helper: a real Redis Cluster of 3 primaries (and optionally replicas of each) on loopback
  * (`cluster-enabled yes`, slots assigned by `redis-cli --cluster create`), each process stopped by its PID in teardown. Each node's
- * configuration is README's redis-cluster-node recipe, read out of it by ./recipes.ts.
+ * configuration is README's redis-cluster-node recipe, read out of it by ./recipes.ts. With `tls: true`
+ * each node also gets README's redis-tls recipe and `tls-cluster yes` (TLS only: plaintext port 0, client
+ * certificates required, TLS cluster bus), and the URL is `rediss-cluster://`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,17 +14,22 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../src/store/embedded-redis.ts';
 import { until } from './wait.ts';
 import { redisRecipe } from './recipes.ts';
+import { makePki, type TestPki } from './tls.ts';
 
 const run = promisify(execFile);
 
 export interface TestCluster {
   url: string; password: string; ports: number[]; procs: ChildProcess[]; byPort: Map<number, ChildProcess>;
+  /** With `tls: true`: the CA and Roster's client certificate. */
+  pki?: TestPki;
   /** Starts a (killed) node again from its own directory: it rejoins the cluster from its nodes.conf (as a replica once another took over). */
   restart(port: number): void;
 }
 
-export async function startCluster(t: { teardown(fn: () => unknown): void }, primaries = 3, replicasEach = 0): Promise<TestCluster> {
+export async function startCluster(t: { teardown(fn: () => unknown): void }, primaries = 3, replicasEach = 0, opts: { tls?: boolean } = {}): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), 'roster-cluster-'));
+  const pki = opts.tls ? makePki(root) : undefined;
+  const tls = pki?.tls;
   const password = 'cluster-test-' + Math.random().toString(36).slice(2);
   const ports: number[] = [];
   const procs: ChildProcess[] = [];
@@ -37,7 +44,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
       mkdirSync(dir);
       writeFileSync(join(dir, 'redis.conf'), redisRecipe('redis-cluster-node', {
         port, dir, password, replace: [['cluster-node-timeout 5000', 'cluster-node-timeout 2000']], extra: ['save ""'],
-      }), { mode: 0o600 });
+      }) + (pki ? redisRecipe('redis-tls', { port, dir, password, tlsDir: pki.dir, extra: ['tls-cluster yes'] }) : ''), { mode: 0o600 });
       const proc = spawn('redis-server', [join(dir, 'redis.conf')], { stdio: 'ignore' });
       procs.push(proc);
       let exited = false;
@@ -45,7 +52,7 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
       try {
         await until(`cluster node ${port} up`, async () => {
           if (exited) throw Object.assign(new Error('exited'), { fatal: true });
-          const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+          const c = new Redis({ port, password, tls, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
           c.on('error', () => {});
           try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
         }, 10_000);
@@ -57,10 +64,10 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
     }
   };
   for (let i = 0; i < primaries * (1 + replicasEach); i++) ports.push(await startNode());
-  await run('redis-cli', ['--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', String(replicasEach), '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: 30_000 });
+  await run('redis-cli', [...pki?.cliFlags ?? [], '--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', String(replicasEach), '--cluster-yes'], { env: { ...process.env, REDISCLI_AUTH: password }, timeout: 30_000 });
   await until('cluster state ok on every node', async () => {
     for (const port of ports) {
-      const c = new Redis({ port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      const c = new Redis({ port, password, tls, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       c.on('error', () => {});
       try {
         await c.connect();
@@ -79,5 +86,5 @@ export async function startCluster(t: { teardown(fn: () => unknown): void }, pri
     procs.push(proc);
     byPort.set(port, proc);
   };
-  return { url: `redis-cluster://${ports.map(p => `127.0.0.1:${p}`).join(',')}`, password, ports, procs, byPort, restart };
+  return { url: `${pki ? 'rediss' : 'redis'}-cluster://${ports.map(p => `127.0.0.1:${p}`).join(',')}`, password, pki, ports, procs, byPort, restart };
 }

@@ -2,7 +2,8 @@
  * Test helper: the Redis configuration recipes of README.md ("Running past one machine"), read out
  * of the file (the block after `<!-- recipe:NAME -->`) and moved onto loopback: the example hosts
  * 10.0.0.x become 127.0.0.1, ports and directories become the test's, `CHANGE-ME` the test's
- * password. Test-only changes are passed as `replace` pairs and `extra` lines, in plain sight.
+ * password; in the TLS recipe `tls-port` becomes the test's port (`port 0`, plaintext off, stays) and
+ * `/etc/redis/tls/` the test's PKI directory. Test-only changes are passed as `replace` pairs and `extra` lines, in plain sight.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ export interface RecipeSubs {
   /** The primary's port (`10.0.0.1 6379` in `replicaof` / `sentinel monitor` lines). */
   primaryPort?: number;
   replace?: [string, string][];
+  /** Where the test's ca.crt, server.crt and server.key are (replaces `/etc/redis/tls/`, `redis.crt`, `redis.key`). */
+  tlsDir?: string;
   extra?: string[];
 }
 
@@ -29,7 +32,10 @@ export function redisRecipe(name: string, s: RecipeSubs): string {
   }
   conf = conf
     .replace(/^bind 10\.0\.0\.\d+$/m, 'bind 127.0.0.1')
-    .replace(/^port \d+$/m, `port ${s.port}`)
+    .replace(/^port [1-9]\d*$/m, `port ${s.port}`)
+    .replace(/^tls-port \d+$/m, `tls-port ${s.port}`)
+    .replace(/\/etc\/redis\/tls\/redis\.(crt|key)/g, `${s.tlsDir}/server.$1`)
+    .replace(/\/etc\/redis\/tls\//g, `${s.tlsDir}/`)
     .replace(/^dir .*$/m, `dir ${s.dir}`)
     .replace(/10\.0\.0\.1 6379/g, `127.0.0.1 ${s.primaryPort ?? 0}`)
     .replace(/nodes-6379\.conf/g, `nodes-${s.port}.conf`)

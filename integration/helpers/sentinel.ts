@@ -2,7 +2,9 @@
  * Test helper: a real Redis Sentinel topology on loopback (1 primary + N replicas + 3
  * `redis-sentinel`, Debian package redis-sentinel), each process with its own directory and
  * config file, every one stopped by its PID in teardown. The configuration files are README's
- * recipes ("Running past one machine"), read out of it by ./recipes.ts.
+ * recipes ("Running past one machine"), read out of it by ./recipes.ts. With `tls: true` every
+ * process also gets README's redis-tls recipe (TLS only: plaintext port 0, client certificates
+ * required, TLS replication and sentinel links), and the URL is `rediss-sentinel://`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,11 +14,14 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../src/store/embedded-redis.ts';
 import { until } from './wait.ts';
 import { redisRecipe } from './recipes.ts';
+import { makePki, type TestPki } from './tls.ts';
 
 export interface Proc { port: number; dir: string; proc: ChildProcess; alive(): boolean; kill(sig?: NodeJS.Signals): Promise<void> }
 
+type Tls = TestPki['tls'] | undefined;
+
 /** Starts `bin` with `conf` written to `dir`; resolves once the port answers PING. */
-async function startProc(bin: string, dir: string, port: number, conf: string, password?: string): Promise<Proc> {
+async function startProc(bin: string, dir: string, port: number, conf: string, password?: string, tls?: Tls): Promise<Proc> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'redis.conf');
   writeFileSync(file, conf, { mode: 0o600 });
@@ -31,7 +36,7 @@ async function startProc(bin: string, dir: string, port: number, conf: string, p
   };
   await until(`${bin} on ${port} answers (${err})`, async () => {
     if (!p.alive()) throw new Error(`${bin} exited: ${err}`);
-    const c = new Redis({ port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    const c = new Redis({ port, password, tls, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
     c.on('error', () => {});
     try { await c.connect(); return (await c.ping()) === 'PONG'; } catch { return false; } finally { c.disconnect(); }
   }, 10_000);
@@ -43,6 +48,8 @@ export interface SentinelTopology {
   url: string;
   password: string;
   master: string;
+  /** With `tls: true`: the CA and Roster's client certificate. */
+  pki?: TestPki;
   nodes: Proc[];
   sentinels: Proc[];
   /** The primary's port, as the sentinels name it. */
@@ -56,14 +63,19 @@ export interface SentinelTopology {
   stop(): Promise<void>;
 }
 
+/** README's redis-tls recipe for a process on `port` (TLS only), or nothing without a PKI. */
+const tlsConf = (port: number, dir: string, pki?: TestPki) => pki ? redisRecipe('redis-tls', { port, dir, password: '', tlsDir: pki.dir }) : '';
+
 /** README's redis-node recipe, plus what makes the test fast (immediate diskless sync, no RDB snapshots). */
-const nodeConf = (port: number, dir: string, pw: string, replicaOf?: number) => redisRecipe('redis-node', {
+const nodeConf = (port: number, dir: string, pw: string, replicaOf?: number, pki?: TestPki) => redisRecipe('redis-node', {
   port, dir, password: pw,
   extra: ['save ""', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0', `logfile ${dir}/redis.log`, ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : [])],
-});
+}) + tlsConf(port, dir, pki);
 
-export async function startSentinels(t: { teardown(fn: () => unknown): void }, opts: { replicas?: number } = {}): Promise<SentinelTopology> {
+export async function startSentinels(t: { teardown(fn: () => unknown): void }, opts: { replicas?: number; tls?: boolean } = {}): Promise<SentinelTopology> {
   const root = mkdtempSync(join(tmpdir(), 'roster-sentinel-'));
+  const pki = opts.tls ? makePki(root) : undefined;
+  const tls = pki?.tls;
   const password = 'sentinel-test-' + Math.random().toString(36).slice(2);
   const master = 'roster';
   const nodes: Proc[] = [];
@@ -75,11 +87,11 @@ export async function startSentinels(t: { teardown(fn: () => unknown): void }, o
   };
   t.teardown(stop);
   const primaryPort = await freePort();
-  nodes.push(await startProc('redis-server', join(root, `n${primaryPort}`), primaryPort, nodeConf(primaryPort, join(root, `n${primaryPort}`), password), password));
+  nodes.push(await startProc('redis-server', join(root, `n${primaryPort}`), primaryPort, nodeConf(primaryPort, join(root, `n${primaryPort}`), password, undefined, pki), password, tls));
   for (let i = 0; i < (opts.replicas ?? 2); i++) {
     const port = await freePort();
     const dir = join(root, `n${port}`);
-    nodes.push(await startProc('redis-server', dir, port, nodeConf(port, dir, password, primaryPort), password));
+    nodes.push(await startProc('redis-server', dir, port, nodeConf(port, dir, password, primaryPort, pki), password, tls));
   }
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
@@ -88,22 +100,22 @@ export async function startSentinels(t: { teardown(fn: () => unknown): void }, o
       port, dir, password, primaryPort,
       extra: [`logfile ${dir}/sentinel.log`],
       replace: [['down-after-milliseconds roster 5000', 'down-after-milliseconds roster 2000'], ['failover-timeout roster 60000', 'failover-timeout roster 5000']],
-    })));
+    }) + tlsConf(port, dir, pki), undefined, tls));
   }
   const client = (port: number) => {
-    const c = new Redis({ port, password, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000, lazyConnect: true });
+    const c = new Redis({ port, password, tls, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000, lazyConnect: true });
     c.on('error', () => {});
     clients.add(c);
     return c;
   };
   const ask = async <T>(port: number, fn: (c: Redis) => Promise<T>, pw?: string): Promise<T> => {
-    const c = new Redis({ port, password: pw, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000, lazyConnect: true });
+    const c = new Redis({ port, password: pw, tls, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000, lazyConnect: true });
     c.on('error', () => {});
     try { await c.connect(); return await fn(c); } finally { c.disconnect(); }
   };
   const topo: SentinelTopology = {
-    url: `redis-sentinel://${sentinels.map(s => `127.0.0.1:${s.port}`).join(',')}/${master}`,
-    password, master, nodes, sentinels, client, stop,
+    url: `${pki ? 'rediss' : 'redis'}-sentinel://${sentinels.map(s => `127.0.0.1:${s.port}`).join(',')}/${master}`,
+    password, master, pki, nodes, sentinels, client, stop,
     async primaryPort() {
       for (const s of sentinels) {
         if (!s.alive()) continue;
@@ -114,7 +126,7 @@ export async function startSentinels(t: { teardown(fn: () => unknown): void }, o
     },
     async restartAsReplica(node) {
       const primary = await topo.primaryPort();
-      const fresh = await startProc('redis-server', node.dir, node.port, nodeConf(node.port, node.dir, password, primary), password);
+      const fresh = await startProc('redis-server', node.dir, node.port, nodeConf(node.port, node.dir, password, primary, pki), password, tls);
       nodes[nodes.indexOf(node)] = fresh;
       return fresh;
     },

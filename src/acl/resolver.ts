@@ -5,6 +5,7 @@
  * Freshness: every ACL write bumps `aclRev` and publishes it (src/store/scripts/acl*-9.lua); the agent
  * drops its cached tokens and reloads policies and roles on the message, and also polls the
  * revision every second (a pub/sub message lost across a reconnect costs at most one second).
+ * A snapshot restore moves the revision past both the live and the restored value and publishes it the same way.
  * While Redis is unreachable, `down_policy` decides: extend-cache/async-cache keep using cached
  * tokens (an uncached one is denied), `allow` allows everything, `deny` denies everything.
  */
@@ -112,6 +113,8 @@ export class AclResolver {
     try {
       const rev = await this.store.rev();
       if (rev === this.#rev) return;
+      // The HMAC key too: a snapshot restored from another Redis brings its own (its tokens' digests are made with it).
+      await this.store.init();
       const [ps, rs] = await Promise.all([this.store.listPolicies(), this.store.listRoles()]);
       const policies = new Map<string, { rec: PolicyRec; rules: Rules }>();
       for (const p of ps) {

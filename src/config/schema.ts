@@ -197,7 +197,7 @@ export interface Config {
   resyncIntervalMs: number;
   /** Deadline of every command on the agent's Redis connection (Consul's RPC hold is 7 s). */
   redisTimeoutMs: number;
-  /** TLS files for a `rediss://` URL (config keys `redis_tls_*_file`, `redis_tls_server_name`). */
+  /** TLS files for a `rediss://`, `rediss-sentinel://` or `rediss-cluster://` URL (config keys `redis_tls_*_file`, `redis_tls_server_name`). */
   redisTls: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
   /**
    * Replicas that must confirm an acknowledged write (`WAIT`) before the client gets its answer.

@@ -8,7 +8,9 @@
  *  - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS; CA, certificate and key from files);
  *  - `redis-sentinel://[user:pass@]h1:p1,h2:p2,h3:p3/<master-name>[?db=N]`: the credentials are the
  *    data nodes' (primary and replicas); the sentinels are asked without a password;
- *  - `redis-cluster://[user:pass@]h1:p1,h2:p2,...`: seed nodes of a Redis Cluster (db 0 only).
+ *  - `redis-cluster://[user:pass@]h1:p1,h2:p2,...`: seed nodes of a Redis Cluster (db 0 only);
+ *  - `rediss-sentinel://…`, `rediss-cluster://…` (Lettuce's `rediss-sentinel`): the same over TLS, to every
+ *    process of the topology (sentinels, primary and replicas; every cluster node), with one set of TLS files.
  */
 import { Redis, Cluster } from 'ioredis';
 import type { RedisOptions, ClusterOptions } from 'ioredis';
@@ -27,7 +29,7 @@ export interface RedisEndpoint {
   masterName?: string;
 }
 
-/** TLS files for `rediss://` (config keys `redis_tls_ca_file`, `redis_tls_cert_file`, `redis_tls_key_file`, `redis_tls_server_name`). */
+/** TLS files for `rediss://`, `rediss-sentinel://`, `rediss-cluster://` (config keys `redis_tls_ca_file`, `redis_tls_cert_file`, `redis_tls_key_file`, `redis_tls_server_name`). */
 export interface RedisTlsFiles { caFile?: string; certFile?: string; keyFile?: string; serverName?: string }
 
 /** What a connection is for; each role gets the retry and queueing rules that suit it. */
@@ -41,6 +43,8 @@ const SCHEMES: Record<string, { kind: RedisEndpoint['kind']; tls: boolean; port:
   'rediss:': { kind: 'redis', tls: true, port: 6379 },
   'redis-sentinel:': { kind: 'sentinel', tls: false, port: 26379 },
   'redis-cluster:': { kind: 'cluster', tls: false, port: 6379 },
+  'rediss-sentinel:': { kind: 'sentinel', tls: true, port: 26379 },
+  'rediss-cluster:': { kind: 'cluster', tls: true, port: 6379 },
 };
 
 /** The URL with its password (and any `password=` parameter) replaced by `[redacted]`: safe for logs and errors. */
@@ -65,7 +69,7 @@ export function parseRedisUrl(url: string): RedisEndpoint {
   const m = /^([a-z][a-z0-9+.-]*:)\/\/(?:([^@/]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(url.trim());
   if (!m) throw bad(url, 'expected scheme://host:port');
   const scheme = SCHEMES[m[1]!.toLowerCase()];
-  if (!scheme) throw bad(url, `unknown scheme ${m[1]} (redis:, rediss:, redis-sentinel:, redis-cluster:)`);
+  if (!scheme) throw bad(url, `unknown scheme ${m[1]} (redis:, rediss:, redis-sentinel:, rediss-sentinel:, redis-cluster:, rediss-cluster:)`);
   const ep: RedisEndpoint = { kind: scheme.kind, tls: scheme.tls, hosts: [], db: 0 };
   if (m[2] !== undefined) {
     const i = m[2].indexOf(':');
@@ -154,20 +158,26 @@ export class RedisConnector {
     const ep = this.endpoint;
     const o = this.roleOptions(role);
     if (ep.kind === 'sentinel') {
+      // TLS (rediss-sentinel://): to the sentinels (sentinelTLS) and to the primary they name (tls, used only with
+      // enableTLSForSentinelMode); the same CA, client certificate and server name for both.
       const conn = new Redis({
         ...o, sentinels: ep.hosts, name: ep.masterName, role: 'master',
         sentinelRetryStrategy: (t: number) => Math.min(t * 50, 500),
+        ...(this.#tls ? { enableTLSForSentinelMode: true, sentinelTLS: this.#tls } : {}),
       });
       if (role === 'command') instrumentRedis(conn, role);
       return conn;
     }
     if (ep.kind === 'cluster') {
+      // TLS (rediss-cluster://): redisOptions.tls applies to every node connection, seeds and those CLUSTER SLOTS names.
       const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...redisOptions } = o;
       const co: ClusterOptions = {
         lazyConnect, enableOfflineQueue, redisOptions: { ...redisOptions, maxRetriesPerRequest },
         clusterRetryStrategy: retryStrategy, slotsRefreshTimeout: 2000,
       };
-      return new Cluster(ep.hosts, co) as unknown as RedisConn;
+      const cluster = new Cluster(ep.hosts, co);
+      if (role === 'command') instrumentRedis(cluster, role);
+      return cluster as unknown as RedisConn;
     }
     const conn = new Redis({ ...o, host: ep.hosts[0]!.host, port: ep.hosts[0]!.port });
     if (role === 'command') instrumentRedis(conn, role);

@@ -16,7 +16,9 @@
  * to max(current, restored, what the caller has seen)+1 (and stamps the table, service and KV entry
  * modify indexes with it, so no blocking query sees an index go back), INCR the epoch (the epoch rule: every
  * agent then reloads its view authoritatively), shift the deadlines (TTL checks, sessions, deferred
- * outputs) by the time since the snapshot, and publish the restore to the agents.
+ * outputs) by the time since the snapshot, and publish the restore to the agents. The ACL revision goes to
+ * max(live, restored)+1 and is announced as ACL writes announce it: every agent's ACL cache follows the restored
+ * tokens and policies (and the restored HMAC key) within a second.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -101,7 +103,7 @@ export class SnapshotStore {
       }
       await flush();
       if (!header) throw new SnapshotError('snapshot header is missing');
-      const [index, epoch, keys, replaced] = await this.#commit(token, n, header.index, Math.round(header.redisTimeMs), floorIndex) as number[];
+      const [index, epoch, keys, replaced] = await this.#commit(token, n, header.index, Math.round(header.redisTimeMs), floorIndex, this.keys.aclRev, this.keys.aclEvents) as number[];
       return { index: index!, epoch: epoch!, keys: keys!, replaced: replaced!, header };
     } catch (err) {
       await this.#discard(stage).catch(() => {}); // the staged keys also expire on their own

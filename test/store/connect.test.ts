@@ -1,4 +1,8 @@
 import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Cluster } from 'ioredis';
 import { parseRedisUrl, redactRedisUrl, RedisConnector } from '../../src/store/connect.ts';
 import { applyFile, redisUrlWithSecret } from '../../src/config/load.ts';
 import { defaultConfig } from '../../src/config/schema.ts';
@@ -82,4 +86,44 @@ test('connect: redis_min_replicas_acked and the TLS files are config keys; a bad
     t.throws(() => applyFile(defaultConfig(), { redis_min_replicas_acked: bad }, 'f.json'), { message: 'f.json: redis_min_replicas_acked must be a whole number >= 0' });
   }
   t.throws(() => new RedisConnector('rediss://h:1', { timeoutMs: 1, tls: { caFile: '/nonexistent/ca.pem' } }), { message: 'cannot read Redis TLS CA file /nonexistent/ca.pem: ENOENT' });
+});
+
+test('connect: rediss-sentinel:// and rediss-cluster:// are the TLS forms of Sentinel and Cluster URLs', t => {
+  t.deepEqual(parseRedisUrl('rediss-sentinel://10.0.0.1,10.0.0.2:26380/roster?db=2'), {
+    kind: 'sentinel', tls: true, db: 2, masterName: 'roster', hosts: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26380 }],
+  });
+  t.deepEqual(parseRedisUrl('REDISS-CLUSTER://:pw@h1:7000,h2'), {
+    kind: 'cluster', tls: true, db: 0, password: 'pw', hosts: [{ host: 'h1', port: 7000 }, { host: 'h2', port: 6379 }],
+  });
+  t.regex(t.throws(() => parseRedisUrl('rediss-sentinel://h1:1'))!.message, /no master name/);
+  t.is(redactRedisUrl('rediss-sentinel://u:pw@h1:1,h2:2/m'), 'rediss-sentinel://u:[redacted]@h1:1,h2:2/m');
+});
+
+test('connect: a rediss-sentinel:// connection speaks TLS to the sentinels and to the primary, with the configured files', t => {
+  const dir = mkdtempSync(join(tmpdir(), 'roster-connect-'));
+  writeFileSync(join(dir, 'ca.pem'), 'CA');
+  writeFileSync(join(dir, 'c.pem'), 'CERT');
+  writeFileSync(join(dir, 'k.pem'), 'KEY');
+  const tls = { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), serverName: 'redis.internal' };
+  const s = new RedisConnector('rediss-sentinel://127.0.0.1:26379/roster', { timeoutMs: 1, tls });
+  for (const role of ['command', 'subscriber', 'queue', 'blocking'] as const) {
+    const conn = s.create(role);
+    const o = conn.options as typeof conn.options & { enableTLSForSentinelMode?: boolean; sentinelTLS?: { ca: Buffer; servername?: string } };
+    t.true(o.enableTLSForSentinelMode, role);
+    t.is(String(o.sentinelTLS!.ca), 'CA', role);
+    t.is(String((o.tls as { cert: Buffer }).cert), 'CERT', role);
+    t.is((o.tls as { servername: string }).servername, 'redis.internal', role);
+    conn.disconnect();
+  }
+  const plain = new RedisConnector('redis-sentinel://127.0.0.1:26379/roster', { timeoutMs: 1, tls });
+  const p = plain.create('command');
+  t.falsy((p.options as { enableTLSForSentinelMode?: boolean }).enableTLSForSentinelMode);
+  t.falsy(p.options.tls, 'redis-sentinel:// stays plaintext even with TLS files configured');
+  p.disconnect();
+  const c = new RedisConnector('rediss-cluster://127.0.0.1:7000', { timeoutMs: 1, tls });
+  for (const role of ['command', 'subscriber', 'queue', 'blocking'] as const) {
+    const conn = c.create(role) as unknown as Cluster;
+    t.is(String((conn.options.redisOptions!.tls as { key: Buffer }).key), 'KEY', role);
+    conn.disconnect();
+  }
 });

@@ -6,6 +6,8 @@
 -- KEYS[7] serviceIndex  KEYS[8] ttl  KEYS[9] sessionExpiry  KEYS[10] outq  KEYS[11] kv
 -- ARGV[1] prefix  ARGV[2] token  ARGV[3] staged key count  ARGV[4] restored index  ARGV[5] snapshot's Redis time (ms)
 -- ARGV[6] floor index
+-- ARGV[7] aclRev key  ARGV[8] the aclEvents channel: the ACL revision goes to max(live, restored)+1 and is
+-- published as every ACL write publishes it, so every agent's ACL cache follows the restored tokens and policies.
 -- Returns {index, epoch, staged keys, replaced live keys}.
 -- @include snapshot-common
 local TOKEN, N, RIDX, RTIME, FLOOR = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -14,6 +16,8 @@ local staged, live = {}, {}
 scan(esc(stage) .. '*', function(k) staged[#staged + 1] = k end)
 if #staged ~= N then return redis.error_reply('staged snapshot incomplete: ' .. #staged .. ' of ' .. N .. ' keys') end
 scan(esc(PREFIX) .. ':*', function(k) if isData(k) then live[#live + 1] = k end end)
+local ACLREV, ACLCHAN = ARGV[7], ARGV[8]
+local aclRevLive = tonumber(redis.call('GET', ACLREV) or '0') or 0
 for _, k in ipairs(live) do redis.call('UNLINK', k) end
 for _, k in ipairs(staged) do
   local dst = PREFIX .. ':' .. string.sub(k, #stage + 1)
@@ -25,6 +29,9 @@ local idx = math.max(cur, RIDX, FLOOR) + 1
 redis.call('SET', KEYS[1], idx)
 local crev = redis.call('INCR', KEYS[2])
 local epoch = redis.call('INCR', KEYS[3])
+local aclRev = math.max(aclRevLive, tonumber(redis.call('GET', ACLREV) or '0') or 0) + 1
+redis.call('SET', ACLREV, aclRev)
+redis.call('PUBLISH', ACLCHAN, aclRev)
 for _, t in ipairs({'nodes', 'services', 'checks', 'kv', 'sessions'}) do redis.call('HSET', KEYS[6], t, idx) end
 for _, t in ipairs(redis.call('HKEYS', KEYS[6])) do redis.call('HSET', KEYS[6], t, idx) end
 for _, s in ipairs(redis.call('HKEYS', KEYS[7])) do redis.call('HSET', KEYS[7], s, idx) end

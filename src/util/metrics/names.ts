@@ -34,6 +34,7 @@ export const syncerResyncs = m.counter('roster.syncer.resyncs', 'Full reloads of
 // Redis (src/store).
 export const redisCommand = m.sample('roster.redis.command', 'Time Redis took to answer a command of the agent (ms), by role of the connection.', ['role']);
 export const redisErrors = m.counter('roster.redis.errors', 'Redis commands that failed or timed out, by role of the connection.', ['role']);
+export const redisReconnects = m.counter('roster.redis.reconnects', 'Redis connections lost and being made again (a Cluster: the whole cluster, or one node), by role of the connection.', ['role']);
 
 // Health checks (src/checks).
 export const LATENESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
