@@ -2,7 +2,7 @@
  * @module Keeps a CatalogView in step with Redis.
  *
  * Every catalog write appends its change event to a Redis Stream in the same Lua script
- * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/catalog/change-log.ts),
+ * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/store/change-log.ts),
  * re-reads the nodes each event names and merges them into the view. After a dropped connection, a
  * reconnect or a failover it goes on from its last position, so it reads only what it missed. It
  * reloads the whole catalog only when the log no longer follows on from what the view holds:
@@ -28,7 +28,7 @@ import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
-import { ChangeLogReader, type ChangeEntry } from './change-log.ts';
+import { ChangeLogReader, type ChangeEntry } from '../store/change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { runSliced, runSteps, type SliceOptions, nextTurn } from '../util/slices.ts';
 import { freshness, type Freshness } from './freshness.ts';

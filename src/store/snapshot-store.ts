@@ -50,7 +50,7 @@ export class SnapshotStore {
     this.dc = dc;
     this.#save = defineScript(redis, 'snapshotSave-4.lua', [keys.index, keys.nodes, keys.kv, keys.sessions], { prefix: keys.prefix, buffers: true });
     this.#commit = defineScript(redis, 'snapshotCommit-11.lua',
-      [keys.index, keys.crev, keys.epoch, keys.stream, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], { prefix: keys.prefix });
+      [keys.index, keys.crev, keys.epoch, keys.stream, keys.hints, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], { prefix: keys.prefix });
   }
 
   /** Takes a consistent snapshot (one Lua script, so one index). */

@@ -1,13 +1,14 @@
 -- snapshotCommit: replaces the live keys by the staged ones of a verified restore, in one atomic step:
 -- sets the index to max(current, restored, floor)+1 (stamping table, service and KV modify indexes with it),
 -- INCRs the epoch (every agent reloads authoritatively), shifts the deadlines (TTL checks, sessions,
--- deferred outputs) by the time since the snapshot, and publishes the restore.
--- KEYS[1] index  KEYS[2] crev  KEYS[3] epoch  KEYS[4] change stream  KEYS[5] kvEvents  KEYS[6] tables
+-- deferred outputs) by the time since the snapshot, and appends the restore to both streams (catalog log, hints).
+-- KEYS[1] index  KEYS[2] crev  KEYS[3] epoch  KEYS[4] change stream  KEYS[5] hints stream  KEYS[6] tables
 -- KEYS[7] serviceIndex  KEYS[8] ttl  KEYS[9] sessionExpiry  KEYS[10] outq  KEYS[11] kv
 -- ARGV[1] prefix  ARGV[2] token  ARGV[3] staged key count  ARGV[4] restored index  ARGV[5] snapshot's Redis time (ms)
 -- ARGV[6] floor index
 -- Returns {index, epoch, staged keys, replaced live keys}.
 -- @include snapshot-common
+-- @include hints
 local TOKEN, N, RIDX, RTIME, FLOOR = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local stage = PREFIX .. ':restore:' .. TOKEN .. ':'
 local staged, live = {}, {}
@@ -44,5 +45,6 @@ if shift ~= 0 then
 end
 -- The change log carries the new epoch: every agent's reader replaces its view authoritatively as it reads this.
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', '{{STREAM_MAXLEN}}', '*', 'epoch', epoch, 'e', '{"i":' .. idx .. ',"r":' .. crev .. ',"n":[],"s":[],"t":"nsc","d":[]}')
-redis.call('PUBLISH', KEYS[5], '{"i":' .. idx .. ',"s":1,"e":1,"a":1}')
+-- The hints carry it too: every agent wakes every KV, session and event watcher and reloads its ACL policies.
+addHint(KEYS[5], 'epoch', epoch, 'kv', '{"i":' .. idx .. ',"s":1,"e":1,"a":1}')
 return {idx, epoch, #staged, #live}
