@@ -80,7 +80,6 @@ export class Agent {
   configLoader?: () => Config;
   /** ACL state when acl.enabled (src/agent/acl.ts). */
   acl?: AclDeps;
-  /** The KV, session, user-event and ACL change hints (src/store/hint-log.ts). */
   hints?: HintLog;
 
   constructor(config: Config) {
@@ -237,11 +236,9 @@ export class Agent {
       return { instances, dc: res.Datacenter, ttl: q.DNS.TTL ? Math.floor(parseDurationNs(q.DNS.TTL) / 1e9) : null, service: res.Service };
     });
     // --- end prepared queries ---
-    // --- change hints (src/store/hint-log.ts): one XREAD BLOCK reader for KV, sessions, events and ACLs, started before its subscribers load ---
+    // Change hints of KV, sessions, events and ACLs (src/store/hint-log.ts): one XREAD BLOCK reader, started before its subscribers load.
     const hints = this.hints = new HintLog(this.redis, this.store.keys, { deadlineMs: cfg.redisTimeoutMs, checkIntervalMs: cfg.resyncIntervalMs, conn: this.connector.create('blocking') });
-    await hints.start();
-    this.onStop(() => hints.stop());
-    // --- end change hints ---
+    await hints.start().then(() => this.onStop(() => hints.stop()));
     // --- ACLs (src/acl, src/http/acl.ts): resolver, guard on every route, DNS token ---
     if (cfg.acl.enabled) {
       const { startAcl } = await import('./acl.ts');
