@@ -149,3 +149,17 @@ test('hints: a restore\'s entry (a new epoch) falls back as it is read; an epoch
   await until('the check falls back', async () => lost.length === 2, 3000);
   t.regex(lost[1]!, /epoch changed \(1 → 2\)/);
 });
+
+test('hints: malformed entries and a throwing handler never stop the reader', async t => {
+  const { redis, keys, kv, hints, seen, lost } = await setup(t);
+  hints.on('kv', v => { if (v === 'boom') throw new Error('handler bug'); });
+  await redis.xadd(keys.hints, '*', 'x', 'no r field');
+  await until('the malformed entry falls back', async () => lost.length === 1);
+  t.is(lost[0], 'malformed entry');
+  await redis.xadd(keys.hints, '*', 'r', 2, 'kv', 'boom'); // r follows on from the last good one (1)
+  await redis.xadd(keys.hints, '*', 'r', 3, 'kv', '{not json');
+  await kv.set('still', Buffer.from('x')); // r 4
+  await until('the next real hint', async () => seen.some(v => v.includes('"still"')));
+  t.deepEqual(seen.slice(0, 2), ['boom', '{not json'], 'handed on as they are; the KV side drops what it cannot parse');
+  t.is(lost.length, 1);
+});

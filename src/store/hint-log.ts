@@ -155,7 +155,7 @@ export class HintLog implements HintSource {
       }
       for (const [kind, fns] of this.#handlers) {
         const v = fields[kind];
-        if (v !== undefined) for (const fn of fns) fn(v);
+        if (v !== undefined) for (const fn of fns) this.#call(fn, v);
       }
     }
     if (lost) this.#fallBack(lost);
@@ -166,9 +166,12 @@ export class HintLog implements HintSource {
     this.stats.lost++;
     M.hintsLost.with().inc();
     log.info('change hints lost; waking every watcher', { reason });
-    for (const fn of this.#lost) {
-      try { fn(reason); } catch (err) { log.warn('hints fallback handler failed', { err: (err as Error).message }); }
-    }
+    for (const fn of this.#lost) this.#call(fn, reason);
+  }
+
+  /** A handler that throws is logged; it never stops the reader. */
+  #call(fn: (v: string) => void, v: string): void {
+    try { fn(v); } catch (err) { log.warn('change hint handler failed', { err: (err as Error).message }); }
   }
 
   /**
