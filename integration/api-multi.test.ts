@@ -1,5 +1,5 @@
 /**
- * Two agents on one Redis: KV watches wake across agents (pub/sub), sessions and locks are shared,
+ * Two agents on one Redis: KV watches wake across agents (the hints stream), sessions and locks are shared,
  * user events fired on one agent are listed by the other, and the KV/session scripts keep their
  * invariants (no-op writes allocate no index, tombstones, event trimming, concurrent sweepers).
  */
@@ -11,6 +11,7 @@ import { KvStore } from '../src/store/kv-store.ts';
 import { SessionStore } from '../src/store/session-store.ts';
 import { EventStore } from '../src/store/event-store.ts';
 import { keysFor } from '../src/store/keys.ts';
+import { HINTS_CLIENT } from '../src/store/hint-log.ts';
 
 let a: TestAgent;
 let b: TestAgent;
@@ -113,7 +114,7 @@ test('store: user events are deduplicated by ID and the newest 256 kept; concurr
   await t.throwsAsync(() => s.create({ ID: 's3', Name: '', Node: 'ghost', LockDelay: 0, Behavior: 'release', TTL: '', NodeChecks: null, ServiceChecks: null, _node: 'ghost', _ttlMs: 0, _lockDelayMs: 0, _checks: [] }), { message: /Missing node registration/ });
 });
 
-test('multi: a KV change published while B\'s subscriber reconnects still wakes B\'s watch (wake-all on reconnect)', async t => {
+test('multi: a KV change made while B\'s hints reader reconnects still wakes B\'s watch (caught up from its last ID)', async t => {
   const redis = new Redis(redisUrl);
   t.teardown(() => redis.disconnect());
   await a.req('PUT', '/v1/kv/recon/k', 'v1');
@@ -121,7 +122,10 @@ test('multi: a KV change published while B\'s subscriber reconnects still wakes 
   const t0 = Date.now();
   const w = b.req('GET', `/v1/kv/recon/k?index=${cur}&wait=8s`);
   await sleep(200);
-  await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  const list = String(await redis.call('CLIENT', 'LIST'));
+  const ids = list.split('\n').filter(l => l.includes(` name=${HINTS_CLIENT} `)).map(l => /id=(\d+)/.exec(l)![1]!);
+  t.is(ids.length, 2, 'one hints reader per agent');
+  for (const id of ids) await redis.call('CLIENT', 'KILL', 'ID', id);
   await a.req('PUT', '/v1/kv/recon/k', 'v2');
   const r = await w;
   const took = Date.now() - t0;

@@ -11,7 +11,7 @@ import { CatalogStore } from '../src/store/catalog-store.ts';
 import { keysFor } from '../src/store/keys.ts';
 import { CatalogView } from '../src/catalog/view.ts';
 import { CatalogSyncer } from '../src/catalog/syncer.ts';
-import { CHANGE_LOG_CLIENT } from '../src/catalog/change-log.ts';
+import { CHANGE_LOG_CLIENT } from '../src/store/change-log.ts';
 import type { CheckBody } from '../src/store/codec.ts';
 import type { SliceOptions } from '../src/util/slices.ts';
 

@@ -13,7 +13,7 @@ import { startAgent, type TestAgent } from './helpers/agent.ts';
 import { sleep } from './helpers/wait.ts';
 import { CatalogStore } from '../src/store/catalog-store.ts';
 import { keysFor } from '../src/store/keys.ts';
-import { CHANGE_LOG_CLIENT } from '../src/catalog/change-log.ts';
+import { CHANGE_LOG_CLIENT } from '../src/store/change-log.ts';
 
 const AGENTS = 4;
 const WRITERS = 2;

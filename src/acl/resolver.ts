@@ -2,17 +2,18 @@
  * @module Token resolution on an agent: secret → token → policies (direct, through roles, and the
  * synthetic ones of service/node identities) → Authorizer, cached per secret for `token_ttl`.
  *
- * Freshness: every ACL write bumps `aclRev` and publishes it (src/store/scripts/acl*-9.lua); the agent
- * drops its cached tokens and reloads policies and roles on the message, and also polls the
- * revision every second (a pub/sub message lost across a reconnect costs at most one second).
- * A snapshot restore moves the revision past both the live and the restored value and publishes it the same way.
+ * Freshness: every ACL write bumps `aclRev` and appends it to the change hints stream in the same script
+ * (src/store/scripts/acl*-10.lua); the agent's hints reader (src/store/hint-log.ts) hands it on, and the
+ * resolver drops its cached tokens and reloads policies and roles. The reader catches up from its last
+ * position after a reconnect; when hints may have been lost it says so and the resolver reloads anyway.
+ * A reload that fails (Redis unreachable) is retried every second until one succeeds.
  * While Redis is unreachable, `down_policy` decides: extend-cache/async-cache keep using cached
  * tokens (an uncached one is denied), `allow` allows everything, `deny` denies everything.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { AclConfig } from '../config/schema.ts';
 import type { AclStore, PolicyRec, RoleRec, TokenRec } from '../store/acl-store.ts';
+import type { HintSource } from '../store/hint-log.ts';
 import { ALLOW_ALL, Authorizer } from './authorizer.ts';
 import { GLOBAL_MANAGEMENT_RULES, GLOBAL_READ_ONLY_RULES, parseRules, type Rules } from './rules.ts';
 import { logger } from '../log.ts';
@@ -56,7 +57,9 @@ export class AclResolver {
   #authz = new Map<string, Authorizer>();
   #rev = -1;
   #timer?: NodeJS.Timeout;
-  #sub?: Redis;
+  /** A hint arrived (or hints were lost) and no reload has succeeded since: the retry timer reloads. */
+  #stale = false;
+  #unsub: (() => void)[] = [];
   #now: () => number;
   /** Count of resolutions that read Redis (for tests and benchmarks). */
   lookups = 0;
@@ -67,26 +70,31 @@ export class AclResolver {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** Seeds the built-in policies, the anonymous and initial management tokens, loads, subscribes. */
-  async start(subscriber?: Redis): Promise<void> {
+  /**
+   * Seeds the built-in policies, the anonymous and initial management tokens, follows the change hints
+   * (subscribed before the first load, so that nothing written after it is missed), loads.
+   */
+  async start(hints?: HintSource): Promise<void> {
     await this.store.init();
     await this.#seed();
-    await this.refresh();
-    if (subscriber) {
-      this.#sub = subscriber;
-      subscriber.on('message', () => { void this.refresh(); });
-      subscriber.on('ready', () => { void this.refresh(); });
-      subscriber.on('error', err => log.debug('acl subscriber error', { err: err.message }));
-      await subscriber.connect();
-      await subscriber.subscribe(this.store.keys.aclEvents);
+    if (hints) {
+      this.#unsub.push(hints.on('acl', () => this.#hinted(false)), hints.onLost(() => this.#hinted(true)));
     }
-    this.#timer = setInterval(() => { void this.refresh(); }, 1000);
+    await this.refresh();
+    this.#timer = setInterval(() => { if (this.#stale) void this.refresh(); }, 1000);
     this.#timer.unref();
+  }
+
+  /** A change hint (or a loss of hints, `force`: reload even if the revision looks the same). */
+  #hinted(force: boolean): void {
+    this.#stale = true;
+    if (force) this.#force = true;
+    void this.refresh();
   }
 
   stop(): void {
     clearInterval(this.#timer);
-    this.#sub?.disconnect();
+    for (const u of this.#unsub.splice(0)) u();
   }
 
   async #seed(): Promise<void> {
@@ -107,18 +115,39 @@ export class AclResolver {
     }
   }
 
-  /** Re-reads the revision; on a change, reloads policies and roles and drops cached tokens. */
-  async refresh(): Promise<void> {
+  #loading: Promise<void> | null = null;
+  #again = false;
+  #force = false;
+
+  /**
+   * Re-reads the revision; on a change (or when forced), reloads policies and roles and drops cached tokens.
+   * One load at a time: a call while one runs makes it run once more (an older load never lands last).
+   */
+  refresh(): Promise<void> {
+    if (this.#loading) { this.#again = true; return this.#loading; }
+    this.#loading = (async () => {
+      do {
+        this.#again = false;
+        await this.#load();
+      } while (this.#again);
+      this.#loading = null;
+    })();
+    return this.#loading;
+  }
+
+  async #load(): Promise<void> {
     if (this.store.redis.status !== 'ready') return;
+    const force = this.#force;
+    this.#force = false;
     try {
       const rev = await this.store.rev();
-      if (rev === this.#rev) return;
+      if (rev === this.#rev && !force) { this.#stale = false; return; }
       // The HMAC key too: a snapshot restored from another Redis brings its own (its tokens' digests are made with it).
       await this.store.init();
       const [ps, rs] = await Promise.all([this.store.listPolicies(), this.store.listRoles()]);
       const policies = new Map<string, { rec: PolicyRec; rules: Rules }>();
       for (const p of ps) {
-        const old = this.policies.get(p.ID);
+        const old = force ? undefined : this.policies.get(p.ID);
         let rules: Rules;
         try { rules = old && old.rec.ModifyIndex === p.ModifyIndex ? old.rules : parseRules(p.Rules); } catch { rules = parseRules(''); }
         policies.set(p.ID, { rec: p, rules });
@@ -128,7 +157,9 @@ export class AclResolver {
       this.#cache.clear();
       this.#authz.clear();
       this.#rev = rev;
+      this.#stale = false;
     } catch (err) {
+      if (force) this.#force = true;
       log.debug('acl refresh failed', { err: (err as Error).message });
     }
   }
@@ -244,7 +275,7 @@ export class AclResolver {
 
   /** Drops every cached token (after this agent's own ACL write: read-your-writes). */
   async invalidate(): Promise<void> {
-    this.#rev = -1;
+    this.#force = true;
     await this.refresh();
   }
 }

@@ -14,12 +14,12 @@ import type { AclDeps, ApiDeps } from '../http/context.ts';
 import type { Router } from '../http/server.ts';
 import { logger, registerSecret } from '../log.ts';
 import type { Config } from '../config/schema.ts';
-import type { RedisConnector } from '../store/connect.ts';
 import type { DnsServer } from '../dns/server.ts';
 import type { Redis } from 'ioredis';
+import type { HintSource } from '../store/hint-log.ts';
 
 /** What ACLs need of the agent. */
-interface AgentParts { config: Config; redis: Redis; connector: RedisConnector; dns?: DnsServer }
+interface AgentParts { config: Config; redis: Redis; dns?: DnsServer; hints?: HintSource }
 
 const log = logger('agent.acl');
 
@@ -27,7 +27,7 @@ export async function startAcl(agent: AgentParts, deps: ApiDeps, router: Router)
   const cfg = agent.config;
   const store = new AclStore(agent.redis, keysFor(cfg.datacenter));
   const resolver = new AclResolver(store, cfg.acl);
-  await resolver.start(agent.connector.create('subscriber'));
+  await resolver.start(agent.hints);
   const t = cfg.acl.tokens;
   const tokens: AgentTokens = { default: t.default ?? '', agent: t.agent ?? '', dns: t.dns ?? '', agentRecovery: t.agentRecovery ?? '' };
   const file = join(cfg.dataDir, 'acl-tokens.json');

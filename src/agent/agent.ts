@@ -21,6 +21,7 @@ import { listenHttp, secureContextOptions } from '../http/server.ts';
 import type { AclDeps, AgentHooks, ApiDeps } from '../http/context.ts';
 import { apiRouter } from '../http/api.ts';
 import { KvServices, startKvBackground } from '../kv/services.ts';
+import { HintLog } from '../store/hint-log.ts';
 import { logger, registerSecret, setLogLevel } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { selfInSync, selfRecords } from './self-records.ts';
@@ -79,6 +80,7 @@ export class Agent {
   configLoader?: () => Config;
   /** ACL state when acl.enabled (src/agent/acl.ts). */
   acl?: AclDeps;
+  hints?: HintLog;
 
   constructor(config: Config) {
     this.config = config;
@@ -234,6 +236,9 @@ export class Agent {
       return { instances, dc: res.Datacenter, ttl: q.DNS.TTL ? Math.floor(parseDurationNs(q.DNS.TTL) / 1e9) : null, service: res.Service };
     });
     // --- end prepared queries ---
+    // Change hints of KV, sessions, events and ACLs (src/store/hint-log.ts): one XREAD BLOCK reader, started before its subscribers load.
+    const hints = this.hints = new HintLog(this.redis, this.store.keys, { deadlineMs: cfg.redisTimeoutMs, checkIntervalMs: cfg.resyncIntervalMs, conn: this.connector.create('blocking') });
+    await hints.start().then(() => this.onStop(() => hints.stop()));
     // --- ACLs (src/acl, src/http/acl.ts): resolver, guard on every route, DNS token ---
     if (cfg.acl.enabled) {
       const { startAcl } = await import('./acl.ts');
@@ -241,8 +246,8 @@ export class Agent {
       this.onStop(async () => this.acl!.resolver.stop());
     }
     // --- end ACLs ---
-    // --- KV / sessions / events (src/kv/services.ts): change subscriber + session sweeper ---
-    this.onStop(await startKvBackground(deps));
+    // --- KV / sessions / events (src/kv/services.ts): change hints + session sweeper ---
+    this.onStop(startKvBackground({ ...deps, hints }));
     // --- end KV / sessions / events ---
     // All HTTP clients together leave FD_RESERVE descriptors to Redis, DNS over TCP, checks and logs.
     const lim = openFilesLimit();

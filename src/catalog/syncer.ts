@@ -2,7 +2,7 @@
  * @module Keeps a CatalogView in step with Redis.
  *
  * Every catalog write appends its change event to a Redis Stream in the same Lua script
- * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/catalog/change-log.ts),
+ * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/store/change-log.ts),
  * re-reads the nodes each event names and merges them into the view. After a dropped connection, a
  * reconnect or a failover it goes on from its last position, so it reads only what it missed. It
  * reloads the whole catalog only when the log no longer follows on from what the view holds:
@@ -29,7 +29,7 @@ import { EventEmitter } from 'node:events';
 import type { CatalogView } from './view.ts';
 import type { NodeState } from './model.ts';
 import type { CatalogEvent, CatalogStore, NodeDelta } from '../store/catalog-store.ts';
-import { ChangeLogReader, type ChangeEntry } from './change-log.ts';
+import { ChangeLogReader, type ChangeEntry } from '../store/change-log.ts';
 import { withDeadline } from '../util/deadline.ts';
 import { runSliced, runSteps, type SliceOptions, nextTurn } from '../util/slices.ts';
 import { freshness, type Freshness } from './freshness.ts';
@@ -219,11 +219,8 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           let headIndex = 0;
           const onBatch = !streaming ? undefined : reset
             ? (states: NodeState[]) => runSliced(states.length, (a, b) => view.stageStates(states.slice(a, b)), this.#slices).then(() => undefined)
-            : (states: NodeState[], at: number) => {
-              const readAt = new Map<string, number>();
-              for (const st of states) readAt.set(st.node.Node.toLowerCase(), at);
-              return runSliced(states.length, (a, b) => view.mergeSlice(states.slice(a, b), headIndex, readAt, seen), this.#slices).then(() => undefined);
-            };
+            : (states: NodeState[], at: number) => runSliced(states.length, (a, b) => view.mergeSlice(states.slice(a, b), headIndex,
+              new Map(states.map(st => [st.node.Node.toLowerCase(), at])), seen), this.#slices).then(() => undefined);
           try {
             snap = await this.#store.loadAll((index, crev, tables, serviceIndex) => {
               if (crev > this.#crev) this.#crev = crev;

@@ -36,12 +36,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   #services = new Map<string, Map<string, Instance>>();
   /** Sorted instance arrays, built on demand, dropped on change. */
   #instCache = new Map<string, Instance[]>();
-  /**
-   * Per node (lower-cased name, as #nodes): service ID ('' = node checks) → the node state's checks, so a
-   * patch rebuilds only what it touched. A Map kept beside #nodes, not a WeakMap keyed by the state: V8
-   * marks WeakMap entries (ephemerons) in the final, stop-the-world part of a major GC, and 20,000 of
-   * them cost 50–300 ms there (bench/store/reload-stall.ts, --trace-gc-nvp mark.ephemeron.marking).
-   */
+  /** Per node (as #nodes): service ID ('' = node checks) → its checks, so a patch rebuilds only what it touched. */
   #checksBy = new Map<string, Map<string, Map<string, CheckRec>>>();
   /** The highest catalog index this view has applied (blocking indexes; the SOA serial is the clock). */
   appliedIndex = 0;
@@ -101,9 +96,8 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
    */
   mergeSlice(states: Iterable<NodeState>, revision: number, readAt: ReadonlyMap<string, number> | undefined, seen: Set<string>): void {
     this.appliedIndex = Math.max(this.appliedIndex, revision);
-    // A reload usually finds little new. Nodes whose records carry the same indexes keep their objects
-    // (nothing is re-indexed or re-allocated), and the change names only what differs, so caches built
-    // from the view (encoded DNS answers, blocking queries) keep what is still true.
+    // A reload usually finds little new: unchanged nodes keep their objects and the change names only what
+    // differs, so caches built from the view (encoded DNS answers, blocking queries) keep what is still true.
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
     for (const st of states) {
       const key = st.node.Node.toLowerCase();
@@ -122,10 +116,7 @@ export class CatalogView extends EventEmitter<CatalogViewEvents> {
   /** The view's node keys, live (a Map iterator: nodes added or removed meanwhile are followed), for dropUnseen. */
   nodeKeys(): Iterator<string> { return this.#nodes.keys(); }
 
-  /**
-   * The first part of finishSlices, in slices: merges as absent at `revision` up to `max` of the nodes
-   * `keys` yields that the snapshot lacked (`seen`); returns true once `keys` is exhausted.
-   */
+  /** finishSlices' first part, in slices: merges as absent at `revision` up to `max` of `keys` not `seen`; true once `keys` is exhausted. */
   dropUnseen(keys: Iterator<string>, seen: ReadonlySet<string>, revision: number, max: number): boolean {
     const change: ViewChange = { all: false, services: new Set(), nodes: new Set() };
     let done = false;

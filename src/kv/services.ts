@@ -1,10 +1,10 @@
 /**
  * @module The KV, session and user-event services of one agent (created once by the agent, reached
- * by routes as `deps.kv`), the change subscriber that wakes their watchers, and the session sweeper.
+ * by routes as `deps.kv`), the change hints that wake their watchers, and the session sweeper.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.ts';
-import type { RedisConnector } from '../store/connect.ts';
+import type { HintSource } from '../store/hint-log.ts';
 import { KvStore } from '../store/kv-store.ts';
 import { SessionStore } from '../store/session-store.ts';
 import { EventStore } from '../store/event-store.ts';
@@ -33,14 +33,14 @@ export class KvServices {
   }
 }
 
-/** Topic fired to wake every KV/session/event watcher (after a subscriber reconnect). */
+/** Topic fired to wake every KV/session/event watcher (when change hints may have been lost). */
 export const KV_RESYNC_TOPIC = 'kv:\0resync';
 /** Topic of session reads. */
 export const SESSIONS_TOPIC = 'table:sessions';
 /** Topic of /v1/event/list. */
 export const EVENTS_TOPIC = 'events';
 
-/** Wakes the watchers a KV change event names; returns its index (0 for a malformed message). */
+/** Wakes the watchers a KV change hint names; returns its index (0 for a malformed one). */
 export function applyKvEvent(deps: { notifier: Wake }, msg: string): number {
   let ev: { i: number; k?: string[]; s?: number; e?: number; a?: number };
   try { ev = JSON.parse(msg); } catch { return 0; }
@@ -62,34 +62,28 @@ export function fireAllKv(deps: { notifier: Wake }): void {
 export interface KvBackgroundDeps {
   kv: KvServices;
   redis: Redis;
-  connector: RedisConnector;
-  store: { keys: Keys };
+  /** The agent's change hints (src/store/hint-log.ts): entries `kv` name what changed. */
+  hints: HintSource;
   notifier: Wake;
   /** The catalog view's change events: a node's change sweeps its sessions. */
   view: { on(ev: 'change', fn: (ch: { all: boolean; nodes: Set<string> }) => void): unknown; off(ev: 'change', fn: (ch: { all: boolean; nodes: Set<string> }) => void): unknown };
 }
 
 /**
- * Starts the KV change subscriber and the session sweeper; returns the stop function.
+ * Follows the KV change hints and starts the session sweeper; returns the stop function.
+ * A hint wakes the watchers it names; hints that may have been lost (src/store/hint-log.ts) wake every watcher,
+ * which re-reads Redis and returns only if something changed.
  * Sweeps: expired sessions every 500 ms; sessions of nodes a catalog change touched at once;
  * every session's node every 10 s (catches missed catalog events).
  */
-export async function startKvBackground(deps: KvBackgroundDeps): Promise<() => Promise<void>> {
+export function startKvBackground(deps: KvBackgroundDeps): () => Promise<void> {
   const kd = deps.kv;
   const { sessions } = kd;
-  const sub = deps.connector.create('subscriber');
-  let connectedOnce = false;
-  sub.on('message', (_ch, msg) => {
+  const offHint = deps.hints.on('kv', msg => {
     const i = applyKvEvent(deps, msg);
     if (i > kd.indexSeen) kd.indexSeen = i;
   });
-  sub.on('ready', () => {
-    if (connectedOnce) { log.debug('kv subscriber reconnected; waking every watcher'); fireAllKv(deps); }
-    connectedOnce = true;
-  });
-  sub.on('error', err => log.debug('kv subscriber error', { err: err.message }));
-  await sub.connect();
-  await sub.subscribe(deps.store.keys.kvEvents);
+  const offLost = deps.hints.onLost(() => fireAllKv(deps));
 
   let sweeping = false;
   const pending = new Set<string>();
@@ -118,6 +112,7 @@ export async function startKvBackground(deps: KvBackgroundDeps): Promise<() => P
     clearInterval(t1);
     clearInterval(t2);
     deps.view.off('change', onChange);
-    sub.disconnect();
+    offHint();
+    offLost();
   };
 }

@@ -1,5 +1,5 @@
 /**
- * @module Tokens, policies and roles in Redis, next to the catalog (src/store/scripts/acl*-9.lua).
+ * @module Tokens, policies and roles in Redis, next to the catalog (src/store/scripts/acl*-10.lua).
  *
  * Secrets are never stored. A token is found by its secret through a keyed digest:
  * HMAC-SHA256(K, SecretID), where K is 32 random bytes created once per datacenter (SET NX) and
@@ -83,11 +83,11 @@ export class AclStore {
   constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
     this.keys = keys;
-    const k = [keys.index, keys.aclTokens, keys.aclSecrets, keys.aclPolicies, keys.aclPolicyNames, keys.aclRoles, keys.aclRoleNames, keys.aclBootstrap, keys.aclRev];
-    this.#tokenPut = defineScript(redis, 'aclTokenPut-9.lua', k, { prefix: keys.prefix });
-    this.#tokenDel = defineScript(redis, 'aclTokenDelete-9.lua', k, { prefix: keys.prefix });
-    this.#namedPut = defineScript(redis, 'aclNamedPut-9.lua', k, { prefix: keys.prefix });
-    this.#namedDel = defineScript(redis, 'aclNamedDelete-9.lua', k, { prefix: keys.prefix });
+    const k = [keys.index, keys.aclTokens, keys.aclSecrets, keys.aclPolicies, keys.aclPolicyNames, keys.aclRoles, keys.aclRoleNames, keys.aclBootstrap, keys.aclRev, keys.hints];
+    this.#tokenPut = defineScript(redis, 'aclTokenPut-10.lua', k, { prefix: keys.prefix });
+    this.#tokenDel = defineScript(redis, 'aclTokenDelete-10.lua', k, { prefix: keys.prefix });
+    this.#namedPut = defineScript(redis, 'aclNamedPut-10.lua', k, { prefix: keys.prefix });
+    this.#namedDel = defineScript(redis, 'aclNamedDelete-10.lua', k, { prefix: keys.prefix });
   }
 
   /** Loads (or creates, once per datacenter) the HMAC key. Call before anything else. */
@@ -106,7 +106,7 @@ export class AclStore {
 
   async putToken(mode: WriteMode | 'bootstrap', rec: Stored<TokenRec>, secret: string, resetIndex = ''): Promise<number> {
     try {
-      return Number(await this.#tokenPut(this.keys.aclEvents, mode, rec.AccessorID, this.digest(secret), JSON.stringify(rec), resetIndex));
+      return Number(await this.#tokenPut(mode, rec.AccessorID, this.digest(secret), JSON.stringify(rec), resetIndex));
     } catch (err) { mapError(err); }
   }
 
@@ -115,13 +115,13 @@ export class AclStore {
     const raw = await this.redis.hget(this.keys.aclTokens, rec.AccessorID);
     if (!raw) throw new AclStoreError('NOTFOUND', '');
     try {
-      return Number(await this.#tokenPut(this.keys.aclEvents, 'update', rec.AccessorID, decode<TokenRec>(raw).third, JSON.stringify(rec), ''));
+      return Number(await this.#tokenPut('update', rec.AccessorID, decode<TokenRec>(raw).third, JSON.stringify(rec), ''));
     } catch (err) { mapError(err); }
   }
 
   /** Deletes a token; 0 when there was none. */
   async deleteToken(accessor: string): Promise<number> {
-    return Number(await this.#tokenDel(this.keys.aclEvents, accessor));
+    return Number(await this.#tokenDel(accessor));
   }
 
   async getToken(accessor: string): Promise<TokenRec | null> {
@@ -153,18 +153,18 @@ export class AclStore {
 
   async putPolicy(mode: WriteMode, rec: Stored<PolicyRec>): Promise<number> {
     try {
-      return Number(await this.#namedPut(this.keys.aclEvents, 'policy', mode, rec.ID, rec.Name.toLowerCase(), JSON.stringify(rec)));
+      return Number(await this.#namedPut('policy', mode, rec.ID, rec.Name.toLowerCase(), JSON.stringify(rec)));
     } catch (err) { mapError(err); }
   }
 
   async putRole(mode: WriteMode, rec: Stored<RoleRec>): Promise<number> {
     try {
-      return Number(await this.#namedPut(this.keys.aclEvents, 'role', mode, rec.ID, rec.Name.toLowerCase(), JSON.stringify(rec)));
+      return Number(await this.#namedPut('role', mode, rec.ID, rec.Name.toLowerCase(), JSON.stringify(rec)));
     } catch (err) { mapError(err); }
   }
 
   async deleteNamed(kind: 'policy' | 'role', id: string): Promise<number> {
-    return Number(await this.#namedDel(this.keys.aclEvents, kind, id));
+    return Number(await this.#namedDel(kind, id));
   }
 
   async listPolicies(): Promise<PolicyRec[]> {

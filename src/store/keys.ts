@@ -8,6 +8,12 @@
 /** Entries the catalog change stream keeps (approximately: MAXLEN ~ trims whole macro-nodes). */
 export const STREAM_MAXLEN = 100_000;
 
+/**
+ * Entries the hints stream keeps (approximately). An agent that falls further behind than this wakes every
+ * KV/session/event watcher and reloads its ACL policies instead (src/store/hint-log.ts): cheap either way.
+ */
+export const HINTS_MAXLEN = 10_000;
+
 export interface Keys {
   /** The key prefix scripts build per-node keys from: `<prefix>:{<dc>}`. */
   prefix: string;
@@ -61,8 +67,13 @@ export interface Keys {
   // --- KV / sessions / events (src/store/kv-*.ts, session-*.ts) ---
   /** hash: deleted KV key → index of its deletion (kvTombs is then the lexicographic zset of tombstoned keys, score 0). */
   kvTombIndex: string;
-  /** pub/sub channel for KV, session and user-event changes: JSON {i, k?: [keys], s?: 1, e?: 1}. */
-  kvEvents: string;
+  /**
+   * stream: change hints, one entry per KV, session, user-event or ACL change, appended by the changing script
+   * (MAXLEN ~ HINTS_MAXLEN). Fields: `r` (1, 2, 3... without a hole: a gap or a step back means entries were
+   * lost), then `kv` (JSON {i, k?: [keys], s?: 1, e?: 1, a?: 1}) or `acl` (the new ACL revision).
+   * Read by every agent's src/store/hint-log.ts. (It replaced the pub/sub channels `kvevents` and `acl:events`.)
+   */
+  hints: string;
   /** set per session: the KV keys it holds. */
   sessionLocks(id: string): string;
   /** set per lower-cased node: the sessions on that node. */
@@ -101,9 +112,8 @@ export interface Keys {
   aclRoleNames: string;
   /** string: index of the last bootstrap (Consul's reset index); absent = not bootstrapped. */
   aclBootstrap: string;
-  /** string: ACL revision, +1 per ACL change; pub/sub channel aclEvents carries it (agents drop cached tokens). */
+  /** string: ACL revision, +1 per ACL change; a `hints` entry carries it (agents drop cached tokens). */
   aclRev: string;
-  aclEvents: string;
   // --- end ACL ---
 }
 
@@ -137,7 +147,7 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     bullPrefix: `${namespace}:{${dc}}:bull`,
     // --- KV / sessions / events ---
     kvTombIndex: `${p}:kvtombidx`,
-    kvEvents: `${p}:kvevents`,
+    hints: `${p}:hints`,
     sessionLocks: id => `${p}:slocks:${id}`,
     sessionsByNode: n => `${p}:snode:${n}`,
     userEventIds: `${p}:ueventids`,
@@ -159,6 +169,5 @@ export function keysFor(dc: string, namespace = 'roster'): Keys {
     aclRoleNames: `${p}:acl:rolenames`,
     aclBootstrap: `${p}:acl:bootstrap`,
     aclRev: `${p}:acl:rev`,
-    aclEvents: `${p}:acl:events`,
   };
 }

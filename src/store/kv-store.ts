@@ -34,7 +34,7 @@ type Fn = ScriptFn;
 
 /** The KEYS every KV/session/event script gets, in order. */
 export function kvScriptKeys(k: Keys): string[] {
-  return [k.index, k.tables, k.kv, k.kvKeys, k.kvTombs, k.kvTombIndex, k.sessions, k.sessionExpiry, k.lockDelay, k.nodes, k.kvEvents, k.userEvents, k.userEventIds, k.userEventLTime];
+  return [k.index, k.tables, k.kv, k.kvKeys, k.kvTombs, k.kvTombIndex, k.sessions, k.sessionExpiry, k.lockDelay, k.nodes, k.hints, k.userEvents, k.userEventIds, k.userEventLTime];
 }
 
 /** Defines a KV/session/event script on the connection; the returned function passes KEYS and the prefix. */

@@ -7,12 +7,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { keysFor, STREAM_MAXLEN, type Keys } from './keys.ts';
+import { keysFor, HINTS_MAXLEN, STREAM_MAXLEN, type Keys } from './keys.ts';
 
 export type ScriptFn = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
 /** Constants scripts use as `{{NAME}}`. */
-const LUA_CONSTANTS: Record<string, string> = { STREAM_MAXLEN: String(STREAM_MAXLEN) };
+const LUA_CONSTANTS: Record<string, string> = { STREAM_MAXLEN: String(STREAM_MAXLEN), HINTS_MAXLEN: String(HINTS_MAXLEN) };
 
 /** Per-item key builders of keys.ts that scripts call as `KEY.<name>(x)` (after `local PREFIX = ARGV[1]`). */
 const KEY_BUILDERS = ['services', 'checks', 'sessionLocks', 'sessionsByNode'] as const satisfies readonly (keyof Keys)[];

@@ -52,7 +52,7 @@ export class SnapshotStore {
     this.dc = dc;
     this.#save = defineScript(redis, 'snapshotSave-4.lua', [keys.index, keys.nodes, keys.kv, keys.sessions], { prefix: keys.prefix, buffers: true });
     this.#commit = defineScript(redis, 'snapshotCommit-11.lua',
-      [keys.index, keys.crev, keys.epoch, keys.stream, keys.kvEvents, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], { prefix: keys.prefix });
+      [keys.index, keys.crev, keys.epoch, keys.stream, keys.hints, keys.tables, keys.serviceIndex, keys.ttl, keys.sessionExpiry, keys.outq, keys.kv], { prefix: keys.prefix });
   }
 
   /** Takes a consistent snapshot (one Lua script, so one index). */
@@ -103,7 +103,7 @@ export class SnapshotStore {
       }
       await flush();
       if (!header) throw new SnapshotError('snapshot header is missing');
-      const [index, epoch, keys, replaced] = await this.#commit(token, n, header.index, Math.round(header.redisTimeMs), floorIndex, this.keys.aclRev, this.keys.aclEvents) as number[];
+      const [index, epoch, keys, replaced] = await this.#commit(token, n, header.index, Math.round(header.redisTimeMs), floorIndex, this.keys.aclRev) as number[];
       return { index: index!, epoch: epoch!, keys: keys!, replaced: replaced!, header };
     } catch (err) {
       await this.#discard(stage).catch(() => {}); // the staged keys also expire on their own

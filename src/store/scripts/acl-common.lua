@@ -1,5 +1,6 @@
--- bump(): the ACL revision moves on and is published (@include acl-common).
+-- bump(): the ACL revision moves on and is appended to the hints stream, KEYS[10] (@include acl-common).
+-- @include hints
 local function bump()
   local rev = redis.call('INCR', KEYS[9])
-  redis.call('PUBLISH', ARGV[2], rev)
+  addHint(KEYS[10], 'acl', rev)
 end

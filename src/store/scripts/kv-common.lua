@@ -4,17 +4,19 @@
 -- ModifyIndex, LockIndex, Flags (decimal u64), Session ('' = none). Keys are also members of the
 -- lexicographic zset `kvKeys` (score 0) for prefix scans; a deleted key leaves a tombstone
 -- (`kvTombs` lex zset + `kvTombIndex` hash key → delete index) so that prefix indexes never go back.
--- A write that changes nothing allocates no index and publishes nothing.
+-- A write that changes nothing allocates no index and appends no hint.
 --
 -- KEYS[1] index  KEYS[2] tables  KEYS[3] kv  KEYS[4] kvKeys  KEYS[5] kvTombs  KEYS[6] kvTombIndex  KEYS[7] sessions
--- KEYS[8] sessionExpiry  KEYS[9] lockDelay  KEYS[10] nodes  KEYS[11] kvEvents channel  KEYS[12] userEvents
+-- KEYS[8] sessionExpiry  KEYS[9] lockDelay  KEYS[10] nodes  KEYS[11] hints stream  KEYS[12] userEvents
 -- KEYS[13] userEventIds  KEYS[14] userEventLTime
 -- ARGV[1] key prefix (per-session and per-node keys come from KEY.*, generated from src/store/keys.ts)
--- Change events on kvEvents are JSON {"i":index,"k":[keys],"s":1 (sessions changed),"e":1 (user event)}.
-local K_INDEX, K_TABLES, K_KV, K_KEYS, K_TOMBS, K_TOMBIDX, K_SESS, K_SEXP, K_DELAY, K_NODES, K_CHAN, K_UEV, K_UEVIDS, K_UELT =
+-- Every change appends a hint (field `kv`) to the hints stream, in the same atomic step (@include hints):
+-- JSON {"i":index,"k":[keys],"s":1 (sessions changed),"e":1 (user event)}.
+local K_INDEX, K_TABLES, K_KV, K_KEYS, K_TOMBS, K_TOMBIDX, K_SESS, K_SEXP, K_DELAY, K_NODES, K_HINTS, K_UEV, K_UEVIDS, K_UELT =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local PREFIX = ARGV[1]
 -- @include keys
+-- @include hints
 local idx = nil
 local touchedKeys, kvChanged, sessChanged = {}, false, false
 local function nextIdx()
@@ -84,6 +86,6 @@ local function finish(extra)
   if #touchedKeys > 0 then ev = ev .. ',"k":' .. cjson.encode(touchedKeys) end
   if sessChanged then ev = ev .. ',"s":1' end
   if extra then ev = ev .. extra end
-  redis.call('PUBLISH', K_CHAN, ev .. '}')
+  addHint(K_HINTS, 'kv', ev .. '}')
   return idx
 end

@@ -22,5 +22,5 @@ if len > 256 then
   end
   redis.call('LTRIM', K_UEV, len - 256, -1)
 end
-redis.call('PUBLISH', K_CHAN, '{"i":0,"e":1}')
+addHint(K_HINTS, 'kv', '{"i":0,"e":1}')
 return stamped

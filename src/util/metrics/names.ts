@@ -30,6 +30,8 @@ export const txnApply = m.sample('consul.txn.apply', 'Measures the time spent ap
 
 // Catalog view and its syncer (src/catalog).
 export const syncerResyncs = m.counter('roster.syncer.resyncs', 'Full reloads of the DNS view from Redis, by reason.', ['reason']);
+// Change hints (src/store/hint-log.ts).
+export const hintsLost = m.counter('roster.hints.lost', 'Times the change hints stream no longer followed on from the agent\'s position (trimmed, deleted or recreated, a snapshot restored, a stuck reader): every KV, session and event watcher was woken and the ACL policies reloaded.');
 
 // Redis (src/store).
 export const redisCommand = m.sample('roster.redis.command', 'Time Redis took to answer a command of the agent (ms), by role of the connection.', ['role']);

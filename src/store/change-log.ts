@@ -1,11 +1,12 @@
 /**
- * @module Reads the catalog change stream (`XREAD BLOCK`) on a connection of its own.
+ * @module Reads a change stream (`XREAD BLOCK`) on a connection of its own: the catalog's change log
+ * (src/catalog/syncer.ts) and the KV/session/event/ACL hints (src/store/hint-log.ts).
  *
  * The reader keeps a position (the ID of the last entry handed on) and reads from it, in order,
  * forever: after a dropped connection, a reconnect or a failover it simply goes on from there, so a
  * reconnect costs reads proportional to the changes missed. Whether what it reads still follows on
- * from what the view holds (a trimmed or recreated stream) is the syncer's judgement, not the
- * reader's: it hands every entry on, and the syncer moves the position with `seek` when it reloads.
+ * from what the view holds (a trimmed or recreated stream) is its owner's judgement, not the
+ * reader's: it hands every entry on, and the owner moves the position with `seek` when it reloads.
  *
  * Deadlines: a blocking read waits up to `blockMs` on Redis; the connection's own command timeout
  * would cut it short, so the reader has none and puts its own deadline (`blockMs + deadlineMs`) on
@@ -16,9 +17,9 @@ import type { Redis } from 'ioredis';
 import { withDeadline } from '../util/deadline.ts';
 import { logger } from '../log.ts';
 
-const log = logger('agent.catalog');
+const log = logger('agent.changes');
 
-/** The client name of the reader's connection (`CLIENT LIST` shows it; tests kill it by name). */
+/** The client name of the catalog reader's connection (`CLIENT LIST` shows it; tests kill it by name). */
 export const CHANGE_LOG_CLIENT = 'roster-changes';
 
 /** One stream entry: its ID and fields. */
@@ -42,12 +43,14 @@ export interface ChangeLogOptions {
    * follows Sentinel and Cluster failovers). Without it the reader duplicates `base`.
    */
   conn?: Redis;
+  /** The connection's client name (CLIENT SETNAME); default CHANGE_LOG_CLIENT. */
+  clientName?: string;
 }
 
 export class ChangeLogReader {
   #conn: Redis;
   #key: string;
-  #opts: Required<Omit<ChangeLogOptions, 'onContact' | 'onReconnect' | 'conn'>> & ChangeLogOptions;
+  #opts: Required<Omit<ChangeLogOptions, 'onContact' | 'onReconnect' | 'conn' | 'clientName'>> & ChangeLogOptions;
   #pos = '$';
   /** Bumped by seek(): a read issued before it is discarded (it read from the old position). */
   #gen = 0;
@@ -66,15 +69,16 @@ export class ChangeLogReader {
     this.#key = key;
     this.#opts = { blockMs: 5_000, deadlineMs: 5_000, count: 1_000, ...opts };
     const given = opts.conn;
+    const name = opts.clientName ?? CHANGE_LOG_CLIENT;
     this.#conn = given ?? base.duplicate({
       lazyConnect: true, commandTimeout: undefined, enableOfflineQueue: false, maxRetriesPerRequest: 1,
-      connectionName: CHANGE_LOG_CLIENT, retryStrategy: (t: number) => Math.min(t * 50, 500),
+      connectionName: name, retryStrategy: (t: number) => Math.min(t * 50, 500),
     });
     this.#conn.on('error', err => log.debug('change log reader connection error', { err: err.message }));
     this.#conn.on('ready', () => {
       this.#verified = false; // a new connection: a read parked on it proves nothing until Redis answered on it
       // A connection made elsewhere is named here, so operators (and tests) can find the reader in CLIENT LIST.
-      if (given) void this.#conn.call('CLIENT', 'SETNAME', CHANGE_LOG_CLIENT).catch(() => undefined);
+      if (given) void this.#conn.call('CLIENT', 'SETNAME', name).catch(() => undefined);
       if (this.#everReady) this.#opts.onReconnect?.();
       this.#everReady = true;
       this.#wake?.();
@@ -147,7 +151,7 @@ export class ChangeLogReader {
         this.#verified = false;
         if (msg.includes('timed out')) {
           this.stats.timeouts++;
-          log.warn('change log read timed out; reconnecting', { err: msg });
+          log.warn('change log read timed out; reconnecting', { stream: this.#key, err: msg });
           this.#conn.disconnect(true);
         } else log.debug('change log read failed', { err: msg });
         await this.#ready();
