@@ -32,7 +32,7 @@ deps: node_modules/.stamp
 
 # Debian packages: the agent needs redis-server; the tests add dig, serf, dnsmasq, unbound, python3-consul and chromium (UI tests);
 # the benchmarks add dnsperf, knot, nsd, nginx and wrk. Installed when missing and we are root.
-RUN_PKGS := redis-server:redis-server dig:dnsutils
+RUN_PKGS := redis-server:redis-server dig:dnsutils /usr/lib/x86_64-linux-gnu/libjemalloc.so.2:libjemalloc2
 TEST_PKGS := $(RUN_PKGS) serf:serf dnsmasq:dnsmasq-base unbound:unbound /usr/lib/python3/dist-packages/consul:python3-consul ip:iproute2 unshare:util-linux redis-sentinel:redis-sentinel openssl:openssl curl:curl chromium:chromium patroni:patroni /usr/lib/postgresql/15/bin/postgres:postgresql prometheus:prometheus
 BENCH_PKGS := $(TEST_PKGS) dnsperf:dnsperf knotd:knot nsd:nsd nginx:nginx-light wrk:wrk
 

@@ -78,6 +78,7 @@ export class Agent {
   #onStop: (() => Promise<void>)[] = [];
   /** Re-reads the configuration (files and flags); set by `roster agent`, used by SIGHUP and PUT /v1/agent/reload. */
   configLoader?: () => Config;
+  allocator = 'system'; // the malloc this process runs on (src/util/allocator.ts; `roster agent` sets it), in the start-up line
   /** ACL state when acl.enabled (src/agent/acl.ts). */
   acl?: AclDeps;
   hints?: HintLog;
@@ -303,7 +304,7 @@ export class Agent {
       this.onStop(() => engine.stop());
     }
     // --- end checks engine ---
-    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns });
+    log.info('Roster agent running', { version: VERSION, node: cfg.nodeName, datacenter: cfg.datacenter, http: this.httpServer ? `${cfg.clientAddr}:${addrOf(this.httpServer)}` : 'off', https: this.httpsServer ? `${cfg.clientAddr}:${addrOf(this.httpsServer)}` : 'off', redis: this.connector.display, open_files: `${files.soft}/${files.hard}`, http_max_conns: maxConns, allocator: this.allocator });
     // --- config services (src/registrar): -config-file definitions once (and on reload), each -config-dir mirrored by a
     // watching registrar (file changes and SIGHUP), all through this agent's own HTTP API ---
     {

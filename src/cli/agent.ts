@@ -3,14 +3,17 @@ import { parseFlags } from './flags.ts';
 import { AGENT_FLAGS, loadAgentConfig } from '../config/load.ts';
 import { Agent } from '../agent/agent.ts';
 import { setLogLevel, logger } from '../log.ts';
+import { adoptAllocator } from '../util/allocator.ts';
 
 export async function agentCommand(argv: string[]): Promise<number> {
+  const allocator = adoptAllocator(); // before any child process starts
   const { flags } = parseFlags(argv, AGENT_FLAGS);
   const cfg = loadAgentConfig(flags);
   setLogLevel(cfg.logLevel, flags['log-json'] === true);
   const log = logger('agent');
   if (cfg.dev) log.info('Roster agent running in -dev mode: embedded Redis unless -redis is given, everything on loopback');
   const agent = new Agent(cfg);
+  agent.allocator = allocator;
   agent.configLoader = () => loadAgentConfig(flags);
   let stopping = false;
   const stop = async (sig: 'interrupt' | 'terminated') => {
