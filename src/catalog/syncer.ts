@@ -1,10 +1,9 @@
 /**
  * @module Keeps a CatalogView in step with Redis.
  *
- * Every catalog write appends its change event to a Redis Stream in the same Lua script
- * (src/store/scripts/catalog-common.lua); the syncer reads that change log from its last position (src/store/change-log.ts),
- * re-reads the nodes each event names and merges them into the view. After a dropped connection, a
- * reconnect or a failover it goes on from its last position, so it reads only what it missed. It
+ * Every catalog write appends its change event to a Redis Stream in the same Lua script (catalog-common.lua);
+ * the syncer reads that log from its last position (src/store/change-log.ts), also after a reconnect or a failover,
+ * re-reads the nodes each event names (NODE_READS_IN_FLIGHT at once) and merges them into the view. It
  * reloads the whole catalog only when the log no longer follows on from what the view holds:
  *  - an entry's revision skips one (`r` runs 1, 2, 3... in the log): the entries in between were
  *    trimmed (MAXLEN) while this agent was away → reload, merged by index;
@@ -40,6 +39,7 @@ const log = logger('agent.catalog');
 
 /** Log entries applied per event-loop turn. */
 const ENTRIES_PER_TURN = 32;
+const NODE_READS_IN_FLIGHT = 8; // node re-reads at once: replies arriving together are applied in one turn
 
 /** Work per event-loop turn (ms) when a reload is applied to a view that is serving (src/util/slices.ts). */
 const SLICE_BUDGET_MS = 2;
@@ -101,6 +101,7 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   #staged: { tables: Record<string, number>; max: number } | null = null;
   #pending = new Map<string, { full: boolean; s: Set<string>; c: Set<string>; index: number; tables: string; tokens: Token[] }>();
   #inflight = new Set<string>();
+  #waiting = new Set<string>(); // nodes with pending deltas waiting for a read slot, oldest first
   #closed = false;
   #intervalMs: number;
   #timeoutMs: number;
@@ -377,12 +378,11 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
     void this.#drain(name);
   }
 
-  /**
-   * Reads a node's pending deltas until none is left. A failed read (Redis away) keeps them pending
-   * and is retried after 500 ms: only that node is read again, the watermark waits for it.
-   */
+  /** Reads a node's pending deltas until none is left; a failed read keeps them pending, retried after 500 ms (the watermark waits). */
   async #drain(name: string): Promise<void> {
     if (this.#inflight.has(name)) return;
+    if (this.#inflight.size >= NODE_READS_IN_FLIGHT) { this.#waiting.add(name); return; }
+    this.#waiting.delete(name);
     this.#inflight.add(name);
     try {
       for (let cur = this.#pending.get(name); cur && !this.#closed; cur = this.#pending.get(name)) {
@@ -407,6 +407,8 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       }
     } finally {
       this.#inflight.delete(name);
+      const next = this.#waiting.values().next();
+      if (!next.done) void this.#drain(next.value);
     }
   }
 

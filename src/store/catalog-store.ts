@@ -197,19 +197,26 @@ export class CatalogStore {
     onBatch?: (states: NodeState[], at: number) => void | Promise<void>): Promise<CatalogSnapshot> {
     const k = this.keys;
     // The node names only (each node's record is read again with its services and checks), the indexes and the
-    // revision, atomically and as one JSON string (loadHead-9.lua): no reply of 20,000 elements decoded in one piece.
-    const h = JSON.parse(String(await this.#head())) as { n: string[] | object; i: string; r: string; t: string[] | object; s: string[] | object };
-    const numMap = (flat: string[] | object): Record<string, number> => { // cjson writes an empty list as {}
-      const pairs: [string, number][] = [];
-      if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
-      return Object.fromEntries(pairs);
-    };
-    const tables = numMap(h.t);
-    const serviceIndex = numMap(h.s);
-    const index = Number(h.i) || 0;
-    const crev = Number(h.r) || 0;
+    // revision, atomically (loadHead-9.lua), as JSON parts decoded one per slice: no reply of 20,000 elements in one piece.
+    const [metaJson, nodeParts, svcParts] = await this.#head() as unknown as [string, string[], string[]];
+    const meta = JSON.parse(metaJson) as { i: string; r: string; t: string[] | object };
+    const flat = (l: unknown): string[] => (Array.isArray(l) ? l : []); // cjson writes an empty list as {}
+    const pairs = (l: string[], into: [string, number][]) => { for (let i = 0; i + 1 < l.length; i += 2) into.push([l[i]!, Number(l[i + 1])]); };
+    const tablePairs: [string, number][] = [];
+    pairs(flat(meta.t), tablePairs);
+    const names: string[] = [];
+    const svcPairs: [string, number][] = [];
+    await runSliced(nodeParts.length + svcParts.length, (a, b) => {
+      for (let j = a; j < b; j++) {
+        if (j < nodeParts.length) for (const n of flat(JSON.parse(nodeParts[j]!))) names.push(n);
+        else pairs(flat(JSON.parse(svcParts[j - nodeParts.length]!)), svcPairs);
+      }
+    }, { step: 1, ...slices });
+    const tables = Object.fromEntries(tablePairs);
+    const serviceIndex = Object.fromEntries(svcPairs);
+    const index = Number(meta.i) || 0;
+    const crev = Number(meta.r) || 0;
     onHead?.(index, crev, tables, serviceIndex);
-    const names = Array.isArray(h.n) ? h.n as string[] : [];
     const states: NodeState[] = [];
     const readAt = new Map<string, number>();
     // Each node is read atomically with its services and checks, and each batch with the index it was
