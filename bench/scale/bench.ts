@@ -10,7 +10,7 @@
  * Writes bench/scale/results-<label>.json; report.ts turns the files into RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -137,7 +137,13 @@ for (const target of STAGES) {
   for (let r = 0; r < Math.min(2, ROUNDS10K); r++) { w5k.push(await wakeRound(agent.pid, port, path, 5000, change, () => heapMb(agent))); show(w5k.at(-1)!); }
   for (let r = 0; r < ROUNDS10K; r++) { w10k.push(await wakeRound(agent.pid, port, path, 10_000, change, () => heapMb(agent))); show(w10k.at(-1)!); }
   let max: WakeRound | undefined;
-  if (target === STAGES[Math.floor(STAGES.length / 2)] && MAX_WATCHERS > 0) { max = await wakeRound(agent.pid, port, path, MAX_WATCHERS, change, () => heapMb(agent)); show(max); }
+  if (target === STAGES[Math.floor(STAGES.length / 2)] && MAX_WATCHERS > 0) {
+    // As many as the agent's HTTP connection cap allows (its open-file limit less FD_RESERVE, 1,024, src/agent/agent.ts),
+    // less 100 for the fresh connection and the driver's own requests: past the cap the agent stops accepting, by design.
+    const soft = Number(/^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${agent.pid}/limits`, 'utf8'))?.[1] ?? Infinity);
+    const cap = soft - 1024;
+    max = await wakeRound(agent.pid, port, path, Math.min(MAX_WATCHERS, cap - 100), change, () => heapMb(agent)); show(max);
+  }
   stages.push({ instances: registered, regPerS: reg.perS, regMs: reg.ms, registered: reg.done, rssMb: rss, heapMb: heap, redisBytesPerInstance: perInst, startMs, dns, wake: { w5k, w10k, max } });
   writeFileSync(join(HERE, `results-${LABEL}.json`), JSON.stringify({ label: LABEL, root: ROOT, date: new Date().toISOString(), machine, stages }, null, 1));
   if (registered < target) break;

@@ -1,8 +1,9 @@
 /**
  * Turns bench/scale/results-before.json and results-after.json (whichever exist) into
- * bench/scale/RESULTS.md: one table per run, and a before → after table of the headline numbers.
+ * bench/scale/RESULTS.md: one table per run, and a before → after table of the headline numbers. Other runs
+ * (results-<label>.json, park-<label>.json with any other label: re-runs on main) get a section of their own, newest first.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WakeRound } from './watchers.ts';
 
@@ -117,6 +118,17 @@ if (parks.length) {
 }
 const abPark = ['ab-park-base', 'ab-park-after'].map(l => join(HERE, `results-${l}.json`)).filter(existsSync).map(f => JSON.parse(readFileSync(f, 'utf8')) as Run);
 if (abPark.length === 2) md += `\n## A/B at 50,000 instances, parked-watcher diet, back to back (${abPark[1]!.date}; ${abPark[1]!.machine})\n\n\`SCALE_STAGES=50000 SCALE_MAX_WATCHERS=0 SCALE_ROUNDS=2 SCALE_LABEL=ab-park-after node bench/scale/bench.ts\`, then the same with \`SCALE_ROOT=<main at 282eaff> SCALE_LABEL=ab-park-base\`.\n\n${compare(abPark[0]!, abPark[1]!)}\n`;
+// Re-runs (any other label), newest first: the growth table as measured, and parked-watcher rounds.
+const KNOWN = new Set(['before', 'after', 'ab-before', 'ab-after', 'ab-park-base', 'ab-park-after', 'base']);
+const others = (prefix: string) => readdirSync(HERE).filter(f => f.startsWith(prefix) && f.endsWith('.json') && !KNOWN.has(f.slice(prefix.length, -5))).map(f => JSON.parse(readFileSync(join(HERE, f), 'utf8')));
+for (const r of (others('results-') as Run[]).sort((a, b) => b.date.localeCompare(a.date))) md += `\n## re-run: ${r.label} (${r.date}, \`${r.root}\`)\n\nMachine: ${r.machine}.\n\n${table(r)}\n`;
+for (const p of others('park-') as (ParkSide & { label: string })[]) {
+  md += `\n## parked watchers, re-run: ${p.label} (\`ROUNDS=${p.rounds.length} node --expose-gc bench/scale/park.ts\`)\n\n| round | ${p.rounds.map((_, i) => i + 1).join(' | ')} |\n|---|${'---:|'.repeat(p.rounds.length)}\n`
+    + `| RSS while parked − idle RSS (MB; idle ${f0(p.idle.rssMb)}) | ${p.rounds.map(r => `+${f0(r.rssMb - p.idle.rssMb)}`).join(' | ')} |\n`
+    + `| malloc main arena while parked (MB; 0 = jemalloc, which does not use it) | ${p.rounds.map(r => f0(r.mallocMb ?? NaN)).join(' | ')} |\n`
+    + `| JS heap while parked, after GC (MB) | ${p.rounds.map(r => f0(r.heapMb)).join(' | ')} |\n`
+    + `| RSS once closed (MB) | ${p.rounds.map(r => f0(r.rssClosedMb)).join(' | ')} |\n`;
+}
 for (const r of runs) md += `\n## ${r.label} (${r.date}, \`${r.root}\`)\n\nMachine: ${r.machine}.\n\n${table(r)}\n`;
 writeFileSync(join(HERE, 'RESULTS.md'), md);
 console.log(md);
