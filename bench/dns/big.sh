@@ -5,7 +5,7 @@
 #      instance of the service flips 10 times a second: SRV over TCP, and A with EDNS 4096 over UDP.
 #
 #   bench/dns/big.sh                      # ROUNDS=2 DUR=8 MUTATE=10
-# Output: bench/dns/RESULTS-big.md (+ raw dnsperf output under bench/.work/dns-big/).
+# Output: appended to bench/dns/RESULTS-big.md (+ raw dnsperf output under bench/.work/dns-big/).
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -55,7 +55,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 kill "$SPID" "$BPID"; wait "$SPID" 2>/dev/null; SPID=; BPID=
 {
-  echo "# Big-service DNS benchmark (issue 19 §2)"
+  echo
+  echo "## Run of $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "Machine: $(nproc) vCPU, $(uname -r); Node $(node -v); $(dnsperf -h 2>&1 | awk '/^Version/{print; exit}')."
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Command: \`bench/dns/big.sh\` (ROUNDS=$ROUNDS DUR=$DUR MUTATE=$MUTATE BIG=$BIG TOTAL=$TOTAL). Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
@@ -73,5 +74,8 @@ kill "$SPID" "$BPID"; wait "$SPID" 2>/dev/null; SPID=; BPID=
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "Server: $(sed -n 's/^roster: //p' "$OUT/server.log")"
-} > "$RES"
-cat "$RES"
+} > "$OUT/results.md"
+# Appended: RESULTS-big.md keeps every run (the first ones are the before/after of issue 19 §2).
+[ -s "$RES" ] || echo "# Big-service DNS benchmark (issue 19 §2)" > "$RES"
+cat "$OUT/results.md" >> "$RES"
+cat "$OUT/results.md"
