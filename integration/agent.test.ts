@@ -5,6 +5,13 @@
 import test from 'ava';
 import { startAgent } from './helpers/agent.ts';
 import { dig } from './helpers/dig.ts';
+import { readFileSync } from 'node:fs';
+import { waitFor } from '../test/helpers/wait.ts';
+
+/** The process is gone (or a zombie nobody reaped yet). */
+function gone(pid: number): boolean {
+  try { return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
+}
 
 const until = async (fn: () => Promise<boolean>, ms = 5000) => {
   const end = Date.now() + ms;
@@ -97,10 +104,14 @@ test('agent: a TTL check starts critical, passes on heartbeat, and expires out o
   t.is((await a.req('GET', '/v1/agent/checks')).json['service:api1'].Output, 'TTL expired (last output before timeout follows): alive');
 });
 
-test('agent: SIGKILL loses no registration; the restarted agent serves it from the same data dir', async t => {
+test('agent: SIGKILL loses no registration, its embedded redis-server stops with it, and the restarted agent serves the registration from the same data dir', async t => {
   const a = await startAgent(t);
   await a.req('PUT', '/v1/agent/service/register', { Name: 'db', ID: 'db1', Port: 5432, Address: '127.0.0.5' });
+  const redisPid = Number(/embedded redis-server started .*pid=(\d+)/.exec(a.log())?.[1]);
+  t.true(redisPid > 0 && !gone(redisPid), 'the embedded redis-server runs');
   await a.stop('SIGKILL');
+  // setpriv --pdeathsig TERM: the orphan gets SIGTERM (flushes its AOF and exits) instead of running on.
+  await waitFor(() => gone(redisPid), 10_000, { what: 'the embedded redis-server to stop' });
   const b = await startAgent(t, { dataDir: a.dataDir, node: a.node });
   t.true('db1' in (await b.req('GET', '/v1/agent/services')).json);
   t.deepEqual((await dig(b.dnsPort, 'db.service.consul', 'A')).answer.map(r => r.data), ['127.0.0.5']);

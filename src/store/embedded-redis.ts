@@ -2,8 +2,9 @@
  * @module The embedded redis-server that `roster agent -dev` spawns when no -redis URL is given.
  *
  * It binds 127.0.0.1 on a free port, keeps its data and AOF under `<dataDir>/redis`, and is
- * stopped with the agent. A redis-server left behind by a crashed agent on the same data dir is
- * stopped first (its AOF is flushed on SIGTERM), so the new one starts from the same data.
+ * stopped with the agent. On Linux it is started through util-linux's `setpriv --pdeathsig TERM`, so
+ * that it also stops (flushing its AOF) when the agent is killed outright; a redis-server left behind
+ * on the same data dir anyway is stopped first, so the new one starts from the same data.
  *
  * It requires a password: a random one generated on first start and kept in
  * `<dataDir>/redis/password` (0600). The settings, password included, reach redis-server through a
@@ -11,10 +12,10 @@
  * are 0600; the data dir and its folders are 0700.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger, registerSecret } from '../log.ts';
 
@@ -27,6 +28,16 @@ export interface EmbeddedRedis {
   port: number;
   pid: number;
   stop(): Promise<void>;
+}
+
+/** The executable `cmd` resolves to on PATH (or `cmd` itself when it is a path), else null. */
+function onPath(cmd: string): string | null {
+  const dirs = cmd.includes('/') ? [''] : (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const d of dirs) {
+    const f = d ? join(d, cmd) : cmd;
+    try { accessSync(f, constants.X_OK); return f; } catch { /* next */ }
+  }
+  return null;
 }
 
 /** Returns a free TCP port on 127.0.0.1. */
@@ -110,7 +121,10 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
   // The child inherits the umask at fork: its AOF, RDB and log files are created 0600.
   const oldUmask = process.umask(0o077);
   try {
-    child = spawn(opts.binary ?? 'redis-server', [confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const bin = opts.binary ?? 'redis-server';
+    const setpriv = process.platform === 'linux' ? onPath('setpriv') : null; // exec's redis-server: same pid
+    child = setpriv && onPath(bin) ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', bin, confFile], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(bin, [confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     throw new Error(`cannot start redis-server: ${(err as Error).message}. Install it with: apt-get install -y redis-server`);
   } finally {
