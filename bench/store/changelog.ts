@@ -158,6 +158,8 @@ async function main(): Promise<void> {
 
   const agents = [first];
   for (let i = 1; i < agentsN; i++) agents.push(await spawnAgent());
+  // Every agent's stats window starts here (a new agent's would otherwise hold its initial load, applied at once before DNS serves).
+  await Promise.all(agents.map(stats));
   // Propagation: one registration every 100 ms.
   const sent = new Map<string, number>();
   for (let j = 0; j < 50; j++) {
