@@ -1,0 +1,50 @@
+/**
+ * The syncer re-reads the nodes a write storm names with at most NODE_READS_IN_FLIGHT (8) reads in flight
+ * (src/catalog/syncer.ts): their replies, arriving together, are applied in one event-loop turn, so an
+ * unbounded number in flight was a stall as long as the storm was wide. Real redis-server, real syncer;
+ * every write is still applied, in index order of the watermark.
+ */
+import test from 'ava';
+import { Redis } from 'ioredis';
+import { testRedis } from './helpers/redis.ts';
+import { CatalogStore } from '../src/store/catalog-store.ts';
+import { keysFor } from '../src/store/keys.ts';
+import { CatalogView } from '../src/catalog/view.ts';
+import { CatalogSyncer } from '../src/catalog/syncer.ts';
+
+/** Counts node reads in flight at once. */
+class CountingStore extends CatalogStore {
+  inFlight = 0;
+  most = 0;
+  reads = 0;
+  async #count<T>(p: () => Promise<T>): Promise<T> {
+    this.inFlight++; this.reads++;
+    if (this.inFlight > this.most) this.most = this.inFlight;
+    try { return await p(); } finally { this.inFlight--; }
+  }
+  override readNode(n: string): ReturnType<CatalogStore['readNode']> { return this.#count(() => super.readNode(n)); }
+  override loadPartial(n: string, s: string[], c: string[]): ReturnType<CatalogStore['loadPartial']> { return this.#count(() => super.loadPartial(n, s, c)); }
+}
+
+const svc = (id: string) => ({ ID: id, Service: 'web', Tags: [], Address: '', Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false });
+const node = (name: string) => ({ ID: '', Node: name, Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} });
+
+test('syncer: a write storm over 300 nodes is re-read with at most 8 node reads in flight, and every write is applied', async t => {
+  const r = await testRedis();
+  const writer = new Redis(r.url);
+  const reader = new Redis(r.url);
+  const wstore = new CatalogStore(writer, keysFor('dc1'));
+  const store = new CountingStore(reader, keysFor('dc1'));
+  const view = new CatalogView();
+  const syncer = new CatalogSyncer(store, view, { resyncIntervalMs: 3_600_000 });
+  t.teardown(async () => { await syncer.stop(); writer.disconnect(); reader.disconnect(); await r.stop(); });
+  await syncer.start();
+  // 300 registrations on 300 nodes, all sent at once: their change events reach the reader in a few XREAD replies.
+  const res = await Promise.all(Array.from({ length: 300 }, (_, i) => wstore.register({ nodeName: `n${i}`, node: node(`n${i}`), services: [svc(`w${i}`)], checks: [] })));
+  const last = Math.max(...res.map(x => x.index));
+  t.true(await syncer.waitFor(last, 15_000), 'every write applied');
+  t.is(view.instances('web').length, 300);
+  t.true(store.reads >= 300, `each node re-read (${store.reads} reads)`);
+  t.true(store.most <= 8, `at most 8 node reads in flight (saw ${store.most})`);
+  t.true(store.most >= 2, `reads do overlap (saw ${store.most})`);
+});
