@@ -48,3 +48,35 @@ test('syncer: a write storm over 300 nodes is re-read with at most 8 node reads 
   t.true(store.most <= 8, `at most 8 node reads in flight (saw ${store.most})`);
   t.true(store.most >= 2, `reads do overlap (saw ${store.most})`);
 });
+
+test('syncer: a full load of 2,500 nodes and 2,500 services (head read in several parts) and a reload merged as it reads agree with Redis', async t => {
+  const r = await testRedis();
+  const writer = new Redis(r.url);
+  const reader = new Redis(r.url);
+  const wstore = new CatalogStore(writer, keysFor('dc1'));
+  const store = new CatalogStore(reader, keysFor('dc1'));
+  let syncer: CatalogSyncer | null = null;
+  t.teardown(async () => { await syncer?.stop(); writer.disconnect(); reader.disconnect(); await r.stop(); });
+  const one = (i: number) => ({ ...svc(`s${i}`), Service: `svc-${i}` });
+  for (let i = 0; i < 2500; i += 250) await Promise.all(Array.from({ length: 250 }, (_, k) => wstore.register({ nodeName: `n${i + k}`, node: node(`n${i + k}`), services: [one(i + k)], checks: [] })));
+  const view = new CatalogView();
+  syncer = new CatalogSyncer(store, view, { resyncIntervalMs: 3_600_000 });
+  await syncer.start();
+  t.is(view.nodeCount, 2500, 'initial load: every node');
+  t.is(view.instances('svc-2499').length, 1);
+  const head = await store.loadAll();
+  t.is(Object.keys(head.serviceIndex).length, 2500, 'the service indexes come whole out of several parts');
+  t.is(head.states.length, 2500);
+  // Changes the view does not hear of (the syncer's reader is stopped), then a reload merged batch by batch.
+  await syncer.stop();
+  const gone = await wstore.deregister('n7', 'node');
+  t.true(gone.found);
+  const added = await wstore.register({ nodeName: 'late', node: node('late'), services: [one(9999)], checks: [] });
+  const fresh = new CatalogSyncer(store, view, { resyncIntervalMs: 3_600_000 });
+  t.teardown(() => fresh.stop());
+  await fresh.resync('test');
+  t.is(view.instances('svc-9999').length, 1, 'a node added meanwhile is merged in');
+  t.is(view.node('n7'), undefined, 'a node removed meanwhile is dropped');
+  t.is(view.nodeCount, 2500);
+  t.true(added.index > 0);
+});
