@@ -40,6 +40,11 @@ function onPath(cmd: string): string | null {
   return null;
 }
 
+/** The last 4 KB of a file ('' when unreadable). */
+function logTail(file: string): string {
+  try { const t = readFileSync(file, 'utf8'); return t.slice(-4096); } catch { return ''; }
+}
+
 /** Returns a free TCP port on 127.0.0.1. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,8 +95,23 @@ export function embeddedPassword(dir: string): string {
   return pw;
 }
 
-/** Starts redis-server for a data dir and waits until it answers PING. */
-export async function startEmbeddedRedis(dataDir: string, opts: { port?: number; binary?: string } = {}): Promise<EmbeddedRedis> {
+/**
+ * Starts redis-server for a data dir and waits until it answers PING. A port picked here (no `opts.port`) can be
+ * taken by another process between freePort() and redis-server's bind: then it starts again on another one.
+ */
+/** `pickPort` (tests): how a port is picked when `port` is not given; default freePort. */
+export async function startEmbeddedRedis(dataDir: string, opts: { port?: number; binary?: string; pickPort?: () => Promise<number> } = {}): Promise<EmbeddedRedis> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dataDir, opts);
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 4 || !(err as { portTaken?: boolean }).portTaken) throw err;
+      log.debug('the port picked for the embedded redis-server was taken meanwhile; picking another', { attempt });
+    }
+  }
+}
+
+async function startOnce(dataDir: string, opts: { port?: number; binary?: string; pickPort?: () => Promise<number> }): Promise<EmbeddedRedis> {
   const dir = join(dataDir, 'redis');
   lockDown(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -106,7 +126,7 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
       for (let i = 0; i < 100 && alive(stale); i++) await sleep(50);
     }
   } catch { /* no stale server */ }
-  const port = opts.port ?? (await freePort());
+  const port = opts.port ?? (await (opts.pickPort ?? freePort)());
   // Redis config syntax: quoted strings; the password is hex, the paths are ours.
   const q = (v: string) => JSON.stringify(v);
   const conf = [
@@ -135,7 +155,12 @@ export async function startEmbeddedRedis(dataDir: string, opts: { port?: number;
   child.stderr?.on('data', d => { stderr += String(d); });
   const spawnErr = new Promise<never>((_, reject) => {
     child.once('error', err => reject(new Error(`cannot start redis-server: ${err.message}. Install it with: apt-get install -y redis-server`)));
-    child.once('exit', code => { exited = true; reject(new Error(`redis-server exited with code ${code}: ${stderr.trim()} (see ${join(dir, 'redis.log')})`)); });
+    child.once('exit', code => {
+      exited = true;
+      const err = new Error(`redis-server exited with code ${code}: ${stderr.trim()} (see ${join(dir, 'redis.log')})`);
+      (err as Error & { portTaken?: boolean }).portTaken = logTail(join(dir, 'redis.log')).includes(`${port} (TCP), aborting`);
+      reject(err);
+    });
   });
   spawnErr.catch(() => {});
   writeFileSync(pidFile, String(child.pid), { mode: 0o600 });
