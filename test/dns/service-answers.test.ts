@@ -75,3 +75,26 @@ test.serial('service answers: questions of other types encode nothing per instan
   }
   t.is(instanceEncodings(), enc);
 });
+
+test('service answers: an SRV answer over TCP that shows at least 90 % of the instances has every instance across its two variants, and is re-ordered 8× less often than a trimmed UDP one', t => {
+  // Node names long enough that 1,000 SRV answers with their additional records no longer fit in 64 KiB.
+  const long = Array.from({ length: 1000 }, (_, i) => state(node(`node-x-${i}`, `10.0.${i >> 8}.${i & 255}`), [svc('big', { id: `big${i}`, port: 9000 + i })],
+    [check(`node-x-${i}`, `c${i}`, 'passing', `big${i}`, 'big')]));
+  const { view } = makeServer(long);
+  const h = new DnsHandler(view, runtimeFrom(config()), null);
+  const q = query('big.service.consul', 'SRV', { transport: 'tcp' });
+  const bodies = new Set<string>();
+  const ports = new Set<number>();
+  const take = () => {
+    const r = Buffer.concat(h.handleChunks(q, 'tcp') as Buffer[]);
+    const k = r.subarray(2).toString('latin1'); // the ID differs per query
+    if (!bodies.has(k)) { bodies.add(k); for (const a of dnsPacket.decode(r).answers!) if (a.type === 'SRV') ports.add((a.data as { port: number }).port); }
+  };
+  const answers = dnsPacket.decode(Buffer.concat(h.handleChunks(q, 'tcp') as Buffer[])).answers!.filter(a => a.type === 'SRV').length;
+  t.true(answers >= 900 && answers < 1000, `a trimmed answer with most instances (${answers})`);
+  for (let i = 0; i < 2 * 256 * 8 - 10; i++) take();
+  t.is(bodies.size, 2, 'the same two variants until 2 × 256 × 8 uses');
+  t.is(ports.size, 1000, 'every instance is in one of them');
+  for (let i = 0; i < 40; i++) take();
+  t.true(bodies.size > 2, 'then a new order');
+});
