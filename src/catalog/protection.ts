@@ -23,8 +23,13 @@ export function answerInstances(insts: readonly Instance[], onlyPassing: boolean
   let passing = 0;
   for (const i of candidates) if (isVisible(i, true)) passing++;
   if (candidates.length === 0 || passing / candidates.length >= threshold) return insts.filter(i => isVisible(i, onlyPassing));
+  countProtection(service);
+  return candidates;
+}
+
+/** Counts one widened answer for `service` (answerInstances does; so does a cached list that was widened when made). */
+export function countProtection(service: string): void {
   protectionStats.total++;
   const k = service.toLowerCase();
   protectionStats.byService.set(k, (protectionStats.byService.get(k) ?? 0) + 1);
-  return candidates;
 }

@@ -208,20 +208,20 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
           this.#lastR = pos.crev;
           this.#stalled = false;
           this.#behind = 0;
-          // An authoritative reload starts recording now: a node re-read from the log while the snapshot is
-          // being read may be newer than the snapshot's batch that holds it, and must be applied again after the swap.
+          // An authoritative reload records from now: a node re-read from the log meanwhile may be newer than its batch (re-applied after the swap).
           if (reset) this.#beginReset();
           let snap: Awaited<ReturnType<CatalogStore['loadAll']>>;
           const view = this.#view;
-          // A reload into a serving view merges (or stages) each batch as it arrives; the first load into an
-          // empty view collects everything and applies it at once (no half-loaded answers before DNS serves).
+          // A reload into a serving view merges (or stages) each batch as it arrives; a first load applies all at once.
           const streaming = reset || view.nodeCount > 0;
           const seen = new Set<string>();
           let headIndex = 0;
           const onBatch = !streaming ? undefined : reset
             ? (states: NodeState[]) => runSliced(states.length, (a, b) => view.stageStates(states.slice(a, b)), this.#slices).then(() => undefined)
-            : (states: NodeState[], at: number) => runSliced(states.length, (a, b) => view.mergeSlice(states.slice(a, b), headIndex,
-              new Map(states.map(st => [st.node.Node.toLowerCase(), at])), seen), this.#slices).then(() => undefined);
+            : (states: NodeState[], at: number) => {
+              const readAt = new Map(states.map(st => [st.node.Node.toLowerCase(), at])); // once per batch, not per slice
+              return runSliced(states.length, (a, b) => view.mergeSlice(states.slice(a, b), headIndex, readAt, seen), this.#slices).then(() => undefined);
+            };
           try {
             snap = await this.#store.loadAll((index, crev, tables, serviceIndex) => {
               if (crev > this.#crev) this.#crev = crev;

@@ -76,14 +76,20 @@ function extend(l: Layout, n: number): void {
   if (!l.srv) return;
   for (let i = l.done; i < n; i++) {
     const it = l.ans[i]!;
-    const add = (r: Rec): void => { l.full.push(r); const k = r.owner!.keys[0] ?? ''; if (!l.index.has(k)) l.index.set(k, r); };
-    if (it.extra && !l.seen.has(it.extraKey)) { l.seen.add(it.extraKey); add(it.extra); }
-    for (const t of it.txt) add(t);
+    if (it.extra && !l.seen.has(it.extraKey)) { l.seen.add(it.extraKey); addFull(l, it.extra); }
+    for (const t of it.txt) addFull(l, t);
     const k = it.target!.keys[0] ?? '';
     if (l.resolved.has(k)) l.sync.push(null);
     else { l.resolved.add(k); l.sync.push(l.index.get(k) ?? null); }
   }
   if (n > l.done) l.done = n;
+}
+
+/** Appends an additional record to the full section, indexing the first record of each owner. */
+function addFull(l: Layout, r: Rec): void {
+  l.full.push(r);
+  const k = r.owner!.keys[0] ?? '';
+  if (!l.index.has(k)) l.index.set(k, r);
 }
 
 /** Bytes of the header, the question and the first `count` answers: a lower bound of any reply with them. */

@@ -9,7 +9,7 @@
  * (`Entry.rotate`): a 1,000-instance service's answers survive a check flip with one instance
  * re-encoded, and rotation never re-encodes.
  */
-import { answerInstances, protectionStats } from '../catalog/protection.ts';
+import { answerInstances, countProtection, protectionStats } from '../catalog/protection.ts';
 import type { Instance } from '../catalog/model.ts';
 import type { CatalogView } from '../catalog/view.ts';
 import type { Entry, Variant } from './answer-cache.ts';
@@ -53,7 +53,7 @@ function instanceList(view: CatalogView, rt: DnsRuntime, sq: ServiceQuestion, ln
   if (byKey === undefined) lists.set(insts, (byKey = new Map()));
   const hit = byKey.get(key);
   if (hit !== undefined && hit.acl === rt.acl) {
-    if (hit.out?.widened) { protectionStats.total++; const k = sq.service.toLowerCase(); protectionStats.byService.set(k, (protectionStats.byService.get(k) ?? 0) + 1); }
+    if (hit.out?.widened) countProtection(sq.service);
     return hit.out;
   }
   const ltag = sq.tag.toLowerCase();
