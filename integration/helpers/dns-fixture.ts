@@ -35,15 +35,15 @@ export function fixtureStates(many = 40): NodeState[] {
   return out;
 }
 
-export interface FixtureOptions { host?: string; port?: number; enableTruncate?: boolean; many?: number; recursors?: string[]; zoneDirs?: string[] }
+export interface FixtureOptions { host?: string; port?: number; enableTruncate?: boolean; many?: number; recursors?: string[]; zoneDirs?: string[]; answerThread?: boolean; nodeName?: string }
 
 export async function startDnsFixture(o: FixtureOptions = {}): Promise<{ server: DnsServer; view: CatalogView; port: number; close(): Promise<void> }> {
   const view = new CatalogView();
   view.replaceAll(fixtureStates(o.many), 1);
   const c = defaultConfig();
   const config: Config = {
-    ...c, nodeName: 'fixture', clientAddr: o.host ?? '127.0.0.1', ports: { ...c.ports, dns: o.port ?? 0 }, recursors: o.recursors ?? [],
-    zoneDirs: o.zoneDirs ?? [], dns: { ...c.dns, enableTruncate: o.enableTruncate ?? false },
+    ...c, nodeName: o.nodeName ?? 'fixture', clientAddr: o.host ?? '127.0.0.1', ports: { ...c.ports, dns: o.port ?? 0 }, recursors: o.recursors ?? [],
+    zoneDirs: o.zoneDirs ?? [], dns: { ...c.dns, enableTruncate: o.enableTruncate ?? false, answerThread: o.answerThread ?? c.dns.answerThread },
   };
   const server = new DnsServer({ view, config });
   const { udpPort } = await server.listen();

@@ -228,6 +228,7 @@ function applyDnsConfig(d: DnsConfig, c: Record<string, unknown>, source: string
     }
   }
   if (b('enable_truncate') !== undefined) d.enableTruncate = b('enable_truncate')!;
+  if (b('answer_thread') !== undefined) d.answerThread = b('answer_thread')!;
   if (b('only_passing') !== undefined) d.onlyPassing = b('only_passing')!;
   if (c.recursor_strategy !== undefined) {
     if (c.recursor_strategy !== 'sequential' && c.recursor_strategy !== 'random') throw new Error(`${source}: dns_config.recursor_strategy must be "sequential" or "random"`);

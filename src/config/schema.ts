@@ -36,6 +36,12 @@ export interface DnsConfig {
    * fraction of a service's instances falls below its threshold, DNS and `?passing` answer with all of them. @defaultValue {}
    */
   serviceProtectionThreshold: Record<string, number>;
+  /**
+   * Serve DNS from its own thread (src/dns/answer-thread.ts): sockets, response-rate limiting and cached answers live in a
+   * worker with a small heap of its own, so a cached answer never waits on the agent's main thread (a catalog reload, a
+   * garbage collection of the catalog's heap). Questions it has no answer for are built by the main thread. @defaultValue true
+   */
+  answerThread: boolean;
 }
 
 /** eureka { ... }: Eureka's REST API and its self-preservation (issue 17). Durations in ms. */
@@ -232,7 +238,7 @@ export interface TelemetryConfig {
 
 export function defaultDnsConfig(): DnsConfig {
   return {
-    allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false,
+    allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false, answerThread: true,
     recursorStrategy: 'sequential', recursorTimeoutMs: 2000, disableCompression: false, udpAnswerLimit: 3, aRecordLimit: 0,
     enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
     tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150, dcCacheTtlMs: 5000,

@@ -10,9 +10,9 @@
 import type { CatalogView, ViewChange } from '../catalog/view.ts';
 import type { Logger } from '../log.ts';
 import type { DnsRuntime } from './runtime.ts';
-import { parseRequest, encodeOpt, optLength, writeOpt } from './request.ts';
+import { parseRequest, encodeOpt, optLength } from './request.ts';
 import type { Query } from './request.ts';
-import { T, RCODE, F2, F3, encodeMsg, lowerName, newMsg, rrName } from './wire.ts';
+import { T, RCODE, encodeMsg, lowerName, newMsg, rrName } from './wire.ts';
 import type { Msg, RR } from './wire.ts';
 import { newCtx, domainReply, soaRecord, serviceQuestion } from './records.ts';
 import { serviceEntry } from './service-answers.ts';
@@ -20,6 +20,7 @@ import { ptrTarget, invalidatePtr } from './ptr.ts';
 import type { Ctx, Overlay } from './records.ts';
 import { trimUDP, trimTCP, udpMaxSize, capSize, MAX_TCP_SIZE } from './truncate.ts';
 import { AnswerCache } from './answer-cache.ts';
+import { cacheKey, headerOnly, isArpa, patch, reply, replyChunks } from './cached-reply.ts';
 import type { Entry, Variant } from './answer-cache.ts';
 import { forward, resolveExternal } from './recursor.ts';
 import { LogThrottle } from './log-throttle.ts';
@@ -30,7 +31,8 @@ import { RemoteDcAnswers } from './remote-dc.ts';
 import { queryName, queryReply, type QueryExecutor } from './query-answers.ts';
 import type { DcDirectory } from '../catalog/datacenters.ts';
 
-export type Transport = 'udp' | 'tcp';
+export type { Transport } from './cached-reply.ts';
+import type { Transport } from './cached-reply.ts';
 
 /** Static zones the handler serves (see zones.ts). */
 export interface ZoneSource {
@@ -63,6 +65,8 @@ export class DnsHandler {
   readonly remote: RemoteDcAnswers;
   /** Prepared queries, executed by the agent (query-answers.ts); null = none (NXDOMAIN). */
   queries: QueryExecutor | null = null;
+  /** Told of every cached answer dropped (null: all of them), before the change is visible (answer-thread.ts). */
+  sink: { invalidated(deps: readonly string[] | null): void } | null = null;
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle, dcs: () => DcDirectory | undefined = () => undefined) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
@@ -76,30 +80,42 @@ export class DnsHandler {
   setRuntime(rt: DnsRuntime): void {
     this.#rt = rt;
     this.#rebuildMux();
-    this.cache.clear(); this.#recentNeg.clear();
+    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null);
     invalidatePtr(this.#view);
   }
 
   /** Every cached answer goes (the set of datacenters changed). */
   clearCache(): void {
-    this.cache.clear(); this.#recentNeg.clear();
+    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null);
   }
 
   /** New static zones: every cached answer goes. */
   setZones(z: ZoneSource | null): void {
     this.#zones = z;
     this.#rebuildMux();
-    this.cache.clear(); this.#recentNeg.clear();
+    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null);
   }
 
   /** Applies a catalog change: drops exactly the cached answers that read what it touched. */
   onChange(c: ViewChange): void {
     invalidatePtr(this.#view);
     this.#recentNeg.clear();
-    if (c.all) { this.cache.clear(); return; }
+    if (c.all) { this.cache.clear(); this.sink?.invalidated(null); return; }
     for (const s of c.services) this.cache.invalidate('s:' + s);
     for (const n of c.nodes) this.cache.invalidate('n:' + n);
     this.cache.invalidate('*');
+    if (this.sink) this.sink.invalidated([...[...c.services].map(s => 's:' + s), ...[...c.nodes].map(n => 'n:' + n), '*']);
+  }
+
+  /**
+   * A question the answer thread could not answer from its copy of the cache (answer-thread.ts): answered
+   * here as any other, plus the cache entry it left under `key`, for the thread to keep. `refresh`: the
+   * thread's copy used its share (a trimmed, shuffled answer), so this one rotates or is rebuilt first.
+   */
+  forThread(msg: Buffer, transport: Transport, key: string, refresh: boolean): { reply: Buffer | null | Promise<Buffer | null>; entry: Entry | undefined } {
+    if (refresh) { const e = this.cache.get(key); if (e) this.#refresh(key, e); }
+    const reply = this.handle(msg, transport);
+    return { reply, entry: reply instanceof Promise ? undefined : this.cache.get(key) };
   }
 
   #rebuildMux(): void {
@@ -151,8 +167,7 @@ export class DnsHandler {
     }
     const q = p;
     const optLen = q.edns ? optLength(q.edns) : 0;
-    const tag = transport === 'udp' ? (q.edns ? `e${udpMaxSize(q.edns.size)},${optLen}|` : 'u|') : (q.edns ? `T${optLen}|` : 't|');
-    const key = tag + String.fromCharCode(q.qtype) + q.wireKey;
+    const key = cacheKey(q, transport, optLen);
     let e = this.cache.get(key) ?? this.#recentNeg.get(key);
     if (e !== undefined) {
       this.cache.hits++;
@@ -317,11 +332,6 @@ export class DnsHandler {
 }
 
 /** The wire-form name ends in `arpa.` (reverse lookups), checked from its end without allocating. */
-function isArpa(k: string): boolean {
-  const n = k.length;
-  return n >= 6 && k.charCodeAt(n - 2) === 0x61 && k.charCodeAt(n - 3) === 0x70 && k.charCodeAt(n - 4) === 0x72 && k.charCodeAt(n - 5) === 0x61 && k.charCodeAt(n - 6) === 4 && k.charCodeAt(n - 1) === 0;
-}
-
 function nextDot(s: string, from: number): number {
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -348,62 +358,6 @@ function fitStatic(m: Msg, transport: Transport, q: Query, optLen: number, compr
 
 function encodeLen(m: Msg, compress: boolean): number {
   try { return encodeMsg(m, compress).buf.length; } catch { return 1 << 20; }
-}
-
-/** Per query: copy a variant, paste the client's question, patch ID/opcode/RD/CD/serial, append OPT. */
-const CHUNK_FROM = 4096;
-
-/** reply() without copying the body of a large variant: [patched header + question, body view, OPT]. */
-function replyChunks(e: Entry, q: Query): Buffer | Buffer[] {
-  const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next % e.variants.length]!;
-  if (v.buf.length < CHUNK_FROM || v.serials.length || v.buf[5] !== 1) return reply(e, q);
-  e.next++;
-  const qEnd = 12 + q.question.length;
-  const head = patch(v.buf.subarray(0, qEnd), q, null);
-  if (!q.edns) return [head, v.buf.subarray(qEnd)];
-  head.writeUInt16BE(v.buf.readUInt16BE(10) + 1, 10);
-  const opt = Buffer.allocUnsafe(optLength(q.edns));
-  writeOpt(opt, 0, q.edns);
-  return [head, v.buf.subarray(qEnd), opt];
-}
-
-function reply(e: Entry, q: Query): Buffer {
-  const v = e.variants.length === 1 ? e.variants[0]! : e.variants[e.next++ % e.variants.length]!;
-  const out = patch(v.buf, q, null, q.edns ? optLength(q.edns) : 0);
-  if (q.edns) {
-    writeOpt(out, v.buf.length, q.edns);
-    out.writeUInt16BE(v.buf.readUInt16BE(10) + 1, 10);
-  }
-  if (v.serials.length) {
-    const now = Math.floor(Date.now() / 1000);
-    for (const o of v.serials) out.writeUInt32BE(now, o);
-  }
-  return out;
-}
-
-function patch(tpl: Buffer, q: Query, opt: Buffer | null, extra = 0): Buffer {
-  const out = Buffer.allocUnsafe(tpl.length + (opt ? opt.length : extra));
-  tpl.copy(out, 0);
-  if (tpl[5] === 1) q.copyQuestion(out, 12);
-  out[0] = q.id >> 8; out[1] = q.id & 0xff;
-  const b2 = tpl[2]! & ~(F2.OPCODE | F2.RD);
-  const b3 = tpl[3]! & ~F3.CD;
-  if (q.opcode === 0) { out[2] = b2 | (q.b2 & F2.RD); out[3] = b3 | (q.b3 & F3.CD); } else { out[2] = b2 | (q.opcode << 3); out[3] = b3; }
-  if (opt) {
-    opt.copy(out, tpl.length);
-    out.writeUInt16BE(tpl.readUInt16BE(10) + 1, 10);
-  }
-  return out;
-}
-
-/** A reply with no question (REFUSED to a header-only query, as miekg's mux does). */
-function headerOnly(id: number, b2: number, b3: number, rcode: number): Buffer {
-  const out = Buffer.alloc(12);
-  out.writeUInt16BE(id, 0);
-  const opcode = b2 & F2.OPCODE;
-  out[2] = F2.QR | opcode | (opcode === 0 ? b2 & F2.RD : 0);
-  out[3] = (opcode === 0 ? b3 & F3.CD : 0) | rcode;
-  return out;
 }
 
 export type { RR };

@@ -31,6 +31,8 @@ export class DnsMetrics {
   readonly ptr: Series;
   readonly #rcodes: (Series | null)[] = RCODE_NAMES.map(() => null);
   readonly close: () => void;
+  /** Counts kept by the answer thread (answer-protocol.ts: the same kinds in slots 0–32), added at each flush. */
+  #external: { counts: Float64Array; flushed: Float64Array } | null = null;
 
   constructor(node: string) {
     this.domain = M.dnsDomainQuery.series(node);
@@ -55,8 +57,21 @@ export class DnsMetrics {
     return reply;
   }
 
+  /** Also reports the answers another thread counted in `counts` (slots 0–32 as here; it only adds). */
+  addExternal(counts: Float64Array): void {
+    this.#external = { counts, flushed: new Float64Array(DROPPED + 1) };
+  }
+
   /** Moves the counts since the last flush into the series (run by the registry before it is read). */
   flush(): void {
+    const x = this.#external;
+    if (x !== null) {
+      for (let k = 0; k <= DROPPED; k++) {
+        const v = x.counts[k]!;
+        this.counts[k]! += v - x.flushed[k]!;
+        x.flushed[k] = v;
+      }
+    }
     const c = this.counts, f = this.#flushed;
     let domain = c[DROPPED]! - f[DROPPED]!;
     let ptr = 0;

@@ -11,10 +11,8 @@
  * await dns.close();
  * ```
  */
-import type dgram from 'node:dgram';
-import type net from 'node:net';
 import type { CatalogView, ViewChange } from '../catalog/view.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, RateLimitConfig } from '../config/schema.ts';
 import type { DcDirectory } from '../catalog/datacenters.ts';
 import type { Logger } from '../log.ts';
 import { DnsHandler } from './handler.ts';
@@ -23,9 +21,10 @@ import type { Transport } from './handler.ts';
 import { runtimeFrom, type DnsAcl } from './runtime.ts';
 import { ZoneStore } from './zones.ts';
 import type { ReloadResult } from './zones.ts';
-import { listenUDP } from './udp.ts';
-import { listenTCP, closeConnections } from './tcp.ts';
 import type { TcpOptions } from './tcp.ts';
+import { bindTransports, closeTransports, type Bound } from './listen.ts';
+import { AnswerThread } from './answer-thread.ts';
+import { S } from './answer-protocol.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { ResponseRateLimiter, rateLimitOn } from './rrl.ts';
 import { DnsMetrics } from './metrics.ts';
@@ -60,8 +59,9 @@ export class DnsServer {
   readonly #tcpOverride: Partial<TcpOptions>;
   readonly #errs: LogThrottle;
   #rrl: ResponseRateLimiter | null;
-  #udp: dgram.Socket[] = [];
-  #tcp: net.Server[] = [];
+  #bound: Bound | null = null;
+  /** dns_config.answer_thread: the sockets and a copy of the answer cache in a worker (answer-thread.ts). */
+  #thread: AnswerThread | null = null;
 
   constructor(opts: DnsServerOptions) {
     this.#view = opts.view;
@@ -78,7 +78,7 @@ export class DnsServer {
       this.#handler.metrics = new DnsMetrics(opts.config.nodeName);
       const cache = this.#handler.cache;
       metrics.gauge('roster.dns.cache_entries', 'Answers held in the DNS answer cache.', () => [{ value: cache.size }]);
-      metrics.readCounter('roster.dns.cache_hits', 'DNS answers served from the answer cache.', () => cache.hits);
+      metrics.readCounter('roster.dns.cache_hits', 'DNS answers served from the answer cache.', () => cache.hits + (this.#thread?.hits ?? 0));
       metrics.readCounter('roster.dns.cache_misses', 'DNS answers built because the answer cache had none.', () => cache.misses);
     }
     this.#onChange = c => this.#handler.onChange(c);
@@ -108,32 +108,28 @@ export class DnsServer {
   /** Cache statistics (hits, misses, entries). */
   stats(): { hits: number; misses: number; entries: number } {
     const c = this.#handler.cache;
-    return { hits: c.hits, misses: c.misses, entries: c.size };
+    return { hits: c.hits + (this.#thread?.hits ?? 0), misses: c.misses, entries: c.size };
   }
+
+  /** The answer thread, when DNS is served from one (dns_config.answer_thread). */
+  get answerThread(): AnswerThread | null { return this.#thread; }
 
   /** Loads zone files, then binds UDP and TCP on every client address (space-separated) at ports.dns. */
   async listen(): Promise<{ udpPort: number; tcpPort: number }> {
     const r = await this.reloadZones();
     for (const e of r.errors) this.#log?.warn('dns: zone file not loaded', { error: e });
     const hosts = this.#config.clientAddr.split(/\s+/).filter(Boolean);
-    let port = this.#config.ports.dns;
-    for (const [i, host] of hosts.entries()) {
-      for (let attempt = 0; ; attempt++) {
-        const udp = await listenUDP(this.#handler, host, port, this.#errs, () => this.#rrl);
-        const p = udp.address().port;
-        try {
-          const tcp = await listenTCP(this.#handler, host, p, this.#tcpOptions(), this.#errs);
-          this.#udp.push(udp); this.#tcp.push(tcp);
-          if (i === 0) port = p;
-          break;
-        } catch (e) {
-          udp.close();
-          // with an ephemeral port the TCP side may be taken: pick another pair
-          if (this.#config.ports.dns !== 0 || i > 0 || attempt >= 20) { await this.close(); throw e; }
-        }
-      }
+    let port: number;
+    if (this.#config.dns.answerThread) {
+      this.#thread = await AnswerThread.start({ handler: this.#handler, hosts, port: this.#config.ports.dns, tcp: this.#tcpOptions(), rrl: this.#rrlConfig(), log: this.#log });
+      this.#handler.sink = this.#thread;
+      this.#handler.metrics?.addExternal(this.#thread.shared);
+      port = this.#thread.port;
+    } else {
+      this.#bound = await bindTransports(this.#handler, hosts, this.#config.ports.dns, this.#tcpOptions(), this.#errs, () => this.#rrl);
+      port = this.#bound.port;
     }
-    this.#log?.info('dns: listening', { addr: hosts.join(' '), port });
+    this.#log?.info('dns: listening', { addr: hosts.join(' '), port, answer_thread: this.#thread !== null });
     return { udpPort: port, tcpPort: port };
   }
 
@@ -147,6 +143,8 @@ export class DnsServer {
 
   /** Response-rate limiting: whether it is on, and how many UDP responses it slipped (TC=1) or dropped. */
   rateLimitStats(): { on: boolean; slipped: number; dropped: number } {
+    const t = this.#thread?.shared;
+    if (t) return { on: this.#rrl !== null, slipped: t[S.SLIPPED]!, dropped: t[S.RRL_DROPPED]! };
     return { on: this.#rrl !== null, slipped: this.#rrl?.slipped ?? 0, dropped: this.#rrl?.dropped ?? 0 };
   }
 
@@ -158,13 +156,10 @@ export class DnsServer {
     if (dm) { dm.flush(); dm.close(); }
     this.#view.off('change', this.#onChange);
     clearInterval(this.#aclTimer);
-    const udp = this.#udp; const tcp = this.#tcp;
-    this.#udp = []; this.#tcp = [];
     this.#handler.forwarder.close();
-    await Promise.all([
-      ...udp.map(s => new Promise<void>(res => { try { s.close(() => res()); } catch { res(); } })),
-      ...tcp.map(s => new Promise<void>(res => { s.close(() => res()); closeConnections(s); })),
-    ]);
+    const thread = this.#thread; const bound = this.#bound;
+    this.#thread = null; this.#bound = null; this.#handler.sink = null;
+    await Promise.all([thread?.close(), bound && closeTransports(bound)]);
   }
 
   /** Applies new settings (dns_config, recursors, domains, datacenter) to the next query. */
@@ -172,6 +167,12 @@ export class DnsServer {
     this.#config = config;
     this.#handler.setRuntime({ ...runtimeFrom(config), acl: this.#acl });
     this.#rrl = limiterFor(config);
+    this.#thread?.reconfigure(this.#rrlConfig());
+  }
+
+  /** The response-rate-limiting settings when limiting is on for these addresses, else null. */
+  #rrlConfig(): RateLimitConfig | null {
+    return rateLimitOn(this.#config.dns.rateLimit, this.#config.clientAddr) ? this.#config.dns.rateLimit : null;
   }
 
   #acl: DnsAcl | null = null;

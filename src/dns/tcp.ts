@@ -13,7 +13,7 @@
  * trickling in longest, else the new one is refused.
  */
 import net from 'node:net';
-import type { DnsHandler } from './handler.ts';
+import type { QueryHandler } from './cached-reply.ts';
 import type { LogThrottle } from './log-throttle.ts';
 import { PerClient } from '../util/per-client.ts';
 
@@ -52,7 +52,7 @@ function victimOf(conns: Set<Conn>, now: number): Conn | undefined {
 }
 
 /** Binds a TCP server on host:port serving `handler`; resolves when listening. */
-export function listenTCP(handler: DnsHandler, host: string, port: number, opts: TcpOptions, errs: LogThrottle): Promise<net.Server> {
+export function listenTCP(handler: QueryHandler, host: string, port: number, opts: TcpOptions, errs: LogThrottle): Promise<net.Server> {
   const conns = new Set<Conn>();
   const perClient = new PerClient(opts.maxPerClient);
   const srv = net.createServer(sock => {
@@ -98,7 +98,7 @@ export function closeConnections(srv: net.Server): void {
   for (const c of open.get(srv) ?? []) c.sock.destroy();
 }
 
-function serveConn(handler: DnsHandler, c: Conn, opts: TcpOptions, errs: LogThrottle): void {
+function serveConn(handler: QueryHandler, c: Conn, opts: TcpOptions, errs: LogThrottle): void {
   const sock = c.sock;
   let buf: Buffer = Buffer.alloc(0);
   let closed = false;

@@ -4,13 +4,13 @@
  * dgram's async address lookup. Every reply passes the response-rate limiter when one is on (rrl.ts).
  */
 import dgram from 'node:dgram';
-import type { DnsHandler } from './handler.ts';
+import type { QueryHandler } from './cached-reply.ts';
 import type { LogThrottle } from './log-throttle.ts';
 import { slipReply } from './rrl.ts';
 import type { ResponseRateLimiter } from './rrl.ts';
 
 /** Binds a UDP socket on host:port (0 = ephemeral) serving `handler`; resolves when bound. */
-export function listenUDP(handler: DnsHandler, host: string, port: number, errs: LogThrottle, rrl: () => ResponseRateLimiter | null): Promise<dgram.Socket> {
+export function listenUDP(handler: QueryHandler, host: string, port: number, errs: LogThrottle, rrl: () => ResponseRateLimiter | null): Promise<dgram.Socket> {
   const v6 = host.includes(':');
   const family = v6 ? 6 : 4;
   const sock = dgram.createSocket({
