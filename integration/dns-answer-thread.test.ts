@@ -86,3 +86,18 @@ test('dns answer thread: a worker that dies is started again on the same port', 
   t.deepEqual(sorted(out), ['127.0.0.10', '127.0.0.11', '127.0.0.12']);
   t.is(th.port, f.port);
 });
+
+test.serial('dns answer thread: a name in demand that a change drops is built again at once, so its next answer (with the change) needs nothing of the main thread', async t => {
+  const f = await startDnsFixture({ answerThread: true });
+  t.teardown(() => f.close());
+  for (let i = 0; i < 3; i++) await dig(f.port, 'web.service.consul', 'A');
+  // The thread reports the names it served every 500 ms.
+  for (let i = 0; i < 100 && f.server.answerThread!.hot.size === 0; i++) await new Promise(r => setTimeout(r, 50));
+  t.is(f.server.answerThread!.hot.size, 1);
+  const base = f.view.node('web2')!;
+  f.view.putNode('web2', { ...base, node: { ...base.node, Address: '127.0.3.1', ModifyIndex: 50 } }, 50);
+  const misses = f.server.stats().misses;
+  // The main thread is blocked for the whole exchange: only an answer built with the invalidation can arrive.
+  t.deepEqual(sorted(digBlocking(f.port, 'web.service.consul', 'A')), ['127.0.0.10', '127.0.0.12', '127.0.3.1']);
+  t.is(f.server.stats().misses, misses);
+});

@@ -80,3 +80,24 @@ test('syncer: a full load of 2,500 nodes and 2,500 services (head read in severa
   t.is(view.nodeCount, 2500);
   t.true(added.index > 0);
 });
+
+test('syncer: stopped with 20,000 node re-reads waiting behind held reads, it ends them without recursing once per node', async t => {
+  // In a process of its own: the stack overflow this guards against is printed by V8 ("Exception in PromiseRejectCallback",
+  // RangeError) rather than thrown to a handler.
+  const r = await testRedis();
+  t.teardown(() => r.stop());
+  const { spawn } = await import('node:child_process');
+  const p = spawn(process.execPath, [new URL('./helpers/syncer-stop.ts', import.meta.url).pathname, r.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  p.stdout.on('data', d => { out += String(d); });
+  p.stderr.on('data', d => { err += String(d); });
+  const code = await new Promise(res => p.once('exit', res));
+  t.is(code, 0, err);
+  const m = /waiting (\d+) started (\d+) after-stop-waiting (\d+) started (\d+)/.exec(out);
+  t.truthy(m, out);
+  t.true(Number(m![1]) > 15_000, out);
+  t.is(Number(m![2]), 8, 'eight reads held');
+  t.is(Number(m![3]), 0, 'every waiting read ended');
+  t.is(Number(m![4]), 8, 'nothing more is read once stopped');
+  t.notRegex(err, /RangeError|Maximum call stack|PromiseRejectCallback/);
+});

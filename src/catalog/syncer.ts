@@ -407,8 +407,9 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
       }
     } finally {
       this.#inflight.delete(name);
-      const next = this.#waiting.values().next();
-      if (!next.done) void this.#drain(next.value);
+      // Started as a microtask: from here, a node with nothing to read (or a stopped syncer) recursed once per node waiting.
+      const next = this.#closed ? (this.#waiting.clear(), undefined) : this.#waiting.values().next().value;
+      if (next !== undefined) queueMicrotask(() => void this.#drain(next));
     }
   }
 
@@ -433,9 +434,8 @@ export class CatalogSyncer extends EventEmitter<SyncerEvents> {
   }
 
   /** Every catalog event up to this index has been applied to the view. */
-  get watermark(): number {
-    return this.#watermark;
-  }
+  get watermark(): number { return this.#watermark; }
+  /** Node re-reads waiting for a read slot (tests). */ get queuedReads(): number { return this.#waiting.size; }
 
   /** Resolves once the view reflects every change up to `index` (read-your-writes for the HTTP API), or after timeoutMs. */
   waitFor(index: number, timeoutMs = 2000): Promise<boolean> {

@@ -31,6 +31,8 @@ export interface Entry {
   shared?: boolean;
   /** Re-assembles the variants from the next instances (no re-encoding); without it the entry is dropped and rebuilt. */
   rotate?: () => void;
+  /** The question that built it (answer thread only): built again at once when a change drops it while it is in demand. */
+  src?: { msg: Buffer; transport: 'udp' | 'tcp' };
 }
 
 /** A bounded map of entries with a reverse index from dependency to keys. */
@@ -70,14 +72,17 @@ export class AnswerCache {
     }
   }
 
-  /** Drops every entry that depends on `dep`. */
-  invalidate(dep: string): number {
+  /** Drops every entry that depends on `dep` (each handed to `onDrop` first). */
+  invalidate(dep: string, onDrop?: (key: string, e: Entry) => void): number {
     const s = this.#byDep.get(dep);
     if (!s) return 0;
     const keys = [...s];
-    for (const k of keys) this.delete(k);
+    for (const k of keys) { if (onDrop) onDrop(k, this.#map.get(k)!); this.delete(k); }
     return keys.length;
   }
+
+  /** Every entry (for a caller about to clear). */
+  entries(): IterableIterator<[string, Entry]> { return this.#map.entries(); }
 
   clear(): void {
     this.#map.clear();

@@ -11,8 +11,8 @@ export interface WireEntry { variants: { buf: Uint8Array; serials: number[] }[];
 
 export type ToThread =
   | { t: 'set'; key: string; e: WireEntry }
-  /** Cached answers dropped (deps null: all); `seq` is the shared counter's value once sent. */
-  | { t: 'inv'; seq: number; deps: readonly string[] | null }
+  /** Cached answers dropped (deps null: all), then `fresh` ones built again at once; `seq` is the shared counter's value once sent. */
+  | { t: 'inv'; seq: number; deps: readonly string[] | null; fresh: [string, WireEntry][] }
   | { t: 'a'; id: number; reply: Uint8Array | null }
   | { t: 'listen'; hosts: string[]; port: number; tcp: TcpOptions; rrl: RateLimitConfig | null }
   | { t: 'config'; rrl: RateLimitConfig | null }
@@ -23,7 +23,13 @@ export type FromThread =
   | { t: 'listening'; port: number }
   | { t: 'listen-failed'; error: Error }
   | { t: 'log'; level: 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
-  | { t: 'closed' };
+  | { t: 'closed' }
+  /** Keys answered or asked for since the last report (every HOT_REPORT_MS). */
+  | { t: 'hot'; keys: string[] };
+
+/** How often the answer thread reports the keys in demand, and how many at most. */
+export const HOT_REPORT_MS = 500;
+export const HOT_MAX = 4096;
 
 /**
  * Slots of the shared Float64Array: 0–31 answers by kind (RCODE, + 16 for a reverse lookup) and DROPPED

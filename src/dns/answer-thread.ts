@@ -42,6 +42,7 @@ export class AnswerThread {
   /** Counters the worker writes (answer-protocol.ts S); read by metrics and stats. */
   readonly shared = new Float64Array(new SharedArrayBuffer(8 * S.SIZE));
   #n = 0;
+  #hotBefore = new Set<string>();
   #worker!: Worker;
   #port!: MessagePort;
   #closing = false;
@@ -85,7 +86,7 @@ export class AnswerThread {
     });
     this.#worker.on('error', e => this.#o.log?.error('dns: answer thread failed', { error: e.message }));
     this.#worker.on('exit', code => { if (!this.#closing) this.#restart(code); });
-    this.#post({ t: 'inv', seq: this.#n, deps: null });
+    this.#post({ t: 'inv', seq: this.#n, deps: null, fresh: [] });
     this.#post({ t: 'listen', hosts: this.#o.hosts, port, tcp: this.#o.tcp, rrl: this.#rrl });
     return listening;
   }
@@ -103,6 +104,12 @@ export class AnswerThread {
     switch (m.t) {
       case 'q': return this.#ask(m.id, m.key, Buffer.from(m.msg.buffer, m.msg.byteOffset, m.msg.byteLength), m.transport, m.refresh);
       case 'log': this.#o.log?.[m.level](m.msg, m.fields); return;
+      case 'hot': { // in demand: reported now or one report ago
+        const now = new Set(m.keys);
+        this.#o.handler.hot = new Set([...this.#hotBefore, ...now]);
+        this.#hotBefore = now;
+        return;
+      }
       default: return;
     }
   }
@@ -119,10 +126,10 @@ export class AnswerThread {
     this.#post({ t: 'a', id, reply: r.reply ? copy(r.reply) : null });
   }
 
-  /** Cached answers dropped (null: all): sent before the change that dropped them can be read anywhere. */
-  invalidated(deps: readonly string[] | null): void {
+  /** Cached answers dropped (null: all) and those built again at once: sent before the change that dropped them can be read anywhere. */
+  invalidated(deps: readonly string[] | null, fresh: [string, Entry][]): void {
     const n = ++this.#n;
-    this.#post({ t: 'inv', seq: n, deps });
+    this.#post({ t: 'inv', seq: n, deps, fresh: fresh.map(([k, e]) => [k, wire(e)]) });
     Atomics.store(this.#seq, 0, n);
   }
 
@@ -134,6 +141,9 @@ export class AnswerThread {
 
   /** Stops the worker as a crash would (tests: it is started again on the same port). */
   async crash(): Promise<void> { await this.#worker.terminate(); }
+
+  /** Cache keys the worker reported in demand (built again at once when a change drops them). */
+  get hot(): ReadonlySet<string> { return this.#o.handler.hot; }
 
   /** Answers the worker served from its cache. */
   get hits(): number { return this.shared[S.HITS]!; }

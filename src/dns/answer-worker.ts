@@ -22,7 +22,7 @@ import { ResponseRateLimiter } from './rrl.ts';
 import { bindTransports, closeTransports, type Bound } from './listen.ts';
 import type { TcpOptions } from './tcp.ts';
 import type { RateLimitConfig } from '../config/schema.ts';
-import { S, type ToThread, type FromThread, type WireEntry } from './answer-protocol.ts';
+import { S, HOT_MAX, HOT_REPORT_MS, type ToThread, type FromThread, type WireEntry } from './answer-protocol.ts';
 
 const { port, seq, shared, maxPending, askTimeoutMs } = workerData as { port: MessagePort; seq: Int32Array; shared: Float64Array; maxPending: number; askTimeoutMs: number };
 
@@ -34,6 +34,8 @@ const errs = new LogThrottle({
 } as never);
 
 const cache = new AnswerCache();
+/** Keys answered or asked for since the last report: the main thread builds these again at once when a change drops them. */
+let hot = new Set<string>();
 let applied = 0;
 /** The limiter, its counters shared as they change (DnsServer.rateLimitStats). */
 class SharedRrl extends ResponseRateLimiter {
@@ -75,6 +77,7 @@ function dispatch(m: ToThread): void {
     case 'set': cache.set(m.key, toEntry(m.e)); break;
     case 'inv':
       if (m.deps === null) cache.clear(); else for (const d of m.deps) cache.invalidate(d);
+      for (const [k, w] of m.fresh) cache.set(k, toEntry(w));
       applied = m.seq;
       break;
     case 'a': {
@@ -104,6 +107,7 @@ function answer(msg: Buffer, transport: Transport, chunks: boolean): Buffer | Bu
   let e = cache.get(key);
   let refresh = false;
   if (e !== undefined && e.refreshAfter !== 0 && ++e.uses > e.refreshAfter) { cache.delete(key); e = undefined; refresh = true; }
+  if (hot.size < HOT_MAX) hot.add(key);
   if (e !== undefined) {
     shared[S.HITS]!++;
     count(e.kind);
@@ -158,7 +162,7 @@ async function listen(hosts: string[], p: number, tcp: TcpOptions, rl: RateLimit
 }
 
 async function close(): Promise<void> {
-  clearInterval(sweep);
+  clearInterval(sweep); clearInterval(hotReport);
   if (bound) await closeTransports(bound);
   for (const p of pending.values()) { p.resolve(null); release(p.key, false); }
   pending.clear();
@@ -172,6 +176,11 @@ const sweep = setInterval(() => {
   for (const [id, p] of pending) if (now - p.at > askTimeoutMs) { pending.delete(id); shared[S.TIMEOUTS]!++; p.resolve(null); release(p.key, false); }
 }, 250);
 sweep.unref();
+const hotReport = setInterval(() => { // empty reports too: what is no longer asked for stops being built ahead
+  post({ t: 'hot', keys: [...hot] });
+  hot = new Set();
+}, HOT_REPORT_MS);
+hotReport.unref();
 
 /** Log fields made cloneable (an Error keeps its message). */
 function plain(f: Record<string, unknown> | undefined): Record<string, unknown> | undefined {

@@ -48,6 +48,8 @@ type Route = { k: 'domain' } | { k: 'arpa' } | { k: 'zone'; origin: string } | {
 
 const VARIANTS_MAX = 8;
 const REFRESH_TRIMMED_AFTER = 256;
+/** Entries built again at once per change, at most (the rest wait for their next question). */
+const BUILD_AHEAD_MAX = 256;
 
 export class DnsHandler {
   readonly cache = new AnswerCache();
@@ -65,8 +67,13 @@ export class DnsHandler {
   readonly remote: RemoteDcAnswers;
   /** Prepared queries, executed by the agent (query-answers.ts); null = none (NXDOMAIN). */
   queries: QueryExecutor | null = null;
-  /** Told of every cached answer dropped (null: all of them), before the change is visible (answer-thread.ts). */
-  sink: { invalidated(deps: readonly string[] | null): void } | null = null;
+  /**
+   * Told of every cached answer dropped (deps null: all of them), with the entries built again at once because they
+   * were in demand (`hot`), before the change is visible anywhere (answer-thread.ts).
+   */
+  sink: { invalidated(deps: readonly string[] | null, fresh: [string, Entry][]): void } | null = null;
+  /** Cache keys the answer thread served lately (its reports): a change that drops one builds it again at once. */
+  hot: ReadonlySet<string> = new Set();
 
   constructor(view: CatalogView, rt: DnsRuntime, zones: ZoneSource | null, log?: Logger, errs?: LogThrottle, dcs: () => DcDirectory | undefined = () => undefined) {
     this.#view = view; this.#rt = rt; this.#zones = zones; this.#errs = errs ?? new LogThrottle(log);
@@ -80,31 +87,63 @@ export class DnsHandler {
   setRuntime(rt: DnsRuntime): void {
     this.#rt = rt;
     this.#rebuildMux();
-    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null);
+    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null, []);
     invalidatePtr(this.#view);
   }
 
   /** Every cached answer goes (the set of datacenters changed). */
   clearCache(): void {
-    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null);
+    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null, []);
   }
 
   /** New static zones: every cached answer goes. */
   setZones(z: ZoneSource | null): void {
     this.#zones = z;
     this.#rebuildMux();
-    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null);
+    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null, []);
   }
 
   /** Applies a catalog change: drops exactly the cached answers that read what it touched. */
   onChange(c: ViewChange): void {
     invalidatePtr(this.#view);
     this.#recentNeg.clear();
-    if (c.all) { this.cache.clear(); this.sink?.invalidated(null); return; }
-    for (const s of c.services) this.cache.invalidate('s:' + s);
-    for (const n of c.nodes) this.cache.invalidate('n:' + n);
-    this.cache.invalidate('*');
-    if (this.sink) this.sink.invalidated([...[...c.services].map(s => 's:' + s), ...[...c.nodes].map(n => 'n:' + n), '*']);
+    const sink = this.sink;
+    const dropped: [string, Entry][] = [];
+    const onDrop = sink !== null && this.hot.size > 0 ? (k: string, e: Entry) => { if (e.src !== undefined && this.hot.has(k)) dropped.push([k, e]); } : undefined;
+    if (c.all) {
+      if (onDrop) for (const [k, e] of this.cache.entries()) onDrop(k, e);
+      this.cache.clear();
+      sink?.invalidated(null, this.#buildAhead(dropped));
+      return;
+    }
+    for (const s of c.services) this.cache.invalidate('s:' + s, onDrop);
+    for (const n of c.nodes) this.cache.invalidate('n:' + n, onDrop);
+    this.cache.invalidate('*', onDrop);
+    if (sink) sink.invalidated([...[...c.services].map(s => 's:' + s), ...[...c.nodes].map(n => 'n:' + n), '*'], this.#buildAhead(dropped));
+  }
+
+  /**
+   * Answers a change dropped while the answer thread was serving them, built again now (at most BUILD_AHEAD_MAX per
+   * change), so that they reach the thread with the invalidation and its next question is not a miss waiting on this
+   * thread. Only entries: an answer that would be forwarded or not cached is left to the next question.
+   */
+  #buildAhead(dropped: [string, Entry][]): [string, Entry][] {
+    const out: [string, Entry][] = [];
+    for (const [key, old] of dropped) {
+      if (out.length >= BUILD_AHEAD_MAX) break;
+      const src = old.src!;
+      try {
+        const q = parseRequest(src.msg);
+        if (q.t !== 'query') continue;
+        const r = this.#build(q, src.msg, src.transport, q.edns ? optLength(q.edns) : 0);
+        if (r instanceof Promise) { r.catch(() => undefined); continue; }
+        if (Buffer.isBuffer(r) || r.shared || (!r.deps.length && !r.variants.length)) continue;
+        r.src = src;
+        this.cache.set(key, r);
+        out.push([key, r]);
+      } catch { /* the next question builds it (and reports the error) */ }
+    }
+    return out;
   }
 
   /**
@@ -186,7 +225,10 @@ export class DnsHandler {
         if (Buffer.isBuffer(r)) return m === null ? r : m.reply(t0, isArpa(q.wireKey), r);
         e = r;
         if (e.shared) this.#recentNeg.set(key, e);
-        else if (e.deps.length || e.variants.length) this.cache.set(key, e);
+        else if (e.deps.length || e.variants.length) {
+          if (this.sink !== null) e.src = { msg, transport };
+          this.cache.set(key, e);
+        }
       } catch (err) {
         this.#errs.note('error', 'dns: query failed', { question: q.qname, error: err as Error });
         const b = this.#servfail(q);
