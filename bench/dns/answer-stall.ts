@@ -4,7 +4,8 @@
  *   node --max-old-space-size=1536 --max-semi-space-size=8 --expose-gc bench/dns/answer-stall.ts [instances=100000] [quietSeconds=5]
  * Starts a redis-server and registers `instances` (5 per node, 2,000 service names, one TTL check per node). Then, for
  * each mode (main: DNS on the agent's main thread; thread: dns_config.answer_thread), an agent process runs the real
- * syncer + view + DnsServer (the agent's Node flags, as bin/roster runs it), and a prober process asks it one question
+ * syncer + view + DnsServer (the agent's Node flags, as bin/roster runs it); then, as the floor of this machine, a bare
+ * Node dgram server echoing a fixed reply (quiet and writers phases only). A prober process asks one question
  * every millisecond over UDP (A of 50 service names in turn) and times every answer. Phases:
  *  - quiet: nothing changes;
  *  - forced reload: the agent's change-log connection killed and the log trimmed meanwhile (a full reload, merged);
@@ -37,7 +38,16 @@ function question(id: number, name: string): Buffer {
   return q;
 }
 
-if (process.argv[2] === 'agent') {
+if (process.argv[2] === 'bare') {
+  // The floor: a bare Node dgram server echoing the question with a fixed header (no catalog), under the same phases' load.
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, r) => { const out = Buffer.from(msg); out[2]! |= 0x84; sock.send(out, r.port, r.address); });
+  sock.bind(0, '127.0.0.1', () => process.send!({ type: 'ready', port: sock.address().port }));
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'reloads') process.send!({ type: 'reloads', n: 0 });
+    if (m.type === 'stop') process.exit(0);
+  });
+} else if (process.argv[2] === 'agent') {
   const { CatalogView } = await import(join(SRC, 'catalog/view.ts'));
   const { CatalogSyncer } = await import(join(SRC, 'catalog/syncer.ts'));
   const { DnsServer } = await import(join(SRC, 'dns/server.ts'));
@@ -104,8 +114,8 @@ async function main(): Promise<void> {
   await fillCatalog(writer, nodes);
   const ask = <T>(p: ChildProcess, type: string): Promise<T> => new Promise(res => { p.once('message', m => res(m as T)); p.send({ type }); });
   const rows: string[] = [];
-  for (const mode of ['main', 'thread']) {
-    const agent = fork(import.meta.filename, ['agent', r.url, mode], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  for (const mode of ['main', 'thread', 'bare']) {
+    const agent = fork(import.meta.filename, [mode === 'bare' ? 'bare' : 'agent', r.url, mode], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const port = await new Promise<number>(res => agent.once('message', (m: { port: number }) => res(m.port)));
     const prober = fork(import.meta.filename, ['prober', String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     await sleep(1000);
@@ -116,6 +126,7 @@ async function main(): Promise<void> {
     row('quiet', await ask<Cut>(prober, 'cut'));
     const reloads = async () => (await ask<{ n: number }>(agent, 'reloads')).n;
     const waitReload = async (from: number) => { for (let i = 0; i < 1500 && (await reloads()) === from; i++) await sleep(20); await sleep(2000); };
+    if (mode !== 'bare') {
     // Forced (merged) reload: the change-log connection killed, the log trimmed meanwhile.
     let before = await reloads();
     await ask(prober, 'cut');
@@ -134,6 +145,7 @@ async function main(): Promise<void> {
     await admin.xadd(keys.stream, '*', 'epoch', String(await admin.incr(keys.epoch))); // as the restore script writes it
     await waitReload(before);
     row('authoritative reload', await ask<Cut>(prober, 'cut'), `${(await reloads()) - before} reload`);
+    }
     // Writers.
     await ask(prober, 'cut');
     const writes = await Promise.all([1, 2].map(seed => new Promise<number>((res, rej) => {
