@@ -130,6 +130,8 @@ test.serial('HTTPS instead of HTTP (ports.http = -1, Consul\'s older top-level k
   t.teardown(() => { proc.kill('SIGKILL'); });
   const u = `https://127.0.0.1:${port}`;
   await until('https-only agent up', async () => (await curl([...client(), `${u}/v1/status/leader`])).code === 0, 30_000).catch(err => { throw new Error(`${(err as Error).message}\n${log}`); });
+  // The start-up line may reach this pipe after the listener already answers.
+  await until('start-up line says http=off', async () => /http=off/.test(log), 10_000).catch(() => undefined);
   t.regex(log, /http=off/);
   await until('config service registered over HTTPS', async () => (await curl([...client(), `${u}/v1/agent/services`])).out.includes('tls-only-svc'), 15_000);
   t.true((await curl([...client(), `${u}/v1/agent/service/tls-only-svc`])).out.includes('"Port":1'), 'the config service came through the agent\'s own HTTPS API');
