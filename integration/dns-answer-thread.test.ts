@@ -101,3 +101,13 @@ test.serial('dns answer thread: a name in demand that a change drops is built ag
   t.deepEqual(sorted(digBlocking(f.port, 'web.service.consul', 'A')), ['127.0.0.10', '127.0.0.12', '127.0.3.1']);
   t.is(f.server.stats().misses, misses);
 });
+
+test('dns answer thread: on by default with two or more CPUs, off on one (a process pinned to one core)', async t => {
+  const code = "import { defaultDnsConfig } from './src/config/schema.ts'; import { availableParallelism } from 'node:os'; console.log(availableParallelism(), defaultDnsConfig().answerThread);";
+  const root = new URL('..', import.meta.url).pathname;
+  const pinned = (await run('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e', code], { cwd: root })).stdout.trim();
+  t.is(pinned, '1 false');
+  const free = (await run(process.execPath, ['--input-type=module', '-e', code], { cwd: root })).stdout.trim();
+  const [cpus, on] = free.split(' ');
+  t.is(on, String(Number(cpus) > 1), free);
+});

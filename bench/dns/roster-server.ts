@@ -10,7 +10,7 @@
  * With `--big N --total M` it serves the big-service catalog of bench/dns/big-catalog.ts instead
  * (one service `big` with N instances among M), and the changes flip instances of `big`.
  *
- *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000] [--big 1000 --total 50000] [--metrics off]
+ *   node bench/dns/roster-server.ts --port 5340 --mutate 10 [--resync-ms 30000] [--big 1000 --total 50000] [--metrics off] [--answer-thread on|off]
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -32,6 +32,8 @@ const resyncMs = Number(opt('--resync-ms', '30000'));
 const bigN = Number(opt('--big', '0'));
 // --metrics off: no per-query metrics (the agent always records them; issue 16 compares both).
 const withMetrics = opt('--metrics', 'on') !== 'off';
+// --answer-thread on|off: dns_config.answer_thread (default: as the agent, on with two or more CPUs).
+const answerArg = opt('--answer-thread', '');
 const states = new Map<string, NodeState>();
 const instances: { node: string; id: string }[] = [];
 let serviceCount = 0;
@@ -65,7 +67,7 @@ const view = new CatalogView();
 let rev = 1;
 view.replaceAll(states.values(), rev);
 const base = defaultConfig();
-const server = new DnsServer({ view, config: { ...base, nodeName: 'bench', clientAddr: '127.0.0.1', ports: { ...base.ports, dns: port } }, metrics: withMetrics });
+const server = new DnsServer({ view, config: { ...base, nodeName: 'bench', clientAddr: '127.0.0.1', ports: { ...base.ports, dns: port }, dns: { ...base.dns, answerThread: answerArg === '' ? base.dns.answerThread : answerArg === 'on' } }, metrics: withMetrics });
 await server.listen();
 
 let changes = 0;

@@ -2,8 +2,10 @@
 # Roster DNS vs Knot (1 UDP worker) vs NSD (1 server) vs a bare Node.js dgram responder,
 # side by side in the same run, on 127.0.0.1 only. Servers pinned to CPU 1, dnsperf to CPU 0.
 # Roster serves 1,000 services × 3 instances while its catalog changes 10 times a second; it runs
-# twice: as the agent runs it (`roster`) and with V8's --single-threaded-gc (`roster-stgc`), which
-# suits a process confined to one core (parallel GC helpers can only contend there).
+# three times: as the agent runs it (`roster`: on one pinned core the answer thread is off by default, so DNS
+# answers on the main thread), with the answer thread forced on (`roster-thread`, dns_config.answer_thread = true),
+# and with V8's --single-threaded-gc (`roster-stgc`), which suits a process confined to one core (parallel GC
+# helpers can only contend there).
 #
 #   bench/dns/run.sh                     # 3 rounds × 10 s closed loop + 20k QPS latency
 #   ROUNDS=5 DUR=6 bench/dns/run.sh
@@ -15,7 +17,7 @@ ROOT=$PWD
 export PATH="$ROOT/.node/bin:$PATH"
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-10}; LAT_DUR=${LAT_DUR:-8}; LAT_RATE=${LAT_RATE:-20000}; MUTATE=${MUTATE:-10}
 CLIENT_CPU=${CLIENT_CPU:-0}; SERVER_CPU=${SERVER_CPU:-1}
-SERVERS=${SERVERS:-"roster roster-stgc knot-1w nsd-1 node-bare"}
+SERVERS=${SERVERS:-"roster roster-thread roster-stgc knot-1w nsd-1 node-bare"}
 for t in dnsperf knotd nsd taskset node; do command -v $t >/dev/null || { echo "missing $t (apt-get install dnsperf knot nsd util-linux)"; exit 1; }; done
 node bench/dns/gen-data.ts >/dev/null
 DATA=$ROOT/bench/.work/dns
@@ -47,6 +49,7 @@ for s in $SERVERS; do
   case $s in
     roster) start_node roster 5340 bench/dns/roster-server.ts --mutate "$MUTATE" ;;
     roster-stgc) start_node roster-stgc 5344 --single-threaded-gc bench/dns/roster-server.ts --mutate "$MUTATE" ;;
+    roster-thread) start_node roster-thread 5345 bench/dns/roster-server.ts --mutate "$MUTATE" --answer-thread on ;;
     node-bare) start_node node-bare 5341 bench/dns/bare-server.ts ;;
     knot-1w) start_knot 5342 ;;
     nsd-1) start_nsd 5343 ;;
@@ -89,8 +92,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for ((i = 0; i < K; i++)); do s=${LIST[$(((i + r - 1) % K))]}; perf "$r" closed "$s" -q 100 -l "$DUR"; done
   for ((i = 0; i < K; i++)); do s=${LIST[$(((i + r - 1) % K))]}; perf "$r" latency "$s" -q 1000 -Q "$LAT_RATE" -t 1 -l "$LAT_DUR" -v; done
 done
-kill "${PID[roster]:-0}" "${PID[roster-stgc]:-0}" 2>/dev/null; sleep 0.5
-STATS=$(for f in roster roster-stgc; do [ -f "$OUT/run/$f.log" ] && sed -n "s/^roster: /$f: /p" "$OUT/run/$f.log"; done)
+for s in roster roster-thread roster-stgc; do [ -n "${PID[$s]:-}" ] && kill "${PID[$s]}" 2>/dev/null; done; sleep 0.5 # (kill 0 would end this script)
+STATS=$(for f in roster roster-thread roster-stgc; do [ -f "$OUT/run/$f.log" ] && sed -n "s/^roster: /$f: /p" "$OUT/run/$f.log"; done)
 echo "$STATS"
 node bench/dns/summarize.ts "$RAW" "bench/dns/run.sh (ROUNDS=$ROUNDS DUR=$DUR LAT_RATE=$LAT_RATE MUTATE=$MUTATE)" "$STATS" > bench/dns/RESULTS.md
 cat bench/dns/RESULTS.md

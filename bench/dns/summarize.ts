@@ -28,7 +28,9 @@ Roster answers from its in-process CatalogView **while the catalog changes ${/MU
 check flips passing ↔ critical, applied as a one-check delta as the agent's syncer does, which invalidates that service's
 answers), and the whole catalog is reloaded every 30 s as the agent's periodic resync does.
 Knot (1 UDP worker) and NSD (1 server) serve the equivalent static zone; node-bare returns one fixed packet with only the ID patched.
-\`roster-stgc\` is the same server started with \`node --single-threaded-gc\`.
+\`roster\` runs as the agent would on one core: the answer thread is off by default there (\`answer_thread\` defaults to on
+with two or more CPUs), so DNS answers on the main thread; \`roster-thread\` forces the answer thread on, on the same core;
+\`roster-stgc\` is \`roster\` started with \`node --single-threaded-gc\`. Every thread of every server is pinned to CPU 1.
 ${rosterLine ? `During the run: ${rosterLine.split('\n').join('; ')}.` : ''}
 
 ## Throughput, closed loop (\`-q 100\`), median (min–max) over ${rounds.length} rounds
@@ -41,7 +43,7 @@ for (const s of servers) {
   out += `| ${s} | ${k(med(q))} (${rng(q.map(x => Math.round(x / 1000))).replace(/(\d+)/g, '$1k')}) | ${med(get('closed', s, 8)).toFixed(0)} | ${med(get('closed', s, 7)).toFixed(0)} |\n`;
 }
 out += '\nSame-round ratios (Roster QPS ÷ other QPS in the same round), median (min–max):\n\n| ratio | median | range | target |\n|---|---|---|---|\n';
-for (const me of ['roster', 'roster-stgc']) {
+for (const me of ['roster', 'roster-thread', 'roster-stgc']) {
   for (const [other, target] of [['node-bare', 0.75], ['knot-1w', 0.6], ['nsd-1', 0.6]] as const) {
     if (!servers.includes(other) || !servers.includes(me)) continue;
     const r = ratio(me, other);

@@ -4,6 +4,7 @@
  * Names follow Consul's configuration file (snake_case there, camelCase here); src/config/load.ts
  * maps flags and files onto this shape.
  */
+import { availableParallelism } from 'node:os';
 
 /** dns_config { ... } in Consul's configuration file. Durations are in milliseconds here. */
 export interface DnsConfig {
@@ -39,7 +40,9 @@ export interface DnsConfig {
   /**
    * Serve DNS from its own thread (src/dns/answer-thread.ts): sockets, response-rate limiting and cached answers live in a
    * worker with a small heap of its own, so a cached answer never waits on the agent's main thread (a catalog reload, a
-   * garbage collection of the catalog's heap). Questions it has no answer for are built by the main thread. @defaultValue true
+   * garbage collection of the catalog's heap). Questions it has no answer for are built by the main thread.
+   * @defaultValue true when the process may run on two or more CPUs (os.availableParallelism()); on one, a second thread
+   * only takes the main thread's time (measured: bench/dns/run.sh pinned to one core).
    */
   answerThread: boolean;
 }
@@ -238,7 +241,7 @@ export interface TelemetryConfig {
 
 export function defaultDnsConfig(): DnsConfig {
   return {
-    allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false, answerThread: true,
+    allowStale: true, maxStaleMs: 87600 * 3600e3, nodeTtlMs: 0, serviceTtlMs: {}, enableTruncate: false, onlyPassing: false, answerThread: availableParallelism() > 1,
     recursorStrategy: 'sequential', recursorTimeoutMs: 2000, disableCompression: false, udpAnswerLimit: 3, aRecordLimit: 0,
     enableAdditionalNodeMetaTxt: true, soa: { refresh: 3600, retry: 600, expire: 86400, minTtl: 0 },
     tcpReadTimeoutMs: 2000, tcpIdleTimeoutMs: 8000, tcpMaxConns: 1024, tcpMaxConnsPerClient: 64, recursorMaxInFlight: 150, dcCacheTtlMs: 5000,

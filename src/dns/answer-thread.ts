@@ -1,5 +1,5 @@
 /**
- * @module The answer thread, main thread's side (dns_config.answer_thread, on by default).
+ * @module The answer thread, main thread's side (dns_config.answer_thread, on by default with two or more CPUs).
  *
  * DNS used to be answered on the agent's main thread, which also holds the catalog (~90 MB of live
  * heap at 100,000 instances): every major garbage collection of that heap (7–20 ms at that size,
