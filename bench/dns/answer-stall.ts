@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { Redis } from 'ioredis';
+import { runFlippers } from '../store/check-flipper.ts';
 import { fillCatalog } from '../store/fill-catalog.ts';
 
 const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
@@ -89,15 +90,6 @@ if (process.argv[2] === 'bare') {
     process.send!({ type: 'cut', n: l.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: l.at(-1) ?? NaN, lost, over5: l.filter(x => x > 5).length });
     lat = []; lost = 0;
   });
-} else if (process.argv[2] === 'writer') {
-  const [url, nodesS, secondsS, seedS] = process.argv.slice(3);
-  const w = new CatalogStore(new Redis(url!), keys);
-  const until = Date.now() + Number(secondsS) * 1000;
-  let n = Number(seedS);
-  let writes = 0;
-  while (Date.now() < until) { await w.updateCheck(`n${n % Number(nodesS)}`, 'c', writes % 2 ? 'passing' : 'critical', ''); n += 7; writes++; }
-  process.stdout.write(String(writes));
-  process.exit(0);
 } else {
   await main();
 }
@@ -148,12 +140,7 @@ async function main(): Promise<void> {
     }
     // Writers.
     await ask(prober, 'cut');
-    const writes = await Promise.all([1, 2].map(seed => new Promise<number>((res, rej) => {
-      const p = fork(import.meta.filename, ['writer', r.url, String(nodes), '10', String(seed)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-      let out = '';
-      p.stdout!.on('data', d => { out += String(d); });
-      p.on('exit', code => code === 0 ? res(Number(out)) : rej(new Error(`writer exited ${code}`)));
-    })));
+    const writes = await runFlippers(r.url, nodes, 10);
     row('writers', await ask<Cut>(prober, 'cut'), `${Math.round((writes[0]! + writes[1]!) / 10)} writes/s`);
     prober.kill();
     agent.send({ type: 'stop' });

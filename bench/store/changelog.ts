@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { runFlippers } from './check-flipper.ts';
 import { fillCatalog } from './fill-catalog.ts';
 
 const SRC = resolve(process.env.ROSTER_SRC ?? join(import.meta.dirname, '../../src'));
@@ -71,15 +72,6 @@ if (process.argv[2] === 'agent') {
     if (m.type === 'stats') { process.send!({ type: 'stats', loads, maxDelayMs: h.max / 1e6, p99DelayMs: h.percentile(99) / 1e6, rss: process.memoryUsage().rss, gcMaxMs: gcMax, gcKind, cpuMaxMs: cpuMax }); h.reset(); gcMax = 0; cpuMax = 0; }
     if (m.type === 'stop') { void syncer.stop().then(() => { redis.disconnect(); process.exit(0); }); }
   });
-} else if (process.argv[2] === 'writer') {
-  const [url, nodesS, secondsS, seedS] = process.argv.slice(3);
-  const w = new CatalogStore(new Redis(url!), keys);
-  const until = Date.now() + Number(secondsS) * 1000;
-  let n = Number(seedS);
-  let writes = 0;
-  while (Date.now() < until) { await w.updateCheck(`n${n % Number(nodesS)}`, 'c', writes % 2 ? 'passing' : 'critical', ''); n += 7; writes++; }
-  process.stdout.write(String(writes));
-  process.exit(0);
 } else {
   await main();
 }
@@ -178,12 +170,7 @@ async function main(): Promise<void> {
   // Concurrent writers: full reloads set off?
   const propStats = await Promise.all(agents.map(stats));
   const loads0 = propStats.map(s => s.loads);
-  const writes = await Promise.all([1, 2].map(seed => new Promise<number>((res, rej) => {
-    const p = fork(import.meta.filename, ['writer', r.url, String(nodes), '10', String(seed)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let out = '';
-    p.stdout!.on('data', d => { out += String(d); });
-    p.on('exit', code => code === 0 ? res(Number(out)) : rej(new Error(`writer exited ${code}`)));
-  })));
+  const writes = await runFlippers(r.url, nodes, 10);
   await sleep(2000);
   const end = await Promise.all(agents.map(stats));
   const writerReloads = end.map((s, i) => s.loads - loads0[i]!);

@@ -42,6 +42,9 @@ export class AnswerThread {
   /** Counters the worker writes (answer-protocol.ts S); read by metrics and stats. */
   readonly shared = new Float64Array(new SharedArrayBuffer(8 * S.SIZE));
   #n = 0;
+  /** Waiting for the worker's answer to 'listen', and to 'close'. */
+  #binding: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  #onClosed: (() => void) | null = null;
   #hotBefore = new Set<string>();
   #worker!: Worker;
   #port!: MessagePort;
@@ -76,11 +79,9 @@ export class AnswerThread {
       transferList: [port2],
     });
     // Invalidations already sent count as taken: a new worker's cache is empty.
+    port1.on('message', (m: FromThread) => this.#onMessage(m));
     const listening = new Promise<void>((resolve, reject) => {
-      const onMsg = (m: FromThread): void => {
-        if (m.t === 'listening') { this.port = m.port; resolve(); } else if (m.t === 'listen-failed') reject(m.error);
-      };
-      port1.on('message', (m: FromThread) => { onMsg(m); this.#onMessage(m); });
+      this.#binding = { resolve, reject };
       this.#worker.once('error', reject);
       this.#worker.once('exit', () => reject(new Error('dns answer thread exited while binding')));
     });
@@ -104,6 +105,9 @@ export class AnswerThread {
     switch (m.t) {
       case 'q': return this.#ask(m.id, m.key, Buffer.from(m.msg.buffer, m.msg.byteOffset, m.msg.byteLength), m.transport, m.refresh);
       case 'log': this.#o.log?.[m.level](m.msg, m.fields); return;
+      case 'listening': this.port = m.port; this.#binding?.resolve(); return;
+      case 'listen-failed': this.#binding?.reject(m.error); return;
+      case 'closed': this.#onClosed?.(); return;
       case 'hot': { // in demand: reported now or one report ago
         const now = new Set(m.keys);
         this.#o.handler.hot = new Set([...this.#hotBefore, ...now]);
@@ -153,7 +157,7 @@ export class AnswerThread {
     this.#closing = true;
     const closed = new Promise<void>(resolve => {
       const t = setTimeout(resolve, 2000);
-      this.#port.on('message', (m: FromThread) => { if (m.t === 'closed') { clearTimeout(t); resolve(); } });
+      this.#onClosed = () => { clearTimeout(t); resolve(); };
     });
     this.#post({ t: 'close' });
     await closed;

@@ -87,12 +87,17 @@ export class DnsHandler {
   setRuntime(rt: DnsRuntime): void {
     this.#rt = rt;
     this.#rebuildMux();
-    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null, []);
+    this.#dropAll();
     invalidatePtr(this.#view);
   }
 
   /** Every cached answer goes (the set of datacenters changed). */
   clearCache(): void {
+    this.#dropAll();
+  }
+
+  /** Every cached answer goes, here and in the answer thread (nothing is built ahead: the settings changed). */
+  #dropAll(): void {
     this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null, []);
   }
 
@@ -100,7 +105,7 @@ export class DnsHandler {
   setZones(z: ZoneSource | null): void {
     this.#zones = z;
     this.#rebuildMux();
-    this.cache.clear(); this.#recentNeg.clear(); this.sink?.invalidated(null, []);
+    this.#dropAll();
   }
 
   /** Applies a catalog change: drops exactly the cached answers that read what it touched. */
@@ -116,10 +121,11 @@ export class DnsHandler {
       sink?.invalidated(null, this.#buildAhead(dropped));
       return;
     }
-    for (const s of c.services) this.cache.invalidate('s:' + s, onDrop);
-    for (const n of c.nodes) this.cache.invalidate('n:' + n, onDrop);
-    this.cache.invalidate('*', onDrop);
-    if (sink) sink.invalidated([...[...c.services].map(s => 's:' + s), ...[...c.nodes].map(n => 'n:' + n), '*'], this.#buildAhead(dropped));
+    const deps = ['*'];
+    for (const s of c.services) deps.push('s:' + s);
+    for (const n of c.nodes) deps.push('n:' + n);
+    for (const d of deps) this.cache.invalidate(d, onDrop);
+    sink?.invalidated(deps, this.#buildAhead(dropped));
   }
 
   /**
@@ -373,7 +379,6 @@ export class DnsHandler {
   }
 }
 
-/** The wire-form name ends in `arpa.` (reverse lookups), checked from its end without allocating. */
 function nextDot(s: string, from: number): number {
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
